@@ -1,0 +1,3 @@
+export * from './connection.ts';
+export type * from './schema.ts';
+export * from './transaction.ts';

@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase, migrateToLatest, type DatabaseHandle, type DialectName } from './connection.ts';
+
+export interface TestDatabase extends DatabaseHandle {
+  /** Drop everything this test database made. */
+  dispose(): Promise<void>;
+}
+
+/** The dialects a store test runs on: always SQLite, plus PostgreSQL wherever TEST_DATABASE_URL is set. */
+export function testDialects(): DialectName[] {
+  return process.env.TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+}
+
+/** A fresh, migrated database: a temp SQLite file, or a private schema in the PostgreSQL test database. */
+export async function createTestDatabase(dialect: DialectName): Promise<TestDatabase> {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'vmcloud-db-'));
+    const handle = await openDatabase({ url: join(dir, 'test.sqlite') });
+    await migrateToLatest(handle);
+    return {
+      ...handle,
+      dispose: async () => {
+        await handle.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) throw new Error('TEST_DATABASE_URL is not set');
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const handle = await openDatabase({ url, pgSchema: schema, poolSize: 20 });
+  await migrateToLatest(handle);
+  return {
+    ...handle,
+    dispose: async () => {
+      await handle.close();
+      const pg = (await import('pg')).default;
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      await admin.query(`drop schema if exists "${schema}" cascade`);
+      await admin.end();
+    },
+  };
+}
