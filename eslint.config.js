@@ -9,7 +9,7 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
-      'no-restricted-syntax': ['error', 'TSEnumDeclaration', 'TSModuleDeclaration', 'TSParameterProperty'],
+      'no-restricted-syntax': ['error', 'TSEnumDeclaration', 'TSModuleDeclaration[declare!=true]', 'TSParameterProperty'],
     },
   },
 );

@@ -1,3 +1,4 @@
 export * from './connection.ts';
 export type * from './schema.ts';
 export * from './transaction.ts';
+export * from './lease.ts';

@@ -56,7 +56,10 @@ export interface HostsTable {
   name: string;
   region: string;
   kind: string;
+  /** Operator state: active | maintenance | draining. Only active hosts take new servers. */
   state: string;
+  /** Agent health: up | down (no heartbeat). Servers of a down host are reported unknown, not lost. */
+  health: Generated<string>;
   driver: string;
   cpu_model: string;
   sockets: number;
@@ -99,6 +102,8 @@ export interface ServersTable {
   desired_state: string;
   reboot_generation: number;
   observed_reboot_generation: number;
+  /** 1 when the pending stop skips the graceful ACPI shutdown. */
+  force_stop: Generated<number>;
   labels_json: string;
   ssh_keys_json: string;
   user_data: string | null;

@@ -1,0 +1,112 @@
+import { parseArgs } from 'node:util';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createAgent, createHttpLink } from '../agent/index.ts';
+import { createSimDriver, type Driver } from '../compute/index.ts';
+import { hostShapes, topologyOfShape, type HostShapeName, type HostTopology } from '../inventory/index.ts';
+import { createLogger, type LogLevel } from '../core/index.ts';
+import { vmcloudVersion } from '../app.ts';
+
+export const agentUsage = `Usage: vmcloud agent --control-plane URL --token TOKEN --region REGION [options]
+
+Turns this machine into a hypervisor host of a region: fingerprints it, registers, heartbeats and runs
+the reconcile loop for the servers placed on it.
+
+Options:
+  --control-plane URL   the control plane (env VMCLOUD_URL)
+  --token TOKEN         a host token from \`vmcloud host token create\` (env VMCLOUD_HOST_TOKEN)
+  --region REGION       region of this host, e.g. fra1
+  --driver qemu|sim     hypervisor driver (default qemu)
+  --name NAME           host name (default: the machine hostname)
+  --state-dir DIR       instance state, disks and sockets (default ./data/agent)
+  --sim-shape SHAPE     with --driver sim: the hardware shape to simulate (default std-7543)
+  --log-level L         debug|info|warn|error (default info)
+`;
+
+export interface AgentIo {
+  env: NodeJS.ProcessEnv;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+export async function runAgent(argv: string[], io: AgentIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout(agentUsage);
+    return 0;
+  }
+  let values;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        'control-plane': { type: 'string' },
+        token: { type: 'string' },
+        region: { type: 'string' },
+        driver: { type: 'string' },
+        name: { type: 'string' },
+        'state-dir': { type: 'string' },
+        'sim-shape': { type: 'string' },
+        'log-level': { type: 'string' },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    io.stderr(`error: ${(error as Error).message}\n\n${agentUsage}`);
+    return 2;
+  }
+  const url = values['control-plane'] ?? io.env.VMCLOUD_URL;
+  const token = values.token ?? io.env.VMCLOUD_HOST_TOKEN;
+  const region = values.region;
+  const driverName = values.driver ?? 'qemu';
+  if (!url || !token || !region) {
+    io.stderr(`error: --control-plane, --token and --region are required\n\n${agentUsage}`);
+    return 2;
+  }
+  if (driverName !== 'qemu' && driverName !== 'sim') {
+    io.stderr(`error: --driver must be qemu or sim\n`);
+    return 2;
+  }
+  const log = createLogger({ level: (values['log-level'] ?? 'info') as LogLevel, base: { component: 'agent' } });
+  const stateDir = resolve(values['state-dir'] ?? './data/agent');
+  const name = values.name ?? hostname();
+
+  let driver: Driver;
+  let topology: HostTopology;
+  let cpuModel: string;
+  if (driverName === 'sim') {
+    const shapeName = (values['sim-shape'] ?? 'std-7543') as HostShapeName;
+    const shape = hostShapes[shapeName];
+    if (!shape) {
+      io.stderr(`error: unknown --sim-shape ${shapeName}; one of ${Object.keys(hostShapes).join(', ')}\n`);
+      return 2;
+    }
+    topology = topologyOfShape(shape);
+    cpuModel = shape.cpuModel;
+    driver = createSimDriver({ stateFile: join(stateDir, 'sim-instances.json') });
+  } else {
+    const qemu = await import('./qemu-host.ts');
+    const host = await qemu.prepareQemuHost({ stateDir, log });
+    topology = host.topology;
+    cpuModel = host.cpuModel;
+    driver = host.driver;
+  }
+
+  const link = createHttpLink({ baseUrl: url, token });
+  let hostId: string;
+  try {
+    ({ hostId } = await link.register({ name, region, driver: driverName, cpuModel, topology, agentVersion: vmcloudVersion, address: null }));
+  } catch (error) {
+    io.stderr(`error: could not register with ${url}: ${(error as Error).message}\n`);
+    return 8;
+  }
+  log.info({ host_id: hostId, name, region, driver: driverName }, 'registered');
+  const agent = createAgent({ hostId, link, driver, log, resyncIntervalMs: 2000, heartbeatIntervalMs: 5000, gracefulStopTimeoutMs: 30_000 });
+  agent.start();
+  await new Promise<void>((resolveStop) => {
+    process.once('SIGINT', () => resolveStop());
+    process.once('SIGTERM', () => resolveStop());
+  });
+  await agent.stop();
+  await driver.close();
+  return 0;
+}

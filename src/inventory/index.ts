@@ -1,0 +1,3 @@
+export * from './topology.ts';
+export * from './shapes.ts';
+export * from './service.ts';
