@@ -84,15 +84,15 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
   const cp = await createControlPlane(config);
   const secrets = await cp.bootstrap();
   await cp.startBackground();
-  const address = await cp.api.listen({ port: config.port, host: config.host });
-  const url = `http://${config.host === '127.0.0.1' || config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${config.port}`;
-  io.stderr(`VMCloud control plane ${address} (${cp.dialect}, data in ${config.dataDir}); API docs at ${url}/docs\n`);
+  await cp.api.listen({ port: config.port, host: config.host });
+  const bound = cp.api.server.address();
+  const port = typeof bound === 'object' && bound ? bound.port : config.port;
+  const url = `http://${config.host === '127.0.0.1' || config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
   if (secrets) {
     const configFile = await saveProfile({ name: 'default', url, token: secrets.projectToken, makeCurrent: true }, io.env);
     await saveProfile({ name: 'operator', url, token: secrets.operatorToken }, io.env);
     io.stderr(
       [
-        '',
         'First start: created the operator and the project "default". These tokens are shown once:',
         `  project owner token: ${secrets.projectToken}`,
         `  operator token:      ${secrets.operatorToken}`,
@@ -101,6 +101,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
       ].join('\n'),
     );
   }
+  io.stderr(`VMCloud control plane listening on http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port} (${cp.dialect}, data in ${config.dataDir}); API docs at ${url}/docs\n`);
   await new Promise<void>((resolveStop) => {
     const stop = () => resolveStop();
     process.once('SIGINT', stop);

@@ -1,0 +1,36 @@
+/** `vmcloud action show ID`: the state of a long-running mutation. */
+import type { Action } from '../api-types.ts';
+import { flagOf, type Command, type Group } from '../command.ts';
+import { formatDuration, renderData, renderDetail } from '../output.ts';
+
+export function actionDetail(action: Action): string {
+  const finishedMs = action.finished_at ? Date.parse(action.finished_at) - Date.parse(action.started_at) : NaN;
+  return renderDetail([
+    ['ID', action.id],
+    ['Command', action.command],
+    ['Status', action.status],
+    ['Progress', `${Math.round(action.progress ?? 0)}%`],
+    ['Resource', action.resource ? `${action.resource.type} ${action.resource.id}` : null],
+    ['Error', action.error ? `${action.error.message} (${action.error.code})` : null],
+    ['Started', action.started_at],
+    ['Finished', action.finished_at ? `${action.finished_at}${Number.isFinite(finishedMs) ? ` (took ${formatDuration(finishedMs)})` : ''}` : null],
+  ]);
+}
+
+const show: Command = {
+  name: 'show',
+  summary: 'show an action (status, progress, error)',
+  usage: 'ID [--wait]',
+  args: [{ name: 'ID', required: true }],
+  options: { wait: { type: 'boolean', short: 'w', help: 'wait until the action finishes' } },
+  examples: ['vmcloud action show act_01jbz4m6k2x0r8t3q9w5e7y1ab', 'vmcloud action show act_01jbz4m6k2x0r8t3q9w5e7y1ab --wait'],
+  async run(ctx, { values, positionals }) {
+    const client = await ctx.client();
+    let { action } = await client.get<{ action: Action }>(`/v1/actions/${encodeURIComponent(positionals[0])}`);
+    if (flagOf(values, 'wait')) action = await ctx.waitForAction(client, action, { label: `${action.command} ${action.resource?.id ?? action.id}` });
+    ctx.out(ctx.output === 'table' ? actionDetail(action) : renderData(ctx.output, action));
+    return 0;
+  },
+};
+
+export const actionGroup: Group = { name: 'action', summary: 'long-running operations', commands: [show] };

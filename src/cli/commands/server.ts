@@ -1,0 +1,250 @@
+/** `vmcloud server create|list|show|start|stop|reboot|delete`. */
+import type { Action, Server } from '../api-types.ts';
+import type { ApiClient } from '../client.ts';
+import {
+  flagOf,
+  integerOf,
+  parseKeyValues,
+  requiredString,
+  stringOf,
+  stringsOf,
+  type Command,
+  type Context,
+  type Group,
+  type Input,
+  type Options,
+} from '../command.ts';
+import { formatAge, formatLabels, renderData, renderDetail, renderList, type Column } from '../output.ts';
+import { listPages } from '../pagination.ts';
+import { normalizeProduct, normalizeRegion, readSshKeys, readUserData, resolveServer } from '../resolve.ts';
+
+export function serverColumns(nowMs: number): Column<Server>[] {
+  return [
+    { header: 'name', value: (s) => s.name },
+    { header: 'id', value: (s) => s.id },
+    { header: 'status', value: (s) => s.status },
+    { header: 'product', value: (s) => s.product },
+    { header: 'region', value: (s) => s.region },
+    { header: 'ipv4', value: (s) => s.ipv4 },
+    { header: 'labels', value: (s) => formatLabels(s.labels) },
+    { header: 'age', value: (s) => formatAge(s.created_at, nowMs), align: 'right' },
+  ];
+}
+
+function errorText(error: Server['error']): string | null {
+  if (error === null || error === undefined) return null;
+  if (typeof error === 'string') return error;
+  return [error.code, error.message].filter(Boolean).join(': ') || null;
+}
+
+export function serverDetail(server: Server, nowMs: number): string {
+  const placement = server.placement;
+  const error = errorText(server.error);
+  return renderDetail([
+    ['Name', server.name],
+    ['ID', server.id],
+    ['Status', server.desired_state && server.desired_state !== server.status ? `${server.status} (desired: ${server.desired_state})` : server.status],
+    ['Product', server.product],
+    ['Region', server.region],
+    ['Image', server.image],
+    ['IPv4', server.ipv4],
+    ['Labels', formatLabels(server.labels)],
+    ['NUMA nodes', placement ? placement.numa_nodes : null],
+    ['GPUs', placement ? placement.gpus : null],
+    ...(error ? ([['Error', error]] as const) : []),
+    ['Project', server.project_id],
+    ['Created', server.created_at ? `${server.created_at} (${formatAge(server.created_at, nowMs)} ago)` : null],
+    ['Updated', server.updated_at],
+  ]);
+}
+
+const waitOption: Options = {
+  wait: { type: 'boolean', short: 'w', help: 'wait until the action finishes, showing its progress' },
+};
+
+const create: Command = {
+  name: 'create',
+  summary: 'create a server',
+  usage: '--name NAME --product CODE --region CODE --image SLUG [--label k=v]... [--ssh-key FILE|KEY]... [--user-data FILE] [--wait]',
+  description:
+    'Creates a server from the catalog. Products and regions are case-insensitive (vps-starter or VPS-STARTER, fra1 or FRA1).\n' +
+    'Without --wait the command returns once the control plane has accepted the request and placed the server.',
+  options: {
+    name: { type: 'string', arg: 'NAME', help: 'server name, unique in the project' },
+    product: { type: 'string', arg: 'CODE', help: 'product code or name (see `vmcloud product list`)' },
+    region: { type: 'string', arg: 'CODE', help: 'region code (see `vmcloud region list`)' },
+    image: { type: 'string', arg: 'SLUG', help: 'image slug or id (see `vmcloud image list`)' },
+    label: { type: 'string', multiple: true, arg: 'k=v', help: 'label (or several, comma separated)' },
+    'ssh-key': { type: 'string', multiple: true, arg: 'FILE|KEY', help: 'public key file or inline public key' },
+    'user-data': { type: 'string', arg: 'FILE', help: 'cloud-init user-data file' },
+    'placement-group': { type: 'string', arg: 'NAME', help: 'placement group' },
+    ...waitOption,
+  },
+  examples: [
+    'vmcloud server create --name web-1 --product vps-starter --region fra1 --image debian-12 --wait',
+    'vmcloud server create --name gpu-1 --product GPU-T4 --region PAR1 --image pytorch --label team=ml --ssh-key ~/.ssh/id_ed25519.pub',
+  ],
+  async run(ctx, { values }) {
+    const name = requiredString(values, 'name');
+    const productText = requiredString(values, 'product');
+    const region = normalizeRegion(requiredString(values, 'region'));
+    const image = requiredString(values, 'image').trim().toLowerCase();
+    const labels = parseKeyValues(stringsOf(values, 'label'), '--label');
+    const sshKeys = await readSshKeys(stringsOf(values, 'ssh-key'), ctx.cwd);
+    const userDataFile = stringOf(values, 'user-data');
+    const userData = userDataFile === undefined ? undefined : await readUserData(userDataFile, ctx.cwd);
+    const placementGroup = stringOf(values, 'placement-group');
+
+    const client = await ctx.client();
+    const product = await normalizeProduct(client, productText);
+    const body: Record<string, unknown> = { name, product, region, image };
+    if (Object.keys(labels).length > 0) body.labels = labels;
+    if (sshKeys.length > 0) body.ssh_keys = sshKeys;
+    if (userData !== undefined) body.user_data = userData;
+    if (placementGroup !== undefined) body.placement_group = placementGroup;
+
+    const created = await client.post<{ server: Server; action: Action }>('/v1/servers', body);
+    let server = created.server;
+    let action = created.action;
+    if (flagOf(values, 'wait')) {
+      action = await ctx.waitForAction(client, action, { label: `create ${name}` });
+      server = (await client.get<{ server: Server }>(`/v1/servers/${encodeURIComponent(server.id)}`)).server;
+    }
+    if (ctx.output !== 'table') {
+      ctx.out(renderData(ctx.output, { server, action }));
+      return 0;
+    }
+    ctx.out(serverDetail(server, ctx.now()));
+    if (action.status === 'running') {
+      ctx.err(`action ${action.id} is running: follow it with \`vmcloud action show ${action.id}\` or pass --wait next time\n`);
+    }
+    return 0;
+  },
+};
+
+const list: Command = {
+  name: 'list',
+  summary: 'list servers',
+  usage: '[--selector k=v,...] [--region CODE] [--status STATUS] [--limit N] [--all]',
+  options: {
+    selector: { type: 'string', short: 'l', arg: 'SELECTOR', help: 'label selector, e.g. env=prod,tier!=db' },
+    region: { type: 'string', arg: 'CODE', help: 'only servers in this region' },
+    status: { type: 'string', arg: 'STATUS', help: 'only servers in this status (running, stopped, …)' },
+    limit: { type: 'string', arg: 'N', help: 'servers per page (1-1000)' },
+    cursor: { type: 'string', arg: 'CURSOR', help: 'start after this cursor (from a previous page)' },
+    all: { type: 'boolean', short: 'A', help: 'fetch every page (follows next_cursor)' },
+  },
+  examples: ['vmcloud server list', 'vmcloud server list --selector env=prod --region fra1 --all -o json'],
+  async run(ctx, { values }) {
+    const region = stringOf(values, 'region');
+    const limit = integerOf(values, 'limit', { min: 1, max: 1000 });
+    const client = await ctx.client();
+    const query = {
+      label_selector: stringOf(values, 'selector'),
+      region: region === undefined ? undefined : normalizeRegion(region),
+      status: stringOf(values, 'status')?.toLowerCase(),
+      limit,
+    };
+    const { items, nextCursor } = await listPages(
+      async (cursor) => {
+        const page = await client.get<{ servers: Server[]; next_cursor: string | null }>('/v1/servers', { ...query, cursor });
+        return { items: page.servers, next_cursor: page.next_cursor };
+      },
+      flagOf(values, 'all'),
+      stringOf(values, 'cursor'),
+    );
+    ctx.out(renderList(ctx.output, serverColumns(ctx.now()), items, 'No servers found.'));
+    if (nextCursor) ctx.err(`more servers: pass --all, or --cursor ${nextCursor} for the next page\n`);
+    return 0;
+  },
+};
+
+const show: Command = {
+  name: 'show',
+  summary: 'show one server',
+  usage: 'NAME|ID',
+  args: [{ name: 'NAME|ID', required: true }],
+  examples: ['vmcloud server show web-1', 'vmcloud server show srv_01jbz4m6k2x0r8t3q9w5e7y1ab -o yaml'],
+  async run(ctx, { positionals }) {
+    const client = await ctx.client();
+    const server = await resolveServer(client, positionals[0]);
+    ctx.out(ctx.output === 'table' ? serverDetail(server, ctx.now()) : renderData(ctx.output, server));
+    return 0;
+  },
+};
+
+interface LifecycleSpec {
+  name: 'start' | 'stop' | 'reboot' | 'delete';
+  summary: string;
+  /** Progressive form for the accepted message: `starting`. */
+  doing: string;
+  /** State after success: `running`. */
+  done: string;
+  options?: Options;
+  body?: (input: Input) => Record<string, unknown> | undefined;
+  description?: string;
+}
+
+function lifecycle(spec: LifecycleSpec): Command {
+  return {
+    name: spec.name,
+    summary: spec.summary,
+    usage: `NAME|ID${spec.options?.force ? ' [--force]' : ''} [--wait]`,
+    description: spec.description,
+    args: [{ name: 'NAME|ID', required: true }],
+    options: { ...spec.options, ...waitOption },
+    examples: [`vmcloud server ${spec.name} web-1${spec.options?.force ? ' --force' : ''} --wait`],
+    async run(ctx: Context, input: Input) {
+      const client = await ctx.client();
+      const server = await resolveServer(client, input.positionals[0]);
+      const id = encodeURIComponent(server.id);
+      const { action } =
+        spec.name === 'delete'
+          ? await client.delete<{ action: Action }>(`/v1/servers/${id}`)
+          : await client.post<{ action: Action }>(`/v1/servers/${id}/actions/${spec.name}`, spec.body?.(input));
+      return finishMutation(ctx, client, action, flagOf(input.values, 'wait'), {
+        label: `${spec.name} ${server.name}`,
+        done: `server ${server.name} (${server.id}) ${spec.done}`,
+        accepted: `${spec.doing} server ${server.name} (${server.id}): action ${action.id} ${action.status}`,
+      });
+    },
+  };
+}
+
+/** After a mutation: optionally wait, then print `{ action }` (json/yaml) or one sentence. */
+async function finishMutation(
+  ctx: Context,
+  client: ApiClient,
+  action: Action,
+  wait: boolean,
+  text: { label: string; done: string; accepted: string },
+): Promise<number> {
+  const final = wait ? await ctx.waitForAction(client, action, { label: text.label }) : action;
+  if (ctx.output !== 'table') ctx.out(renderData(ctx.output, { action: final }));
+  else ctx.out((final.status === 'success' ? text.done : text.accepted) + '\n');
+  return 0;
+}
+
+const start = lifecycle({ name: 'start', summary: 'start a stopped server', doing: 'starting', done: 'running' });
+const stop = lifecycle({
+  name: 'stop',
+  summary: 'stop a server (graceful shutdown, then forced)',
+  doing: 'stopping',
+  done: 'stopped',
+  description: 'Asks the guest to shut down and forces it off after the grace period; --force skips the graceful step.',
+  options: { force: { type: 'boolean', short: 'f', help: 'power off at once instead of a graceful shutdown' } },
+  body: (input) => (flagOf(input.values, 'force') ? { force: true } : {}),
+});
+const reboot = lifecycle({ name: 'reboot', summary: 'reboot a server', doing: 'rebooting', done: 'rebooted' });
+const remove = lifecycle({
+  name: 'delete',
+  summary: 'delete a server and free its resources',
+  doing: 'deleting',
+  done: 'deleted',
+});
+
+export const serverGroup: Group = {
+  name: 'server',
+  summary: 'create and operate servers',
+  commands: [create, list, show, start, stop, reboot, remove],
+};
