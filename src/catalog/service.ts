@@ -107,7 +107,7 @@ export function createCatalogService(deps: { db: Db; clock: Clock; events: Event
         for (const r of defaultRegions) {
           await tx
             .insertInto('regions')
-            .values({ code: r.code, name: r.name, city: r.city, country: r.country, peering: r.peering, peering_gbps: r.peeringGbps, status: r.status, opens: r.opens, created_at: now, updated_at: now })
+            .values({ code: r.code, name: r.name, city: r.city, country: r.country, peering: r.peering, peering_gbps: r.peeringGbps, status: r.status, opens: r.opens, ipv4_pool: r.ipv4Pool, created_at: now, updated_at: now })
             .onConflict((oc) => oc.column('code').doNothing())
             .execute();
         }

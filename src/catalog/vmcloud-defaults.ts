@@ -16,15 +16,17 @@ export interface RegionDefinition {
   peeringGbps: number | null;
   status: RegionStatus;
   opens: string | null;
+  /** Where server addresses come from; private ranges for the simulated fleet, set per real region. */
+  ipv4Pool: string;
 }
 
 export const defaultRegions: RegionDefinition[] = [
-  { code: 'par1', name: 'Paris', city: 'Paris', country: 'FR', peering: 'France-IX', peeringGbps: 100, status: 'operational', opens: null },
-  { code: 'fra1', name: 'Frankfurt', city: 'Frankfurt am Main', country: 'DE', peering: 'DE-CIX', peeringGbps: 100, status: 'operational', opens: null },
-  { code: 'ams1', name: 'Amsterdam', city: 'Amsterdam', country: 'NL', peering: 'AMS-IX', peeringGbps: 100, status: 'operational', opens: null },
-  { code: 'lon1', name: 'London', city: 'London', country: 'GB', peering: 'LINX', peeringGbps: 40, status: 'maintenance', opens: null },
-  { code: 'mad1', name: 'Madrid', city: 'Madrid', country: 'ES', peering: 'ESPANIX', peeringGbps: null, status: 'planned', opens: '2025-Q2' },
-  { code: 'mil1', name: 'Milan', city: 'Milan', country: 'IT', peering: 'MIX', peeringGbps: null, status: 'planned', opens: '2025-Q3' },
+  { code: 'par1', name: 'Paris', city: 'Paris', country: 'FR', peering: 'France-IX', peeringGbps: 100, status: 'operational', opens: null, ipv4Pool: '10.11.0.0/16' },
+  { code: 'fra1', name: 'Frankfurt', city: 'Frankfurt am Main', country: 'DE', peering: 'DE-CIX', peeringGbps: 100, status: 'operational', opens: null, ipv4Pool: '10.12.0.0/16' },
+  { code: 'ams1', name: 'Amsterdam', city: 'Amsterdam', country: 'NL', peering: 'AMS-IX', peeringGbps: 100, status: 'operational', opens: null, ipv4Pool: '10.13.0.0/16' },
+  { code: 'lon1', name: 'London', city: 'London', country: 'GB', peering: 'LINX', peeringGbps: 40, status: 'maintenance', opens: null, ipv4Pool: '10.14.0.0/16' },
+  { code: 'mad1', name: 'Madrid', city: 'Madrid', country: 'ES', peering: 'ESPANIX', peeringGbps: null, status: 'planned', opens: '2025-Q2', ipv4Pool: '10.15.0.0/16' },
+  { code: 'mil1', name: 'Milan', city: 'Milan', country: 'IT', peering: 'MIX', peeringGbps: null, status: 'planned', opens: '2025-Q3', ipv4Pool: '10.16.0.0/16' },
 ];
 
 export interface ProductDefinition {

@@ -6,6 +6,7 @@ import type { Scheduler } from '../scheduler/types.ts';
 import type { InstanceSpec, ObservedInstance } from './drivers/driver.ts';
 import { deriveServerStatus, judgeAction, type ActionTarget, type DesiredState, type ServerStatus } from './server-status.ts';
 import { createActionStore } from './actions.ts';
+import { parsePool } from './ipv4-pool.ts';
 
 /** What a host agent is told to make true for one server. */
 export interface DesiredInstance {
@@ -36,7 +37,9 @@ export function createHostSync(deps: { db: Db; clock: Clock; log: Logger; events
       .selectFrom('servers')
       .innerJoin('allocations', 'allocations.server_id', 'servers.id')
       .innerJoin('products', 'products.code', 'servers.product')
+      .innerJoin('regions', 'regions.code', 'servers.region')
       .select([
+        'regions.ipv4_pool',
         'servers.id',
         'servers.name',
         'servers.image',
@@ -72,7 +75,7 @@ export function createHostSync(deps: { db: Db; clock: Clock; log: Logger; events
         vfs: JSON.parse(r.vfs_json) as string[],
         sshKeys: JSON.parse(r.ssh_keys_json) as string[],
         userData: r.user_data,
-        ipv4: r.ipv4,
+        ipv4: r.ipv4 ? `${r.ipv4}/${parsePool(r.ipv4_pool).prefixLength}` : null,
       },
       desired: r.desired_state as DesiredState,
       rebootGeneration: r.reboot_generation,

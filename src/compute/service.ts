@@ -9,6 +9,7 @@ import { requireProject, type Principal } from '../identity/index.ts';
 import { parseCreateServer, isValidServerName } from './validation.ts';
 import { parseSelector, matchesSelector, validateLabels, type Labels } from './labels.ts';
 import { createActionStore } from './actions.ts';
+import { parsePool, addressAt } from './ipv4-pool.ts';
 import { serverView, actionView, type ServerView, type ActionView } from './views.ts';
 import type { ActionCommand, ActionTarget } from './server-status.ts';
 
@@ -70,6 +71,18 @@ export function createComputeService(deps: ComputeDeps) {
       .where('servers.deleted_at', 'is', null)
       .executeTakeFirstOrThrow();
     return { servers: Number(row.servers ?? 0), vcpus: Number(row.vcpus ?? 0), gpus: Number(row.gpus ?? 0) };
+  }
+
+  /** A free address of the region's pool: random slots, checked against live servers (unique index backs it). */
+  async function allocateIpv4(tx: Tx, region: string): Promise<string> {
+    const row = await tx.selectFrom('regions').select('ipv4_pool').where('code', '=', region).executeTakeFirstOrThrow();
+    const pool = parsePool(row.ipv4_pool);
+    for (let attempt = 0; attempt < 32; attempt++) {
+      const candidate = addressAt(pool, Math.floor(Math.random() * pool.size));
+      const taken = await tx.selectFrom('servers').select('id').where('region', '=', region).where('ipv4', '=', candidate).where('deleted_at', 'is', null).executeTakeFirst();
+      if (!taken) return candidate;
+    }
+    throw new VmcError('unavailable', `the IPv4 pool of ${region.toUpperCase()} (${row.ipv4_pool}) has no free address`, { reason: 'ipv4_pool_exhausted' });
   }
 
   async function loadServer(tx: Tx | Db, projectId: string, serverId: string) {
@@ -176,6 +189,7 @@ export function createComputeService(deps: ComputeDeps) {
           if (over.length > 0) {
             throw new VmcError('forbidden', `project quota exceeded: ${over.join(', ')}; ask support to raise it`, { reason: 'quota_exceeded', details: { quotas: { servers: project.quota_servers, vcpus: project.quota_vcpus, gpus: project.quota_gpus }, usage } });
           }
+          const ipv4 = await allocateIpv4(tx, region.code);
           const now = clock.nowIso();
           const serverId = newId('server', clock.nowMs());
           await tx
@@ -196,7 +210,7 @@ export function createComputeService(deps: ComputeDeps) {
               labels_json: JSON.stringify(input.labels),
               ssh_keys_json: JSON.stringify(input.sshKeys),
               user_data: input.userData,
-              ipv4: null,
+              ipv4,
               error_message: null,
               version: 1,
               created_at: now,

@@ -13,6 +13,8 @@ export interface RegionsTable {
   peering_gbps: number | null;
   status: string;
   opens: string | null;
+  /** IPv4 CIDR the region's server addresses come from. */
+  ipv4_pool: Generated<string>;
   created_at: string;
   updated_at: string;
 }

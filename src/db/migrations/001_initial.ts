@@ -19,6 +19,7 @@ export function initialMigration(dialect: DialectName): Migration {
         .addColumn('peering_gbps', int)
         .addColumn('status', text, (c) => c.notNull())
         .addColumn('opens', text)
+        .addColumn('ipv4_pool', text, (c) => c.notNull().defaultTo('10.0.0.0/16'))
         .addColumn('created_at', text, (c) => c.notNull())
         .addColumn('updated_at', text, (c) => c.notNull())
         .execute();
@@ -123,6 +124,8 @@ export function initialMigration(dialect: DialectName): Migration {
         .execute();
       // A live server's name is unique in its project; deleted servers free their name.
       await sql`create unique index servers_project_name on servers (project_id, name) where deleted_at is null`.execute(db);
+      // A live server's address is unique in its region's pool.
+      await sql`create unique index servers_region_ipv4 on servers (region, ipv4) where deleted_at is null and ipv4 is not null`.execute(db);
       await db.schema.createIndex('servers_host').on('servers').column('host_id').execute();
       await db.schema.createIndex('servers_project_id').on('servers').columns(['project_id', 'id']).execute();
 
