@@ -102,10 +102,13 @@ export async function runAgent(argv: string[], io: AgentIo): Promise<number> {
   log.info({ host_id: hostId, name, region, driver: driverName }, 'registered');
   const agent = createAgent({ hostId, link, driver, log, resyncIntervalMs: 2000, heartbeatIntervalMs: 5000, gracefulStopTimeoutMs: 30_000 });
   agent.start();
+  // The agent's timers do not hold the process open; this does, until a signal.
+  const keepAlive = setInterval(() => undefined, 60_000);
   await new Promise<void>((resolveStop) => {
     process.once('SIGINT', () => resolveStop());
     process.once('SIGTERM', () => resolveStop());
   });
+  clearInterval(keepAlive);
   await agent.stop();
   await driver.close();
   return 0;

@@ -66,6 +66,8 @@ export function registerAgentRoutes(app: Api, deps: { inventory: InventoryServic
     { schema: { ...hidden, summary: 'Report observed instances', params: IdParams, body: Type.Object({ observed: Type.Array(Observed, { maxItems: 10000 }), full: Type.Boolean() }, { additionalProperties: false }), response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       requireHost(principalOf(request.principal), request.params.id);
+      // A report is proof of life too: a host that reports is up.
+      await deps.inventory.heartbeat(request.params.id);
       await deps.hostSync.applyReport(request.params.id, request.body.observed as ObservedInstance[], { full: request.body.full });
       return reply.code(204).send(null);
     },
