@@ -20,6 +20,7 @@ import { registerServerRoutes } from './api/rest/routes/servers.ts';
 import { registerIdentityRoutes } from './api/rest/routes/identity.ts';
 import { registerHostRoutes } from './api/rest/routes/hosts.ts';
 import { registerAgentRoutes } from './api/rest/routes/agent.ts';
+import { registerEventRoutes } from './api/rest/routes/events.ts';
 import { createIdempotencyStore } from './api/rest/idempotency.ts';
 
 export const vmcloudVersion = '0.1.0';
@@ -88,6 +89,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
   registerIdentityRoutes(api, { identity, audit, compute });
   registerHostRoutes(api, { inventory });
   registerAgentRoutes(api, { inventory, hostSync, identity });
+  registerEventRoutes(api, { db });
 
   const holder = `cp-${randomBytes(6).toString('hex')}`;
   let loopTimer: NodeJS.Timeout | null = null;

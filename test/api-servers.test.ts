@@ -47,6 +47,9 @@ for (const dialect of testDialects()) {
       assert.equal(deleted.status, 202);
       assert.equal((await t.waitForAction(deleted.body.action.id)).status, 'success');
       assert.equal((await t.call('GET', `/v1/servers/${server.id}`)).status, 404);
+      const events = await t.call('GET', '/v1/events?limit=1000');
+      const types = events.body.events.filter((e: { resource: { id: string } }) => e.resource.id === server.id).map((e: { type: string }) => e.type);
+      assert.deepEqual(types, ['server.created', 'server.started', 'server.stopping', 'server.stopped', 'server.starting', 'server.started', 'server.rebooting', 'server.rebooted', 'server.deleting', 'server.deleted']);
       const after = await t.call('GET', `/v1/hosts/${used[0].id}`, { token: t.secrets.operatorToken });
       assert.deepEqual(after.body.host.usage, { servers: 0, vcpus: 0, memory_mib: 0, disk_gib: 0, gpus: 0 });
     });
