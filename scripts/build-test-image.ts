@@ -5,7 +5,7 @@
  *   node scripts/build-test-image.ts [--store DIR] [--force]
  *
  * The store defaults to $VMCLOUD_IMAGE_DIR or ./data/images. With --force an existing `vmcloud-test` is
- * replaced (servers created from the old one keep booting only if they are recreated).
+ * replaced: destroy the servers created from the old one first (their overlays use its disk as base).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
