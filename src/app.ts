@@ -12,7 +12,7 @@ import { createCatalogService, defaultFleet } from './catalog/index.ts';
 import { createInventoryService } from './inventory/index.ts';
 import { createIdentityService, createAuditLog } from './identity/index.ts';
 import { createComputeService, createHostSync, type SimDelays } from './compute/index.ts';
-import { createScheduler } from './scheduler-stub.ts';
+import { createScheduler } from './scheduler/index.ts';
 import { createSimFleet, createInProcessLink } from './agent/index.ts';
 import { createApi, type Api } from './api/rest/server.ts';
 import { registerCatalogRoutes } from './api/rest/routes/catalog.ts';
@@ -21,6 +21,7 @@ import { registerIdentityRoutes } from './api/rest/routes/identity.ts';
 import { registerHostRoutes } from './api/rest/routes/hosts.ts';
 import { registerAgentRoutes } from './api/rest/routes/agent.ts';
 import { registerEventRoutes } from './api/rest/routes/events.ts';
+import { registerCapacityRoutes } from './api/rest/routes/capacity.ts';
 import { createIdempotencyStore } from './api/rest/idempotency.ts';
 
 export const vmcloudVersion = '0.1.0';
@@ -87,7 +88,11 @@ export async function createControlPlane(config: ControlPlaneConfig) {
   registerCatalogRoutes(api, { catalog });
   registerServerRoutes(api, { compute });
   registerIdentityRoutes(api, { identity, audit, compute });
-  registerHostRoutes(api, { inventory });
+  registerHostRoutes(api, {
+    inventory,
+    onStateChanged: async (hostId, state) => (state === 'draining' ? scheduler.drainHost(hostId, compute.recordMove) : undefined),
+  });
+  registerCapacityRoutes(api, { scheduler, catalog });
   registerAgentRoutes(api, { inventory, hostSync, identity });
   registerEventRoutes(api, { db });
 

@@ -1,9 +1,9 @@
 import { VmcError, type ErrorCode } from '../core/index.ts';
 import type { ObservedInstance, DesiredInstance } from '../compute/index.ts';
-import type { ControlPlaneLink, HostRegistration } from './link.ts';
+import type { ControlPlaneLink, HostRegistration, Registered } from './link.ts';
 
 /** The agent protocol over HTTP with a host token (`/v1/agent/…`). */
-export function createHttpLink(options: { baseUrl: string; token: string; timeoutMs?: number }): ControlPlaneLink & { register(input: HostRegistration): Promise<{ hostId: string; created: boolean }> } {
+export function createHttpLink(options: { baseUrl: string; token: string; timeoutMs?: number }): ControlPlaneLink & { register(input: HostRegistration): Promise<Registered> } {
   const base = options.baseUrl.replace(/\/$/, '');
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let response: Response;
@@ -32,7 +32,7 @@ export function createHttpLink(options: { baseUrl: string; token: string; timeou
   }
   return {
     async register(input) {
-      const result = await call<{ host_id: string; created: boolean }>('POST', '/v1/agent/register', {
+      const result = await call<{ host_id: string; created: boolean; ipv4_pool: string }>('POST', '/v1/agent/register', {
         name: input.name,
         region: input.region,
         driver: input.driver,
@@ -40,8 +40,9 @@ export function createHttpLink(options: { baseUrl: string; token: string; timeou
         topology: input.topology,
         agent_version: input.agentVersion,
         address: input.address,
+        ...(input.agentKey ? { agent_key: input.agentKey } : {}),
       });
-      return { hostId: result.host_id, created: result.created };
+      return { hostId: result.host_id, created: result.created, ipv4Pool: result.ipv4_pool };
     },
     async desired(hostId) {
       return (await call<{ instances: DesiredInstance[] }>('GET', `/v1/agent/hosts/${hostId}/desired`)).instances;

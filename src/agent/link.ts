@@ -16,4 +16,12 @@ export interface HostRegistration {
   topology: HostTopology;
   agentVersion: string;
   address: string | null;
+  agentKey?: string | null;
+}
+
+export interface Registered {
+  hostId: string;
+  created: boolean;
+  /** The region's address pool: the host bridge carries its gateway. */
+  ipv4Pool: string;
 }

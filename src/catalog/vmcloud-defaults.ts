@@ -82,6 +82,7 @@ export const defaultImages: ImageDefinition[] = [
   { slug: 'wordpress', name: 'WordPress on Debian 12', osFamily: 'debian', osVersion: '12', category: 'app', requiresGpu: false, minDiskGiB: 20 },
   { slug: 'cuda-12', name: 'CUDA 12 on Ubuntu 24.04', osFamily: 'ubuntu', osVersion: '24.04', category: 'ai', requiresGpu: true, minDiskGiB: 50 },
   { slug: 'pytorch-2', name: 'PyTorch 2 + CUDA 12 on Ubuntu 24.04', osFamily: 'ubuntu', osVersion: '24.04', category: 'ai', requiresGpu: true, minDiskGiB: 80 },
+  { slug: 'vmcloud-test', name: 'VMCloud test guest (cloud kernel + busybox, `npm run image:test`)', osFamily: 'busybox', osVersion: '1', category: 'os', requiresGpu: false, minDiskGiB: 1 },
   { slug: 'tensorflow-2', name: 'TensorFlow 2 + CUDA 12 on Ubuntu 24.04', osFamily: 'ubuntu', osVersion: '24.04', category: 'ai', requiresGpu: true, minDiskGiB: 80 },
 ];
 

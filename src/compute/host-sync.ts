@@ -41,6 +41,7 @@ export function createHostSync(deps: { db: Db; clock: Clock; log: Logger; events
       .select([
         'regions.ipv4_pool',
         'servers.id',
+        'servers.project_id',
         'servers.name',
         'servers.image',
         'servers.desired_state',
@@ -76,6 +77,7 @@ export function createHostSync(deps: { db: Db; clock: Clock; log: Logger; events
         sshKeys: JSON.parse(r.ssh_keys_json) as string[],
         userData: r.user_data,
         ipv4: r.ipv4 ? `${r.ipv4}/${parsePool(r.ipv4_pool).prefixLength}` : null,
+        projectId: r.project_id,
       },
       desired: r.desired_state as DesiredState,
       rebootGeneration: r.reboot_generation,

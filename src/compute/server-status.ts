@@ -39,7 +39,7 @@ export function deriveServerStatus(input: StatusInputs): ServerStatus {
   return 'starting';
 }
 
-export type ActionCommand = 'create' | 'start' | 'stop' | 'reboot' | 'delete';
+export type ActionCommand = 'create' | 'start' | 'stop' | 'reboot' | 'delete' | 'migrate';
 
 export interface ActionTarget {
   /** The status that finishes the action. */

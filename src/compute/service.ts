@@ -361,6 +361,28 @@ export function createComputeService(deps: ComputeDeps) {
       return actionView(row);
     },
 
+    /**
+     * Records that the scheduler moved a server to another host (drain), inside the move's transaction:
+     * the old host's agent destroys its copy, the new one boots it (a cold move of a simulated server).
+     */
+    async recordMove(tx: Tx, hooks: TxHooks, move: { serverId: string; fromHostId: string; placement: { hostId: string } }): Promise<void> {
+      const server = await tx.selectFrom('servers').selectAll().where('id', '=', move.serverId).executeTakeFirstOrThrow();
+      const source = await tx.selectFrom('hosts').select(['driver', 'name']).where('id', '=', move.fromHostId).executeTakeFirstOrThrow();
+      if (source.driver !== 'sim') {
+        throw new VmcError('unavailable', `server ${server.name} is on ${source.name} (${source.driver}): moving a real disk between hosts is not supported yet; stop and recreate it, or leave the host in maintenance`, { reason: 'migration_unsupported' });
+      }
+      const running = server.desired_state === 'running';
+      await tx
+        .updateTable('servers')
+        .set({ host_id: move.placement.hostId, status: running ? 'starting' : server.status, version: server.version + 1, updated_at: clock.nowIso() })
+        .where('id', '=', server.id)
+        .execute();
+      if (running) await actions.start(tx, { projectId: server.project_id, serverId: server.id, command: 'migrate', target: { status: 'running' } });
+      await recordServerEvent(tx, hooks, 'server.migrated', server, { from_host_id: move.fromHostId, to_host_id: move.placement.hostId });
+      notify(hooks, move.fromHostId);
+      notify(hooks, move.placement.hostId);
+    },
+
     async usage(projectId: string) {
       return projectUsage(db, projectId);
     },

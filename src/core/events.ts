@@ -15,6 +15,7 @@ export type EventType =
   | 'server.deleted'
   | 'server.error'
   | 'server.unknown'
+  | 'server.migrated'
   | 'action.finished'
   | 'host.registered'
   | 'host.state_changed'

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createAgent, createHttpLink } from '../agent/index.ts';
+import { createAgent, createHttpLink, type Agent } from '../agent/index.ts';
 import { createSimDriver, type Driver } from '../compute/index.ts';
 import { hostShapes, topologyOfShape, type HostShapeName, type HostTopology } from '../inventory/index.ts';
 import { createLogger, type LogLevel } from '../core/index.ts';
@@ -19,6 +19,9 @@ Options:
   --driver qemu|sim     hypervisor driver (default qemu)
   --name NAME           host name (default: the machine hostname)
   --state-dir DIR       instance state, disks and sockets (default ./data/agent)
+  --image-dir DIR       the host's image store (env VMCLOUD_IMAGE_DIR, default ./data/images)
+  --network on|off      a tap per server on bridge vmcbr0 with nftables tenant isolation (default: on as root)
+  --reserved-cores N    cores per NUMA node kept for the hypervisor, never sold (default 1)
   --sim-shape SHAPE     with --driver sim: the hardware shape to simulate (default std-7543)
   --log-level L         debug|info|warn|error (default info)
 `;
@@ -46,6 +49,9 @@ export async function runAgent(argv: string[], io: AgentIo): Promise<number> {
         name: { type: 'string' },
         'state-dir': { type: 'string' },
         'sim-shape': { type: 'string' },
+        'image-dir': { type: 'string' },
+        network: { type: 'string' },
+        'reserved-cores': { type: 'string' },
         'log-level': { type: 'string' },
       },
       strict: true,
@@ -68,11 +74,13 @@ export async function runAgent(argv: string[], io: AgentIo): Promise<number> {
   }
   const log = createLogger({ level: (values['log-level'] ?? 'info') as LogLevel, base: { component: 'agent' } });
   const stateDir = resolve(values['state-dir'] ?? './data/agent');
+  let agent: Agent | null = null;
   const name = values.name ?? hostname();
 
-  let driver: Driver;
+  const link = createHttpLink({ baseUrl: url, token });
   let topology: HostTopology;
   let cpuModel: string;
+  let makeDriver: (ipv4Pool: string) => Driver;
   if (driverName === 'sim') {
     const shapeName = (values['sim-shape'] ?? 'std-7543') as HostShapeName;
     const shape = hostShapes[shapeName];
@@ -82,25 +90,36 @@ export async function runAgent(argv: string[], io: AgentIo): Promise<number> {
     }
     topology = topologyOfShape(shape);
     cpuModel = shape.cpuModel;
-    driver = createSimDriver({ stateFile: join(stateDir, 'sim-instances.json') });
+    makeDriver = () => createSimDriver({ stateFile: join(stateDir, 'sim-instances.json') });
   } else {
+    const network = values.network ?? (process.getuid?.() === 0 ? 'on' : 'off');
+    if (network !== 'on' && network !== 'off') {
+      io.stderr('error: --network must be on or off\n');
+      return 2;
+    }
     const qemu = await import('./qemu-host.ts');
-    const host = await qemu.prepareQemuHost({ stateDir, log });
+    const reservedCoresPerNode = Number(values['reserved-cores'] ?? 1);
+    if (!Number.isInteger(reservedCoresPerNode) || reservedCoresPerNode < 0) {
+      io.stderr('error: --reserved-cores must be a whole number ≥ 0\n');
+      return 2;
+    }
+    const host = await qemu.fingerprintQemuHost({ stateDir, imageDir: resolve(values['image-dir'] ?? io.env.VMCLOUD_IMAGE_DIR ?? './data/images'), log, reservedCoresPerNode });
     topology = host.topology;
     cpuModel = host.cpuModel;
-    driver = host.driver;
+    makeDriver = (ipv4Pool) => qemu.createQemuHostDriver({ stateDir, imageStore: host.imageStore, log, ipv4Pool: network === 'on' ? ipv4Pool : null, onChange: () => agent?.poke() });
   }
 
-  const link = createHttpLink({ baseUrl: url, token });
   let hostId: string;
+  let ipv4Pool: string;
   try {
-    ({ hostId } = await link.register({ name, region, driver: driverName, cpuModel, topology, agentVersion: vmcloudVersion, address: null }));
+    ({ hostId, ipv4Pool } = await link.register({ name, region, driver: driverName, cpuModel, topology, agentVersion: vmcloudVersion, address: null }));
   } catch (error) {
     io.stderr(`error: could not register with ${url}: ${(error as Error).message}\n`);
     return 8;
   }
+  const driver = makeDriver(ipv4Pool);
   log.info({ host_id: hostId, name, region, driver: driverName }, 'registered');
-  const agent = createAgent({ hostId, link, driver, log, resyncIntervalMs: 2000, heartbeatIntervalMs: 5000, gracefulStopTimeoutMs: 30_000 });
+  agent = createAgent({ hostId, link, driver, log, resyncIntervalMs: 2000, heartbeatIntervalMs: 5000, gracefulStopTimeoutMs: 30_000 });
   agent.start();
   // The agent's timers do not hold the process open; this does, until a signal.
   const keepAlive = setInterval(() => undefined, 60_000);

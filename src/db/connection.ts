@@ -13,6 +13,8 @@ export type Queryable = Kysely<Database>;
 export interface DatabaseHandle {
   db: Db;
   dialect: DialectName;
+  /** The PostgreSQL schema this handle works in, when not the default. */
+  pgSchema?: string;
   close(): Promise<void>;
 }
 
@@ -51,11 +53,12 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     },
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect, close: () => db.destroy() };
+  return { db, dialect, pgSchema: options.pgSchema, close: () => db.destroy() };
 }
 
 export async function migrateToLatest(handle: DatabaseHandle): Promise<void> {
-  const migrator = new Migrator({ db: handle.db, provider: migrationProvider(handle.dialect) });
+  // Kysely looks for its migration tables across schemas: name ours, or a sibling schema's would do.
+  const migrator = new Migrator({ db: handle.db, provider: migrationProvider(handle.dialect), ...(handle.pgSchema ? { migrationTableSchema: handle.pgSchema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

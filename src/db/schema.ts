@@ -74,7 +74,10 @@ export interface HostsTable {
   generation: number;
   last_heartbeat_at: string | null;
   agent_version: string | null;
+  /** Where the control plane reaches the agent's host API (console, snapshots, export), e.g. http://10.0.0.5:9091. */
   address: string | null;
+  /** Shared secret the control plane sends to the agent's host API; the agent makes a new one at each start. */
+  agent_key: Generated<string | null>;
   created_at: string;
   updated_at: string;
 }

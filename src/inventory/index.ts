@@ -1,3 +1,4 @@
 export * from './topology.ts';
 export * from './shapes.ts';
 export * from './service.ts';
+export * from './capacity-view.ts';

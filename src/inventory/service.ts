@@ -41,7 +41,9 @@ export interface RegisterHostInput {
   cpuModel: string;
   topology: HostTopology;
   agentVersion: string | null;
+  /** The agent's host API (console, snapshots, export), and the key the control plane presents to it. */
   address: string | null;
+  agentKey?: string | null;
 }
 
 function hostView(row: Selectable<HostsTable>, usage: HostView['usage'] | undefined): HostView {
@@ -175,16 +177,17 @@ export function createInventoryService(deps: { db: Db; clock: Clock; log: Logger
     },
 
     /** A real agent registers (or re-registers) its host by name, with the topology it read from /sys. */
-    async registerHost(input: RegisterHostInput): Promise<{ hostId: string; created: boolean }> {
-      const region = await db.selectFrom('regions').select('code').where('code', '=', input.region.toLowerCase()).executeTakeFirst();
+    async registerHost(input: RegisterHostInput): Promise<{ hostId: string; created: boolean; ipv4Pool: string }> {
+      const region = await db.selectFrom('regions').select(['code', 'ipv4_pool']).where('code', '=', input.region.toLowerCase()).executeTakeFirst();
       if (!region) throw invalid(`unknown region ${input.region}`, { fields: [{ field: 'region', message: 'unknown region' }] });
       const now = clock.nowIso();
       const existing = await db.selectFrom('hosts').selectAll().where('name', '=', input.name).executeTakeFirst();
       if (!existing) {
         const hostId = await insertHost({ ...input, region: region.code }, now);
         await inTransaction(db, (tx, hooks) => deps.events.record(tx, hooks, { type: 'host.registered', projectId: null, resourceType: 'host', resourceId: hostId, data: { name: input.name, region: region.code } }));
+        if (input.agentKey) await db.updateTable('hosts').set({ agent_key: input.agentKey }).where('id', '=', hostId).execute();
         deps.onHostChanged?.(hostId);
-        return { hostId, created: true };
+        return { hostId, created: true, ipv4Pool: region.ipv4_pool };
       }
       if (existing.region !== region.code) throw new VmcError('conflict', `host ${input.name} is registered in ${existing.region}, not ${region.code}`, { reason: 'host_region_mismatch' });
       await db
@@ -200,6 +203,7 @@ export function createInventoryService(deps: { db: Db; clock: Clock; log: Logger
           driver: input.driver,
           agent_version: input.agentVersion,
           address: input.address,
+          agent_key: input.agentKey ?? null,
           last_heartbeat_at: now,
           generation: eb('generation', '+', 1),
           updated_at: now,
@@ -207,7 +211,7 @@ export function createInventoryService(deps: { db: Db; clock: Clock; log: Logger
         .where('id', '=', existing.id)
         .execute();
       deps.onHostChanged?.(existing.id);
-      return { hostId: existing.id, created: false };
+      return { hostId: existing.id, created: false, ipv4Pool: region.ipv4_pool };
     },
 
     /** Records a heartbeat; a host that was down is up again. */

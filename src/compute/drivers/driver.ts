@@ -24,6 +24,8 @@ export interface InstanceSpec {
   userData: string | null;
   /** IPv4 address with prefix, e.g. 10.20.0.5/24, or null when the host network assigns none. */
   ipv4: string | null;
+  /** The owning project: host networking isolates tenants from each other. */
+  projectId?: string;
 }
 
 export type ObservedPower = 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed';

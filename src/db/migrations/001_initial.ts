@@ -82,6 +82,7 @@ export function initialMigration(dialect: DialectName): Migration {
         .addColumn('last_heartbeat_at', text)
         .addColumn('agent_version', text)
         .addColumn('address', text)
+        .addColumn('agent_key', text)
         .addColumn('created_at', text, (c) => c.notNull())
         .addColumn('updated_at', text, (c) => c.notNull())
         .execute();

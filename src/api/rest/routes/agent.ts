@@ -33,20 +33,20 @@ export function registerAgentRoutes(app: Api, deps: { inventory: InventoryServic
         ...hidden,
         summary: 'Register or re-register a host (host token)',
         body: Type.Object(
-          { name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]*$' }), region: Type.String({ maxLength: 16 }), driver: Type.String({ maxLength: 16 }), cpu_model: Type.String({ maxLength: 200 }), topology: Type.Any(), agent_version: Type.String({ maxLength: 50 }), address: Type.Union([Type.String({ maxLength: 200 }), Type.Null()]) },
+          { name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]*$' }), region: Type.String({ maxLength: 16 }), driver: Type.String({ maxLength: 16 }), cpu_model: Type.String({ maxLength: 200 }), topology: Type.Any(), agent_version: Type.String({ maxLength: 50 }), address: Type.Union([Type.String({ maxLength: 200, pattern: '^https?://' }), Type.Null()]), agent_key: Type.Optional(Type.String({ minLength: 32, maxLength: 128 })) },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ host_id: Type.String(), created: Type.Boolean() }), ...errorResponses },
+        response: { 200: Type.Object({ host_id: Type.String(), created: Type.Boolean(), ipv4_pool: Type.String() }), ...errorResponses },
       },
     },
     async (request) => {
       const principal = principalOf(request.principal);
       if (principal.kind !== 'host') throw forbidden('agent routes need a host token');
       const body = request.body;
-      const { hostId, created } = await deps.inventory.registerHost({ name: body.name, region: body.region, driver: body.driver, cpuModel: body.cpu_model, topology: body.topology as HostTopology, agentVersion: body.agent_version, address: body.address });
+      const { hostId, created, ipv4Pool } = await deps.inventory.registerHost({ name: body.name, region: body.region, driver: body.driver, cpuModel: body.cpu_model, topology: body.topology as HostTopology, agentVersion: body.agent_version, address: body.address, agentKey: body.agent_key ?? null });
       await deps.identity.bindHostToken(principal, hostId);
       request.auditResource = { type: 'host', id: hostId };
-      return { host_id: hostId, created };
+      return { host_id: hostId, created, ipv4_pool: ipv4Pool };
     },
   );
 

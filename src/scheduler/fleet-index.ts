@@ -1,0 +1,138 @@
+/**
+ * The in-memory fleet: every host by id, the host of every claimed server, and per region and pool the
+ * bucket indexes that find a best-fit NUMA node without scanning the fleet. Pools: standard hosts keyed by
+ * free cores (per node and per host), and GPU hosts per GPU model keyed by free GPUs of that model. Only
+ * active hosts are indexed; every host of a region stays listed for explanations and capacity.
+ */
+import { BucketIndex, type BucketEntry } from './bucket-index.ts';
+import {
+  applyClaim,
+  freeCoresTotal,
+  freeGpusOnNode,
+  freeGpusTotal,
+  removeClaim,
+  type Claim,
+  type HostState,
+} from './host-state.ts';
+
+export interface IndexEntry extends BucketEntry {
+  host: HostState;
+  /** Node position, or -1 for the host-level entry. */
+  node: number;
+  pool: PoolIndex;
+}
+
+export interface PoolIndex {
+  /** `standard`, or `gpu:<model>`. */
+  name: string;
+  gpuModel: string | null;
+  /** One entry per NUMA node of each active host. */
+  nodes: BucketIndex<IndexEntry>;
+  /** One entry per active host (for demands that must span nodes). */
+  hosts: BucketIndex<IndexEntry>;
+  maxThreadsPerCore: number;
+}
+
+export interface RegionIndex {
+  code: string;
+  /** Every host of the region, whatever its state. */
+  hosts: HostState[];
+  standard: PoolIndex;
+  gpu: Map<string, PoolIndex>;
+}
+
+export interface FleetIndexOptions {
+  /** Also index GPU hosts in the standard pool (off by default: GPU hosts are kept for GPU products). */
+  vpsOnGpuHosts: boolean;
+}
+
+export function isGpuHost(host: HostState): boolean {
+  return host.kind === 'gpu' || host.gpus.length > 0;
+}
+
+export class FleetIndex {
+  readonly hosts = new Map<string, HostState>();
+  readonly serverHost = new Map<string, HostState>();
+  readonly regions = new Map<string, RegionIndex>();
+  readonly #entries = new Map<string, IndexEntry[]>();
+  readonly #options: FleetIndexOptions;
+
+  constructor(options: FleetIndexOptions) {
+    this.#options = options;
+  }
+
+  /** Adds a host or replaces the view of one. */
+  put(host: HostState): void {
+    this.drop(host.id);
+    this.hosts.set(host.id, host);
+    for (const serverId of host.claims.keys()) this.serverHost.set(serverId, host);
+    const region = this.#region(host.region);
+    region.hosts.push(host);
+    if (host.state !== 'active') return;
+    const pools: PoolIndex[] = [];
+    if (!isGpuHost(host) || this.#options.vpsOnGpuHosts) pools.push(region.standard);
+    if (isGpuHost(host)) {
+      for (const model of new Set(host.gpus.map((gpu) => gpu.model))) {
+        let pool = region.gpu.get(model);
+        if (!pool) region.gpu.set(model, (pool = createPool(`gpu:${model}`, model)));
+        pools.push(pool);
+      }
+    }
+    const entries: IndexEntry[] = [];
+    for (const pool of pools) {
+      pool.maxThreadsPerCore = Math.max(pool.maxThreadsPerCore, host.threadsPerCore);
+      host.nodes.forEach((_, node) => entries.push({ host, node, pool, key: 0, slot: -1 }));
+      entries.push({ host, node: -1, pool, key: 0, slot: -1 });
+    }
+    this.#entries.set(host.id, entries);
+    for (const entry of entries) (entry.node < 0 ? entry.pool.hosts : entry.pool.nodes).insert(entry, keyOf(entry));
+  }
+
+  drop(hostId: string): void {
+    const host = this.hosts.get(hostId);
+    if (!host) return;
+    for (const entry of this.#entries.get(hostId) ?? []) (entry.node < 0 ? entry.pool.hosts : entry.pool.nodes).remove(entry);
+    this.#entries.delete(hostId);
+    for (const serverId of host.claims.keys()) if (this.serverHost.get(serverId) === host) this.serverHost.delete(serverId);
+    const region = this.regions.get(host.region);
+    if (region) region.hosts.splice(region.hosts.indexOf(host), 1);
+    this.hosts.delete(hostId);
+  }
+
+  /** Re-files a host after its free resources changed. */
+  rekey(host: HostState): void {
+    for (const entry of this.#entries.get(host.id) ?? []) (entry.node < 0 ? entry.pool.hosts : entry.pool.nodes).rekey(entry, keyOf(entry));
+  }
+
+  claim(host: HostState, serverId: string, claim: Claim): void {
+    applyClaim(host, serverId, claim);
+    this.serverHost.set(serverId, host);
+    this.rekey(host);
+  }
+
+  unclaim(host: HostState, serverId: string): Claim | null {
+    const claim = removeClaim(host, serverId);
+    if (this.serverHost.get(serverId) === host) this.serverHost.delete(serverId);
+    this.rekey(host);
+    return claim;
+  }
+
+  #region(code: string): RegionIndex {
+    let region = this.regions.get(code);
+    if (!region) {
+      region = { code, hosts: [], standard: createPool('standard', null), gpu: new Map() };
+      this.regions.set(code, region);
+    }
+    return region;
+  }
+}
+
+function createPool(name: string, gpuModel: string | null): PoolIndex {
+  return { name, gpuModel, nodes: new BucketIndex(), hosts: new BucketIndex(), maxThreadsPerCore: 1 };
+}
+
+function keyOf(entry: IndexEntry): number {
+  const { host, node, pool } = entry;
+  if (pool.gpuModel === null) return node < 0 ? freeCoresTotal(host) : host.nodes[node].freeCores.length;
+  return node < 0 ? freeGpusTotal(host, pool.gpuModel) : freeGpusOnNode(host, node, pool.gpuModel);
+}

@@ -1,0 +1,3 @@
+export type { Scorer } from './scorer.ts';
+export { bestFit } from './best-fit.ts';
+export { spread } from './spread.ts';
