@@ -11,7 +11,7 @@ test('planOperations', () => {
   const table: Array<[string, DesiredInstance[], ObservedInstance[], string[]]> = [
     ['new server boots', [want('a', 'running')], [], ['start a']],
     ['running stays', [want('a', 'running')], [have('a', 'running')], []],
-    ['booting is left alone', [want('a', 'running')], [have('a', 'starting')], []],
+    ['a half-done boot is resumed', [want('a', 'running')], [have('a', 'starting')], ['start a']],
     ['stopped server starts', [want('a', 'running')], [have('a', 'stopped')], ['start a']],
     ['crashed server restarts', [want('a', 'running')], [have('a', 'crashed')], ['start a']],
     ['reboot pending', [want('a', 'running', 2)], [have('a', 'running', 1)], ['reboot a']],

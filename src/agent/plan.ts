@@ -10,8 +10,10 @@ export type DriverOperation =
 
 /**
  * The reconcile step of the host agent, pure: from desired and observed instances, the driver operations
- * that bring one closer to the other. Instances in transition (starting, stopping) are left alone until
- * they settle; an instance the control plane does not know is an orphan and is destroyed.
+ * that bring one closer to the other. A stopping instance is left alone until it settles; a starting one
+ * is started again (drivers resume a boot that a previous agent left half done, and an agent never runs
+ * two operations on one server at once); an instance the control plane does not know is an orphan and is
+ * destroyed.
  */
 export function planOperations(desired: DesiredInstance[], observed: ObservedInstance[]): DriverOperation[] {
   const seen = new Map(observed.map((o) => [o.serverId, o]));
@@ -28,7 +30,7 @@ export function planOperations(desired: DesiredInstance[], observed: ObservedIns
       if (have && (have.power === 'running' || have.power === 'starting')) operations.push({ kind: 'stop', serverId, force: want.forceStop });
       continue;
     }
-    if (!have || have.power === 'stopped' || have.power === 'crashed') {
+    if (!have || have.power === 'stopped' || have.power === 'crashed' || have.power === 'starting') {
       operations.push({ kind: 'start', serverId, spec: want.spec, rebootGeneration: want.rebootGeneration });
     } else if (have.power === 'running' && have.rebootGeneration < want.rebootGeneration) {
       operations.push({ kind: 'reboot', serverId, rebootGeneration: want.rebootGeneration });

@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { realQemuSkipReason } from '../src/compute/drivers/qemu/real-qemu-support.ts';
+import { instancePaths } from '../src/compute/drivers/qemu/instance-paths.ts';
+import { buildTestGuest, createImageStore, importTestImage, guestMarkers } from '../src/images/index.ts';
+import { startTestControlPlane } from './helpers.ts';
+import { stopProcess } from './serve-process.ts';
+
+const root = new URL('..', import.meta.url).pathname;
+const skip = await realQemuSkipReason();
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, deadlineMs = 60_000): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** QEMU processes running the guest of `serverId` (its -name guest=<id>). */
+function qemuProcessesOf(serverId: string): number[] {
+  let out: string;
+  try {
+    out = execFileSync('pgrep', ['-f', `guest=${serverId}`], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  return out.split('\n').filter(Boolean).map(Number);
+}
+
+/** Host thread each vCPU thread of a QEMU process may run on (from /proc, by thread name `CPU n/…`). */
+function vcpuAffinity(pid: number): Map<number, string> {
+  const affinity = new Map<number, string>();
+  for (const tid of execFileSync('ls', [`/proc/${pid}/task`], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+    const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+    const match = /^CPU (\d+)\//.exec(comm);
+    if (!match) continue;
+    const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+    affinity.set(Number(match[1]), /Cpus_allowed_list:\s*(\S+)/.exec(status)![1]);
+  }
+  return affinity;
+}
+
+test('real QEMU end to end: an agent registers, a server boots a real guest pinned to its claimed threads, stops, starts, is deleted; kill -9 of the agent mid-boot leaves one QEMU', { skip: skip || undefined, timeout: 240_000 }, async () => {
+  const work = mkdtempSync('/tmp/vq-');
+  const imageDir = join(work, 'images');
+  const stateDir = join(work, 'a');
+  const store = createImageStore({ dir: imageDir });
+  await importTestImage(store, await buildTestGuest({ outDir: join(work, 'build') }));
+
+  const t = await startTestControlPlane('sqlite', { fleet: 'none' });
+  let agent: ChildProcess | null = null;
+  const startAgent = (token: string) =>
+    spawn(process.execPath, [join(root, 'bin/vmcloud.ts'), 'agent', '--control-plane', t.url, '--token', token, '--region', 'fra1', '--driver', 'qemu', '--name', 'fra1-local-qemu', '--state-dir', stateDir, '--image-dir', imageDir, '--network', 'off', '--reserved-cores', '0', '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  try {
+    const hostToken = (await t.call('POST', '/v1/host-tokens', { token: t.secrets.operatorToken, body: { name: 'qemu-e2e' } })).body.secret;
+    agent = startAgent(hostToken);
+    const host = await until('registration', async () => (await t.call('GET', '/v1/hosts', { token: t.secrets.operatorToken })).body.hosts[0]);
+    assert.equal(host.driver, 'qemu');
+    assert.ok(host.topology.threads >= 1);
+
+    // Boot a real guest.
+    const created = await t.call('POST', '/v1/servers', { body: { name: 'real-1', product: 'vps-nano', region: 'fra1', image: 'vmcloud-test' } });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    const serverId = created.body.server.id;
+    const action = await t.waitForAction(created.body.action.id, undefined, 90_000);
+    assert.equal(action.status, 'success', JSON.stringify(action));
+    const paths = instancePaths(stateDir, serverId);
+    await until('guest userspace on the console', () => existsSync(paths.consoleLog) && readFileSync(paths.consoleLog, 'utf8').includes(guestMarkers.userspace));
+    // The NoCloud seed was applied (hostname) and acpid runs, so the stop below is a graceful ACPI one.
+    await until('guest ready', () => readFileSync(paths.consoleLog, 'utf8').includes(guestMarkers.ready));
+    assert.match(readFileSync(paths.consoleLog, 'utf8'), new RegExp(`${guestMarkers.hostname} real-1`));
+
+    // Its vCPU threads are pinned to the host threads the scheduler claimed.
+    const allocation = await t.cp.db.selectFrom('allocations').selectAll().where('server_id', '=', serverId).executeTakeFirstOrThrow();
+    const claimed = JSON.parse(allocation.threads_json) as number[];
+    const [pid] = qemuProcessesOf(serverId);
+    assert.ok(pid, 'a QEMU process runs the guest');
+    const affinity = vcpuAffinity(pid);
+    assert.equal(affinity.size, claimed.length);
+    claimed.forEach((thread, vcpu) => assert.equal(affinity.get(vcpu), String(thread), `vCPU ${vcpu} pinned to host thread ${thread}`));
+
+    // Stop (ACPI) and start again.
+    for (const [command, status] of [
+      ['stop', 'stopped'],
+      ['start', 'running'],
+    ] as const) {
+      const response = await t.call('POST', `/v1/servers/${serverId}/actions/${command}`);
+      assert.equal((await t.waitForAction(response.body.action.id, undefined, 90_000)).status, 'success', command);
+      assert.equal((await t.call('GET', `/v1/servers/${serverId}`)).body.server.status, status);
+    }
+    assert.equal(qemuProcessesOf(serverId).length, 1);
+
+    // kill -9 the agent while a second server boots; a new agent finishes the boot with one QEMU process.
+    const second = await t.call('POST', '/v1/servers', { body: { name: 'real-2', product: 'vps-nano', region: 'fra1', image: 'vmcloud-test' } });
+    assert.equal(second.status, 202, JSON.stringify(second.body));
+    await until('second QEMU spawned', () => qemuProcessesOf(second.body.server.id).length > 0);
+    await stopProcess(agent, 'SIGKILL');
+    agent = startAgent(hostToken);
+    assert.equal((await t.waitForAction(second.body.action.id, undefined, 90_000)).status, 'success');
+    assert.equal(qemuProcessesOf(second.body.server.id).length, 1, 'exactly one QEMU process after the agent restart');
+    assert.equal(qemuProcessesOf(serverId).length, 1, 'the first guest kept running, not rebooted twice');
+
+    // Delete: process and disk gone.
+    for (const id of [serverId, second.body.server.id]) {
+      const deleted = await t.call('DELETE', `/v1/servers/${id}`);
+      assert.equal((await t.waitForAction(deleted.body.action.id, undefined, 90_000)).status, 'success');
+      assert.deepEqual(qemuProcessesOf(id), []);
+      assert.equal(existsSync(instancePaths(stateDir, id).disk), false);
+    }
+  } finally {
+    if (agent) await stopProcess(agent);
+    for (const pid of qemuProcessesOf('srv_')) process.kill(pid, 'SIGKILL');
+    await t.dispose();
+    rmSync(work, { recursive: true, force: true });
+  }
+});
