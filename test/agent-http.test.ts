@@ -52,6 +52,9 @@ for (const dialect of testDialects()) {
         return server.status === 'unknown' ? server : null;
       });
       assert.equal(unknown.desired_state, 'running', 'not lost: still wanted running');
+      const refused = await t.call('POST', '/v1/servers', { body: { name: 'while-down', product: 'vps-nano', region: 'fra1', image: 'debian-12' } });
+      assert.equal(refused.status, 409, 'a down host takes no new servers');
+      assert.match(refused.body.detail, /down/);
 
       agent = startAgent(args);
       await until('host up', async () => (await t.call('GET', `/v1/hosts/${host.id}`, { token: t.secrets.operatorToken })).body.host.health === 'up');

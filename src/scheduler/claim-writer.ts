@@ -41,7 +41,7 @@ export function createClaimWriter(dialect: DialectName): ClaimWriter {
 }
 
 function sqliteWriter(): ClaimWriter {
-  const bump = "update hosts set generation = generation + 1 where id = ? and generation = ? and state = 'active'";
+  const bump = "update hosts set generation = generation + 1 where id = ? and generation = ? and state = 'active' and health = 'up'";
   const insert = `insert into allocations (${columns}) values (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
   const remove = 'delete from allocations where server_id = ? returning host_id';
   const touch = 'update hosts set generation = generation + 1 where id = ? returning generation';
@@ -82,7 +82,7 @@ function postgresWriter(): ClaimWriter {
     per_host as (select host_id, min(expected) as expected, count(*)::integer as n from input group by host_id),
     bumped as (
       update hosts h set generation = h.generation + p.n from per_host p
-      where h.id = p.host_id and h.generation = p.expected and h.state = 'active' returning h.id)
+      where h.id = p.host_id and h.generation = p.expected and h.state = 'active' and h.health = 'up' returning h.id)
     insert into allocations (${columns})
     select i.server_id, i.host_id, i.threads_json, i.numa_nodes_json, i.memory_mib, i.disk_gib, i.gpus_json, i.vfs_json, i.created_at
     from input i join bumped b on b.id = i.host_id

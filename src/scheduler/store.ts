@@ -19,7 +19,7 @@ export interface AllocationRow {
 /** Every host, or only those named. */
 export async function loadHosts(db: Queryable | Tx, hostIds?: readonly string[]): Promise<HostState[]> {
   if (hostIds?.length === 0) return [];
-  let hostQuery = db.selectFrom('hosts').select(['id', 'name', 'region', 'kind', 'state', 'generation', 'topology_json']);
+  let hostQuery = db.selectFrom('hosts').select(['id', 'name', 'region', 'kind', 'state', 'health', 'generation', 'topology_json']);
   if (hostIds !== undefined) hostQuery = hostQuery.where('id', 'in', hostIds);
   // Generation first, claims second: the claims read are at least those of that generation.
   const hostRows = await hostQuery.execute();
@@ -33,7 +33,8 @@ export async function loadHosts(db: Queryable | Tx, hostIds?: readonly string[])
   for (const row of hostRows) {
     hosts.set(
       row.id,
-      createHostState({ ...row, generation: Number(row.generation), topology: JSON.parse(row.topology_json) as HostTopology }),
+      // A host whose agent stopped heartbeating takes nothing new, whatever its operator state.
+      createHostState({ ...row, state: row.health === 'down' ? 'down' : row.state, generation: Number(row.generation), topology: JSON.parse(row.topology_json) as HostTopology }),
     );
   }
   for (const row of allocationRows) {
