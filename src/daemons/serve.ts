@@ -3,6 +3,7 @@ import { resolve, join } from 'node:path';
 import { createControlPlane, type ControlPlaneConfig } from '../app.ts';
 import { saveProfile } from '../cli/main.ts';
 import type { LogLevel } from '../core/index.ts';
+import { startLocalQemuHost, type LocalHostOptions } from './local-host.ts';
 
 export const serveUsage = `Usage: vmcloud serve [options]
 
@@ -17,6 +18,11 @@ Options:
   --fleet vmcloud|none  the simulated VMCloud fleet, or none (only registered hosts)
   --fleet-scale N       multiply the simulated fleet (benchmarks), default 1
   --sim-speed X         simulated boot/stop delays divided by X (default 1: realistic)
+  --local-host qemu     this machine is also a QEMU host (with --region; e.g. --fleet none --local-host qemu --region fra1)
+  --region CODE         the region of the local host
+  --image-dir DIR       the local host's image store (env VMCLOUD_IMAGE_DIR, default DATA_DIR/images)
+  --network on|off      the local host gives each server a tap on bridge vmcbr0 (default: on as root)
+  --reserved-cores N    cores per NUMA node the local host keeps for itself (default 1)
   --rate-limit N        requests per minute per token (env VMCLOUD_RATE_LIMIT, default 3600; 0 disables)
   --log-level L         debug|info|warn|error|silent (env LOG_LEVEL, default info)
 `;
@@ -27,7 +33,7 @@ export interface ServeIo {
   stderr: (text: string) => void;
 }
 
-export function serveConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneConfig & { port: number; host: string } {
+export function serveConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv): ControlPlaneConfig & { port: number; host: string; localHost: LocalHostOptions | null } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -40,6 +46,11 @@ export function serveConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv): Con
       'sim-speed': { type: 'string' },
       'rate-limit': { type: 'string' },
       'log-level': { type: 'string' },
+      'local-host': { type: 'string' },
+      region: { type: 'string' },
+      'image-dir': { type: 'string' },
+      network: { type: 'string' },
+      'reserved-cores': { type: 'string' },
     },
     strict: true,
   });
@@ -54,6 +65,11 @@ export function serveConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv): Con
   if (fleet !== 'vmcloud' && fleet !== 'none') throw new Error(`--fleet must be vmcloud or none, got ${fleet}`);
   const speed = number(values['sim-speed'], 1, '--sim-speed') || 1;
   const logLevel = (values['log-level'] ?? env.LOG_LEVEL ?? 'info') as LogLevel;
+  const localHost = values['local-host'];
+  if (localHost !== undefined && localHost !== 'qemu') throw new Error(`--local-host must be qemu, got ${localHost}`);
+  if (localHost && !values.region) throw new Error('--local-host needs --region, e.g. --region fra1');
+  const network = values.network ?? (process.getuid?.() === 0 ? 'on' : 'off');
+  if (network !== 'on' && network !== 'off') throw new Error('--network must be on or off');
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) throw new Error(`--log-level must be debug, info, warn, error or silent`);
   return {
     port: number(values.port ?? env.PORT, 8080, '--port'),
@@ -65,6 +81,15 @@ export function serveConfigFromArgs(argv: string[], env: NodeJS.ProcessEnv): Con
     simDelays: speed === 1 ? undefined : { startMs: 1500 / speed, stopMs: 800 / speed, forcedStopMs: 100 / speed, rebootMs: 1200 / speed, destroyMs: 300 / speed },
     rateLimitPerMinute: number(values['rate-limit'] ?? env.VMCLOUD_RATE_LIMIT, 3600, '--rate-limit'),
     logLevel,
+    localHost: localHost
+      ? {
+          region: values.region!.toLowerCase(),
+          dataDir,
+          imageDir: resolve(values['image-dir'] ?? env.VMCLOUD_IMAGE_DIR ?? join(dataDir, 'images')),
+          network: network === 'on',
+          reservedCoresPerNode: number(values['reserved-cores'], 1, '--reserved-cores'),
+        }
+      : null,
   };
 }
 
@@ -84,6 +109,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
   const cp = await createControlPlane(config);
   const secrets = await cp.bootstrap();
   await cp.startBackground();
+  const localHost = config.localHost ? await startLocalQemuHost(cp, config.localHost) : null;
   await cp.api.listen({ port: config.port, host: config.host });
   const bound = cp.api.server.address();
   const port = typeof bound === 'object' && bound ? bound.port : config.port;
@@ -108,6 +134,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
     process.once('SIGTERM', stop);
   });
   io.stderr('shutting down\n');
+  await localHost?.stop();
   await cp.close();
   return 0;
 }
