@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { testDialects } from '../src/db/test-helpers.ts';
-import { startTestControlPlane } from './helpers.ts';
+import { startTestControlPlane, until } from './helpers.ts';
 import { stopProcess } from './serve-process.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -12,15 +12,6 @@ function startAgent(args: string[]): ChildProcess {
   return spawn(process.execPath, [join(root, 'bin/vmcloud.ts'), 'agent', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, deadlineMs = 20_000): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 for (const dialect of testDialects()) {
   test(`a real agent process over HTTP: registers, runs servers, is marked down when it dies and re-attaches (${dialect})`, async () => {

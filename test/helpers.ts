@@ -90,3 +90,14 @@ export async function startTestControlPlane(dialect: DialectName, overrides: Par
     },
   };
 }
+
+/** Polls `probe` until it returns something truthy, or throws once `deadlineMs` has passed. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, deadlineMs = 20_000): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

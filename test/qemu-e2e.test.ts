@@ -6,21 +6,12 @@ import { join } from 'node:path';
 import { realQemuSkipReason } from '../src/compute/drivers/qemu/real-qemu-support.ts';
 import { instancePaths } from '../src/compute/drivers/qemu/instance-paths.ts';
 import { buildTestGuest, createImageStore, importTestImage, guestMarkers } from '../src/images/index.ts';
-import { startTestControlPlane } from './helpers.ts';
+import { startTestControlPlane, until } from './helpers.ts';
 import { stopProcess } from './serve-process.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const skip = await realQemuSkipReason();
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, deadlineMs = 60_000): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** QEMU processes running the guest of `serverId` (its -name guest=<id>). */
 function qemuProcessesOf(serverId: string): number[] {
@@ -60,7 +51,7 @@ test('real QEMU end to end: an agent registers, a server boots a real guest pinn
   try {
     const hostToken = (await t.call('POST', '/v1/host-tokens', { token: t.secrets.operatorToken, body: { name: 'qemu-e2e' } })).body.secret;
     agent = startAgent(hostToken);
-    const host = await until('registration', async () => (await t.call('GET', '/v1/hosts', { token: t.secrets.operatorToken })).body.hosts[0]);
+    const host = await until('registration', async () => (await t.call('GET', '/v1/hosts', { token: t.secrets.operatorToken })).body.hosts[0], 60_000);
     assert.equal(host.driver, 'qemu');
     assert.ok(host.topology.threads >= 1);
 

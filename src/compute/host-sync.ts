@@ -76,7 +76,7 @@ export function createHostSync(deps: { db: Db; clock: Clock; log: Logger; events
         vfs: JSON.parse(r.vfs_json) as string[],
         sshKeys: JSON.parse(r.ssh_keys_json) as string[],
         userData: r.user_data,
-        ipv4: r.ipv4 ? `${r.ipv4}/${parsePool(r.ipv4_pool).prefixLength}` : null,
+        ipv4: r.ipv4 ? `${r.ipv4}/${parsePool(r.ipv4_pool).prefix}` : null,
         projectId: r.project_id,
       },
       desired: r.desired_state as DesiredState,
