@@ -1,17 +1,6 @@
 /** Pure parsers of the small text files of /sys and /proc the fingerprint reads. */
+export { parseCpuList } from '../../inventory/index.ts';
 
-/** `0-3,8,10-11` → [0,1,2,3,8,10,11] (the kernel's cpulist format, also used for node lists). */
-export function parseCpuList(text: string): number[] {
-  const out: number[] = [];
-  for (const part of text.trim().split(',')) {
-    if (!part) continue;
-    const [first, last] = part.split('-').map((value) => Number.parseInt(value, 10));
-    if (Number.isNaN(first)) continue;
-    const end = last === undefined || Number.isNaN(last) ? first : last;
-    for (let cpu = first; cpu <= end; cpu++) out.push(cpu);
-  }
-  return out;
-}
 
 /** `Node 0 MemTotal:  24576000 kB` of /sys/devices/system/node/nodeN/meminfo → MiB (floor). */
 export function parseNodeMemTotalMiB(meminfo: string): number {

@@ -7,6 +7,9 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { parseCpuList } from '../../../inventory/index.ts';
+
+export { parseCpuList };
 
 const execFileAsync = promisify(execFile);
 
@@ -41,18 +44,6 @@ export interface PinResult {
   checkedAt: string;
 }
 
-/** `0-3,8,10-11` → [0,1,2,3,8,10,11] (the kernel's cpulist format). */
-export function parseCpuList(text: string): number[] {
-  const out: number[] = [];
-  for (const part of text.trim().split(',')) {
-    if (!part) continue;
-    const [first, last] = part.split('-').map((value) => Number.parseInt(value, 10));
-    if (Number.isNaN(first)) continue;
-    const end = last === undefined || Number.isNaN(last) ? first : last;
-    for (let cpu = first; cpu <= end; cpu++) out.push(cpu);
-  }
-  return out;
-}
 
 /** `Cpus_allowed_list` of a /proc/<pid>/task/<tid>/status text. */
 export function parseCpusAllowedList(statusText: string): number[] {
