@@ -84,7 +84,7 @@ for (const dialect of testDialects()) {
       assert.equal(planned.status, 400);
       assert.equal(planned.body.reason, 'region_not_orderable');
       const maintenance = await t.call('POST', '/v1/servers', { body: { name: 'lon', product: 'vps-nano', region: 'lon1', image: 'debian-12' } });
-      assert.equal(maintenance.status, 503);
+      assert.equal(maintenance.status, 409);
       assert.equal(maintenance.body.reason, 'region_in_maintenance');
       const denied = await t.call('PATCH', '/v1/regions/lon1', { body: { status: 'operational' } });
       assert.equal(denied.status, 403);

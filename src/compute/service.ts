@@ -158,7 +158,7 @@ export function createComputeService(deps: ComputeDeps) {
         throw new VmcError('invalid', `region ${region.code.toUpperCase()} is planned${region.opens ? ` (opens ${region.opens})` : ''} and not orderable yet`, { reason: 'region_not_orderable', fields: [{ field: 'region', message: 'not orderable' }] });
       }
       if (region.status === 'maintenance') {
-        throw new VmcError('unavailable', `region ${region.code.toUpperCase()} is in maintenance and takes no new servers; existing servers keep running`, { reason: 'region_in_maintenance' });
+        throw new VmcError('conflict', `region ${region.code.toUpperCase()} is in maintenance and takes no new servers; existing servers keep running`, { reason: 'region_in_maintenance' });
       }
       if (!product.regions.includes(region.code)) {
         throw new VmcError('invalid', `${product.name} is not sold in ${region.code.toUpperCase()}; it is sold in ${product.regions.map((r) => r.toUpperCase()).join(', ')}`, { reason: 'product_not_in_region', fields: [{ field: 'product', message: `not sold in ${region.code}` }] });
@@ -306,6 +306,9 @@ export function createComputeService(deps: ComputeDeps) {
           if (expectedVersion !== null && expectedVersion !== server.version) {
             throw new VmcError('precondition_failed', `server ${server.name} changed since version ${expectedVersion} (now ${server.version}); read it again`, { reason: 'version_mismatch' });
           }
+          const renamed = body.name !== undefined && body.name !== server.name;
+          const relabelled = labels !== undefined && JSON.stringify(labels) !== server.labels_json;
+          if (!renamed && !relabelled) return { view: await viewOf(tx, server.id), version: server.version };
           await tx
             .updateTable('servers')
             .set({ ...(body.name !== undefined && { name: body.name }), ...(labels !== undefined && { labels_json: JSON.stringify(labels) }), version: server.version + 1, updated_at: clock.nowIso() })

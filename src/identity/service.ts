@@ -116,6 +116,8 @@ export function createIdentityService(deps: { db: Db; clock: Clock; events: Even
     if (typeof name !== 'string' || name.trim().length === 0 || name.length > 100) {
       throw invalid(`${field} must be 1 to 100 characters`, { fields: [{ field, message: 'must be 1 to 100 characters' }] });
     }
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(name)) throw invalid(`${field} must not contain control characters`, { fields: [{ field, message: 'must not contain control characters' }] });
     return name.trim();
   }
 

@@ -85,5 +85,6 @@ export function problemOf(error: VmcError, request: FastifyRequest): Problem {
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: VmcError) {
   const problem = problemOf(error, request);
+  reply.header('x-request-id', request.id);
   return reply.code(problem.status).type('application/problem+json').send(problem);
 }

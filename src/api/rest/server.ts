@@ -10,6 +10,7 @@ import './context.ts';
 import { problemOf, sendProblem, toVmcError } from './problem.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { createIdempotencyStore, parseIdempotencyKey, requestFingerprint } from './idempotency.ts';
+import { parseJsonBody } from './json-body.ts';
 
 export interface ApiOptions {
   db: Db;
@@ -39,7 +40,25 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: true } },
     trustProxy: false,
+    // Errors the router raises before any route runs (bad URL encoding, over-long ids) are problems too.
+    frameworkErrors: (error, request, reply) => sendProblem(reply, request, toVmcError(error)),
+    // Requests the HTTP parser itself refuses (bad header bytes, oversized headers) get a problem document.
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const body = JSON.stringify({ type: 'https://docs.vmcloud.dev/errors/invalid', title: 'Invalid request', status, detail: `the HTTP request could not be parsed (${error.code ?? 'client error'})`, code: 'invalid', request_id: null });
+      socket.end(`HTTP/1.1 ${status} Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
 
   const limiter = createRateLimiter({ limitPerWindow: options.rateLimitPerMinute, windowMs: 60_000, nowMs: options.clock.nowMs });
   const idempotency = createIdempotencyStore({ db: options.db, clock: options.clock });
@@ -62,6 +81,7 @@ export async function createApi(options: ApiOptions): Promise<Api> {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (/%00/.test(request.url) || request.url.includes('\0')) throw new VmcError('invalid', 'the URL contains a NUL character', { reason: 'nul_in_url' });
     const routeAuth = request.url.startsWith('/docs') ? 'public' : (request.routeOptions.config?.auth ?? 'required');
     const header = request.headers.authorization;
     if (header) {
@@ -108,7 +128,7 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     const telemetry = request.url.startsWith('/v1/agent/hosts/');
     if (mutatingMethods.has(request.method) && request.principal && !telemetry && !reply.getHeader('Idempotent-Replayed')) {
       const p = request.principal;
-      await options.audit.append({
+      await auditSafely(request, {
         projectId: p.kind === 'project' ? p.projectId : null,
         actorUserId: p.kind === 'host' ? null : p.userId,
         actorTokenId: p.tokenId,
@@ -124,6 +144,15 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     }
     return payload;
   });
+
+  /** An audit row that cannot be written is logged loudly; it never replaces the answer already decided. */
+  async function auditSafely(request: { log: { error(o: object, m: string): void } }, entry: Parameters<AuditLog['append']>[0]) {
+    try {
+      await options.audit.append(entry);
+    } catch (error) {
+      request.log.error({ err: error, audit: entry }, 'audit entry could not be written');
+    }
+  }
 
   app.setErrorHandler((error, request, reply) => {
     const vmcError = toVmcError(error);

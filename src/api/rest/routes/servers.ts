@@ -62,8 +62,9 @@ export function registerServerRoutes(app: Api, deps: { compute: ComputeService }
       },
     },
     async (request, reply) => {
+      // Strong comparison (RFC 9110): a weak ETag (W/"v3") never matches.
       const ifMatch = request.headers['if-match'];
-      const expectedVersion = ifMatch === undefined ? null : Number(/^"?v(\d+)"?$/.exec(String(ifMatch))?.[1] ?? NaN);
+      const expectedVersion = ifMatch === undefined ? null : Number(/^"?v(\d{1,15})"?$/.exec(String(ifMatch))?.[1] ?? NaN);
       const server = await compute.updateServer(principalOf(request.principal), request.params.id, request.body, expectedVersion);
       reply.header('ETag', `"v${server.version}"`);
       return { server: server.view };
