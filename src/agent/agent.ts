@@ -35,7 +35,9 @@ export function createAgent(options: AgentOptions): Agent {
   let passPromise: Promise<void> | null = null;
   let resyncTimer: NodeJS.Timeout | null = null;
   let heartbeatTimer: NodeJS.Timeout | null = null;
-  let lastFullReport = '';
+  /** What the control plane was last told of each instance, by partial or full reports. */
+  const reported = new Map<string, string>();
+  let forceFullReport = true;
 
   async function execute(op: DriverOperation): Promise<void> {
     switch (op.kind) {
@@ -50,22 +52,27 @@ export function createAgent(options: AgentOptions): Agent {
     }
   }
 
-  async function reportOne(serverId: string): Promise<void> {
-    const observed: ObservedInstance[] = (await driver.list()).filter((o) => o.serverId === serverId);
-    if (observed.length === 0) {
-      // Gone: only a full report can say so.
-      await reportFull(true);
-      return;
-    }
+  async function reportPartial(observed: ObservedInstance[]): Promise<void> {
+    if (observed.length === 0) return;
     await link.report(hostId, observed, { full: false });
+    for (const o of observed) reported.set(o.serverId, JSON.stringify(o));
   }
 
+  async function reportOne(serverId: string): Promise<void> {
+    const observed: ObservedInstance[] = (await driver.list()).filter((o) => o.serverId === serverId);
+    // Gone: only a full report can say so.
+    if (observed.length === 0) await reportFull(true);
+    else await reportPartial(observed);
+  }
+
+  /** A full report when something changed that no report has said yet (or when forced: resync). */
   async function reportFull(force: boolean): Promise<void> {
     const observed = await driver.list();
-    const fingerprint = JSON.stringify(observed);
-    if (!force && fingerprint === lastFullReport) return;
+    const news = observed.some((o) => reported.get(o.serverId) !== JSON.stringify(o)) || reported.size !== observed.length;
+    if (!force && !news) return;
     await link.report(hostId, observed, { full: true });
-    lastFullReport = fingerprint;
+    reported.clear();
+    for (const o of observed) reported.set(o.serverId, JSON.stringify(o));
   }
 
   function launch(op: DriverOperation) {
@@ -73,7 +80,7 @@ export function createAgent(options: AgentOptions): Agent {
       try {
         const reporting = execute(op);
         // Tell the control plane about the transition (starting, stopping) while it happens.
-        await link.report(hostId, (await driver.list()).filter((o) => o.serverId === op.serverId), { full: false }).catch(() => undefined);
+        await reportPartial((await driver.list()).filter((o) => o.serverId === op.serverId)).catch(() => undefined);
         await reporting;
       } catch (error) {
         log.warn({ host_id: hostId, server_id: op.serverId, op: op.kind, err: String(error) }, 'driver operation failed');
@@ -95,7 +102,9 @@ export function createAgent(options: AgentOptions): Agent {
     for (const op of planOperations(desired, observed)) {
       if (!inFlight.has(op.serverId)) launch(op);
     }
-    await reportFull(false);
+    const force = forceFullReport;
+    forceFullReport = false;
+    await reportFull(force);
   }
 
   function requestPass() {
@@ -122,7 +131,7 @@ export function createAgent(options: AgentOptions): Agent {
       requestPass();
       const jitter = Math.floor(Math.random() * options.resyncIntervalMs * 0.2);
       resyncTimer = setInterval(() => {
-        lastFullReport = '';
+        forceFullReport = true;
         requestPass();
       }, options.resyncIntervalMs + jitter);
       heartbeatTimer = setInterval(() => {

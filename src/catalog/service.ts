@@ -54,10 +54,35 @@ export interface CatalogService {
   getProduct(code: string): Promise<ProductView>;
   listImages(): Promise<ImageView[]>;
   getImage(slugOrId: string): Promise<ImageView>;
+  /** Forget cached catalog rows after a change made outside this service (an image upload). */
+  invalidate(): void;
 }
 
 export function normalizeCode(code: string): string {
   return code.trim().toLowerCase().replace(/\+$/, '-plus');
+}
+
+/** How long lookups may serve a cached catalog: regions change status rarely, products and images more rarely. */
+export const catalogCacheTtlMs = { regions: 1000, products: 5000, images: 5000 };
+
+/** A value read at most once per `ttlMs` (per process); `clear` forgets it after a local change. */
+function cached<T>(ttlMs: number, nowMs: () => number, load: () => Promise<T>) {
+  let value: { at: number; promise: Promise<T> } | null = null;
+  return {
+    get(): Promise<T> {
+      if (!value || nowMs() - value.at >= ttlMs) {
+        const promise = load();
+        value = { at: nowMs(), promise };
+        promise.catch(() => {
+          value = null;
+        });
+      }
+      return value.promise;
+    },
+    clear() {
+      value = null;
+    },
+  };
 }
 
 export function createCatalogService(deps: { db: Db; clock: Clock; events: EventRecorder }): CatalogService {
@@ -99,6 +124,15 @@ export function createCatalogService(deps: { db: Db; clock: Clock; events: Event
     min_disk_gib: i.min_disk_gib,
     status: i.status,
   });
+
+  const regionRows = cached(catalogCacheTtlMs.regions, clock.nowMs, () => db.selectFrom('regions').selectAll().execute());
+  const productRows = cached(catalogCacheTtlMs.products, clock.nowMs, () => db.selectFrom('products').selectAll().where('status', '=', 'active').orderBy('sort_order').execute());
+  const imageRows = cached(catalogCacheTtlMs.images, clock.nowMs, () => db.selectFrom('images').selectAll().where('status', '!=', 'deleted').orderBy('category').orderBy('slug').execute());
+  const forgetAll = () => {
+    regionRows.clear();
+    productRows.clear();
+    imageRows.clear();
+  };
 
   return {
     async loadDefaults() {
@@ -156,16 +190,18 @@ export function createCatalogService(deps: { db: Db; clock: Clock; events: Event
             .execute();
         }
       });
+      forgetAll();
     },
 
     async listRegions() {
-      const rows = await db.selectFrom('regions').selectAll().execute();
+      const rows = await regionRows.get();
       const order = new Map(defaultRegions.map((r, i) => [r.code, i]));
       return rows.map(regionView).sort((a, b) => (order.get(a.code) ?? 99) - (order.get(b.code) ?? 99) || a.code.localeCompare(b.code));
     },
 
     async getRegion(code) {
-      const row = await db.selectFrom('regions').selectAll().where('code', '=', normalizeCode(code)).executeTakeFirst();
+      const wanted = normalizeCode(code);
+      const row = (await regionRows.get()).find((r) => r.code === wanted);
       if (!row) throw notFound('region', code);
       return regionView(row);
     },
@@ -181,12 +217,13 @@ export function createCatalogService(deps: { db: Db; clock: Clock; events: Event
         await tx.updateTable('regions').set({ status, updated_at: clock.nowIso() }).where('code', '=', region).execute();
         await deps.events.record(tx, hooks, { type: 'region.status_changed', projectId: null, resourceType: 'region', resourceId: region, data: { from: before.status, to: status } });
         const row = await tx.selectFrom('regions').selectAll().where('code', '=', region).executeTakeFirstOrThrow();
+        hooks.afterCommit(() => regionRows.clear());
         return regionView(row);
       });
     },
 
     async listProducts(filter) {
-      const rows = await db.selectFrom('products').selectAll().where('status', '=', 'active').orderBy('sort_order').execute();
+      const rows = await productRows.get();
       const products = rows.map(productView);
       if (!filter?.region) return products;
       const region = normalizeCode(filter.region);
@@ -194,19 +231,22 @@ export function createCatalogService(deps: { db: Db; clock: Clock; events: Event
     },
 
     async getProduct(code) {
-      const row = await db.selectFrom('products').selectAll().where('code', '=', normalizeCode(code)).executeTakeFirst();
+      const wanted = normalizeCode(code);
+      const row = (await productRows.get()).find((p) => p.code === wanted);
       if (!row || row.status !== 'active') throw new VmcError('invalid', `unknown product ${code}`, { reason: 'unknown_product', fields: [{ field: 'product', message: `unknown product ${code}` }] });
       return productView(row);
     },
 
     async listImages() {
-      const rows = await db.selectFrom('images').selectAll().where('status', '!=', 'deleted').orderBy('category').orderBy('slug').execute();
+      const rows = await imageRows.get();
       return rows.map(imageView);
     },
 
+    invalidate: forgetAll,
+
     async getImage(slugOrId) {
       const key = slugOrId.trim().toLowerCase();
-      const row = await db.selectFrom('images').selectAll().where((eb) => eb.or([eb('slug', '=', key), eb('id', '=', slugOrId)])).executeTakeFirst();
+      const row = (await imageRows.get()).find((i) => i.slug === key || i.id === slugOrId);
       if (!row || row.status === 'deleted') throw new VmcError('invalid', `unknown image ${slugOrId}`, { reason: 'unknown_image', fields: [{ field: 'image', message: `unknown image ${slugOrId}` }] });
       return imageView(row);
     },

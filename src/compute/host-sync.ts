@@ -100,7 +100,15 @@ export function createHostSync(deps: { db: Db; clock: Clock; log: Logger; events
       })
       .where('id', '=', server.id)
       .execute();
-    if (status === 'deleted') await deps.scheduler.release(tx, hooks, server.id);
+    if (status === 'deleted') {
+      await deps.scheduler.release(tx, hooks, server.id);
+      const product = await tx.selectFrom('servers').innerJoin('products', 'products.code', 'servers.product').select(['products.vcpus', 'products.gpu_count']).where('servers.id', '=', server.id).executeTakeFirstOrThrow();
+      await tx
+        .updateTable('projects')
+        .set((eb) => ({ used_servers: eb('used_servers', '-', 1), used_vcpus: eb('used_vcpus', '-', product.vcpus), used_gpus: eb('used_gpus', '-', product.gpu_count) }))
+        .where('id', '=', server.project_id)
+        .execute();
+    }
     const type = status === 'running' && server.observed_reboot_generation < observedRebootGeneration ? 'server.rebooted' : eventOfStatus[status];
     if (type && status !== server.status) {
       await deps.events.record(tx, hooks, { type, projectId: server.project_id, resourceType: 'server', resourceId: server.id, data: { from: server.status, to: status, ...(detail ? { detail } : {}) } });
@@ -122,12 +130,16 @@ export function createHostSync(deps: { db: Db; clock: Clock; log: Logger; events
     async applyReport(hostId: string, observed: ObservedInstance[], options: { full: boolean }): Promise<void> {
       const byId = new Map(observed.map((o) => [o.serverId, o]));
       await inTransaction(db, async (tx, hooks) => {
-        const servers = await tx
+        let query = tx
           .selectFrom('servers')
           .select(['id', 'project_id', 'status', 'desired_state', 'reboot_generation', 'observed_reboot_generation', 'error_message'])
           .where('host_id', '=', hostId)
-          .where('deleted_at', 'is', null)
-          .execute();
+          .where('deleted_at', 'is', null);
+        if (!options.full) {
+          if (observed.length === 0) return;
+          query = query.where('id', 'in', observed.map((o) => o.serverId));
+        }
+        const servers = await query.execute();
         for (const server of servers) {
           if (!options.full && !byId.has(server.id)) continue;
           const seen = byId.get(server.id) ?? null;

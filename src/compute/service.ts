@@ -62,15 +62,10 @@ export function createComputeService(deps: ComputeDeps) {
     return project;
   }
 
-  async function projectUsage(tx: Tx | Db, projectId: string) {
-    const row = await tx
-      .selectFrom('servers')
-      .innerJoin('products', 'products.code', 'servers.product')
-      .select((eb) => [eb.fn.countAll<number>().as('servers'), eb.fn.sum<number>('products.vcpus').as('vcpus'), eb.fn.sum<number>('products.gpu_count').as('gpus')])
-      .where('servers.project_id', '=', projectId)
-      .where('servers.deleted_at', 'is', null)
-      .executeTakeFirstOrThrow();
-    return { servers: Number(row.servers ?? 0), vcpus: Number(row.vcpus ?? 0), gpus: Number(row.gpus ?? 0) };
+  async function projectUsage(q: Tx | Db, projectId: string) {
+    const row = await q.selectFrom('projects').select(['used_servers', 'used_vcpus', 'used_gpus']).where('id', '=', projectId).executeTakeFirst();
+    if (!row) throw notFound('project', projectId);
+    return { servers: row.used_servers, vcpus: row.used_vcpus, gpus: row.used_gpus };
   }
 
   /** A free address of the region's pool: random slots, checked against live servers (unique index backs it). */
@@ -181,7 +176,7 @@ export function createComputeService(deps: ComputeDeps) {
       try {
         return await inTransaction(db, async (tx, hooks) => {
           const project = await lockProject(tx, caller.projectId);
-          const usage = await projectUsage(tx, caller.projectId);
+          const usage = { servers: project.used_servers, vcpus: project.used_vcpus, gpus: project.used_gpus };
           const over: string[] = [];
           if (usage.servers + 1 > project.quota_servers) over.push(`servers ${usage.servers}/${project.quota_servers}`);
           if (usage.vcpus + product.vcpus > project.quota_vcpus) over.push(`vCPUs ${usage.vcpus}+${product.vcpus}/${project.quota_vcpus}`);
@@ -235,6 +230,11 @@ export function createComputeService(deps: ComputeDeps) {
             throw new VmcError('conflict', outcome.failure.message, { reason: 'no_capacity', details: { placement: outcome.failure } });
           }
           await tx.updateTable('servers').set({ host_id: outcome.placement.hostId }).where('id', '=', serverId).execute();
+          await tx
+            .updateTable('projects')
+            .set((eb) => ({ used_servers: eb('used_servers', '+', 1), used_vcpus: eb('used_vcpus', '+', product.vcpus), used_gpus: eb('used_gpus', '+', product.gpu?.count ?? 0) }))
+            .where('id', '=', caller.projectId)
+            .execute();
           const action = await actions.start(tx, { projectId: caller.projectId, serverId, command: 'create', target: { status: 'running' } });
           await recordServerEvent(tx, hooks, 'server.created', { id: serverId, project_id: caller.projectId }, { name: input.name, product: product.code, region: region.code, host_id: outcome.placement.hostId, action_id: action.id });
           notify(hooks, outcome.placement.hostId);

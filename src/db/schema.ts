@@ -141,6 +141,10 @@ export interface ProjectsTable {
   quota_servers: number;
   quota_vcpus: number;
   quota_gpus: number;
+  /** Live servers of the project and their vCPUs and GPUs, kept in the transactions that create and delete servers. */
+  used_servers: Generated<number>;
+  used_vcpus: Generated<number>;
+  used_gpus: Generated<number>;
   created_at: string;
 }
 

@@ -27,6 +27,11 @@ export const defaultQuotas: ProjectQuotas = { servers: 50, vcpus: 200, gpus: 4 }
 
 /** How often a token's last use is written: at most once a minute per token, not on every request. */
 const lastUseWriteIntervalMs = 60_000;
+/**
+ * How long a process trusts a token it has checked. Revoking in this process takes effect at once; other
+ * replicas of the control plane notice within this time.
+ */
+export const tokenCacheTtlMs = 10_000;
 
 export interface IdentityService {
   authenticate(secret: string): Promise<Principal>;
@@ -71,6 +76,11 @@ function toView(row: { id: string; kind: string; name: string; role: string; pro
 export function createIdentityService(deps: { db: Db; clock: Clock; events: EventRecorder }): IdentityService {
   const { db, clock } = deps;
   const lastUseWrittenAtMs = new Map<string, number>();
+  type TokenRow = Awaited<ReturnType<typeof readToken>>;
+  const tokenCache = new Map<string, { row: NonNullable<TokenRow>; at: number }>();
+  function readToken(hash: string) {
+    return db.selectFrom('tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
+  }
 
   async function insertToken(
     tx: Tx,
@@ -124,7 +134,15 @@ export function createIdentityService(deps: { db: Db; clock: Clock; events: Even
   return {
     async authenticate(secret) {
       if (!isWellFormedToken(secret)) throw new VmcError('unauthenticated', 'the token is malformed: expected vmc_ followed by 36 characters');
-      const row = await db.selectFrom('tokens').selectAll().where('token_hash', '=', hashToken(secret)).executeTakeFirst();
+      const hash = hashToken(secret);
+      let row = tokenCache.get(hash)?.row;
+      if (!row || clock.nowMs() - tokenCache.get(hash)!.at >= tokenCacheTtlMs) {
+        row = await readToken(hash);
+        if (row && !row.revoked_at) {
+          if (tokenCache.size >= 10_000) tokenCache.clear();
+          tokenCache.set(hash, { row, at: clock.nowMs() });
+        } else tokenCache.delete(hash);
+      }
       if (!row || row.revoked_at) throw new VmcError('unauthenticated', 'the token is unknown or revoked');
       if (row.expires_at && row.expires_at <= clock.nowIso()) throw new VmcError('unauthenticated', `the token expired at ${row.expires_at}`);
       const nowMs = clock.nowMs();
@@ -208,6 +226,9 @@ export function createIdentityService(deps: { db: Db; clock: Clock; events: Even
           .where('revoked_at', 'is', null)
           .executeTakeFirst();
         if (Number(result.numUpdatedRows) === 0) throw notFound('token', tokenId);
+        hooks.afterCommit(() => {
+          for (const [hash, entry] of tokenCache) if (entry.row.id === tokenId) tokenCache.delete(hash);
+        });
         await deps.events.record(tx, hooks, { type: 'token.revoked', projectId: owner.projectId, resourceType: 'token', resourceId: tokenId });
       });
     },
@@ -236,6 +257,7 @@ export function createIdentityService(deps: { db: Db; clock: Clock; events: Even
       if (principal.hostId === hostId) return;
       if (principal.hostId !== null) throw forbidden(`this host token belongs to host ${principal.hostId}`);
       await db.updateTable('tokens').set({ host_id: hostId }).where('id', '=', principal.tokenId).where('host_id', 'is', null).execute();
+      for (const entry of tokenCache.values()) if (entry.row.id === principal.tokenId) entry.row.host_id = hostId;
       principal.hostId = hostId;
     },
 

@@ -95,6 +95,9 @@ export function initialMigration(dialect: DialectName): Migration {
         .addColumn('quota_servers', int, (c) => c.notNull())
         .addColumn('quota_vcpus', int, (c) => c.notNull())
         .addColumn('quota_gpus', int, (c) => c.notNull())
+        .addColumn('used_servers', int, (c) => c.notNull().defaultTo(0))
+        .addColumn('used_vcpus', int, (c) => c.notNull().defaultTo(0))
+        .addColumn('used_gpus', int, (c) => c.notNull().defaultTo(0))
         .addColumn('created_at', text, (c) => c.notNull())
         .execute();
 
