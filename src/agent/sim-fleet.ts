@@ -29,6 +29,7 @@ export interface SimFleetOptions {
 /** Runs the agent loop of every simulated host (driver `sim`) in this process. */
 export function createSimFleet(options: SimFleetOptions) {
   const agents = new Map<string, Agent>();
+  const drivers: Array<{ close(): Promise<void> }> = [];
 
   async function startHost(hostId: string) {
     if (agents.has(hostId)) return;
@@ -43,6 +44,7 @@ export function createSimFleet(options: SimFleetOptions) {
       gracefulStopTimeoutMs: 30_000,
     });
     agents.set(hostId, agent);
+    drivers.push(driver);
     agent.start();
   }
 
@@ -64,7 +66,9 @@ export function createSimFleet(options: SimFleetOptions) {
     },
     async stop() {
       await Promise.all([...agents.values()].map((a) => a.stop()));
+      await Promise.all(drivers.map((d) => d.close()));
       agents.clear();
+      drivers.length = 0;
     },
   };
 }

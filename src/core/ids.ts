@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /** Prefixes of every resource id: ids are prefixed and time-ordered (ULID-like, Crockford base32). */
 export const idPrefixes = {
@@ -30,10 +30,18 @@ function encodeTime(epochMs: number): string {
   return out;
 }
 
+// Random bytes come from a pool refilled 4 KiB at a time: one system call per 256 ids, not one per id.
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
+
 function encodeRandom(byteCount: number): string {
-  const bytes = randomBytes(byteCount);
+  if (poolOffset + byteCount > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
   let out = '';
-  for (const byte of bytes) out += alphabet[byte % 32];
+  for (let i = 0; i < byteCount; i++) out += alphabet[pool[poolOffset + i] % 32];
+  poolOffset += byteCount;
   return out;
 }
 

@@ -26,6 +26,7 @@ test('sim driver: failing image crashes; state survives a new driver on the same
   const first = createSimDriver({ delays: fast, stateFile, failingImages: ['broken'] });
   await first.start(spec('ok'), 0);
   await first.start(spec('bad', 'broken'), 0);
+  await first.close();
   const second = createSimDriver({ delays: fast, stateFile });
   const seen = Object.fromEntries((await second.list()).map((i) => [i.serverId, i.power]));
   assert.deepEqual(seen, { ok: 'running', bad: 'crashed' });

@@ -1,4 +1,5 @@
 import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { writeFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Driver, InstanceSpec, ObservedInstance, ObservedPower, StopOptions } from '../driver.ts';
@@ -31,6 +32,8 @@ export interface SimDriverOptions {
   delays?: Partial<SimDelays>;
   /** Where instances persist across agent restarts; in memory only when absent. */
   stateFile?: string;
+  /** Changes within this window are written to the state file together (default 100 ms). */
+  persistDelayMs?: number;
   /** Boots of these images fail, to exercise the error path. */
   failingImages?: string[];
 }
@@ -53,9 +56,35 @@ export function createSimDriver(options: SimDriverOptions = {}): Driver & { inst
     }
   }
 
+  // The state file is written asynchronously, changes of one window together: a simulated host, like a
+  // real one, may lose the last instants before a crash, and the next reconcile repairs it.
+  let writing: Promise<void> | null = null;
+  let dirty = false;
+  const writeNow = async () => {
+    const file = options.stateFile!;
+    while (dirty) {
+      dirty = false;
+      const temp = `${file}.tmp`;
+      await writeFile(temp, JSON.stringify([...instances.values()]));
+      await rename(temp, file);
+    }
+  };
+  if (options.stateFile) mkdirSync(dirname(options.stateFile), { recursive: true });
   const persist = () => {
     if (!options.stateFile || closed) return;
-    mkdirSync(dirname(options.stateFile), { recursive: true });
+    dirty = true;
+    if (writing) return;
+    writing = delay(options.persistDelayMs ?? 100)
+      .then(writeNow)
+      .catch(() => undefined)
+      .finally(() => {
+        writing = null;
+        if (dirty && !closed) persist();
+      });
+  };
+  const flush = () => {
+    if (!options.stateFile || !dirty) return;
+    dirty = false;
     const temp = `${options.stateFile}.tmp`;
     writeFileSync(temp, JSON.stringify([...instances.values()]));
     renameSync(temp, options.stateFile);
@@ -116,6 +145,8 @@ export function createSimDriver(options: SimDriverOptions = {}): Driver & { inst
     },
 
     async close() {
+      await writing;
+      flush();
       closed = true;
     },
   };
