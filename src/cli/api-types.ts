@@ -1,4 +1,10 @@
-/** Resource shapes of the REST API v1 as the CLI reads them (docs/api-contract.md). snake_case as on the wire. */
+/**
+ * Resource shapes of the REST API v1 exactly as the control plane sends them (snake_case as on the wire,
+ * except where the API passes a scheduler value through unchanged: capacity and the placement audit are
+ * camelCase). Sources: src/api/rest/schemas.ts, src/compute/views.ts, src/inventory/service.ts (HostView),
+ * src/scheduler/capacity.ts (RegionCapacity), src/inventory/capacity-view.ts, src/scheduler/audit.ts,
+ * src/identity/audit.ts and src/events/query.ts.
+ */
 
 export interface Region {
   code: string;
@@ -21,7 +27,7 @@ export interface Product {
   disk_gib: number;
   traffic_tib: number;
   gpu: { model: string; count: number } | null;
-  price: { hourly_cents: number; monthly_cents: number; currency: string };
+  price: { hourly_cents: number; monthly_cents: number; currency: 'EUR' };
   regions: string[];
 }
 
@@ -31,7 +37,8 @@ export interface Image {
   name: string;
   os_family: string;
   os_version: string;
-  category: 'os' | 'app' | 'ai' | 'custom';
+  /** os, app, ai or custom. */
+  category: string;
   requires_gpu: boolean;
   min_disk_gib: number;
   status: string;
@@ -49,7 +56,7 @@ export interface Server {
   labels: Record<string, string>;
   ipv4: string | null;
   placement: { numa_nodes: number[]; gpus: string[] } | null;
-  error: string | { code?: string; message?: string } | null;
+  error: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -65,23 +72,159 @@ export interface Action {
   finished_at: string | null;
 }
 
+export interface ProjectCounts {
+  servers: number;
+  vcpus: number;
+  gpus: number;
+}
+
 export interface Project {
   id: string;
   name: string;
   /** Role of the calling token. */
-  role?: string;
-  quotas: { servers: number; vcpus: number; gpus: number };
-  usage: { servers: number; vcpus: number; gpus: number };
+  role: string;
+  quotas: ProjectCounts;
+  usage: ProjectCounts;
+  created_at: string;
 }
 
 export interface Token {
   id: string;
+  /** project, operator or host. */
+  kind: string;
   name: string;
   role: string;
-  kind?: string;
-  prefix?: string;
-  project_id?: string | null;
+  project_id: string | null;
+  prefix: string;
   expires_at: string | null;
   last_used_at: string | null;
   created_at: string;
+}
+
+/** `POST /v1/tokens` and `POST /v1/host-tokens`: the secret is in this answer only. */
+export interface CreatedToken {
+  token: Token;
+  secret: string;
+}
+
+// ---- operators ------------------------------------------------------------------------------------------
+
+export interface HostGpu {
+  pciAddress: string;
+  model: string;
+  numaNode: number;
+  iommuGroup: number | null;
+}
+
+export interface Host {
+  id: string;
+  name: string;
+  region: string;
+  /** standard or gpu. */
+  kind: string;
+  state: 'active' | 'maintenance' | 'draining';
+  /** up or down (heartbeats). */
+  health: string;
+  driver: string;
+  cpu_model: string;
+  topology: {
+    sockets: number;
+    numa_nodes: Array<{ id: number; cores: number; threads: number; memory_mib: number }>;
+    threads: number;
+    reserved_threads: number[];
+    gpus: HostGpu[];
+    nics: Array<{ name: string; pci_address: string; numa_node: number; speed_gbps: number; vfs: number }>;
+  };
+  /** Sellable: host reserve excluded. */
+  capacity: { vcpus: number; memory_mib: number; disk_gib: number; gpus: number };
+  usage: { servers: number; vcpus: number; memory_mib: number; disk_gib: number; gpus: number };
+  generation: number;
+  last_heartbeat_at: string | null;
+  agent_version: string | null;
+}
+
+export interface PlacementFailure {
+  region: string;
+  hostsConsidered: number;
+  rejections: Array<{ filter: string; hosts: number; reason: string }>;
+  largestAvailable: { vcpus: number; memoryMiB: number; gpus: number };
+  message: string;
+}
+
+/** `PATCH /v1/hosts/{id}` to `draining` also answers what the drain moved and what could not move. */
+export interface DrainReport {
+  hostId: string;
+  moved: Array<{ serverId: string; fromHostId: string; placement: { hostId: string } }>;
+  stuck: Array<{ serverId: string; failure: PlacementFailure | null; error: string | null }>;
+}
+
+export type Availability = 'available' | 'scarce' | 'none';
+
+export interface Utilization {
+  used: number;
+  total: number;
+  pct: number;
+}
+
+/** `GET /v1/capacity` with an operator token: `{ capacity: RegionCapacity[] }`. */
+export interface RegionCapacity {
+  region: string;
+  hosts: number;
+  activeHosts: number;
+  compute: Utilization & { usedVcpus: number; sellableVcpus: number };
+  memoryMiB: Utilization;
+  diskGiB: Utilization;
+  gpus: Utilization;
+  products: Array<{ product: string; servers: number; serversWhenEmpty: number; availability: Availability }>;
+}
+
+/** `GET /v1/capacity` with a project token: `{ capacity: CustomerCapacity[] }`. */
+export interface CustomerCapacity {
+  region: string;
+  orderable: boolean;
+  products: Array<{ product: string; availability: Availability }>;
+}
+
+export interface PlacementViolation {
+  kind: string;
+  hostId: string;
+  serverIds: string[];
+  detail: string;
+}
+
+/** `GET /v1/admin/audit-placement`. */
+export interface PlacementAudit {
+  hosts: number;
+  allocations: number;
+  violations: PlacementViolation[];
+}
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  project_id: string | null;
+  actor: { user_id: string | null; token_id: string | null };
+  action: string;
+  resource: { type: string | null; id: string | null };
+  outcome: string;
+  status_code: number | null;
+  request_id: string | null;
+  source_ip: string | null;
+  user_agent: string | null;
+}
+
+export interface Event {
+  seq: number;
+  id: string;
+  at: string;
+  type: string;
+  project_id: string | null;
+  resource: { type: string; id: string };
+  data: Record<string, unknown>;
+}
+
+/** `GET /v1/events?after=`: `last` is the `after` of the next poll. */
+export interface EventPage {
+  events: Event[];
+  last: number;
 }

@@ -25,6 +25,8 @@ export interface CliIo {
   cwd?: string;
   /** HTTP implementation; default the global fetch. */
   fetch?: typeof fetch;
+  /** Ends commands that run until interrupted (`events --follow`); without it they run until the process is killed. */
+  signal?: AbortSignal;
 }
 
 export interface OptionSpec {

@@ -1,11 +1,11 @@
 /**
- * Test helper: a real HTTP server on 127.0.0.1 (port 0) that answers the shapes of docs/api-contract.md
+ * Test helper: a real HTTP server on 127.0.0.1 (port 0) that answers with the real API's shapes (src/cli/api-types.ts)
  * from memory, so CLI tests exercise the real client, pagination and --wait polling. Actions advance by
  * `progressStep` on every GET, which makes waits deterministic without timers.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Action, Image, Product, Region, Server } from './api-types.ts';
+import type { Action, CustomerCapacity, Event, Host, Image, PlacementViolation, Product, Region, RegionCapacity, Server } from './api-types.ts';
 
 export interface RecordedRequest {
   method: string;
@@ -22,7 +22,7 @@ export interface FakeApiOptions {
   /** Servers per page when the client sends no limit. */
   pageSize?: number;
   progressStep?: number;
-  violations?: unknown[];
+  violations?: PlacementViolation[];
 }
 
 export interface FakeApi {
@@ -50,6 +50,61 @@ export const fakeImages: Image[] = [
   { id: 'img_pytorch', slug: 'pytorch', name: 'PyTorch on Ubuntu 24.04', os_family: 'ubuntu', os_version: '24.04', category: 'ai', requires_gpu: true, min_disk_gib: 40, status: 'available' },
 ];
 
+export const fakeHost: Host = {
+  id: 'host_a',
+  name: 'fra1-std-01',
+  region: 'fra1',
+  kind: 'standard',
+  state: 'active',
+  health: 'up',
+  driver: 'sim',
+  cpu_model: 'AMD EPYC 9354',
+  topology: {
+    sockets: 1,
+    numa_nodes: [
+      { id: 0, cores: 32, threads: 64, memory_mib: 262144 },
+      { id: 1, cores: 32, threads: 64, memory_mib: 262144 },
+    ],
+    threads: 128,
+    reserved_threads: [],
+    gpus: [],
+    nics: [],
+  },
+  capacity: { vcpus: 128, memory_mib: 524288, disk_gib: 7680, gpus: 0 },
+  usage: { servers: 2, vcpus: 8, memory_mib: 16384, disk_gib: 100, gpus: 0 },
+  generation: 3,
+  last_heartbeat_at: '2025-01-01T00:04:58.000Z',
+  agent_version: 'sim',
+};
+
+const utilization = (used: number, total: number) => ({ used, total, pct: total === 0 ? 0 : Math.round((1000 * used) / total) / 10 });
+
+export const fakeCapacity: RegionCapacity[] = [
+  {
+    region: 'fra1',
+    hosts: 4,
+    activeHosts: 3,
+    compute: { ...utilization(40, 256), usedVcpus: 80, sellableVcpus: 512 },
+    memoryMiB: utilization(163840, 2097152),
+    diskGiB: utilization(1000, 30720),
+    gpus: utilization(0, 0),
+    products: [
+      { product: 'vps-starter', servers: 812, serversWhenEmpty: 900, availability: 'available' },
+      { product: 'vps-enterprise-plus', servers: 3, serversWhenEmpty: 48, availability: 'scarce' },
+    ],
+  },
+  {
+    region: 'mad1',
+    hosts: 1,
+    activeHosts: 1,
+    compute: { ...utilization(48, 48), usedVcpus: 96, sellableVcpus: 96 },
+    memoryMiB: utilization(737280, 737280),
+    diskGiB: utilization(3200, 7680),
+    gpus: utilization(4, 4),
+    products: [{ product: 'gpu-a100', servers: 0, serversWhenEmpty: 4, availability: 'none' }],
+  },
+];
+
 const problem = (res: ServerResponse, status: number, body: Record<string, unknown>) => {
   res.writeHead(status, { 'content-type': 'application/problem+json' });
   res.end(JSON.stringify({ type: `https://docs.vmcloud.dev/errors/${String(body.code)}`, title: String(body.code), status, request_id: 'req_test', ...body }));
@@ -68,6 +123,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
   const requests: RecordedRequest[] = [];
   const servers: Server[] = [];
   const actions: FakeApi['actions'] = new Map();
+  const events: Event[] = [];
   let counter = 0;
   const nextId = (prefix: string) => `${prefix}_${String(++counter).padStart(26, '0')}`;
   const now = '2025-01-01T00:00:00.000Z';
@@ -113,7 +169,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
     switch (route) {
       case 'GET /v1/project':
         if (isOperator) return problem(res, 403, { code: 'forbidden', detail: 'operator tokens have no project' });
-        return json(res, 200, { project: { id: 'prj_test', name: 'acme', quotas: { servers: 50, vcpus: 200, gpus: 4 }, usage: { servers: servers.length, vcpus: 2 * servers.length, gpus: 0 } } });
+        return json(res, 200, { project: { id: 'prj_test', name: 'acme', role: 'owner', quotas: { servers: 50, vcpus: 200, gpus: 4 }, usage: { servers: servers.length, vcpus: 2 * servers.length, gpus: 0 }, created_at: now } });
       case 'GET /v1/regions':
         return json(res, 200, { regions: fakeRegions });
       case 'GET /v1/products':
@@ -122,19 +178,22 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
         return json(res, 200, { images: fakeImages });
       case 'POST /v1/servers': {
         const product = fakeProducts.find((p) => p.code === b.product);
-        if (!product) return problem(res, 400, { code: 'invalid', detail: 'the request is not valid', errors: [{ field: 'product', message: `unknown product ${String(b.product)}` }] });
-        if (b.region === 'lon1') return problem(res, 409, { code: 'conflict', reason: 'region_not_orderable', detail: 'region lon1 is in maintenance and takes no new servers' });
+        if (!product) return problem(res, 400, { code: 'invalid', reason: 'unknown_product', detail: `unknown product ${String(b.product)}`, errors: [{ field: 'product', message: `unknown product ${String(b.product)}` }] });
+        if (b.region === 'lon1') return problem(res, 409, { code: 'conflict', reason: 'region_in_maintenance', detail: 'region LON1 is in maintenance and takes no new servers; existing servers keep running' });
         if (product.code === 'vps-enterprise-plus') {
           return problem(res, 409, {
             code: 'conflict',
             reason: 'no_capacity',
             detail: 'no host in FRA1 has 16 free cores in one NUMA node (3 hosts lack cores, 1 is draining)',
             placement: {
+              region: 'fra1',
+              hostsConsidered: 4,
               rejections: [
                 { filter: 'numa_cores', hosts: 3, reason: 'lack 16 free cores in one NUMA node' },
                 { filter: 'host_state', hosts: 1, reason: 'draining' },
               ],
-              largest_available: { vcpus: 8, memory_mib: 32768, gpus: 0 },
+              largestAvailable: { vcpus: 8, memoryMiB: 32768, gpus: 0 },
+              message: 'no host in FRA1 has 16 free cores in one NUMA node (3 hosts lack cores, 1 is draining)',
             },
           });
         }
@@ -155,6 +214,7 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
           updated_at: now,
         };
         servers.push(created);
+        events.push({ seq: events.length + 1, id: nextId('event'), at: now, type: 'server.created', project_id: 'prj_test', resource: { type: 'server', id: created.id }, data: { name: created.name, product: created.product, region: created.region } });
         const fail = created.name.startsWith('fail-') ? { code: 'internal', message: 'the host agent reported a boot failure' } : undefined;
         return json(res, 202, { server: created, action: publicAction(newAction('create', created.id, fail)) });
       }
@@ -224,28 +284,41 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
       }
       case 'GET /v1/hosts':
         if (!isOperator) return problem(res, 403, { code: 'forbidden', detail: 'operator route' });
-        return json(res, 200, {
-          hosts: [
-            { id: 'host_a', name: 'fra1-std-01', region: 'fra1', kind: 'standard', state: 'active', health: 'up', threads_total: 128, memory_mib: 524288, gpu_count: 0, usage: { vcpus: 8, memory_mib: 16384, gpus: 0, servers: 2 } },
-          ],
-        });
+        return json(res, 200, { hosts: [fakeHost] });
+      case 'GET /v1/hosts/:id':
+        if (!isOperator) return problem(res, 403, { code: 'forbidden', detail: 'operator route' });
+        if (parts[2] !== fakeHost.id) return problem(res, 404, { code: 'not_found', detail: `host ${parts[2]} was not found` });
+        return json(res, 200, { host: fakeHost });
+      case 'GET /v1/events': {
+        const after = Number(url.searchParams.get('after') ?? 0);
+        const limit = Number(url.searchParams.get('limit') ?? 100);
+        const types = url.searchParams.get('type')?.split(',');
+        const page = events.filter((e) => e.seq > after && (!types || types.includes(e.type))).slice(0, limit);
+        return json(res, 200, { events: page, last: page.length > 0 ? page[page.length - 1].seq : after });
+      }
       case 'PATCH /v1/hosts/:id':
         if (!isOperator) return problem(res, 403, { code: 'forbidden', detail: 'operator route' });
-        return json(res, 200, { host: { id: parts[2], name: 'fra1-std-01', state: b.state } });
+        if (parts[2] !== fakeHost.id) return problem(res, 404, { code: 'not_found', detail: `host ${parts[2]} was not found` });
+        return json(res, 200, { host: { ...fakeHost, state: b.state } });
       case 'GET /v1/admin/audit-placement':
         if (!isOperator) return problem(res, 403, { code: 'forbidden', detail: 'operator route' });
-        return json(res, 200, { violations: options.violations ?? [] });
+        return json(res, 200, { hosts: 1, allocations: servers.length, violations: options.violations ?? [] });
       case 'GET /v1/capacity': {
-        const rows = [
-          { region: 'fra1', product: 'vps-starter', availability: 'available', ...(isOperator ? { free: 812 } : {}) },
-          { region: 'fra1', product: 'vps-enterprise-plus', availability: 'scarce', ...(isOperator ? { free: 3 } : {}) },
-          { region: 'mad1', product: 'gpu-a100', availability: 'none', ...(isOperator ? { free: 0 } : {}) },
-        ];
         const region = url.searchParams.get('region');
-        return json(res, 200, { capacity: region ? rows.filter((r) => r.region === region) : rows });
+        const report = fakeCapacity.filter((r) => !region || r.region === region);
+        if (isOperator) return json(res, 200, { capacity: report });
+        const customer: CustomerCapacity[] = report.map((r) => ({
+          region: r.region,
+          orderable: r.region === 'fra1',
+          products: r.products.map((p) => ({ product: p.product, availability: r.region === 'fra1' ? p.availability : 'none' })),
+        }));
+        return json(res, 200, { capacity: customer });
       }
       case 'POST /v1/tokens':
-        return json(res, 201, { token: { id: 'tok_1', name: b.name, role: b.role, prefix: 'vmc_abcd', expires_at: null, last_used_at: null, created_at: now }, secret: 'vmc_new_secret' });
+        return json(res, 201, { token: { id: 'tok_1', kind: 'project', name: b.name, role: b.role, project_id: 'prj_test', prefix: 'vmc_abcd', expires_at: null, last_used_at: null, created_at: now }, secret: 'vmc_new_secret' });
+      case 'POST /v1/host-tokens':
+        if (!isOperator) return problem(res, 403, { code: 'forbidden', detail: 'this route needs an operator token' });
+        return json(res, 201, { token: { id: 'tok_2', kind: 'host', name: b.name, role: 'host', project_id: null, prefix: 'vmc_efgh', expires_at: null, last_used_at: null, created_at: now }, secret: 'vmc_host_secret' });
       default:
         return problem(res, 404, { code: 'not_found', detail: `no route ${method} ${url.pathname}` });
     }

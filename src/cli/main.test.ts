@@ -72,7 +72,7 @@ const usageCases: Array<[string[], RegExp]> = [
   [['server', 'list', '--wait=yes'], /unknown option --wait/],
   [['server', 'list', '--all=yes'], /option --all takes no value/],
   [['server', 'list', '-o', 'wide'], /-o must be one of table, json, yaml, got "wide"/],
-  [['server', 'list', '--limit', '0'], /--limit must be a whole number from 1 to 1000/],
+  [['server', 'list', '--limit', '0'], /--limit must be a whole number from 1 to 500/],
   [['server', 'create', '--name', 'x', '--product', 'p', '--region', 'r', '--image', 'i', '--label', 'novalue'], /--label "novalue" must look like key=value/],
   [['host', 'set-state', 'host_a', 'broken'], /the state must be one of active, maintenance, draining, got "broken"/],
   [['token', 'create', '--name', 'ci', '--role', 'admin'], /--role must be one of owner, member, viewer/],
@@ -191,8 +191,8 @@ test('placement failure: the API message, each rejecting filter, exit 6', async 
 test('error mapping to exit codes', async (t) => {
   const { run } = await setup(t);
   const cases: Array<[string[], Record<string, string>, number, RegExp]> = [
-    [['server', 'create', '--name', 'x', '--product', 'vps-huge', '--region', 'fra1', '--image', 'debian-12'], {}, 2, /error: the request is not valid \(invalid\)\n {2}product: unknown product vps-huge\n/],
-    [['server', 'create', '--name', 'x', '--product', 'vps-starter', '--region', 'lon1', '--image', 'debian-12'], {}, 6, /region lon1 is in maintenance and takes no new servers \(conflict\/region_not_orderable\)/],
+    [['server', 'create', '--name', 'x', '--product', 'vps-huge', '--region', 'fra1', '--image', 'debian-12'], {}, 2, /error: unknown product vps-huge; see `vmcloud product list` \(invalid\/unknown_product\)\n {2}product: unknown product vps-huge\n/],
+    [['server', 'create', '--name', 'x', '--product', 'vps-starter', '--region', 'lon1', '--image', 'debian-12'], {}, 6, /region LON1 is in maintenance and takes no new servers; existing servers keep running \(conflict\/region_in_maintenance\)/],
     [['region', 'list'], { VMCLOUD_TOKEN: 'vmc_wrong' }, 3, /the API token is not valid \(unauthenticated\)\nhint: the token was refused/],
     [['host', 'list'], {}, 4, /operator route \(forbidden\)/],
     [['server', 'show', 'nope'], {}, 5, /error: server nope was not found \(not_found\)/],
@@ -344,7 +344,7 @@ test('catalog lists: regions, products (filtered, case-insensitive region), imag
 });
 
 test('operator commands: region set-status, host set-state, audit-placement exit codes', async (t) => {
-  const { run } = await setup(t, { violations: [{ kind: 'thread_double_claim', host_id: 'host_a', thread: 12, servers: 'srv_1,srv_2' }] });
+  const { run } = await setup(t, { violations: [{ kind: 'thread_claimed_twice', hostId: 'host_a', serverIds: ['srv_1', 'srv_2'], detail: 'thread 12 is claimed twice' }] });
   const op = { env: { VMCLOUD_TOKEN: operatorToken } };
   let result = await run(['region', 'set-status', 'LON1', 'Operational'], op);
   assert.equal(result.code, 0, result.stderr);
@@ -353,7 +353,7 @@ test('operator commands: region set-status, host set-state, audit-placement exit
   assert.equal(result.stdout, 'host fra1-std-01 is now draining\n');
   result = await run(['admin', 'audit-placement'], op);
   assert.equal(result.code, 1);
-  assert.match(result.stdout, /KIND +HOST-ID +THREAD +SERVERS\nthread_double_claim +host_a +12 +srv_1,srv_2/);
+  assert.match(result.stdout, /KIND +HOST-ID +SERVERS +DETAIL\nthread_claimed_twice +host_a +srv_1,srv_2 +thread 12 is claimed twice\n/);
   assert.equal(result.stderr, '1 placement violation found\n');
 });
 
@@ -401,4 +401,85 @@ test('formatError: request id for server-side failures, hints for auth and rate 
   assert.equal(formatError(new VmcError('internal', 'boom', { details: { request_id: 'req_9' } })), 'error: boom (internal)\nrequest id: req_9\n');
   assert.match(formatError(new VmcError('rate_limited', 'slow down', { details: { retry_after: '12' } })), /hint: retry after 12 s/);
   assert.match(formatError(new VmcError('forbidden', 'viewers cannot mutate')), /hint: this needs a token with more rights/);
+});
+
+test('host show: identity, usage and NUMA nodes from the host view', async (t) => {
+  const { run } = await setup(t);
+  const result = await run(['host', 'show', 'host_a'], { env: { VMCLOUD_TOKEN: operatorToken } });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^Name: +fra1-std-01\nID: +host_a\nRegion: +fra1\nKind: +standard\nState: +active\nHealth: +up\nCPU: +AMD EPYC 9354\nSockets: +1\nThreads: +128\nvCPUs: +8\/128\nMemory: +16 GiB\/512 GiB\nDisk: +100\/7680 GiB\nGPUs: +-\nServers: +2\n/);
+  assert.match(result.stdout, /Heartbeat: +2025-01-01T00:04:58\.000Z \(2s ago\)/);
+  assert.match(result.stdout, /\nNUMA nodes\nNODE +CORES +THREADS +MEMORY\n0 +32 +64 +256 GiB\n1 +32 +64 +256 GiB\n$/);
+});
+
+test('host token create prints the secret once and how to start the agent with it', async (t) => {
+  const { run, api } = await setup(t);
+  const op = { env: { VMCLOUD_TOKEN: operatorToken } };
+  let result = await run(['host', 'token', 'create', '--name', 'fra1-std-042'], op);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout, 'ID:      tok_2\nName:    fra1-std-042\nKind:    host\nSecret:  vmc_host_secret\n');
+  assert.match(result.stderr, /shown only once/);
+  assert.match(result.stderr, new RegExp(`vmcloud agent --control-plane ${api.url} --token <secret> --region REGION`));
+  assert.deepEqual(api.requests.at(-1)?.body, { name: 'fra1-std-042' });
+  result = await run(['host', 'token', 'create', '--name', 'x', '-o', 'json'], op);
+  assert.equal(JSON.parse(result.stdout).secret, 'vmc_host_secret');
+  result = await run(['host', 'token', 'make', '--name', 'x'], op);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /unknown command "host token make" \(only "host token create"\)\nUsage: vmcloud host token create --name NAME/);
+  result = await run(['host', 'token', 'create'], op);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /missing --name/);
+  result = await run(['host', 'token', 'create', '--name', 'x']);
+  assert.equal(result.code, 4);
+});
+
+test('capacity for operators: utilization per region after the products', async (t) => {
+  const { run } = await setup(t);
+  const result = await run(['capacity', '--region', 'mad1'], { env: { VMCLOUD_TOKEN: operatorToken } });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(
+    result.stdout,
+    [
+      'REGION   PRODUCT    AVAILABILITY   FREE',
+      'mad1     gpu-a100   none              0',
+      '',
+      'Utilization',
+      'REGION        HOSTS   VCPUS   CORES                   MEMORY                    DISK   GPUS',
+      'mad1     1/1 active   96/96    100%   720 GiB/720 GiB (100%)   3200/7680 GiB (41.7%)    4/4',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('events: a table of the stream, filters passed on, --follow polls from the last sequence number', async (t) => {
+  const { api, run } = await setup(t);
+  await createServers(api, run, ['e1', 'e2']);
+  let result = await run(['events', '--type', 'server.created', '--after', '0']);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^SEQ +TIME +TYPE +RESOURCE +DATA\n +1 +2025-01-01T00:00:00\.000Z +server\.created +server srv_\d+ +name=e1,product=vps-starter,region=fra1\n +2 .*name=e2/);
+  assert.equal(api.requests.at(-1)?.query.toString(), 'after=0&type=server.created');
+  result = await run(['events', '--after', '2']);
+  assert.equal(result.stdout, 'No events.\n');
+  result = await run(['events', '--limit', '1', '-o', 'json']);
+  assert.deepEqual(JSON.parse(result.stdout).map((e: { seq: number }) => e.seq), [1]);
+  assert.equal(result.stderr, 'more events: pass --after 1 for the next page\n');
+
+  // --follow: the first poll returns both events, the second (after 2) a third made while following.
+  const controller = new AbortController();
+  let sleeps = 0;
+  const captured = captureIo({ VMCLOUD_CONFIG: '/nonexistent/vmcloud.json', VMCLOUD_URL: api.url, VMCLOUD_TOKEN: ownerToken });
+  const io = {
+    ...captured.io,
+    signal: controller.signal,
+    sleep: async (ms: number) => {
+      assert.equal(ms, 1000);
+      if (++sleeps === 1) await runCli(['server', 'create', '--name', 'e3', '--product', 'vps-starter', '--region', 'fra1', '--image', 'debian-12'], captureIo(captured.io.env).io);
+      else controller.abort();
+    },
+  };
+  assert.equal(await runCli(['events', '--follow', '-o', 'json'], io), 0);
+  assert.deepEqual(captured.stdout().trim().split('\n').map((line) => JSON.parse(line).data.name), ['e1', 'e2', 'e3']);
+  const polls = api.requests.filter((r) => r.path === '/v1/events').slice(-2).map((r) => r.query.get('after'));
+  assert.deepEqual(polls, ['0', '2']);
+  assert.equal(captured.stderr(), 'stopped: resume with --after 3\n');
 });

@@ -16,6 +16,7 @@ import { auditLogGroup } from './commands/audit-log.ts';
 import { capacityCommand } from './commands/capacity.ts';
 import { imageGroup, productGroup, regionGroup } from './commands/catalog.ts';
 import { configGroup } from './commands/config.ts';
+import { eventsCommand } from './commands/events.ts';
 import { hostGroup } from './commands/host.ts';
 import { loginCommand } from './commands/login.ts';
 import { projectGroup } from './commands/project.ts';
@@ -39,6 +40,7 @@ export const entries: Entry[] = [
   hostGroup,
   capacityCommand,
   auditLogGroup,
+  eventsCommand,
   adminGroup,
 ];
 

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  autoColumns,
   cellText,
   formatAge,
   formatCents,
@@ -125,15 +124,4 @@ test('maskToken never shows the middle of a token', () => {
   assert.equal(maskToken('vmc_0123456789abcdefghij'), 'vmc_0123…ghij');
   assert.equal(maskToken('short'), '****');
   assert.equal(maskToken(undefined), '-');
-});
-
-test('autoColumns takes the scalar keys and right-aligns numeric ones', () => {
-  const rows = [
-    { region: 'fra1', product: 'vps-nano', free: 12 },
-    { region: 'par1', product: 'gpu-a100', free: 0, extra: 'x' },
-  ];
-  assert.equal(
-    renderTable(autoColumns(rows), rows),
-    ['REGION   PRODUCT    FREE   EXTRA', 'fra1     vps-nano     12   -', 'par1     gpu-a100      0   x', ''].join('\n'),
-  );
 });

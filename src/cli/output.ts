@@ -81,23 +81,6 @@ export function renderList<T>(format: OutputFormat, columns: Column<T>[], rows: 
   return renderTable(columns, rows);
 }
 
-/** Columns for rows whose shape is not known in advance: every scalar key of the first rows. */
-export function autoColumns(rows: readonly Record<string, unknown>[]): Column<Record<string, unknown>>[] {
-  const keys: string[] = [];
-  for (const row of rows.slice(0, 20)) {
-    for (const [key, value] of Object.entries(row)) {
-      if (keys.includes(key)) continue;
-      if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 4) continue;
-      keys.push(key);
-    }
-  }
-  return keys.map((key) => ({
-    header: key.replace(/_/g, '-'),
-    value: (row) => row[key],
-    align: rows.some((row) => typeof row[key] === 'number') ? 'right' : 'left',
-  }));
-}
-
 // ---- formatters -------------------------------------------------------------------------------------
 
 const currencySymbols: Record<string, string> = { EUR: '€', USD: '$', GBP: '£' };
@@ -157,11 +140,9 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(totalSeconds / 60)}m${String(totalSeconds % 60).padStart(2, '0')}s`;
 }
 
-/** `used/total`, either side may be missing. */
-export function formatUsage(used: unknown, total: unknown): string {
-  const u = typeof used === 'number' ? String(used) : '-';
-  const t = typeof total === 'number' ? String(total) : '-';
-  return u === '-' && t === '-' ? '-' : `${u}/${t}`;
+/** `used/total`, e.g. `8/128`. */
+export function formatUsage(used: number, total: number): string {
+  return `${used}/${total}`;
 }
 
 /** The token as a hint that never reveals it: `vmc_abcd…wxyz`. */

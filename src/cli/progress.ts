@@ -20,14 +20,14 @@ const spinner = ['|', '/', '-', '\\'];
 
 /** One progress line, e.g. `create web-1  [######------]  50%  running  1.5s`. */
 export function formatProgressLine(action: Pick<Action, 'status' | 'progress'>, label: string, elapsedMs: number, tick?: number): string {
-  const percent = Math.max(0, Math.min(100, Math.round(action.progress ?? 0)));
+  const percent = Math.max(0, Math.min(100, Math.round(action.progress)));
   const mark = action.status === 'running' && tick !== undefined ? `${spinner[tick % spinner.length]} ` : '';
   return `${mark}${sanitize(label)}  ${progressBar(percent, 20)} ${String(percent).padStart(3)}%  ${action.status}  ${formatDuration(elapsedMs)}`;
 }
 
 /** The plain (non-terminal) line: `create web-1: running 50%`. */
 export function formatPlainLine(action: Pick<Action, 'status' | 'progress'>, label: string): string {
-  return `${sanitize(label)}: ${action.status} ${Math.round(action.progress ?? 0)}%`;
+  return `${sanitize(label)}: ${action.status} ${Math.round(action.progress)}%`;
 }
 
 export interface ProgressDisplay {

@@ -9,8 +9,8 @@ export function actionDetail(action: Action): string {
     ['ID', action.id],
     ['Command', action.command],
     ['Status', action.status],
-    ['Progress', `${Math.round(action.progress ?? 0)}%`],
-    ['Resource', action.resource ? `${action.resource.type} ${action.resource.id}` : null],
+    ['Progress', `${action.progress}%`],
+    ['Resource', `${action.resource.type} ${action.resource.id}`],
     ['Error', action.error ? `${action.error.message} (${action.error.code})` : null],
     ['Started', action.started_at],
     ['Finished', action.finished_at ? `${action.finished_at}${Number.isFinite(finishedMs) ? ` (took ${formatDuration(finishedMs)})` : ''}` : null],
@@ -27,7 +27,7 @@ const show: Command = {
   async run(ctx, { values, positionals }) {
     const client = await ctx.client();
     let { action } = await client.get<{ action: Action }>(`/v1/actions/${encodeURIComponent(positionals[0])}`);
-    if (flagOf(values, 'wait')) action = await ctx.waitForAction(client, action, { label: `${action.command} ${action.resource?.id ?? action.id}` });
+    if (flagOf(values, 'wait')) action = await ctx.waitForAction(client, action, { label: `${action.command} ${action.resource.id}` });
     ctx.out(ctx.output === 'table' ? actionDetail(action) : renderData(ctx.output, action));
     return 0;
   },

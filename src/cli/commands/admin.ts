@@ -1,7 +1,14 @@
 /** `vmcloud admin audit-placement` (operators): checks that no host thread, GPU or VF is claimed twice. */
+import type { PlacementAudit, PlacementViolation } from '../api-types.ts';
 import type { Command, Group } from '../command.ts';
-import { firstArray } from '../loose.ts';
-import { autoColumns, renderData, renderTable } from '../output.ts';
+import { renderData, renderTable, type Column } from '../output.ts';
+
+export const violationColumns: Column<PlacementViolation>[] = [
+  { header: 'kind', value: (v) => v.kind },
+  { header: 'host-id', value: (v) => v.hostId },
+  { header: 'servers', value: (v) => v.serverIds },
+  { header: 'detail', value: (v) => v.detail },
+];
 
 const auditPlacement: Command = {
   name: 'audit-placement',
@@ -11,11 +18,11 @@ const auditPlacement: Command = {
   examples: ['vmcloud admin audit-placement'],
   async run(ctx) {
     const client = await ctx.client();
-    const answer = await client.get<{ violations: unknown[] } & Record<string, unknown>>('/v1/admin/audit-placement');
-    const violations = firstArray(answer, 'violations');
-    if (ctx.output !== 'table') ctx.out(renderData(ctx.output, answer));
+    const audit = await client.get<PlacementAudit>('/v1/admin/audit-placement');
+    const { violations } = audit;
+    if (ctx.output !== 'table') ctx.out(renderData(ctx.output, audit));
     else if (violations.length === 0) ctx.out('No placement violations.\n');
-    else ctx.out(renderTable(autoColumns(violations), violations));
+    else ctx.out(renderTable(violationColumns, violations));
     if (violations.length > 0) {
       ctx.err(`${violations.length} placement violation${violations.length === 1 ? '' : 's'} found\n`);
       return 1;

@@ -1,22 +1,22 @@
 /** `vmcloud audit-log list`: who changed what, when, from where. */
+import type { AuditEntry } from '../api-types.ts';
 import { flagOf, integerOf, stringOf, type Command, type Group } from '../command.ts';
-import { pick, type Loose } from '../loose.ts';
 import { renderList, type Column } from '../output.ts';
 import { listPages } from '../pagination.ts';
 
-const joinDefined = (...parts: unknown[]) => {
-  const text = parts.filter((p) => p !== null && p !== undefined && p !== '').join(' ');
+const joinDefined = (...parts: Array<string | null>) => {
+  const text = parts.filter((p) => p !== null && p !== '').join(' ');
   return text === '' ? null : text;
 };
 
-export const auditColumns: Column<Loose>[] = [
-  { header: 'time', value: (e) => pick(e, 'at', 'created_at', 'time') },
-  { header: 'actor', value: (e) => pick(e, 'actor.token_id', 'actor.user_id', 'actor_token_id', 'actor_user_id', 'actor') },
-  { header: 'action', value: (e) => pick(e, 'action') },
-  { header: 'resource', value: (e) => joinDefined(pick(e, 'resource.type', 'resource_type'), pick(e, 'resource.id', 'resource_id')) },
-  { header: 'outcome', value: (e) => pick(e, 'outcome') },
-  { header: 'status', value: (e) => pick(e, 'status_code'), align: 'right' },
-  { header: 'source-ip', value: (e) => pick(e, 'source_ip') },
+export const auditColumns: Column<AuditEntry>[] = [
+  { header: 'time', value: (e) => e.at },
+  { header: 'actor', value: (e) => e.actor.token_id ?? e.actor.user_id },
+  { header: 'action', value: (e) => e.action },
+  { header: 'resource', value: (e) => joinDefined(e.resource.type, e.resource.id) },
+  { header: 'outcome', value: (e) => e.outcome },
+  { header: 'status', value: (e) => e.status_code, align: 'right' },
+  { header: 'source-ip', value: (e) => e.source_ip },
 ];
 
 const list: Command = {
@@ -24,17 +24,17 @@ const list: Command = {
   summary: 'list audit log entries, newest first',
   usage: '[--limit N] [--cursor CURSOR] [--all]',
   options: {
-    limit: { type: 'string', arg: 'N', help: 'entries per page (1-1000)' },
+    limit: { type: 'string', arg: 'N', help: 'entries per page (1-500, default 50)' },
     cursor: { type: 'string', arg: 'CURSOR', help: 'start after this cursor' },
     all: { type: 'boolean', short: 'A', help: 'fetch every page' },
   },
   examples: ['vmcloud audit-log list --limit 20', 'vmcloud audit-log list --all -o json'],
   async run(ctx, { values }) {
-    const limit = integerOf(values, 'limit', { min: 1, max: 1000 });
+    const limit = integerOf(values, 'limit', { min: 1, max: 500 });
     const client = await ctx.client();
     const { items, nextCursor } = await listPages(
       async (cursor) => {
-        const page = await client.get<{ entries: Loose[]; next_cursor: string | null }>('/v1/audit-log', { limit, cursor });
+        const page = await client.get<{ entries: AuditEntry[]; next_cursor: string | null }>('/v1/audit-log', { limit, cursor });
         return { items: page.entries, next_cursor: page.next_cursor };
       },
       flagOf(values, 'all'),

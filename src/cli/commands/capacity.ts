@@ -1,46 +1,84 @@
-/** `vmcloud capacity`: what can still be ordered, per product and region (operators see the figures). */
+/**
+ * `vmcloud capacity`: what can still be ordered, per product and region. Customers get an availability;
+ * operators also get how many more servers fit (`free`) and the utilization of each region.
+ */
+import type { Availability, CustomerCapacity, RegionCapacity } from '../api-types.ts';
 import { stringOf, type Command } from '../command.ts';
-import { firstArray, pick, type Loose } from '../loose.ts';
-import { autoColumns, renderData, renderList, renderYaml, type Column } from '../output.ts';
+import { formatMiB, renderData, renderTable, type Column } from '../output.ts';
 import { normalizeRegion } from '../resolve.ts';
 
-/** Region, product and availability first, then whatever figures the answer carries. */
-export function capacityColumns(rows: Loose[]): Column<Loose>[] {
-  const lead: Column<Loose>[] = [
-    { header: 'region', value: (r) => pick(r, 'region') },
-    { header: 'product', value: (r) => pick(r, 'product') },
-    { header: 'availability', value: (r) => pick(r, 'availability', 'status') },
+/** One row per product and region; `free` is there for operators only. */
+export interface CapacityRow {
+  region: string;
+  product: string;
+  availability: Availability;
+  free?: number;
+}
+
+const isOperatorReport = (capacity: RegionCapacity[] | CustomerCapacity[]): capacity is RegionCapacity[] =>
+  capacity.length > 0 && 'compute' in capacity[0];
+
+export function capacityRows(capacity: RegionCapacity[] | CustomerCapacity[]): CapacityRow[] {
+  if (isOperatorReport(capacity)) {
+    return capacity.flatMap((r) => r.products.map((p) => ({ region: r.region, product: p.product, availability: p.availability, free: p.servers })));
+  }
+  return (capacity as CustomerCapacity[]).flatMap((r) => r.products.map((p) => ({ region: r.region, product: p.product, availability: p.availability })));
+}
+
+export function capacityColumns(operator: boolean): Column<CapacityRow>[] {
+  const columns: Column<CapacityRow>[] = [
+    { header: 'region', value: (r) => r.region },
+    { header: 'product', value: (r) => r.product },
+    { header: 'availability', value: (r) => r.availability },
   ];
-  const known = new Set(['region', 'product', 'availability', 'status']);
-  const present = lead.filter((column) => rows.some((row) => column.value(row) !== undefined));
-  // autoColumns reads row[key]; with the known keys left out of the sample it only adds the other figures.
-  const rest = autoColumns(rows.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => !known.has(key)))));
-  return [...present, ...rest];
+  if (operator) columns.push({ header: 'free', value: (r) => r.free, align: 'right' });
+  return columns;
+}
+
+const pct = (value: number) => `${value}%`;
+
+/** Operators: per region, hosts and the utilization of compute, memory, disk and GPUs. */
+export function utilizationTable(capacity: RegionCapacity[]): string {
+  return renderTable<RegionCapacity>(
+    [
+      { header: 'region', value: (r) => r.region },
+      { header: 'hosts', value: (r) => `${r.activeHosts}/${r.hosts} active`, align: 'right' },
+      { header: 'vcpus', value: (r) => `${r.compute.usedVcpus}/${r.compute.sellableVcpus}`, align: 'right' },
+      { header: 'cores', value: (r) => pct(r.compute.pct), align: 'right' },
+      { header: 'memory', value: (r) => `${formatMiB(r.memoryMiB.used)}/${formatMiB(r.memoryMiB.total)} (${pct(r.memoryMiB.pct)})`, align: 'right' },
+      { header: 'disk', value: (r) => `${r.diskGiB.used}/${r.diskGiB.total} GiB (${pct(r.diskGiB.pct)})`, align: 'right' },
+      { header: 'gpus', value: (r) => (r.gpus.total === 0 ? null : `${r.gpus.used}/${r.gpus.total}`), align: 'right' },
+    ],
+    capacity,
+  );
 }
 
 export const capacityCommand: Command = {
   name: 'capacity',
   summary: 'what can still be ordered per product and region',
   usage: '[--region CODE]',
+  description:
+    'Customers see available|scarce|none per product and region. Operators also see FREE (how many more servers\n' +
+    'of the product fit now, NUMA fit included) and the utilization of each region.',
   options: { region: { type: 'string', arg: 'CODE', help: 'only this region' } },
   examples: ['vmcloud capacity', 'vmcloud capacity --region fra1 -o json'],
   async run(ctx, { values }) {
     const regionText = stringOf(values, 'region');
     const region = regionText === undefined ? undefined : normalizeRegion(regionText);
     const client = await ctx.client();
-    const answer = await client.get<unknown>('/v1/capacity', { region });
+    const answer = await client.get<{ capacity: RegionCapacity[] | CustomerCapacity[] }>('/v1/capacity', { region });
     if (ctx.output !== 'table') {
       ctx.out(renderData(ctx.output, answer));
       return 0;
     }
-    const rows = firstArray(answer, 'capacity', 'entries', 'items').filter(
-      (row) => region === undefined || typeof row.region !== 'string' || row.region.toLowerCase() === region,
-    );
-    if (rows.length === 0 && answer && typeof answer === 'object' && Object.values(answer).every((v) => !Array.isArray(v))) {
-      ctx.out(renderYaml(answer));
+    const rows = capacityRows(answer.capacity);
+    if (rows.length === 0) {
+      ctx.out(region ? `No capacity data for ${region}.\n` : 'No capacity data.\n');
       return 0;
     }
-    ctx.out(renderList('table', capacityColumns(rows), rows, 'No capacity data.'));
+    const operator = isOperatorReport(answer.capacity);
+    ctx.out(renderTable(capacityColumns(operator), rows));
+    if (operator) ctx.out('\nUtilization\n' + utilizationTable(answer.capacity as RegionCapacity[]));
     return 0;
   },
 };

@@ -22,8 +22,8 @@ export const productColumns: Column<Product>[] = [
   { header: 'disk', value: (p) => formatGiB(p.disk_gib), align: 'right' },
   { header: 'traffic', value: (p) => `${p.traffic_tib} TiB`, align: 'right' },
   { header: 'gpu', value: (p) => (p.gpu ? `${p.gpu.count}× ${p.gpu.model}` : null) },
-  { header: 'hourly', value: (p) => formatCents(p.price?.hourly_cents, p.price?.currency), align: 'right' },
-  { header: 'monthly', value: (p) => formatCents(p.price?.monthly_cents, p.price?.currency), align: 'right' },
+  { header: 'hourly', value: (p) => formatCents(p.price.hourly_cents, p.price.currency), align: 'right' },
+  { header: 'monthly', value: (p) => formatCents(p.price.monthly_cents, p.price.currency), align: 'right' },
   { header: 'regions', value: (p) => p.regions },
 ];
 
@@ -91,7 +91,7 @@ const productList: Command = {
     const { products } = await client.get<{ products: Product[] }>('/v1/products');
     const region = regionText === undefined ? undefined : normalizeRegion(regionText);
     const shown = products.filter(
-      (p) => (region === undefined || p.regions.map((r) => r.toLowerCase()).includes(region)) && (family === undefined || p.family === family),
+      (p) => (region === undefined || p.regions.includes(region)) && (family === undefined || p.family === family),
     );
     ctx.out(renderList(ctx.output, productColumns, shown, region ? `No products sold in ${region}.` : 'No products.'));
     return 0;

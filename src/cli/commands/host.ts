@@ -1,101 +1,106 @@
-/** `vmcloud host list|show|set-state` (operators): the hypervisor fleet. */
-import type { Command, Group } from '../command.ts';
-import { choiceOf, stringOf } from '../command.ts';
-import { pick, pickArray, pickNumber, type Loose } from '../loose.ts';
-import { formatAge, formatMiB, formatUsage, renderData, renderDetail, renderList, renderTable, type Column } from '../output.ts';
+/** `vmcloud host list|show|set-state|token create` (operators): the hypervisor fleet and its agent tokens. */
+import type { CreatedToken, DrainReport, Host } from '../api-types.ts';
+import { choiceOf, requiredString, stringOf, UsageError, type Command, type Group } from '../command.ts';
+import { formatAge, formatMiB, formatUsage, renderData, renderDetail, renderList, renderTable, sanitize, type Column } from '../output.ts';
 import { normalizeRegion } from '../resolve.ts';
 
 const hostStates = ['active', 'maintenance', 'draining'] as const;
 
-const vcpusUsed = (h: Loose) => pickNumber(h, 'usage.vcpus', 'usage.threads', 'used.vcpus', 'vcpus_used', 'threads_used');
-const vcpusTotal = (h: Loose) => pickNumber(h, 'capacity.vcpus', 'capacity.threads', 'vcpus_total', 'threads_sellable', 'threads_total');
-const memoryUsed = (h: Loose) => pickNumber(h, 'usage.memory_mib', 'used.memory_mib', 'memory_used_mib');
-const memoryTotal = (h: Loose) => pickNumber(h, 'capacity.memory_mib', 'memory_mib', 'memory_total_mib');
-const gpusUsed = (h: Loose) => pickNumber(h, 'usage.gpus', 'used.gpus', 'gpus_used');
-const gpusTotal = (h: Loose) => pickNumber(h, 'capacity.gpus', 'gpu_count', 'gpus_total');
+const memoryText = (h: Host) => `${formatMiB(h.usage.memory_mib)}/${formatMiB(h.capacity.memory_mib)}`;
 
-const memoryText = (h: Loose) => {
-  const used = memoryUsed(h);
-  const total = memoryTotal(h);
-  if (used === undefined && total === undefined) return null;
-  return `${used === undefined ? '-' : formatMiB(used)}/${total === undefined ? '-' : formatMiB(total)}`;
+/** `1/4 nvidia-a100-80g` on GPU hosts, nothing on the others. */
+const gpuText = (h: Host) => {
+  if (h.capacity.gpus === 0) return null;
+  const model = h.topology.gpus[0]?.model;
+  return `${formatUsage(h.usage.gpus, h.capacity.gpus)}${model ? ` ${model}` : ''}`;
 };
 
-const gpuText = (h: Loose) => {
-  const total = gpusTotal(h);
-  if (!total) return null;
-  const model = pick(h, 'gpu_model', 'gpu.model', 'topology.gpus.0.model');
-  return `${formatUsage(gpusUsed(h), total)}${typeof model === 'string' ? ` ${model}` : ''}`;
-};
-
-export function hostColumns(nowMs: number): Column<Loose>[] {
+export function hostColumns(nowMs: number): Column<Host>[] {
   return [
-    { header: 'name', value: (h) => pick(h, 'name') },
-    { header: 'id', value: (h) => pick(h, 'id') },
-    { header: 'region', value: (h) => pick(h, 'region') },
-    { header: 'kind', value: (h) => pick(h, 'kind', 'shape') },
-    { header: 'state', value: (h) => pick(h, 'state') },
-    { header: 'health', value: (h) => pick(h, 'health', 'status') },
-    { header: 'vcpus', value: (h) => formatUsage(vcpusUsed(h), vcpusTotal(h)), align: 'right' },
+    { header: 'name', value: (h) => h.name },
+    { header: 'id', value: (h) => h.id },
+    { header: 'region', value: (h) => h.region },
+    { header: 'kind', value: (h) => h.kind },
+    { header: 'state', value: (h) => h.state },
+    { header: 'health', value: (h) => h.health },
+    { header: 'vcpus', value: (h) => formatUsage(h.usage.vcpus, h.capacity.vcpus), align: 'right' },
     { header: 'memory', value: memoryText, align: 'right' },
     { header: 'gpus', value: gpuText },
-    { header: 'servers', value: (h) => pickNumber(h, 'usage.servers', 'servers', 'server_count'), align: 'right' },
-    { header: 'heartbeat', value: (h) => formatAge(pick(h, 'last_heartbeat_at') as string | undefined, nowMs), align: 'right' },
+    { header: 'servers', value: (h) => h.usage.servers, align: 'right' },
+    { header: 'heartbeat', value: (h) => formatAge(h.last_heartbeat_at, nowMs), align: 'right' },
   ];
 }
 
-/** Host detail: identity, state, usage, then one line per NUMA node and a table of GPUs. */
-export function hostDetail(host: Loose, nowMs: number): string {
+/** Host detail: identity, state, usage, then one line per NUMA node, GPU and SR-IOV NIC. */
+export function hostDetail(host: Host, nowMs: number): string {
   let text = renderDetail([
-    ['Name', pick(host, 'name')],
-    ['ID', pick(host, 'id')],
-    ['Region', pick(host, 'region')],
-    ['Kind', pick(host, 'kind', 'shape')],
-    ['State', pick(host, 'state')],
-    ['Health', pick(host, 'health', 'status')],
-    ['CPU', pick(host, 'cpu_model', 'cpu.model')],
-    ['Sockets', pick(host, 'sockets', 'topology.sockets')],
-    ['Threads', pick(host, 'threads_total', 'topology.threads')],
-    ['vCPUs', formatUsage(vcpusUsed(host), vcpusTotal(host))],
+    ['Name', host.name],
+    ['ID', host.id],
+    ['Region', host.region],
+    ['Kind', host.kind],
+    ['State', host.state],
+    ['Health', host.health],
+    ['CPU', host.cpu_model],
+    ['Sockets', host.topology.sockets],
+    ['Threads', host.topology.threads],
+    ['vCPUs', formatUsage(host.usage.vcpus, host.capacity.vcpus)],
     ['Memory', memoryText(host)],
+    ['Disk', `${host.usage.disk_gib}/${host.capacity.disk_gib} GiB`],
     ['GPUs', gpuText(host)],
-    ['Servers', pickNumber(host, 'usage.servers', 'servers', 'server_count')],
-    ['Driver', pick(host, 'driver')],
-    ['Agent', pick(host, 'agent_version')],
-    ['Address', pick(host, 'address')],
-    ['Heartbeat', pick(host, 'last_heartbeat_at') ? `${pick(host, 'last_heartbeat_at')} (${formatAge(pick(host, 'last_heartbeat_at') as string, nowMs)} ago)` : null],
-    ['Generation', pick(host, 'generation')],
+    ['Servers', host.usage.servers],
+    ['Driver', host.driver],
+    ['Agent', host.agent_version],
+    ['Heartbeat', host.last_heartbeat_at ? `${host.last_heartbeat_at} (${formatAge(host.last_heartbeat_at, nowMs)} ago)` : null],
+    ['Generation', host.generation],
   ]);
-  const nodes = pickArray(host, 'topology.numa_nodes', 'topology.numaNodes', 'numa_nodes') as Loose[];
-  if (nodes.length > 0) {
+  if (host.topology.numa_nodes.length > 0) {
     text +=
       '\nNUMA nodes\n' +
-      renderTable(
+      renderTable<Host['topology']['numa_nodes'][number]>(
         [
-          { header: 'node', value: (n) => pick(n, 'id') },
-          { header: 'cores', value: (n) => (Array.isArray(n.cores) ? n.cores.length : pick(n, 'cores', 'core_count')), align: 'right' },
-          { header: 'threads', value: (n) => (Array.isArray(n.threads) ? n.threads.length : pick(n, 'threads')), align: 'right' },
-          { header: 'memory', value: (n) => formatMiB(pickNumber(n, 'memory_mib', 'memoryMiB')), align: 'right' },
-          { header: 'free-cores', value: (n) => pick(n, 'free_cores', 'usage.free_cores'), align: 'right' },
+          { header: 'node', value: (n) => n.id },
+          { header: 'cores', value: (n) => n.cores, align: 'right' },
+          { header: 'threads', value: (n) => n.threads, align: 'right' },
+          { header: 'memory', value: (n) => formatMiB(n.memory_mib), align: 'right' },
         ],
-        nodes,
+        host.topology.numa_nodes,
       );
   }
-  const gpus = pickArray(host, 'topology.gpus', 'gpus') as Loose[];
-  if (gpus.length > 0 && typeof gpus[0] === 'object') {
+  if (host.topology.gpus.length > 0) {
     text +=
       '\nGPUs\n' +
-      renderTable(
+      renderTable<Host['topology']['gpus'][number]>(
         [
-          { header: 'pci', value: (g) => pick(g, 'pci_address', 'pciAddress') },
-          { header: 'model', value: (g) => pick(g, 'model') },
-          { header: 'numa', value: (g) => pick(g, 'numa_node', 'numaNode'), align: 'right' },
-          { header: 'server', value: (g) => pick(g, 'server_id', 'serverId') },
+          { header: 'pci', value: (g) => g.pciAddress },
+          { header: 'model', value: (g) => g.model },
+          { header: 'numa', value: (g) => g.numaNode, align: 'right' },
+          { header: 'iommu-group', value: (g) => g.iommuGroup, align: 'right' },
         ],
-        gpus,
+        host.topology.gpus,
+      );
+  }
+  if (host.topology.nics.length > 0) {
+    text +=
+      '\nSR-IOV NICs\n' +
+      renderTable<Host['topology']['nics'][number]>(
+        [
+          { header: 'name', value: (n) => n.name },
+          { header: 'pci', value: (n) => n.pci_address },
+          { header: 'numa', value: (n) => n.numa_node, align: 'right' },
+          { header: 'speed', value: (n) => `${n.speed_gbps}G`, align: 'right' },
+          { header: 'vfs', value: (n) => n.vfs, align: 'right' },
+        ],
+        host.topology.nics,
       );
   }
   return text;
+}
+
+/** What a drain did: `moved 3 servers, 1 could not move`, then why for each stuck server. */
+export function drainText(drain: DrainReport): string {
+  const lines = [`drain: moved ${drain.moved.length} server${drain.moved.length === 1 ? '' : 's'}${drain.stuck.length > 0 ? `, ${drain.stuck.length} could not move` : ''}`];
+  for (const stuck of drain.stuck) lines.push(`  - ${stuck.serverId}: ${sanitize(stuck.failure?.message ?? stuck.error ?? 'no reason given')}`);
+  return lines.join('\n') + '\n';
 }
 
 const list: Command = {
@@ -107,7 +112,7 @@ const list: Command = {
   async run(ctx, { values }) {
     const region = stringOf(values, 'region');
     const client = await ctx.client();
-    const { hosts } = await client.get<{ hosts: Loose[] }>('/v1/hosts', { region: region === undefined ? undefined : normalizeRegion(region) });
+    const { hosts } = await client.get<{ hosts: Host[] }>('/v1/hosts', { region: region === undefined ? undefined : normalizeRegion(region) });
     ctx.out(renderList(ctx.output, hostColumns(ctx.now()), hosts, 'No hosts.'));
     return 0;
   },
@@ -121,7 +126,7 @@ const show: Command = {
   examples: ['vmcloud host show host_01jbz4m6k2x0r8t3q9w5e7y1ab'],
   async run(ctx, { positionals }) {
     const client = await ctx.client();
-    const { host } = await client.get<{ host: Loose }>(`/v1/hosts/${encodeURIComponent(positionals[0])}`);
+    const { host } = await client.get<{ host: Host }>(`/v1/hosts/${encodeURIComponent(positionals[0])}`);
     ctx.out(ctx.output === 'table' ? hostDetail(host, ctx.now()) : renderData(ctx.output, host));
     return 0;
   },
@@ -131,6 +136,7 @@ const setState: Command = {
   name: 'set-state',
   summary: 'set a host active, in maintenance or draining (no new placements unless active)',
   usage: 'ID active|maintenance|draining',
+  description: 'Maintenance and draining take no new servers; draining also moves the host’s servers to other hosts and reports what it moved.',
   args: [
     { name: 'ID', required: true },
     { name: 'STATE', required: true },
@@ -139,10 +145,51 @@ const setState: Command = {
   async run(ctx, { positionals }) {
     const state = choiceOf(positionals[1], hostStates, 'the state');
     const client = await ctx.client();
-    const { host } = await client.patch<{ host: Loose }>(`/v1/hosts/${encodeURIComponent(positionals[0])}`, { state });
-    ctx.out(ctx.output === 'table' ? `host ${String(pick(host, 'name', 'id') ?? positionals[0])} is now ${String(pick(host, 'state') ?? state)}\n` : renderData(ctx.output, host));
+    const answer = await client.patch<{ host: Host; drain?: DrainReport }>(`/v1/hosts/${encodeURIComponent(positionals[0])}`, { state });
+    if (ctx.output !== 'table') {
+      ctx.out(renderData(ctx.output, answer.drain === undefined ? answer.host : answer));
+      return 0;
+    }
+    ctx.out(`host ${answer.host.name} is now ${answer.host.state}\n`);
+    if (answer.drain) ctx.out(drainText(answer.drain));
     return 0;
   },
 };
 
-export const hostGroup: Group = { name: 'host', summary: 'operators: hypervisor hosts', commands: [list, show, setState] };
+const token: Command = {
+  name: 'token',
+  summary: 'create a host agent token: `host token create --name NAME` (the secret is shown once)',
+  usage: 'create --name NAME',
+  description:
+    'Calls POST /v1/host-tokens. The secret is printed once: pass it to the agent of the new host with\n' +
+    '`vmcloud agent --control-plane URL --token SECRET --region REGION` (or env VMCLOUD_HOST_TOKEN).',
+  args: [{ name: 'create', required: true }],
+  options: { name: { type: 'string', arg: 'NAME', help: 'what the token is for, e.g. the host name fra1-std-042' } },
+  examples: ['vmcloud host token create --name fra1-std-042'],
+  async run(ctx, { values, positionals }) {
+    if (positionals[0] !== 'create') throw new UsageError(`unknown command "host token ${sanitize(positionals[0])}" (only "host token create")`);
+    const name = requiredString(values, 'name');
+    const client = await ctx.client();
+    const result = await client.post<CreatedToken>('/v1/host-tokens', { name });
+    if (ctx.output !== 'table') {
+      ctx.out(renderData(ctx.output, result));
+      return 0;
+    }
+    ctx.out(
+      renderDetail([
+        ['ID', result.token.id],
+        ['Name', result.token.name],
+        ['Kind', result.token.kind],
+        ['Secret', result.secret],
+      ]),
+    );
+    const profile = await ctx.profile();
+    ctx.err(
+      'Store the secret now: it is shown only once.\n' +
+        `hint: on the host, run \`vmcloud agent --control-plane ${profile.url} --token <secret> --region REGION\`\n`,
+    );
+    return 0;
+  },
+};
+
+export const hostGroup: Group = { name: 'host', summary: 'operators: hypervisor hosts and host agent tokens', commands: [list, show, setState, token] };

@@ -31,7 +31,7 @@ export const loginCommand: Command = {
       project = (await client.get<{ project: Project }>('/v1/project')).project;
     } catch (error) {
       // Operator tokens belong to no project: check they authenticate on a route any token may read.
-      if (!(error instanceof VmcError) || (error.code !== 'forbidden' && error.code !== 'not_found')) throw error;
+      if (!(error instanceof VmcError) || error.code !== 'forbidden') throw error;
       await client.get('/v1/regions');
     }
     const path = await saveProfile({ name, url, token, makeCurrent: true }, env);

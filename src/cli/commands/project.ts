@@ -6,14 +6,14 @@ import { renderData, renderDetail, renderTable } from '../output.ts';
 export function projectDetail(project: Project): string {
   const rows = (['servers', 'vcpus', 'gpus'] as const).map((resource) => ({
     resource,
-    used: project.usage?.[resource],
-    quota: project.quotas?.[resource],
+    used: project.usage[resource],
+    quota: project.quotas[resource],
   }));
   return (
     renderDetail([
       ['Project', project.name],
       ['ID', project.id],
-      ...(project.role ? ([['Your role', project.role]] as const) : []),
+      ['Your role', project.role],
     ]) +
     '\n' +
     renderTable(

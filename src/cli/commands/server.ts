@@ -1,4 +1,5 @@
 /** `vmcloud server create|list|show|start|stop|reboot|delete`. */
+import { VmcError } from '../../core/errors.ts';
 import type { Action, Server } from '../api-types.ts';
 import type { ApiClient } from '../client.ts';
 import {
@@ -31,19 +32,12 @@ export function serverColumns(nowMs: number): Column<Server>[] {
   ];
 }
 
-function errorText(error: Server['error']): string | null {
-  if (error === null || error === undefined) return null;
-  if (typeof error === 'string') return error;
-  return [error.code, error.message].filter(Boolean).join(': ') || null;
-}
-
 export function serverDetail(server: Server, nowMs: number): string {
   const placement = server.placement;
-  const error = errorText(server.error);
   return renderDetail([
     ['Name', server.name],
     ['ID', server.id],
-    ['Status', server.desired_state && server.desired_state !== server.status ? `${server.status} (desired: ${server.desired_state})` : server.status],
+    ['Status', server.desired_state !== server.status ? `${server.status} (desired: ${server.desired_state})` : server.status],
     ['Product', server.product],
     ['Region', server.region],
     ['Image', server.image],
@@ -51,11 +45,30 @@ export function serverDetail(server: Server, nowMs: number): string {
     ['Labels', formatLabels(server.labels)],
     ['NUMA nodes', placement ? placement.numa_nodes : null],
     ['GPUs', placement ? placement.gpus : null],
-    ...(error ? ([['Error', error]] as const) : []),
+    ...(server.error ? ([['Error', server.error]] as const) : []),
     ['Project', server.project_id],
-    ['Created', server.created_at ? `${server.created_at} (${formatAge(server.created_at, nowMs)} ago)` : null],
+    ['Created', `${server.created_at} (${formatAge(server.created_at, nowMs)} ago)`],
     ['Updated', server.updated_at],
   ]);
+}
+
+/** Where to look up what the API refused as unknown (reasons of `invalid` from POST /v1/servers). */
+const catalogHints: Record<string, string> = {
+  unknown_product: 'vmcloud product list',
+  unknown_region: 'vmcloud region list',
+  unknown_image: 'vmcloud image list',
+  product_not_in_region: 'vmcloud product list --region CODE',
+};
+
+/** The API's refusal with the catalog command that lists the valid choices appended. */
+export function withCatalogHint(error: unknown): unknown {
+  if (!(error instanceof VmcError) || error.reason === undefined || !(error.reason in catalogHints)) return error;
+  return new VmcError(error.code, `${error.message}; see \`${catalogHints[error.reason]}\``, {
+    reason: error.reason,
+    fields: error.fields,
+    details: error.details,
+    cause: error,
+  });
 }
 
 const waitOption: Options = {
@@ -103,7 +116,9 @@ const create: Command = {
     if (userData !== undefined) body.user_data = userData;
     if (placementGroup !== undefined) body.placement_group = placementGroup;
 
-    const created = await client.post<{ server: Server; action: Action }>('/v1/servers', body);
+    const created = await client.post<{ server: Server; action: Action }>('/v1/servers', body).catch((error: unknown) => {
+      throw withCatalogHint(error);
+    });
     let server = created.server;
     let action = created.action;
     if (flagOf(values, 'wait')) {
@@ -130,14 +145,14 @@ const list: Command = {
     selector: { type: 'string', short: 'l', arg: 'SELECTOR', help: 'label selector, e.g. env=prod,tier!=db' },
     region: { type: 'string', arg: 'CODE', help: 'only servers in this region' },
     status: { type: 'string', arg: 'STATUS', help: 'only servers in this status (running, stopped, …)' },
-    limit: { type: 'string', arg: 'N', help: 'servers per page (1-1000)' },
+    limit: { type: 'string', arg: 'N', help: 'servers per page (1-500, default 50)' },
     cursor: { type: 'string', arg: 'CURSOR', help: 'start after this cursor (from a previous page)' },
     all: { type: 'boolean', short: 'A', help: 'fetch every page (follows next_cursor)' },
   },
   examples: ['vmcloud server list', 'vmcloud server list --selector env=prod --region fra1 --all -o json'],
   async run(ctx, { values }) {
     const region = stringOf(values, 'region');
-    const limit = integerOf(values, 'limit', { min: 1, max: 1000 });
+    const limit = integerOf(values, 'limit', { min: 1, max: 500 });
     const client = await ctx.client();
     const query = {
       label_selector: stringOf(values, 'selector'),

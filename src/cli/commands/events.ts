@@ -1,0 +1,84 @@
+/**
+ * `vmcloud events [--after SEQ] [--type T] [--follow]`: the event stream (GET /v1/events), every state
+ * change in order. Project tokens see their project, operator tokens everything. `--follow` polls every
+ * second from the last sequence number seen until interrupted.
+ */
+import type { Event, EventPage } from '../api-types.ts';
+import type { ApiClient } from '../client.ts';
+import { flagOf, integerOf, stringsOf, type Command, type Context } from '../command.ts';
+import { cellText, renderData, renderList, renderYaml, type Column } from '../output.ts';
+
+export const followIntervalMs = 1000;
+/** The API's page size when no --limit is given. */
+const defaultLimit = 100;
+
+export const eventColumns: Column<Event>[] = [
+  { header: 'seq', value: (e) => e.seq, align: 'right' },
+  { header: 'time', value: (e) => e.at },
+  { header: 'type', value: (e) => e.type },
+  { header: 'resource', value: (e) => `${e.resource.type} ${e.resource.id}` },
+  { header: 'data', value: (e) => e.data },
+];
+
+/** One event as one line of `--follow`: the table's cells, unpadded, so each line can be printed as it comes. */
+export function eventLine(event: Event): string {
+  return eventColumns.map((column) => cellText(column.value(event))).join('   ') + '\n';
+}
+
+/** `--follow` output: one line per event (table), one JSON object per line, or one YAML document per event. */
+function streamText(ctx: Context, events: Event[]): string {
+  if (ctx.output === 'json') return events.map((e) => JSON.stringify(e) + '\n').join('');
+  if (ctx.output === 'yaml') return events.map((e) => '---\n' + renderYaml(e)).join('');
+  return events.map(eventLine).join('');
+}
+
+async function fetchPage(client: ApiClient, after: number, type: string | undefined, limit: number | undefined): Promise<EventPage> {
+  return client.get<EventPage>('/v1/events', { after, type, limit });
+}
+
+export const eventsCommand: Command = {
+  name: 'events',
+  summary: 'the event stream: server.created, server.started, host.state_changed… (--follow to tail it)',
+  usage: '[--after SEQ] [--type TYPE[,TYPE]] [--limit N] [--follow]',
+  description:
+    'Lists events after sequence number SEQ (default 0: from the start), oldest first. Project tokens see their\n' +
+    'project’s events, operator tokens every event. --follow keeps polling every second for new events until\n' +
+    'interrupted (Ctrl-C); with -o json it prints one JSON object per line.',
+  options: {
+    after: { type: 'string', arg: 'SEQ', help: 'only events after this sequence number' },
+    type: { type: 'string', multiple: true, arg: 'TYPE', help: 'only events of this type (or several, comma separated)' },
+    limit: { type: 'string', arg: 'N', help: 'events per request (1-1000, default 100)' },
+    follow: { type: 'boolean', short: 'f', help: 'keep polling for new events until interrupted' },
+  },
+  examples: ['vmcloud events --type server.created,server.deleted', 'vmcloud events --after 1200 --follow', 'vmcloud events -f -o json | jq .type'],
+  async run(ctx, { values }) {
+    let after = integerOf(values, 'after', { min: 0, max: Number.MAX_SAFE_INTEGER }) ?? 0;
+    const limit = integerOf(values, 'limit', { min: 1, max: 1000 });
+    const types = stringsOf(values, 'type')
+      .flatMap((t) => t.split(','))
+      .map((t) => t.trim())
+      .filter((t) => t !== '');
+    const type = types.length > 0 ? types.join(',') : undefined;
+    const pageSize = limit ?? defaultLimit;
+    const client = await ctx.client();
+
+    if (!flagOf(values, 'follow')) {
+      const page = await fetchPage(client, after, type, limit);
+      ctx.out(ctx.output === 'table' ? renderList('table', eventColumns, page.events, 'No events.') : renderData(ctx.output, page.events));
+      if (page.events.length === pageSize) ctx.err(`more events: pass --after ${page.last} for the next page\n`);
+      return 0;
+    }
+
+    const sleep = ctx.io.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    const signal = ctx.io.signal;
+    while (!signal?.aborted) {
+      const page = await fetchPage(client, after, type, limit);
+      if (page.events.length > 0) ctx.out(streamText(ctx, page.events));
+      after = page.last;
+      // A full page means more are waiting: ask again at once; otherwise wait for new events.
+      if (page.events.length < pageSize) await sleep(followIntervalMs);
+    }
+    ctx.err(`stopped: resume with --after ${after}\n`);
+    return 0;
+  },
+};
