@@ -1,7 +1,6 @@
 /**
- * Resource shapes of the REST API v1 exactly as the control plane sends them (snake_case as on the wire,
- * except where the API passes a scheduler value through unchanged: capacity and the placement audit are
- * camelCase). Sources: src/api/rest/schemas.ts, src/compute/views.ts, src/inventory/service.ts (HostView),
+ * Resource shapes of the REST API v1 exactly as the control plane sends them (snake_case, the REST edge
+ * renames the keys of scheduler values such as capacity and the placement audit). Sources: src/api/rest/schemas.ts, src/compute/views.ts, src/inventory/service.ts (HostView),
  * src/scheduler/capacity.ts (RegionCapacity), src/inventory/capacity-view.ts, src/scheduler/audit.ts,
  * src/identity/audit.ts and src/events/query.ts.
  */
@@ -110,10 +109,10 @@ export interface CreatedToken {
 // ---- operators ------------------------------------------------------------------------------------------
 
 export interface HostGpu {
-  pciAddress: string;
+  pci_address: string;
   model: string;
-  numaNode: number;
-  iommuGroup: number | null;
+  numa_node: number;
+  iommu_group: number | null;
 }
 
 export interface Host {
@@ -145,17 +144,17 @@ export interface Host {
 
 export interface PlacementFailure {
   region: string;
-  hostsConsidered: number;
+  hosts_considered: number;
   rejections: Array<{ filter: string; hosts: number; reason: string }>;
-  largestAvailable: { vcpus: number; memoryMiB: number; gpus: number };
+  largest_available: { vcpus: number; memory_mib: number; gpus: number };
   message: string;
 }
 
 /** `PATCH /v1/hosts/{id}` to `draining` also answers what the drain moved and what could not move. */
 export interface DrainReport {
-  hostId: string;
-  moved: Array<{ serverId: string; fromHostId: string; placement: { hostId: string } }>;
-  stuck: Array<{ serverId: string; failure: PlacementFailure | null; error: string | null }>;
+  host_id: string;
+  moved: Array<{ server_id: string; from_host_id: string; placement: { host_id: string } }>;
+  stuck: Array<{ server_id: string; failure: PlacementFailure | null; error: string | null }>;
 }
 
 export type Availability = 'available' | 'scarce' | 'none';
@@ -170,12 +169,12 @@ export interface Utilization {
 export interface RegionCapacity {
   region: string;
   hosts: number;
-  activeHosts: number;
-  compute: Utilization & { usedVcpus: number; sellableVcpus: number };
-  memoryMiB: Utilization;
-  diskGiB: Utilization;
+  active_hosts: number;
+  compute: Utilization & { used_vcpus: number; sellable_vcpus: number };
+  memory_mib: Utilization;
+  disk_gib: Utilization;
   gpus: Utilization;
-  products: Array<{ product: string; servers: number; serversWhenEmpty: number; availability: Availability }>;
+  products: Array<{ product: string; servers: number; servers_when_empty: number; availability: Availability }>;
 }
 
 /** `GET /v1/capacity` with a project token: `{ capacity: CustomerCapacity[] }`. */
@@ -187,8 +186,8 @@ export interface CustomerCapacity {
 
 export interface PlacementViolation {
   kind: string;
-  hostId: string;
-  serverIds: string[];
+  host_id: string;
+  server_ids: string[];
   detail: string;
 }
 

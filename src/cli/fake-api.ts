@@ -83,25 +83,25 @@ export const fakeCapacity: RegionCapacity[] = [
   {
     region: 'fra1',
     hosts: 4,
-    activeHosts: 3,
-    compute: { ...utilization(40, 256), usedVcpus: 80, sellableVcpus: 512 },
-    memoryMiB: utilization(163840, 2097152),
-    diskGiB: utilization(1000, 30720),
+    active_hosts: 3,
+    compute: { ...utilization(40, 256), used_vcpus: 80, sellable_vcpus: 512 },
+    memory_mib: utilization(163840, 2097152),
+    disk_gib: utilization(1000, 30720),
     gpus: utilization(0, 0),
     products: [
-      { product: 'vps-starter', servers: 812, serversWhenEmpty: 900, availability: 'available' },
-      { product: 'vps-enterprise-plus', servers: 3, serversWhenEmpty: 48, availability: 'scarce' },
+      { product: 'vps-starter', servers: 812, servers_when_empty: 900, availability: 'available' },
+      { product: 'vps-enterprise-plus', servers: 3, servers_when_empty: 48, availability: 'scarce' },
     ],
   },
   {
     region: 'mad1',
     hosts: 1,
-    activeHosts: 1,
-    compute: { ...utilization(48, 48), usedVcpus: 96, sellableVcpus: 96 },
-    memoryMiB: utilization(737280, 737280),
-    diskGiB: utilization(3200, 7680),
+    active_hosts: 1,
+    compute: { ...utilization(48, 48), used_vcpus: 96, sellable_vcpus: 96 },
+    memory_mib: utilization(737280, 737280),
+    disk_gib: utilization(3200, 7680),
     gpus: utilization(4, 4),
-    products: [{ product: 'gpu-a100', servers: 0, serversWhenEmpty: 4, availability: 'none' }],
+    products: [{ product: 'gpu-a100', servers: 0, servers_when_empty: 4, availability: 'none' }],
   },
 ];
 
@@ -128,8 +128,8 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
   const nextId = (prefix: string) => `${prefix}_${String(++counter).padStart(26, '0')}`;
   const now = '2025-01-01T00:00:00.000Z';
 
-  const newAction = (command: string, serverId: string, fail?: { code: string; message: string }) => {
-    const action = { id: nextId('act'), command, status: 'running' as const, progress: 0, resource: { type: 'server', id: serverId }, error: null, started_at: now, finished_at: null, fail };
+  const newAction = (command: string, server_id: string, fail?: { code: string; message: string }) => {
+    const action = { id: nextId('act'), command, status: 'running' as const, progress: 0, resource: { type: 'server', id: server_id }, error: null, started_at: now, finished_at: null, fail };
     actions.set(action.id, action);
     return action;
   };
@@ -187,12 +187,12 @@ export async function startFakeApi(options: FakeApiOptions = {}): Promise<FakeAp
             detail: 'no host in FRA1 has 16 free cores in one NUMA node (3 hosts lack cores, 1 is draining)',
             placement: {
               region: 'fra1',
-              hostsConsidered: 4,
+              hosts_considered: 4,
               rejections: [
                 { filter: 'numa_cores', hosts: 3, reason: 'lack 16 free cores in one NUMA node' },
                 { filter: 'host_state', hosts: 1, reason: 'draining' },
               ],
-              largestAvailable: { vcpus: 8, memoryMiB: 32768, gpus: 0 },
+              largest_available: { vcpus: 8, memory_mib: 32768, gpus: 0 },
               message: 'no host in FRA1 has 16 free cores in one NUMA node (3 hosts lack cores, 1 is draining)',
             },
           });

@@ -344,7 +344,7 @@ test('catalog lists: regions, products (filtered, case-insensitive region), imag
 });
 
 test('operator commands: region set-status, host set-state, audit-placement exit codes', async (t) => {
-  const { run } = await setup(t, { violations: [{ kind: 'thread_claimed_twice', hostId: 'host_a', serverIds: ['srv_1', 'srv_2'], detail: 'thread 12 is claimed twice' }] });
+  const { run } = await setup(t, { violations: [{ kind: 'thread_claimed_twice', host_id: 'host_a', server_ids: ['srv_1', 'srv_2'], detail: 'thread 12 is claimed twice' }] });
   const op = { env: { VMCLOUD_TOKEN: operatorToken } };
   let result = await run(['region', 'set-status', 'LON1', 'Operational'], op);
   assert.equal(result.code, 0, result.stderr);
@@ -382,18 +382,18 @@ test('capacity: availability per product and region; operators also see the figu
   assert.match(result.stdout, /^REGION +PRODUCT +AVAILABILITY +FREE\nfra1 +vps-starter +available +812\n/);
 });
 
-test('formatError reads the scheduler failure as the control plane sends it (camelCase placement)', () => {
+test('formatError reads the scheduler failure as the control plane sends it (snake_case placement)', () => {
   const message = 'no host in FRA1 can take 16 vCPUs: 12 hosts lack 16 free cores in one NUMA node; the largest still available is 8 vCPUs with 32 GiB';
   const error = new VmcError('conflict', message, {
     reason: 'no_capacity',
     details: {
       status: 409,
       request_id: 'req_1',
-      placement: { region: 'fra1', hostsConsidered: 12, rejections: [{ filter: 'numa_cores', hosts: 12, reason: 'lack 16 free cores in one NUMA node' }], largestAvailable: { vcpus: 8, memoryMiB: 32768, gpus: 0 }, message },
+      placement: { region: 'fra1', hosts_considered: 12, rejections: [{ filter: 'numa_cores', hosts: 12, reason: 'lack 16 free cores in one NUMA node' }], largest_available: { vcpus: 8, memory_mib: 32768, gpus: 0 }, message },
     },
   });
   assert.equal(formatError(error), `error: ${message} (conflict/no_capacity)\n  - numa_cores: 12 hosts: lack 16 free cores in one NUMA node\n`);
-  const withoutSentence = new VmcError('conflict', 'no capacity', { details: { placement: { rejections: [], largestAvailable: { vcpus: 4, memoryMiB: 8192, gpus: 1 } } } });
+  const withoutSentence = new VmcError('conflict', 'no capacity', { details: { placement: { rejections: [], largest_available: { vcpus: 4, memory_mib: 8192, gpus: 1 } } } });
   assert.equal(formatError(withoutSentence), 'error: no capacity (conflict)\n  largest still available: 4 vCPUs, 8 GiB memory, 1 GPUs\n');
 });
 

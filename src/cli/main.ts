@@ -296,9 +296,9 @@ export function formatError(error: VmcError): string {
       lines.push(`  - ${[rejection.filter, hosts, rejection.reason].filter(Boolean).map((p) => sanitize(String(p))).join(': ')}`);
     }
   }
-  const largest = (placement.largest_available ?? placement.largestAvailable) as Record<string, unknown> | undefined;
+  const largest = placement.largest_available as Record<string, unknown> | undefined;
   if (largest && typeof largest === 'object' && !/largest/i.test(error.message)) {
-    const memory = largest.memory_mib ?? largest.memoryMiB;
+    const memory = largest.memory_mib;
     const parts = [
       typeof largest.vcpus === 'number' ? `${largest.vcpus} vCPUs` : null,
       typeof memory === 'number' ? `${Math.floor(memory / 1024)} GiB memory` : null,

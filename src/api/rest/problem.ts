@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { httpStatusOf, isVmcError, VmcError, type FieldProblem } from '../../core/index.ts';
+import { snakeCaseKeys } from './snake-case.ts';
 
 /** RFC 9457 problem document with VMCloud's stable `code`. */
 export interface Problem {
@@ -79,7 +80,7 @@ export function problemOf(error: VmcError, request: FastifyRequest): Problem {
     request_id: request.id,
     instance: request.url.split('?')[0],
     ...(error.fields.length > 0 ? { errors: error.fields } : {}),
-    ...error.details,
+    ...(snakeCaseKeys(error.details) as Record<string, unknown>),
   };
 }
 

@@ -5,8 +5,8 @@ import { renderData, renderTable, type Column } from '../output.ts';
 
 export const violationColumns: Column<PlacementViolation>[] = [
   { header: 'kind', value: (v) => v.kind },
-  { header: 'host-id', value: (v) => v.hostId },
-  { header: 'servers', value: (v) => v.serverIds },
+  { header: 'host-id', value: (v) => v.host_id },
+  { header: 'servers', value: (v) => v.server_ids },
   { header: 'detail', value: (v) => v.detail },
 ];
 

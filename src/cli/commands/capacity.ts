@@ -42,11 +42,11 @@ export function utilizationTable(capacity: RegionCapacity[]): string {
   return renderTable<RegionCapacity>(
     [
       { header: 'region', value: (r) => r.region },
-      { header: 'hosts', value: (r) => `${r.activeHosts}/${r.hosts} active`, align: 'right' },
-      { header: 'vcpus', value: (r) => `${r.compute.usedVcpus}/${r.compute.sellableVcpus}`, align: 'right' },
+      { header: 'hosts', value: (r) => `${r.active_hosts}/${r.hosts} active`, align: 'right' },
+      { header: 'vcpus', value: (r) => `${r.compute.used_vcpus}/${r.compute.sellable_vcpus}`, align: 'right' },
       { header: 'cores', value: (r) => pct(r.compute.pct), align: 'right' },
-      { header: 'memory', value: (r) => `${formatMiB(r.memoryMiB.used)}/${formatMiB(r.memoryMiB.total)} (${pct(r.memoryMiB.pct)})`, align: 'right' },
-      { header: 'disk', value: (r) => `${r.diskGiB.used}/${r.diskGiB.total} GiB (${pct(r.diskGiB.pct)})`, align: 'right' },
+      { header: 'memory', value: (r) => `${formatMiB(r.memory_mib.used)}/${formatMiB(r.memory_mib.total)} (${pct(r.memory_mib.pct)})`, align: 'right' },
+      { header: 'disk', value: (r) => `${r.disk_gib.used}/${r.disk_gib.total} GiB (${pct(r.disk_gib.pct)})`, align: 'right' },
       { header: 'gpus', value: (r) => (r.gpus.total === 0 ? null : `${r.gpus.used}/${r.gpus.total}`), align: 'right' },
     ],
     capacity,

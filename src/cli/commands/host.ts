@@ -71,10 +71,10 @@ export function hostDetail(host: Host, nowMs: number): string {
       '\nGPUs\n' +
       renderTable<Host['topology']['gpus'][number]>(
         [
-          { header: 'pci', value: (g) => g.pciAddress },
+          { header: 'pci', value: (g) => g.pci_address },
           { header: 'model', value: (g) => g.model },
-          { header: 'numa', value: (g) => g.numaNode, align: 'right' },
-          { header: 'iommu-group', value: (g) => g.iommuGroup, align: 'right' },
+          { header: 'numa', value: (g) => g.numa_node, align: 'right' },
+          { header: 'iommu-group', value: (g) => g.iommu_group, align: 'right' },
         ],
         host.topology.gpus,
       );
@@ -99,7 +99,7 @@ export function hostDetail(host: Host, nowMs: number): string {
 /** What a drain did: `moved 3 servers, 1 could not move`, then why for each stuck server. */
 export function drainText(drain: DrainReport): string {
   const lines = [`drain: moved ${drain.moved.length} server${drain.moved.length === 1 ? '' : 's'}${drain.stuck.length > 0 ? `, ${drain.stuck.length} could not move` : ''}`];
-  for (const stuck of drain.stuck) lines.push(`  - ${stuck.serverId}: ${sanitize(stuck.failure?.message ?? stuck.error ?? 'no reason given')}`);
+  for (const stuck of drain.stuck) lines.push(`  - ${stuck.server_id}: ${sanitize(stuck.failure?.message ?? stuck.error ?? 'no reason given')}`);
   return lines.join('\n') + '\n';
 }
 

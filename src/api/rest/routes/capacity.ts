@@ -6,6 +6,7 @@ import { customerCapacity } from '../../../inventory/index.ts';
 import { requireOperator, requireProject } from '../../../identity/index.ts';
 import { principalOf } from '../context.ts';
 import { errorResponses } from '../schemas.ts';
+import { snakeCaseKeys } from '../snake-case.ts';
 
 export function registerCapacityRoutes(app: Api, deps: { scheduler: PlacementScheduler; catalog: CatalogService }) {
   app.get(
@@ -23,7 +24,7 @@ export function registerCapacityRoutes(app: Api, deps: { scheduler: PlacementSch
       const principal = principalOf(request.principal);
       const region = request.query.region?.toLowerCase();
       const report = await deps.scheduler.capacity(region);
-      if (principal.kind === 'operator') return { capacity: report };
+      if (principal.kind === 'operator') return { capacity: snakeCaseKeys(report) as unknown[] };
       requireProject(principal, 'viewer');
       const statuses = new Map((await deps.catalog.listRegions()).map((r) => [r.code, r.status]));
       return { capacity: customerCapacity(report, statuses) };
@@ -41,7 +42,7 @@ export function registerCapacityRoutes(app: Api, deps: { scheduler: PlacementSch
     },
     async (request) => {
       requireOperator(principalOf(request.principal));
-      return deps.scheduler.auditPlacement();
+      return snakeCaseKeys(await deps.scheduler.auditPlacement()) as { hosts: number; allocations: number; violations: unknown[] };
     },
   );
 }
