@@ -23,6 +23,10 @@ import { registerAgentRoutes } from './api/rest/routes/agent.ts';
 import { registerEventRoutes } from './api/rest/routes/events.ts';
 import { registerCapacityRoutes } from './api/rest/routes/capacity.ts';
 import { createIdempotencyStore } from './api/rest/idempotency.ts';
+import { registerServerHostRoutes } from './api/rest/routes/server-host.ts';
+import { registerImageUploadRoutes } from './api/rest/routes/images-upload.ts';
+import { createHostClient } from './agent/host-client/index.ts';
+import { VmcError } from './core/index.ts';
 
 export const vmcloudVersion = '0.1.0';
 
@@ -93,6 +97,34 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     onStateChanged: async (hostId, state) => (state === 'draining' ? scheduler.drainHost(hostId, compute.recordMove) : undefined),
   });
   registerCapacityRoutes(api, { scheduler, catalog });
+
+  /** The host API of a host (console, logs, snapshots, export, images), at the address its agent registered. */
+  const hostClientFor = async (hostId: string) => {
+    const host = await db.selectFrom('hosts').select(['name', 'address', 'agent_key', 'health']).where('id', '=', hostId).executeTakeFirst();
+    if (!host?.address || !host.agent_key) {
+      throw new VmcError('unavailable', `host ${host?.name ?? hostId} has no host API: simulated hosts have no console, snapshots or export`, { reason: 'host_has_no_api' });
+    }
+    if (host.health !== 'up') throw new VmcError('unavailable', `host ${host.name} is down; try again when its agent is back`, { reason: 'host_down' });
+    return createHostClient({ baseUrl: host.address, agentKey: host.agent_key });
+  };
+  registerServerHostRoutes(api, { db, clock, hostClientFor, requireServer: compute.requireServer });
+  registerImageUploadRoutes(api, {
+    db,
+    clock,
+    onImagesChanged: () => catalog.invalidate(),
+    hostClientsInRegion: async (region) => {
+      const hosts = await db
+        .selectFrom('hosts')
+        .select(['id', 'address', 'agent_key'])
+        .where('region', '=', region)
+        .where('health', '=', 'up')
+        .where('driver', '=', 'qemu')
+        .where('address', 'is not', null)
+        .orderBy('name')
+        .execute();
+      return hosts.filter((h) => h.address && h.agent_key).map((h) => ({ hostId: h.id, client: createHostClient({ baseUrl: h.address!, agentKey: h.agent_key! }) }));
+    },
+  });
   registerAgentRoutes(api, { inventory, hostSync, identity });
   registerEventRoutes(api, { db });
 

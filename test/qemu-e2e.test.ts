@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { realQemuSkipReason } from '../src/compute/drivers/qemu/real-qemu-support.ts';
 import { instancePaths } from '../src/compute/drivers/qemu/instance-paths.ts';
@@ -37,7 +37,7 @@ function vcpuAffinity(pid: number): Map<number, string> {
   return affinity;
 }
 
-test('real QEMU end to end: an agent registers, a server boots a real guest pinned to its claimed threads, stops, starts, is deleted; kill -9 of the agent mid-boot leaves one QEMU', { skip: skip || undefined, timeout: 240_000 }, async () => {
+test('real QEMU end to end: an agent registers; a server boots a real guest pinned to its claimed threads; console, logs, snapshot and export through the API; stop, start, delete; kill -9 of the agent mid-boot leaves one QEMU', { skip: skip || undefined, timeout: 240_000 }, async () => {
   const work = mkdtempSync('/tmp/vq-');
   const imageDir = join(work, 'images');
   const stateDir = join(work, 'a');
@@ -75,6 +75,44 @@ test('real QEMU end to end: an agent registers, a server boots a real guest pinn
     const affinity = vcpuAffinity(pid);
     assert.equal(affinity.size, claimed.length);
     claimed.forEach((thread, vcpu) => assert.equal(affinity.get(vcpu), String(thread), `vCPU ${vcpu} pinned to host thread ${thread}`));
+
+    // The serial console streams over a WebSocket with a short-lived ticket; the boot log is kept.
+    const ticket = await t.call('POST', `/v1/servers/${serverId}/console`);
+    assert.equal(ticket.status, 201, JSON.stringify(ticket.body));
+    const seen = await new Promise<string>((resolve, reject) => {
+      const socket = new WebSocket(t.url.replace('http', 'ws') + ticket.body.url);
+      socket.binaryType = 'arraybuffer';
+      let text = '';
+      const timer = setTimeout(() => reject(new Error(`no userspace marker on the console: ${text.slice(-300)}`)), 30_000);
+      socket.onmessage = (event) => {
+        text += typeof event.data === 'string' ? event.data : Buffer.from(event.data as ArrayBuffer).toString();
+        if (text.includes(guestMarkers.userspace)) {
+          clearTimeout(timer);
+          socket.close();
+          resolve(text);
+        }
+      };
+      socket.onerror = () => reject(new Error('console WebSocket failed'));
+    });
+    assert.match(seen, new RegExp(guestMarkers.userspace));
+    const reused = await t.call('GET', `${ticket.body.url}`, { token: null });
+    assert.ok(reused.status >= 400, 'a console ticket is single-use');
+    const logs = await t.call('GET', `/v1/servers/${serverId}/logs`);
+    assert.equal(logs.status, 200);
+    assert.match(String(logs.body), new RegExp(guestMarkers.userspace));
+
+    // Snapshot of the running server, listed, exported to a qcow2 file, deleted.
+    const snapshot = await t.call('POST', `/v1/servers/${serverId}/snapshots`, { body: { name: 'before-stop' } });
+    assert.equal(snapshot.status, 201, JSON.stringify(snapshot.body));
+    assert.deepEqual((await t.call('GET', `/v1/servers/${serverId}/snapshots`)).body.snapshots.map((x: { name: string }) => x.name), ['before-stop']);
+    const exported = await fetch(`${t.url}/v1/servers/${serverId}/export?format=qcow2`, { headers: { authorization: `Bearer ${t.secrets.projectToken}` } });
+    assert.equal(exported.status, 200);
+    const exportFile = join(work, 'real-1.qcow2');
+    writeFileSync(exportFile, Buffer.from(await exported.arrayBuffer()));
+    const info = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', exportFile], { encoding: 'utf8' }));
+    assert.equal(info.format, 'qcow2');
+    assert.equal(info['backing-filename'], undefined, 'the export stands alone: no backing file');
+    assert.equal((await t.call('DELETE', `/v1/servers/${serverId}/snapshots/before-stop`)).status, 204);
 
     // Stop (ACPI) and start again.
     for (const [command, status] of [

@@ -88,7 +88,7 @@ for (const [argv, pattern] of usageCases) {
 }
 
 const helpCases: Array<[string[], RegExp]> = [
-  [['--help'], /Commands:\n {2}login .*\n[\s\S]*server +create and operate servers \[create, list, show, start, stop, reboot, delete\]/],
+  [['--help'], /Commands:\n {2}login .*\n[\s\S]*server +create and operate servers \[create, list, show, start, stop, reboot, delete, console, logs, snapshot, export\]/],
   [['-h'], /Global options:/],
   [['help'], /Usage: vmcloud <command>/],
   [['server', '--help'], /Usage: vmcloud server <command>[\s\S]*create +create a server/],

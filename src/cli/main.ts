@@ -22,6 +22,8 @@ import { loginCommand } from './commands/login.ts';
 import { projectGroup } from './commands/project.ts';
 import { serverGroup } from './commands/server.ts';
 import { tokenGroup } from './commands/token.ts';
+import { serverHostCommands } from './commands/server-host.ts';
+import { imageImportCommand } from './commands/image-import.ts';
 
 export type { CliIo, Writer } from './command.ts';
 export { saveProfile, loadProfile, configPath } from './config.ts';
@@ -32,8 +34,8 @@ export const entries: Entry[] = [
   configGroup,
   regionGroup,
   productGroup,
-  imageGroup,
-  serverGroup,
+  { ...imageGroup, commands: [...imageGroup.commands, imageImportCommand] },
+  { ...serverGroup, commands: [...serverGroup.commands, ...serverHostCommands] },
   actionGroup,
   projectGroup,
   tokenGroup,

@@ -284,6 +284,13 @@ export function createComputeService(deps: ComputeDeps) {
       return { servers: page, nextCursor: more ? encodeCursor(page[page.length - 1].id) : null };
     },
 
+    /** The server a host-side route acts on, in the caller's project and with at least `role`. */
+    async requireServer(principal: Principal, serverId: string, role: 'viewer' | 'member' | 'owner'): Promise<{ id: string; name: string; hostId: string | null; status: string }> {
+      const caller = requireProject(principal, role);
+      const row = await loadServer(db, caller.projectId, serverId);
+      return { id: row.id, name: row.name, hostId: row.host_id, status: row.status };
+    },
+
     async getServer(principal: Principal, serverId: string): Promise<{ view: ServerView; version: number }> {
       const caller = requireProject(principal, 'viewer');
       const row = await loadServer(db, caller.projectId, serverId);

@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createAgent, createHttpLink, type Agent } from '../agent/index.ts';
+import { createHostApi, hostFeaturesOf, newAgentKey } from '../agent/host-api/index.ts';
+import type { ImageStore } from '../images/index.ts';
 import { createSimDriver, type Driver } from '../compute/index.ts';
 import { hostShapes, topologyOfShape, type HostShapeName, type HostTopology } from '../inventory/index.ts';
 import { createLogger, type LogLevel } from '../core/index.ts';
@@ -22,6 +24,8 @@ Options:
   --image-dir DIR       the host's image store (env VMCLOUD_IMAGE_DIR, default ./data/images)
   --network on|off      a tap per server on bridge vmcbr0 with nftables tenant isolation (default: on as root)
   --reserved-cores N    cores per NUMA node kept for the hypervisor, never sold (default 1)
+  --api-listen H:P      where the host API (console, logs, snapshots, export, images) listens (default 127.0.0.1:0)
+  --api-address URL     the host API's URL as the control plane reaches it (default http://<api-listen>)
   --sim-shape SHAPE     with --driver sim: the hardware shape to simulate (default std-7543)
   --log-level L         debug|info|warn|error (default info)
 `;
@@ -52,6 +56,8 @@ export async function runAgent(argv: string[], io: AgentIo): Promise<number> {
         'image-dir': { type: 'string' },
         network: { type: 'string' },
         'reserved-cores': { type: 'string' },
+        'api-listen': { type: 'string' },
+        'api-address': { type: 'string' },
         'log-level': { type: 'string' },
       },
       strict: true,
@@ -81,6 +87,7 @@ export async function runAgent(argv: string[], io: AgentIo): Promise<number> {
   let topology: HostTopology;
   let cpuModel: string;
   let makeDriver: (ipv4Pool: string) => Driver;
+  let imageStore: ImageStore | null = null;
   if (driverName === 'sim') {
     const shapeName = (values['sim-shape'] ?? 'std-7543') as HostShapeName;
     const shape = hostShapes[shapeName];
@@ -106,20 +113,30 @@ export async function runAgent(argv: string[], io: AgentIo): Promise<number> {
     const host = await qemu.fingerprintQemuHost({ stateDir, imageDir: resolve(values['image-dir'] ?? io.env.VMCLOUD_IMAGE_DIR ?? './data/images'), log, reservedCoresPerNode });
     topology = host.topology;
     cpuModel = host.cpuModel;
+    imageStore = host.imageStore;
     makeDriver = (ipv4Pool) => qemu.createQemuHostDriver({ stateDir, imageStore: host.imageStore, log, ipv4Pool: network === 'on' ? ipv4Pool : null, onChange: () => agent?.poke() });
   }
+
+  // The host API serves the control plane's console, log, snapshot, export and image requests.
+  let driver: Driver | null = null;
+  const agentKey = newAgentKey();
+  const hostApi = createHostApi({ driver: () => (driver ? hostFeaturesOf(driver) : null), imageStore, agentKey, log, scratchDir: stateDir });
+  const [apiHost, apiPort] = splitHostPort(values['api-listen'] ?? '127.0.0.1:0');
+  const listening = await hostApi.listen({ host: apiHost, port: apiPort });
+  const address = values['api-address'] ?? listening;
 
   let hostId: string;
   let ipv4Pool: string;
   try {
-    ({ hostId, ipv4Pool } = await link.register({ name, region, driver: driverName, cpuModel, topology, agentVersion: vmcloudVersion, address: null }));
+    ({ hostId, ipv4Pool } = await link.register({ name, region, driver: driverName, cpuModel, topology, agentVersion: vmcloudVersion, address, agentKey }));
   } catch (error) {
     io.stderr(`error: could not register with ${url}: ${(error as Error).message}\n`);
+    await hostApi.close();
     return 8;
   }
-  const driver = makeDriver(ipv4Pool);
-  log.info({ host_id: hostId, name, region, driver: driverName }, 'registered');
-  agent = createAgent({ hostId, link, driver, log, resyncIntervalMs: 2000, heartbeatIntervalMs: 5000, gracefulStopTimeoutMs: 30_000 });
+  driver = makeDriver(ipv4Pool);
+  log.info({ host_id: hostId, name, region, driver: driverName, host_api: address }, 'registered');
+  agent = createAgent({ hostId, link, driver: driver, log, resyncIntervalMs: 2000, heartbeatIntervalMs: 5000, gracefulStopTimeoutMs: 30_000 });
   agent.start();
   // The agent's timers do not hold the process open; this does, until a signal.
   const keepAlive = setInterval(() => undefined, 60_000);
@@ -129,6 +146,13 @@ export async function runAgent(argv: string[], io: AgentIo): Promise<number> {
   });
   clearInterval(keepAlive);
   await agent.stop();
+  await hostApi.close();
   await driver.close();
   return 0;
+}
+
+function splitHostPort(text: string): [string, number] {
+  const match = /^\[?([^\]]*?)\]?:(\d+)$/.exec(text);
+  if (!match) throw new Error(`--api-listen must be HOST:PORT, got ${text}`);
+  return [match[1], Number(match[2])];
 }

@@ -5,6 +5,7 @@ import { vmcloudVersion } from '../app.ts';
 import { createAgent, createInProcessLink, type Agent } from '../agent/index.ts';
 import type { QemuDriver } from '../compute/drivers/qemu/index.ts';
 import type { ImageStore } from '../images/index.ts';
+import { createHostApi, newAgentKey } from '../agent/host-api/index.ts';
 
 export interface LocalHostOptions {
   region: string;
@@ -22,6 +23,11 @@ export async function startLocalQemuHost(cp: ControlPlane, options: LocalHostOpt
   const qemu = await import('./qemu-host.ts');
   const stateDir = join(options.dataDir, 'local-host');
   const host = await qemu.fingerprintQemuHost({ stateDir, imageDir: options.imageDir, log: cp.log, reservedCoresPerNode: options.reservedCoresPerNode });
+  // The same host API a remote agent runs, on loopback: console, snapshots and export need no special case.
+  let featureDriver: QemuDriver | null = null;
+  const agentKey = newAgentKey();
+  const hostApi = createHostApi({ driver: () => featureDriver, imageStore: host.imageStore, agentKey, log: cp.log, scratchDir: stateDir });
+  const address = await hostApi.listen({ host: '127.0.0.1', port: 0 });
   const { hostId, ipv4Pool } = await cp.services.inventory.registerHost({
     name: `${hostname()}-local`,
     region: options.region,
@@ -29,11 +35,13 @@ export async function startLocalQemuHost(cp: ControlPlane, options: LocalHostOpt
     cpuModel: host.cpuModel,
     topology: host.topology,
     agentVersion: vmcloudVersion,
-    address: null,
+    address,
+    agentKey,
   });
   await cp.services.scheduler.refreshHost(hostId);
   let agent: Agent | null = null;
   const driver = qemu.createQemuHostDriver({ stateDir, imageStore: host.imageStore, log: cp.log, ipv4Pool: options.network ? ipv4Pool : null, onChange: () => agent?.poke() });
+  featureDriver = driver;
   agent = createAgent({
     hostId,
     link: createInProcessLink({ hostSync: cp.services.hostSync, inventory: cp.services.inventory }),
@@ -52,6 +60,7 @@ export async function startLocalQemuHost(cp: ControlPlane, options: LocalHostOpt
     agent: started,
     async stop() {
       await started.stop();
+      await hostApi.close();
       await driver.close();
     },
   };
