@@ -5,71 +5,20 @@
  * src/identity/audit.ts and src/events/query.ts.
  */
 
-export interface Region {
-  code: string;
-  name: string;
-  city: string;
-  country: string;
-  peering: string;
-  peering_gbps: number | null;
-  status: 'operational' | 'maintenance' | 'planned';
-  orderable: boolean;
-  opens: string | null;
-}
+// The wire shapes the server already defines for its REST edge (type-only: the CLI stays an HTTP client).
+import type { TokenView, AuditView } from '../identity/index.ts';
+import type { EventView } from '../events/index.ts';
+export type { RegionView as Region, ProductView as Product, ImageView as Image } from '../catalog/index.ts';
+export type { ServerView as Server, ActionView as Action } from '../compute/index.ts';
+export type Token = TokenView;
+export type AuditEntry = AuditView;
+export type Event = EventView;
 
-export interface Product {
-  code: string;
-  name: string;
-  family: 'vps' | 'gpu';
-  vcpus: number;
-  memory_mib: number;
-  disk_gib: number;
-  traffic_tib: number;
-  gpu: { model: string; count: number } | null;
-  price: { hourly_cents: number; monthly_cents: number; currency: 'EUR' };
-  regions: string[];
-}
 
-export interface Image {
-  id: string;
-  slug: string;
-  name: string;
-  os_family: string;
-  os_version: string;
-  /** os, app, ai or custom. */
-  category: string;
-  requires_gpu: boolean;
-  min_disk_gib: number;
-  status: string;
-}
 
-export interface Server {
-  id: string;
-  name: string;
-  project_id: string;
-  region: string;
-  product: string;
-  image: string;
-  status: string;
-  desired_state: string;
-  labels: Record<string, string>;
-  ipv4: string | null;
-  placement: { numa_nodes: number[]; gpus: string[] } | null;
-  error: string | null;
-  created_at: string;
-  updated_at: string;
-}
 
-export interface Action {
-  id: string;
-  command: string;
-  status: 'running' | 'success' | 'error';
-  progress: number;
-  resource: { type: string; id: string };
-  error: { code: string; message: string } | null;
-  started_at: string;
-  finished_at: string | null;
-}
+
+
 
 export interface ProjectCounts {
   servers: number;
@@ -87,18 +36,6 @@ export interface Project {
   created_at: string;
 }
 
-export interface Token {
-  id: string;
-  /** project, operator or host. */
-  kind: string;
-  name: string;
-  role: string;
-  project_id: string | null;
-  prefix: string;
-  expires_at: string | null;
-  last_used_at: string | null;
-  created_at: string;
-}
 
 /** `POST /v1/tokens` and `POST /v1/host-tokens`: the secret is in this answer only. */
 export interface CreatedToken {
@@ -198,29 +135,7 @@ export interface PlacementAudit {
   violations: PlacementViolation[];
 }
 
-export interface AuditEntry {
-  id: string;
-  at: string;
-  project_id: string | null;
-  actor: { user_id: string | null; token_id: string | null };
-  action: string;
-  resource: { type: string | null; id: string | null };
-  outcome: string;
-  status_code: number | null;
-  request_id: string | null;
-  source_ip: string | null;
-  user_agent: string | null;
-}
 
-export interface Event {
-  seq: number;
-  id: string;
-  at: string;
-  type: string;
-  project_id: string | null;
-  resource: { type: string; id: string };
-  data: Record<string, unknown>;
-}
 
 /** `GET /v1/events?after=`: `last` is the `after` of the next poll. */
 export interface EventPage {
