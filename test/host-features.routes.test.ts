@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
 import { createControlPlane, type ControlPlane } from '../src/app.ts';
+import { createApi, type Api } from '../src/api/rest/server.ts';
 import { conflict, createManualClock, notFound, type Clock } from '../src/core/index.ts';
 import { requireProject, type Principal } from '../src/identity/index.ts';
 import { createImageStore } from '../src/images/index.ts';
@@ -68,6 +69,7 @@ let ownerToken: string;
 let viewerToken: string;
 let operatorToken: string;
 let projectId: string;
+let api: Api;
 const hosts: Array<{ hostId: string; api: HostApi; client: HostClient; imageDir: string }> = [];
 const servers = new Map<string, HostedServer & { projectId: string }>();
 
@@ -93,7 +95,9 @@ before(async () => {
   servers.set('srv_other', { id: 'srv_other', name: 'theirs', hostId: 'host_a', status: 'running', projectId: 'prj_other' });
 
   clock = createManualClock(Date.now());
-  registerServerHostRoutes(cp.api, {
+  // A bare API with only these routes, over fake servers and fake hosts (the control plane's own routes use the real ones).
+  api = await createApi({ db: cp.db, clock, identity: cp.services.identity, audit: cp.services.audit, rateLimitPerMinute: 0, logLevel: 'silent', version: 'test' });
+  registerServerHostRoutes(api, {
     db: cp.db,
     clock,
     hostClientFor: async (hostId) => hosts.find((h) => h.hostId === hostId)!.client,
@@ -104,14 +108,15 @@ before(async () => {
       return server;
     },
   });
-  registerImageUploadRoutes(cp.api, { db: cp.db, clock, hostClientsInRegion: async (region) => (region === 'fra1' ? hosts : []) });
-  await cp.api.listen({ host: '127.0.0.1', port: 0 });
-  const address = cp.api.server.address();
+  registerImageUploadRoutes(api, { db: cp.db, clock, hostClientsInRegion: async (region) => (region === 'fra1' ? hosts : []) });
+  await api.listen({ host: '127.0.0.1', port: 0 });
+  const address = api.server.address();
   url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 });
 
 after(async () => {
   for (const host of hosts) await host.api.close();
+  await api.close();
   await cp.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -248,8 +253,8 @@ test('image upload: operators stream a file to every host of the region; the cat
   );
   assert.deepEqual(body.hosts.map((h) => [h.host_id, h.status]), [['host_a', 'imported'], ['host_b', 'imported']]);
   for (const host of hosts) assert.equal((await createImageStore({ dir: host.imageDir }).get('my-os'))?.sha256, sha256);
-  const listed = await call('GET', '/v1/images', ownerToken);
-  assert.ok(listed.body.images.some((image: { slug: string }) => image.slug === 'my-os'));
+  cp.services.catalog.invalidate();
+  assert.ok((await cp.services.catalog.listImages()).some((image) => image.slug === 'my-os'), 'the catalog lists the uploaded image');
 });
 
 test('CLI console session: keystrokes reach the guest, Ctrl-] detaches, a refused ticket is the API problem', async () => {
