@@ -50,6 +50,19 @@ export const unavailable = (message: string, options?: VmcErrorOptions) =>
 
 export const isVmcError = (value: unknown): value is VmcError => value instanceof VmcError;
 
+/** The RFC 9457 `title` of each code, for every HTTP edge (the REST API, the agent's host API). */
+export const problemTitleOf: Record<ErrorCode, string> = {
+  invalid: 'Invalid request',
+  unauthenticated: 'Authentication required',
+  forbidden: 'Forbidden',
+  not_found: 'Not found',
+  conflict: 'Conflict',
+  precondition_failed: 'Precondition failed',
+  rate_limited: 'Too many requests',
+  internal: 'Internal error',
+  unavailable: 'Unavailable',
+};
+
 /** HTTP status per error code: the single mapping for the REST edge. */
 export const httpStatusOf: Record<ErrorCode, number> = {
   invalid: 400,

@@ -119,6 +119,7 @@ export function createInventoryService(deps: { db: Db; clock: Clock; log: Logger
         last_heartbeat_at: now,
         agent_version: input.agentVersion,
         address: input.address,
+        agent_key: input.agentKey ?? null,
         created_at: now,
         updated_at: now,
       })
@@ -185,7 +186,6 @@ export function createInventoryService(deps: { db: Db; clock: Clock; log: Logger
       if (!existing) {
         const hostId = await insertHost({ ...input, region: region.code }, now);
         await inTransaction(db, (tx, hooks) => deps.events.record(tx, hooks, { type: 'host.registered', projectId: null, resourceType: 'host', resourceId: hostId, data: { name: input.name, region: region.code } }));
-        if (input.agentKey) await db.updateTable('hosts').set({ agent_key: input.agentKey }).where('id', '=', hostId).execute();
         deps.onHostChanged?.(hostId);
         return { hostId, created: true, ipv4Pool: region.ipv4_pool };
       }

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
-import { httpStatusOf, invalid, isVmcError, VmcError } from '../../core/errors.ts';
+import { httpStatusOf, invalid, isVmcError, problemTitleOf, VmcError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/log.ts';
 import type { ImageStore } from '../../images/index.ts';
 import type { WsSocket } from '../host-client/ws.ts';
@@ -53,17 +53,6 @@ const GiB = 1024 ** 3;
 /** Output is paused while this much is queued on a slow console client. */
 const consoleHighWaterBytes = 1024 * 1024;
 
-const titles: Record<string, string> = {
-  invalid: 'Invalid request',
-  unauthenticated: 'Authentication required',
-  forbidden: 'Forbidden',
-  not_found: 'Not found',
-  conflict: 'Conflict',
-  precondition_failed: 'Precondition failed',
-  rate_limited: 'Too many requests',
-  internal: 'Internal error',
-  unavailable: 'Unavailable',
-};
 
 function sha256Of(text: string): Buffer {
   return createHash('sha256').update(text).digest();
@@ -95,7 +84,7 @@ function sendProblem(reply: FastifyReply, request: FastifyRequest, error: VmcErr
     .type('application/problem+json')
     .send({
       type: `https://docs.vmcloud.dev/errors/${error.code}${error.reason ? `#${error.reason}` : ''}`,
-      title: titles[error.code] ?? error.code,
+      title: problemTitleOf[error.code],
       status,
       detail: error.message,
       code: error.code,

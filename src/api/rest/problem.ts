@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { httpStatusOf, isVmcError, VmcError, type FieldProblem } from '../../core/index.ts';
+import { httpStatusOf, isVmcError, problemTitleOf, VmcError, type FieldProblem } from '../../core/index.ts';
 import { snakeCaseKeys } from './snake-case.ts';
 
 /** RFC 9457 problem document with VMCloud's stable `code`. */
@@ -16,17 +16,6 @@ export interface Problem {
   [extra: string]: unknown;
 }
 
-const titles: Record<string, string> = {
-  invalid: 'Invalid request',
-  unauthenticated: 'Authentication required',
-  forbidden: 'Forbidden',
-  not_found: 'Not found',
-  conflict: 'Conflict',
-  precondition_failed: 'Precondition failed',
-  rate_limited: 'Too many requests',
-  internal: 'Internal error',
-  unavailable: 'Unavailable',
-};
 
 interface FastifyValidationError {
   validation?: Array<{ instancePath?: string; message?: string; params?: Record<string, unknown>; keyword?: string }>;
@@ -72,7 +61,7 @@ export function problemOf(error: VmcError, request: FastifyRequest): Problem {
   const status = (error.reason && statusByReason[error.reason]) || httpStatusOf[error.code];
   return {
     type: `https://docs.vmcloud.dev/errors/${error.code}${error.reason ? `#${error.reason}` : ''}`,
-    title: titles[error.code] ?? error.code,
+    title: problemTitleOf[error.code],
     status,
     detail: error.message,
     code: error.code,

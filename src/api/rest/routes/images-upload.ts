@@ -14,7 +14,7 @@ import { requireOperator } from '../../../identity/index.ts';
 import { isValidSlug } from '../../../images/index.ts';
 import type { HostClient, HostImageWire } from '../../../agent/host-client/index.ts';
 import { principalOf } from '../context.ts';
-import { errorResponses } from '../schemas.ts';
+import { errorResponses, Image } from '../schemas.ts';
 
 export interface ImageUploadRouteDeps {
   db: Db;
@@ -30,15 +30,7 @@ export interface ImageUploadRouteDeps {
 const GiB = 1024 ** 3;
 
 const UploadedImage = Type.Object({
-  id: Type.String(),
-  slug: Type.String(),
-  name: Type.String(),
-  os_family: Type.String(),
-  os_version: Type.String(),
-  category: Type.String(),
-  requires_gpu: Type.Boolean(),
-  min_disk_gib: Type.Integer(),
-  status: Type.String(),
+  ...Image.properties,
   format: Type.Union([Type.String(), Type.Null()]),
   size_bytes: Type.Union([Type.Integer(), Type.Null()]),
   sha256: Type.Union([Type.String(), Type.Null()]),
