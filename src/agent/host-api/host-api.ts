@@ -16,15 +16,16 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
-import { httpStatusOf, invalid, isVmcError, problemTitleOf, VmcError } from '../../core/errors.ts';
+import { invalid, isVmcError, VmcError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/log.ts';
 import type { ImageStore } from '../../images/index.ts';
 import type { WsSocket } from '../host-client/ws.ts';
 import { wsDataToBuffer } from '../host-client/ws.ts';
 import type { HostFeatureDriver } from './feature-driver.ts';
 import { exportHeaders, imageToWire, pinningToWire, snapshotToWire, uploadHeaders } from './wire.ts';
+import { sendProblem } from '../../api/rest/problem.ts';
 
 export interface HostApiOptions {
   /** The driver's host features, or a getter (the driver may be made after the API starts listening). */
@@ -77,23 +78,6 @@ function toVmcError(error: unknown): VmcError {
   return new VmcError('internal', 'an internal error occurred on the host; it has been logged', { cause: error });
 }
 
-function sendProblem(reply: FastifyReply, request: FastifyRequest, error: VmcError) {
-  const status = httpStatusOf[error.code];
-  return reply
-    .code(status)
-    .type('application/problem+json')
-    .send({
-      type: `https://docs.vmcloud.dev/errors/${error.code}${error.reason ? `#${error.reason}` : ''}`,
-      title: problemTitleOf[error.code],
-      status,
-      detail: error.message,
-      code: error.code,
-      ...(error.reason ? { reason: error.reason } : {}),
-      instance: request.url.split('?')[0],
-      ...(error.fields.length > 0 ? { errors: error.fields } : {}),
-      ...error.details,
-    });
-}
 
 const unsupported = (what: string) =>
   new VmcError('conflict', `this host's driver does not offer ${what} (only the qemu driver does)`, { reason: 'unsupported' });

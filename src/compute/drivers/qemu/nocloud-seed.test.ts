@@ -2,22 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { InstanceSpec } from '../driver.ts';
 import { gatewayOf, renderSeed } from './nocloud-seed.ts';
+import { testSpec } from './real-qemu-support.ts';
 
-const spec: InstanceSpec = {
-  serverId: 'srv_a',
-  hostname: 'web-1',
-  vcpus: 1,
-  memoryMiB: 256,
-  diskGiB: 1,
-  image: 'vmcloud-test',
-  threads: [1],
-  numaNodes: [0],
-  gpus: [],
-  vfs: [],
-  sshKeys: [],
-  userData: null,
-  ipv4: null,
-};
+const spec: InstanceSpec = testSpec('srv_a', { hostname: 'web-1', sshKeys: [] });
 
 test('renderSeed', () => {
   const table: [string, Partial<InstanceSpec>, { mac?: string; mtu?: number }, ReturnType<typeof renderSeed>][] = [
