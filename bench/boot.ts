@@ -14,7 +14,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { guestMarkers } from '../src/images/index.ts';
 import { createQemuDriver } from '../src/compute/drivers/qemu/index.ts';
-import { realQemuSkipReason, testImageStore, testSpec, waitFor } from '../src/compute/drivers/qemu/real-qemu-support.ts';
+import {
+  realQemuSkipReason,
+  testImageStore,
+  testSpec,
+  waitFor,
+} from '../src/compute/drivers/qemu/real-qemu-support.ts';
 import { readRssKiB } from '../src/compute/drivers/qemu/qemu-process.ts';
 
 const { values } = parseArgs({
@@ -41,7 +46,8 @@ if (skip) {
 }
 
 const median = (sorted: number[]) => sorted[Math.floor((sorted.length - 1) / 2)];
-const nearestRank = (sorted: number[], percentile: number) => sorted[Math.max(0, Math.ceil((percentile / 100) * sorted.length) - 1)];
+const nearestRank = (sorted: number[], percentile: number) =>
+  sorted[Math.max(0, Math.ceil((percentile / 100) * sorted.length) - 1)];
 
 const { store, dir: imageDir } = await testImageStore();
 const stateDir = await mkdtemp(join(tmpdir(), 'vmc-bench-'));
@@ -54,7 +60,11 @@ const rssMiB: number[] = [];
 try {
   for (let run = 0; run < runs; run++) {
     const serverId = `srv_bench${run}`;
-    const spec = testSpec(serverId, { vcpus: Number(values.vcpus), memoryMiB: Number(values['memory-mib']), threads: [cpus().length - 1] });
+    const spec = testSpec(serverId, {
+      vcpus: Number(values.vcpus),
+      memoryMiB: Number(values['memory-mib']),
+      threads: [cpus().length - 1],
+    });
     const started = performance.now();
     await driver.start(spec, 0);
     const startReturnedMs = Math.round(performance.now() - started);
@@ -76,7 +86,9 @@ try {
     const rssKiB = pid ? await readRssKiB(pid) : null;
     bootMs.push(elapsedMs);
     if (rssKiB !== null) rssMiB.push(Math.round(rssKiB / 1024));
-    say(`run ${run + 1}: start() ${startReturnedMs} ms (disk, seed, spawn, QMP, pinning, cont), create → userspace ${elapsedMs} ms, → ready ${Math.round(readyAt - started)} ms, idle RSS ${rssKiB === null ? '?' : Math.round(rssKiB / 1024)} MiB`);
+    say(
+      `run ${run + 1}: start() ${startReturnedMs} ms (disk, seed, spawn, QMP, pinning, cont), create → userspace ${elapsedMs} ms, → ready ${Math.round(readyAt - started)} ms, idle RSS ${rssKiB === null ? '?' : Math.round(rssKiB / 1024)} MiB`,
+    );
     await driver.destroy(serverId);
   }
 } finally {
@@ -87,6 +99,14 @@ try {
 
 const sortedBoot = [...bootMs].sort((a, b) => a - b);
 const sortedRss = [...rssMiB].sort((a, b) => a - b);
-const result = { bootMs: median(sortedBoot), bootP90Ms: nearestRank(sortedBoot, 90), idleRssMiB: median(sortedRss), accel: accel.accel };
+const result = {
+  bootMs: median(sortedBoot),
+  bootP90Ms: nearestRank(sortedBoot, 90),
+  idleRssMiB: median(sortedRss),
+  accel: accel.accel,
+};
 if (values.json) console.log(JSON.stringify(result));
-else say(`median ${result.bootMs} ms, p90 ${result.bootP90Ms} ms, idle RSS ${result.idleRssMiB} MiB (${result.accel}); min ${sortedBoot[0]} ms, max ${sortedBoot.at(-1)} ms`);
+else
+  say(
+    `median ${result.bootMs} ms, p90 ${result.bootP90Ms} ms, idle RSS ${result.idleRssMiB} MiB (${result.accel}); min ${sortedBoot[0]} ms, max ${sortedBoot.at(-1)} ms`,
+  );

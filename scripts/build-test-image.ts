@@ -23,7 +23,9 @@ const { values } = parseArgs({
 const store = createImageStore({ dir: resolve(values.store) });
 const existing = await store.get(testImageSlug);
 if (existing && !values.force) {
-  console.log(`image ${testImageSlug} is already in ${store.dir} (sha256 ${existing.sha256.slice(0, 12)}…); --force rebuilds it`);
+  console.log(
+    `image ${testImageSlug} is already in ${store.dir} (sha256 ${existing.sha256.slice(0, 12)}…); --force rebuilds it`,
+  );
   process.exit(0);
 }
 const started = performance.now();

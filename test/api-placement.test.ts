@@ -9,7 +9,10 @@ for (const dialect of testDialects()) {
     let token: string;
     before(async () => {
       t = await startTestControlPlane(dialect);
-      const project = await t.call('POST', '/v1/projects', { token: t.secrets.operatorToken, body: { name: 'big', owner_email: 'big@example.com', quotas: { servers: 10_000, vcpus: 100_000, gpus: 100 } } });
+      const project = await t.call('POST', '/v1/projects', {
+        token: t.secrets.operatorToken,
+        body: { name: 'big', owner_email: 'big@example.com', quotas: { servers: 10_000, vcpus: 100_000, gpus: 100 } },
+      });
       token = project.body.secret;
     });
     after(async () => {
@@ -17,12 +20,18 @@ for (const dialect of testDialects()) {
     });
 
     test('concurrent creates never oversell: AMS1 fills with VPS-ENTERPRISE+ and the rest are refused with the reason', async () => {
-      const before = (await t.call('GET', '/v1/capacity?region=ams1', { token: t.secrets.operatorToken })).body.capacity[0];
+      const before = (await t.call('GET', '/v1/capacity?region=ams1', { token: t.secrets.operatorToken })).body
+        .capacity[0];
       const fits = before.products.find((p: { product: string }) => p.product === 'vps-enterprise-plus').servers;
       assert.ok(fits > 0);
       const attempts = fits + 12;
       const results = await Promise.all(
-        Array.from({ length: attempts }, (_, i) => t.call('POST', '/v1/servers', { token, body: { name: `ent-${i}`, product: 'vps-enterprise-plus', region: 'ams1', image: 'debian-12' } })),
+        Array.from({ length: attempts }, (_, i) =>
+          t.call('POST', '/v1/servers', {
+            token,
+            body: { name: `ent-${i}`, product: 'vps-enterprise-plus', region: 'ams1', image: 'debian-12' },
+          }),
+        ),
       );
       const accepted = results.filter((r) => r.status === 202);
       const refused = results.filter((r) => r.status !== 202);
@@ -38,21 +47,31 @@ for (const dialect of testDialects()) {
       const hosts = (await t.call('GET', '/v1/hosts?region=ams1', { token: t.secrets.operatorToken })).body.hosts;
       for (const host of hosts) assert.ok(host.usage.vcpus <= host.capacity.vcpus, `${host.name} over its vCPUs`);
       const customer = await t.call('GET', '/v1/capacity?region=ams1', { token });
-      const ent = customer.body.capacity[0].products.find((p: { product: string }) => p.product === 'vps-enterprise-plus');
+      const ent = customer.body.capacity[0].products.find(
+        (p: { product: string }) => p.product === 'vps-enterprise-plus',
+      );
       assert.deepEqual(ent, { product: 'vps-enterprise-plus', availability: 'none' });
     });
 
     test('draining a host moves its servers elsewhere through the engine and reports what could not move', async () => {
       const created = [];
       for (let i = 0; i < 4; i++) {
-        const r = await t.call('POST', '/v1/servers', { token, body: { name: `drain-${i}`, product: 'vps-starter', region: 'par1', image: 'debian-12' } });
+        const r = await t.call('POST', '/v1/servers', {
+          token,
+          body: { name: `drain-${i}`, product: 'vps-starter', region: 'par1', image: 'debian-12' },
+        });
         assert.equal(r.status, 202, JSON.stringify(r.body));
         created.push(r.body);
       }
       for (const c of created) assert.equal((await t.waitForAction(c.action.id, token)).status, 'success');
       const hosts = (await t.call('GET', '/v1/hosts?region=par1', { token: t.secrets.operatorToken })).body.hosts;
-      const source = hosts.find((h: { usage: { servers: number }; kind: string }) => h.kind === 'standard' && h.usage.servers > 0);
-      const drained = await t.call('PATCH', `/v1/hosts/${source.id}`, { token: t.secrets.operatorToken, body: { state: 'draining' } });
+      const source = hosts.find(
+        (h: { usage: { servers: number }; kind: string }) => h.kind === 'standard' && h.usage.servers > 0,
+      );
+      const drained = await t.call('PATCH', `/v1/hosts/${source.id}`, {
+        token: t.secrets.operatorToken,
+        body: { state: 'draining' },
+      });
       assert.equal(drained.status, 200, JSON.stringify(drained.body));
       assert.equal(drained.body.drain.moved.length, source.usage.servers);
       assert.deepEqual(drained.body.drain.stuck, []);
@@ -67,11 +86,19 @@ for (const dialect of testDialects()) {
         } while (Date.now() < deadline);
         assert.equal(server.status, 'running');
       }
-      const refused = await t.call('POST', '/v1/servers', { token, body: { name: 'after-drain', product: 'vps-starter', region: 'par1', image: 'debian-12' } });
+      const refused = await t.call('POST', '/v1/servers', {
+        token,
+        body: { name: 'after-drain', product: 'vps-starter', region: 'par1', image: 'debian-12' },
+      });
       assert.equal(refused.status, 202);
-      const placedHost = (await t.call('GET', '/v1/hosts?region=par1', { token: t.secrets.operatorToken })).body.hosts.find((h: { id: string }) => h.id === source.id);
+      const placedHost = (
+        await t.call('GET', '/v1/hosts?region=par1', { token: t.secrets.operatorToken })
+      ).body.hosts.find((h: { id: string }) => h.id === source.id);
       assert.equal(placedHost.usage.servers, 0, 'a draining host takes no new servers');
-      assert.deepEqual((await t.call('GET', '/v1/admin/audit-placement', { token: t.secrets.operatorToken })).body.violations, []);
+      assert.deepEqual(
+        (await t.call('GET', '/v1/admin/audit-placement', { token: t.secrets.operatorToken })).body.violations,
+        [],
+      );
     });
   });
 }

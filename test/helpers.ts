@@ -12,16 +12,25 @@ export interface TestControlPlane {
   secrets: BootstrapSecrets;
   dataDir: string;
   /** Real HTTP against the listening control plane. */
-  call(method: string, path: string, options?: { token?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  call(
+    method: string,
+    path: string,
+    options?: { token?: string | null; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{ status: number; headers: Headers; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** Polls an action until it finishes or the deadline passes. */
   waitForAction(actionId: string, token?: string, deadlineMs?: number): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   dispose(): Promise<void>;
 }
 
-export const fastSimDelays = { startMs: 20, stopMs: 10, forcedStopMs: 5, rebootMs: 15, destroyMs: 5 };
+export const fastSimDelays = { startMs: 20, stopMs: 10, forcedStopMs: 5, rebootMs: 15, destroyMs: 5, volumeMs: 10 };
 
 /** A control plane on a random port with the seed fleet, fast simulated hosts, on the given dialect. */
-export async function startTestControlPlane(dialect: DialectName, overrides: Partial<ControlPlaneConfig> = {}): Promise<TestControlPlane> {
+export async function startTestControlPlane(
+  dialect: DialectName,
+  overrides: Partial<ControlPlaneConfig> = {},
+  /** Runs before the API listens: the last moment Fastify hooks can be added (a test that cuts connections). */
+  beforeListen?: (cp: ControlPlane) => void,
+): Promise<TestControlPlane> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vmcloud-test-'));
   const pgSchema = dialect === 'postgres' ? `t_${randomBytes(6).toString('hex')}` : undefined;
   const databaseUrl = dialect === 'postgres' ? process.env.TEST_DATABASE_URL! : join(dataDir, 'vmcloud.sqlite');
@@ -33,12 +42,17 @@ export async function startTestControlPlane(dialect: DialectName, overrides: Par
     fleetScale: 1,
     simDelays: fastSimDelays,
     rateLimitPerMinute: 0,
+    failedAuthPerMinute: 0,
+    hostAddressPolicy: 'allow-loopback',
     logLevel: 'silent',
     loopIntervalMs: 200,
+    // The status probes (and their canary servers) run only where a test asks (statusProbesOnce, or an override).
+    statusProbeIntervalMs: 24 * 3_600_000,
     ...overrides,
   });
   const secrets = (await cp.bootstrap())!;
   await cp.startBackground();
+  beforeListen?.(cp);
   await cp.api.listen({ port: 0, host: '127.0.0.1' });
   const address = cp.api.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -74,7 +88,8 @@ export async function startTestControlPlane(dialect: DialectName, overrides: Par
       for (;;) {
         const { body } = await call('GET', `/v1/actions/${actionId}`, { token });
         if (body.action.status !== 'running') return body.action;
-        if (Date.now() > deadline) throw new Error(`action ${actionId} still running after ${deadlineMs} ms: ${JSON.stringify(body.action)}`);
+        if (Date.now() > deadline)
+          throw new Error(`action ${actionId} still running after ${deadlineMs} ms: ${JSON.stringify(body.action)}`);
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     },
@@ -92,7 +107,11 @@ export async function startTestControlPlane(dialect: DialectName, overrides: Par
 }
 
 /** Polls `probe` until it returns something truthy, or throws once `deadlineMs` has passed. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, deadlineMs = 20_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  deadlineMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     const value = await probe();
@@ -101,3 +120,6 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined 
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/** The dialects a suite runs on (re-exported for suites beside the code that run the whole system). */
+export { testDialects } from '../src/db/test-helpers.ts';

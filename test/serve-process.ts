@@ -10,15 +10,27 @@ export interface ServeProcess {
   output(): string;
 }
 
-/** Starts `vmcloud serve` as a real process and resolves once it listens (its URL parsed from stderr). */
+/**
+ * Starts `vmcloud serve` as a real process and resolves once it listens (its URL parsed from stderr). The
+ * agent listener takes a free port unless `args` name one (tests run side by side).
+ */
 export function startServeProcess(args: string[], env: NodeJS.ProcessEnv, deadlineMs = 30_000): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [join(root, 'bin/vmcloud.ts'), 'serve', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const agentListen = args.includes('--agent-listen') ? [] : ['--agent-listen', '127.0.0.1:0'];
+  // VMCLOUD_SERVE_NODE_ARGS: node flags for the child, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a benchmark.
+  const nodeArgs = (process.env.VMCLOUD_SERVE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/vmcloud.ts'), 'serve', ...agentListen, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start within ${deadlineMs} ms:\n${output}`)), deadlineMs);
+    const timer = setTimeout(
+      () => reject(new Error(`serve did not start within ${deadlineMs} ms:\n${output}`)),
+      deadlineMs,
+    );
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /VMCloud control plane listening on (http:\/\/[^\s]+)/.exec(output);
+      const match = /VMCloud control plane listening on (https?:\/\/[^\s]+)/.exec(output);
       if (match) {
         clearTimeout(timer);
         resolve({ child, url: match[1], output: () => output });
@@ -41,6 +53,9 @@ export function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTE
   });
 }
 
-export function readCliConfig(path: string): { current: string; profiles: Record<string, { url: string; token?: string }> } {
+export function readCliConfig(path: string): {
+  current: string;
+  profiles: Record<string, { url: string; token?: string }>;
+} {
   return JSON.parse(readFileSync(path, 'utf8'));
 }

@@ -32,7 +32,13 @@ const round = (value: number, digits: number) => Math.round(value * 10 ** digits
  * Runs `send` from `concurrency` workers until `maxRequests` were sent or `durationMs` passed, whichever
  * comes first, and returns throughput (successful requests per second) and latency percentiles of all requests.
  */
-export async function runPhase(input: { op: string; concurrency: number; maxRequests: number; durationMs: number; send: (index: number) => Promise<Outcome> }): Promise<PhaseResult> {
+export async function runPhase(input: {
+  op: string;
+  concurrency: number;
+  maxRequests: number;
+  durationMs: number;
+  send: (index: number) => Promise<Outcome>;
+}): Promise<PhaseResult> {
   const latencies = new Float64Array(input.maxRequests);
   const errorKinds: Record<string, number> = {};
   let issued = 0;

@@ -13,6 +13,9 @@ export const catalogMix: ReadonlyArray<{ product: ProductDefinition; weight: num
   ['gpu-t4', 3],
   ['gpu-rtx4090', 3],
   ['gpu-a100', 2],
-].map(([code, weight]) => ({ product: defaultProducts.find((p) => p.code === code) as ProductDefinition, weight: weight as number }));
+].map(([code, weight]) => ({
+  product: defaultProducts.find((p) => p.code === code) as ProductDefinition,
+  weight: weight as number,
+}));
 
 export const largestVps = defaultProducts.filter((p) => p.family === 'vps').sort((a, b) => b.vcpus - a.vcpus)[0];

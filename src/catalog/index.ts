@@ -1,2 +1,3 @@
-export * from './service.ts';
+export { createCatalogService, normalizeCode, catalogCacheTtlMs, type CatalogService } from './service.ts';
+export type { ImageFacts, ImageRecord, RegionRecord } from './store.ts';
 export * from './vmcloud-defaults.ts';

@@ -1,61 +1,44 @@
-import type { Db } from '../db/index.ts';
+/**
+ * The catalog: regions (and whether they are orderable), products with prices, images. Lookups are served
+ * from a per-process cache with a short time-to-live (regions 1 s, products and images 5 s); a change made
+ * through this service is seen at once in this process, and in the other replicas when its change notice
+ * arrives (PostgreSQL LISTEN/NOTIFY, src/db/notify.ts): milliseconds after the commit.
+ */
+import type { Db, Notifier } from '../db/index.ts';
 import { inTransaction } from '../db/index.ts';
 import { invalid, notFound, newId, VmcError, type Clock } from '../core/index.ts';
 import type { EventRecorder } from '../events/index.ts';
-import { defaultImages, defaultProducts, defaultRegions, type RegionStatus } from './vmcloud-defaults.ts';
-
-export interface RegionView {
-  code: string;
-  name: string;
-  city: string;
-  country: string;
-  peering: string;
-  peering_gbps: number | null;
-  status: RegionStatus;
-  /** Whether new servers can be ordered here now. */
-  orderable: boolean;
-  opens: string | null;
-}
-
-export interface ProductView {
-  code: string;
-  name: string;
-  family: 'vps' | 'gpu';
-  vcpus: number;
-  memory_mib: number;
-  disk_gib: number;
-  traffic_tib: number;
-  gpu: { model: string; count: number } | null;
-  price: { hourly_cents: number; monthly_cents: number; currency: 'EUR' };
-  regions: string[];
-}
-
-export interface ImageView {
-  id: string;
-  slug: string;
-  name: string;
-  os_family: string;
-  os_version: string;
-  category: string;
-  requires_gpu: boolean;
-  min_disk_gib: number;
-  status: string;
-}
-
-export const regionStatuses: RegionStatus[] = ['operational', 'maintenance', 'planned'];
+import type { Image, Product, Region, RegionStatus } from '../contract/index.ts';
+import { regionStatuses } from '../contract/index.ts';
+import { defaultImages, defaultProducts, defaultRegions } from './vmcloud-defaults.ts';
+import { createCatalogStore, type ImageFacts, type ImageRecord, type RegionRecord } from './store.ts';
 
 export interface CatalogService {
   /** Loads the VMCloud defaults where missing; existing rows (an operator's changes) are kept. */
   loadDefaults(): Promise<void>;
-  listRegions(): Promise<RegionView[]>;
-  getRegion(code: string): Promise<RegionView>;
-  setRegionStatus(code: string, status: string): Promise<RegionView>;
-  listProducts(filter?: { region?: string }): Promise<ProductView[]>;
-  getProduct(code: string): Promise<ProductView>;
-  listImages(): Promise<ImageView[]>;
-  getImage(slugOrId: string): Promise<ImageView>;
-  /** Forget cached catalog rows after a change made outside this service (an image upload). */
-  invalidate(): void;
+  /** Reads regions, products and images once, so that lookups inside transactions never wait for a read. */
+  warm(): Promise<void>;
+  listRegions(): Promise<Region[]>;
+  getRegion(code: string): Promise<Region>;
+  /** The region with its address pool (for the compute and network domains). */
+  getRegionRecord(code: string): Promise<RegionRecord>;
+  setRegionStatus(code: string, status: RegionStatus): Promise<Region>;
+  listProducts(filter?: { region?: string }): Promise<Product[]>;
+  /** A product that can be ordered now. */
+  getProduct(code: string): Promise<Product>;
+  /** Any product, retired ones too: the size of servers that already exist. */
+  productSpec(code: string): Promise<Product>;
+  listImages(): Promise<Image[]>;
+  getImage(slugOrId: string): Promise<Image>;
+  /** The file format of an image (`qcow2`, `raw`, `iso`), null before its file was uploaded. */
+  imageFormat(slugOrId: string): Promise<string | null>;
+  /** Makes an uploaded image available: a new `custom` image, or a catalog image gets its file. */
+  recordUploadedImage(input: {
+    slug: string;
+    name: string | null;
+    fileName: string;
+    facts: ImageFacts;
+  }): Promise<ImageRecord>;
 }
 
 export function normalizeCode(code: string): string {
@@ -65,190 +48,186 @@ export function normalizeCode(code: string): string {
 /** How long lookups may serve a cached catalog: regions change status rarely, products and images more rarely. */
 export const catalogCacheTtlMs = { regions: 1000, products: 5000, images: 5000 };
 
-/** A value read at most once per `ttlMs` (per process); `clear` forgets it after a local change. */
+/**
+ * A value read at most once per `ttlMs` (per process); `clear` forgets it after a local change. Past its
+ * time to live the old value is still served while a fresh read runs in the background: a lookup inside
+ * a caller's transaction must never wait for a read of its own (on SQLite the one connection is that
+ * transaction's until it ends, so such a read would wait forever). Only the very first read waits; the
+ * control plane makes it at start (`warm`).
+ */
 function cached<T>(ttlMs: number, nowMs: () => number, load: () => Promise<T>) {
   let value: { at: number; promise: Promise<T> } | null = null;
+  let refreshing: Promise<T> | null = null;
+  const start = () => {
+    const entry = { at: nowMs(), promise: load() };
+    entry.promise.then(
+      () => {
+        if (!value || value.at <= entry.at) value = entry;
+      },
+      () => undefined,
+    );
+    return entry;
+  };
+  const refresh = () => {
+    if (refreshing) return refreshing;
+    const { promise } = start();
+    refreshing = promise;
+    void promise.catch(() => undefined).finally(() => (refreshing = null));
+    return promise;
+  };
   return {
     get(): Promise<T> {
-      if (!value || nowMs() - value.at >= ttlMs) {
-        const promise = load();
-        value = { at: nowMs(), promise };
-        promise.catch(() => {
-          value = null;
-        });
-      }
+      if (!value) return refresh();
+      if (nowMs() - value.at >= ttlMs) void refresh();
       return value.promise;
     },
+    /** After a local change: the next lookups wait for a fresh read (started now, so it sees the change). */
     clear() {
-      value = null;
+      const entry = start();
+      value = entry;
+      entry.promise.catch(() => {
+        if (value === entry) value = null;
+      });
     },
   };
 }
 
-export function createCatalogService(deps: { db: Db; clock: Clock; events: EventRecorder }): CatalogService {
+const publicRegion = ({ ipv4Pool: _pool, ...region }: RegionRecord): Region => region;
+const publicImage = ({ format: _f, sizeBytes: _s, sha256: _h, ...image }: ImageRecord): Image => image;
+
+/** Change notices between replicas: which part of the catalog changed (`regions`, `products`, `images`). */
+const catalogChannel = 'catalog';
+type CatalogPart = 'regions' | 'products' | 'images';
+
+export function createCatalogService(deps: {
+  db: Db;
+  clock: Clock;
+  events: EventRecorder;
+  /** Tells the other replicas (PostgreSQL) what changed; absent: one process. */
+  notifier?: Pick<Notifier, 'publish' | 'publishInTx' | 'subscribe' | 'onResync'>;
+}): CatalogService {
   const { db, clock } = deps;
+  const store = createCatalogStore(db);
+  const regionOrder = new Map(defaultRegions.map((r, i) => [r.code, i]));
 
-  const regionView = (r: { code: string; name: string; city: string; country: string; peering: string; peering_gbps: number | null; status: string; opens: string | null }): RegionView => ({
-    code: r.code,
-    name: r.name,
-    city: r.city,
-    country: r.country,
-    peering: r.peering,
-    peering_gbps: r.peering_gbps,
-    status: r.status as RegionStatus,
-    orderable: r.status === 'operational',
-    opens: r.opens,
-  });
+  const regions = cached(catalogCacheTtlMs.regions, clock.nowMs, async () =>
+    (await store.listRegions()).sort(
+      (a, b) => (regionOrder.get(a.code) ?? 99) - (regionOrder.get(b.code) ?? 99) || a.code.localeCompare(b.code),
+    ),
+  );
+  const products = cached(catalogCacheTtlMs.products, clock.nowMs, () => store.listProducts());
+  const publicProduct = ({ active: _active, ...product }: Product & { active: boolean }): Product => product;
+  const images = cached(catalogCacheTtlMs.images, clock.nowMs, () => store.listImages());
+  const parts: Record<CatalogPart, { clear(): void }> = { regions, products, images };
+  deps.notifier?.subscribe(catalogChannel, (part) => parts[part as CatalogPart]?.clear());
+  deps.notifier?.onResync(() => Object.values(parts).forEach((part) => part.clear()));
+  const changedElsewhere = (...changed: CatalogPart[]) =>
+    changed.forEach((part) => deps.notifier?.publish(catalogChannel, part));
 
-  const productView = (p: { code: string; name: string; family: string; vcpus: number; memory_mib: number; disk_gib: number; traffic_tib: number; gpu_model: string | null; gpu_count: number; price_hourly_cents: number; price_monthly_cents: number; regions_json: string }): ProductView => ({
-    code: p.code,
-    name: p.name,
-    family: p.family as 'vps' | 'gpu',
-    vcpus: p.vcpus,
-    memory_mib: p.memory_mib,
-    disk_gib: p.disk_gib,
-    traffic_tib: p.traffic_tib,
-    gpu: p.gpu_model ? { model: p.gpu_model, count: p.gpu_count } : null,
-    price: { hourly_cents: p.price_hourly_cents, monthly_cents: p.price_monthly_cents, currency: 'EUR' },
-    regions: JSON.parse(p.regions_json) as string[],
-  });
+  async function regionRecord(code: string): Promise<RegionRecord> {
+    const wanted = normalizeCode(code);
+    const found = (await regions.get()).find((r) => r.code === wanted);
+    if (!found) throw notFound('region', code);
+    return found;
+  }
 
-  const imageView = (i: { id: string; slug: string; name: string; os_family: string; os_version: string; category: string; requires_gpu: number; min_disk_gib: number; status: string }): ImageView => ({
-    id: i.id,
-    slug: i.slug,
-    name: i.name,
-    os_family: i.os_family,
-    os_version: i.os_version,
-    category: i.category,
-    requires_gpu: i.requires_gpu === 1,
-    min_disk_gib: i.min_disk_gib,
-    status: i.status,
-  });
-
-  const regionRows = cached(catalogCacheTtlMs.regions, clock.nowMs, () => db.selectFrom('regions').selectAll().execute());
-  const productRows = cached(catalogCacheTtlMs.products, clock.nowMs, () => db.selectFrom('products').selectAll().where('status', '=', 'active').orderBy('sort_order').execute());
-  const imageRows = cached(catalogCacheTtlMs.images, clock.nowMs, () => db.selectFrom('images').selectAll().where('status', '!=', 'deleted').orderBy('category').orderBy('slug').execute());
-  const forgetAll = () => {
-    regionRows.clear();
-    productRows.clear();
-    imageRows.clear();
-  };
+  async function imageRecord(slugOrId: string): Promise<ImageRecord> {
+    const key = slugOrId.trim().toLowerCase();
+    const found = (await images.get()).find((i) => i.slug === key || i.id === slugOrId);
+    if (!found)
+      throw new VmcError('invalid', `unknown image ${slugOrId}`, {
+        reason: 'unknown_image',
+        fields: [{ field: 'image', message: `unknown image ${slugOrId}` }],
+      });
+    return found;
+  }
 
   return {
     async loadDefaults() {
-      const now = clock.nowIso();
-      await inTransaction(db, async (tx) => {
-        for (const r of defaultRegions) {
-          await tx
-            .insertInto('regions')
-            .values({ code: r.code, name: r.name, city: r.city, country: r.country, peering: r.peering, peering_gbps: r.peeringGbps, status: r.status, opens: r.opens, ipv4_pool: r.ipv4Pool, created_at: now, updated_at: now })
-            .onConflict((oc) => oc.column('code').doNothing())
-            .execute();
-        }
-        for (const [index, p] of defaultProducts.entries()) {
-          await tx
-            .insertInto('products')
-            .values({
-              code: p.code,
-              name: p.name,
-              family: p.family,
-              vcpus: p.vcpus,
-              memory_mib: p.memoryMiB,
-              disk_gib: p.diskGiB,
-              traffic_tib: p.trafficTiB,
-              gpu_model: p.gpuModel,
-              gpu_count: p.gpuCount,
-              price_hourly_cents: p.priceHourlyCents,
-              price_monthly_cents: p.priceMonthlyCents,
-              regions_json: JSON.stringify(p.regions),
-              status: 'active',
-              sort_order: index,
-            })
-            .onConflict((oc) => oc.column('code').doNothing())
-            .execute();
-        }
-        for (const i of defaultImages) {
-          await tx
-            .insertInto('images')
-            .values({
-              id: newId('image', clock.nowMs()),
-              slug: i.slug,
-              name: i.name,
-              os_family: i.osFamily,
-              os_version: i.osVersion,
-              category: i.category,
-              requires_gpu: i.requiresGpu ? 1 : 0,
-              min_disk_gib: i.minDiskGiB,
-              project_id: null,
-              status: 'available',
-              format: null,
-              size_bytes: null,
-              sha256: null,
-              created_at: now,
-            })
-            .onConflict((oc) => oc.column('slug').doNothing())
-            .execute();
-        }
-      });
-      forgetAll();
+      await inTransaction(db, (tx) =>
+        store.insertDefaults(
+          tx,
+          { regions: defaultRegions, products: defaultProducts, images: defaultImages },
+          { nowIso: clock.nowIso(), imageId: () => newId('image', clock.nowMs()) },
+        ),
+      );
+      regions.clear();
+      products.clear();
+      images.clear();
+      changedElsewhere('regions', 'products', 'images');
     },
 
-    async listRegions() {
-      const rows = await regionRows.get();
-      const order = new Map(defaultRegions.map((r, i) => [r.code, i]));
-      return rows.map(regionView).sort((a, b) => (order.get(a.code) ?? 99) - (order.get(b.code) ?? 99) || a.code.localeCompare(b.code));
+    async warm() {
+      await Promise.all([regions.get(), products.get(), images.get()]);
     },
 
-    async getRegion(code) {
-      const wanted = normalizeCode(code);
-      const row = (await regionRows.get()).find((r) => r.code === wanted);
-      if (!row) throw notFound('region', code);
-      return regionView(row);
-    },
+    listRegions: async () => (await regions.get()).map(publicRegion),
+    getRegion: async (code) => publicRegion(await regionRecord(code)),
+    getRegionRecord: regionRecord,
 
     async setRegionStatus(code, status) {
-      if (!(regionStatuses as string[]).includes(status)) {
-        throw invalid(`status must be one of ${regionStatuses.join(', ')}`, { fields: [{ field: 'status', message: `must be one of ${regionStatuses.join(', ')}` }] });
+      if (!(regionStatuses as readonly string[]).includes(status)) {
+        throw invalid(`status must be one of ${regionStatuses.join(', ')}`, {
+          fields: [{ field: 'status', message: `must be one of ${regionStatuses.join(', ')}` }],
+        });
       }
       const region = normalizeCode(code);
       return inTransaction(db, async (tx, hooks) => {
-        const before = await tx.selectFrom('regions').select('status').where('code', '=', region).executeTakeFirst();
-        if (!before) throw notFound('region', code);
-        await tx.updateTable('regions').set({ status, updated_at: clock.nowIso() }).where('code', '=', region).execute();
-        await deps.events.record(tx, hooks, { type: 'region.status_changed', projectId: null, resourceType: 'region', resourceId: region, data: { from: before.status, to: status } });
-        const row = await tx.selectFrom('regions').selectAll().where('code', '=', region).executeTakeFirstOrThrow();
-        hooks.afterCommit(() => regionRows.clear());
-        return regionView(row);
+        const changed = await store.setRegionStatus(tx, region, status, clock.nowIso());
+        if (!changed) throw notFound('region', code);
+        if (changed.before !== status) {
+          await deps.events.record(tx, hooks, {
+            type: 'region.status_changed',
+            projectId: null,
+            resourceType: 'region',
+            resourceId: region,
+            data: { from: changed.before, to: status },
+          });
+        }
+        hooks.afterCommit(() => regions.clear());
+        await deps.notifier?.publishInTx(tx, catalogChannel, 'regions');
+        return publicRegion(changed.region);
       });
     },
 
     async listProducts(filter) {
-      const rows = await productRows.get();
-      const products = rows.map(productView);
-      if (!filter?.region) return products;
+      const all = (await products.get()).filter((p) => p.active).map(publicProduct);
+      if (!filter?.region) return all;
       const region = normalizeCode(filter.region);
-      return products.filter((p) => p.regions.includes(region));
+      return all.filter((p) => p.regions.includes(region));
     },
 
     async getProduct(code) {
       const wanted = normalizeCode(code);
-      const row = (await productRows.get()).find((p) => p.code === wanted);
-      if (!row || row.status !== 'active') throw new VmcError('invalid', `unknown product ${code}`, { reason: 'unknown_product', fields: [{ field: 'product', message: `unknown product ${code}` }] });
-      return productView(row);
+      const found = (await products.get()).find((p) => p.code === wanted && p.active);
+      if (!found)
+        throw new VmcError('invalid', `unknown product ${code}`, {
+          reason: 'unknown_product',
+          fields: [{ field: 'product', message: `unknown product ${code}` }],
+        });
+      return publicProduct(found);
     },
 
-    async listImages() {
-      const rows = await imageRows.get();
-      return rows.map(imageView);
+    async productSpec(code) {
+      const found = (await products.get()).find((p) => p.code === code);
+      if (!found) throw notFound('product', code);
+      return publicProduct(found);
     },
 
-    invalidate: forgetAll,
+    listImages: async () => (await images.get()).map(publicImage),
+    getImage: async (slugOrId) => publicImage(await imageRecord(slugOrId)),
+    imageFormat: async (slugOrId) => (await imageRecord(slugOrId)).format,
 
-    async getImage(slugOrId) {
-      const key = slugOrId.trim().toLowerCase();
-      const row = (await imageRows.get()).find((i) => i.slug === key || i.id === slugOrId);
-      if (!row || row.status === 'deleted') throw new VmcError('invalid', `unknown image ${slugOrId}`, { reason: 'unknown_image', fields: [{ field: 'image', message: `unknown image ${slugOrId}` }] });
-      return imageView(row);
+    async recordUploadedImage(input) {
+      try {
+        await inTransaction(db, (tx) =>
+          store.upsertUploadedImage(tx, { ...input, nowIso: clock.nowIso(), newId: newId('image', clock.nowMs()) }),
+        );
+      } finally {
+        images.clear();
+        changedElsewhere('images');
+      }
+      return imageRecord(input.slug);
     },
   };
 }

@@ -2,10 +2,10 @@
  * The shape of a CLI command and its context. Each command file exports a `Group` (noun with verbs, e.g.
  * `server create`) or a top-level `Command` (e.g. `login`). main.ts routes argv to one and runs it.
  */
-import type { ApiClient } from './client.ts';
+import type { ApiClient } from '../client/index.ts';
 import type { OutputFormat } from './output.ts';
 import type { Env, ResolvedProfile } from './config.ts';
-import type { Action } from './api-types.ts';
+import type { Action } from '../contract/index.ts';
 
 export interface Writer {
   write(chunk: string): unknown;
@@ -63,7 +63,7 @@ export interface Context {
   /** Polls an action to its end, drawing progress on stderr; throws its error as a VmcError. */
   waitForAction(client: ApiClient, action: Action, options: WaitOptions): Promise<Action>;
   /** Global flag values (--profile, --url, --token). */
-  globals: { profile?: string; url?: string; token?: string };
+  globals: { profile?: string; url?: string; token?: string; caCert?: string };
   out(text: string): void;
   err(text: string): void;
   now(): number;

@@ -60,13 +60,24 @@ test('loadProfile: current profile, then env, then flags win', async (t) => {
   await saveProfile({ name: 'prod', url: 'https://b', token: 'vmc_b' }, env);
 
   let p = await loadProfile(undefined, env);
-  assert.deepEqual([p.name, p.url, p.token, p.stored, p.sources], ['default', 'http://a', 'vmc_a', true, { url: 'profile', token: 'profile' }]);
+  assert.deepEqual(
+    [p.name, p.url, p.token, p.stored, p.sources],
+    ['default', 'http://a', 'vmc_a', true, { url: 'profile', token: 'profile' }],
+  );
 
   p = await loadProfile('prod', env);
   assert.deepEqual([p.name, p.url, p.token], ['prod', 'https://b', 'vmc_b']);
 
-  p = await loadProfile(undefined, { ...env, VMCLOUD_PROFILE: 'prod', VMCLOUD_URL: 'http://env', VMCLOUD_TOKEN: 'vmc_env' });
-  assert.deepEqual([p.name, p.url, p.token, p.sources], ['prod', 'http://env', 'vmc_env', { url: 'env', token: 'env' }]);
+  p = await loadProfile(undefined, {
+    ...env,
+    VMCLOUD_PROFILE: 'prod',
+    VMCLOUD_URL: 'http://env',
+    VMCLOUD_TOKEN: 'vmc_env',
+  });
+  assert.deepEqual(
+    [p.name, p.url, p.token, p.sources],
+    ['prod', 'http://env', 'vmc_env', { url: 'env', token: 'env' }],
+  );
 
   p = await loadProfile(undefined, { ...env, VMCLOUD_TOKEN: 'vmc_env' }, { url: 'http://flag/', token: 'vmc_flag' });
   assert.deepEqual([p.url, p.token, p.sources], ['http://flag', 'vmc_flag', { url: 'flag', token: 'flag' }]);
@@ -82,7 +93,10 @@ test('an unknown named profile is not_found; a malformed file is invalid', async
   const dir = await tempDir(t);
   const env = { VMCLOUD_CONFIG: join(dir, 'config.json') };
   await saveProfile({ name: 'default', url: 'http://a', token: 'vmc_a' }, env);
-  await assert.rejects(loadProfile('staging', env), (e: unknown) => e instanceof VmcError && e.code === 'not_found' && /known profiles: default/.test(e.message));
+  await assert.rejects(
+    loadProfile('staging', env),
+    (e: unknown) => e instanceof VmcError && e.code === 'not_found' && /known profiles: default/.test(e.message),
+  );
   await assert.rejects(useProfile('staging', env), (e: unknown) => e instanceof VmcError && e.code === 'not_found');
   await writeFile(env.VMCLOUD_CONFIG, '{ nope');
   await assert.rejects(loadProfile(undefined, env), (e: unknown) => e instanceof VmcError && e.code === 'invalid');

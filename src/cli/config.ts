@@ -18,6 +18,8 @@ export const defaultProfileName = 'default';
 export interface StoredProfile {
   url: string;
   token?: string;
+  /** PEM file of the CA (or self-signed certificate) that signs the control plane's HTTPS certificate. */
+  caCert?: string;
 }
 
 export interface ConfigFile {
@@ -26,6 +28,8 @@ export interface ConfigFile {
 }
 
 export interface ResolvedProfile {
+  /** CA certificate file trusted for HTTPS (flag --ca-cert, env VMCLOUD_CA_CERT, or the profile). */
+  caCert?: string;
   /** Profile name (even when nothing is stored under it yet). */
   name: string;
   url: string;
@@ -79,7 +83,12 @@ function normalizeConfig(parsed: unknown, path: string): ConfigFile {
       if (!profile || typeof profile !== 'object' || typeof profile.url !== 'string') {
         throw new VmcError('invalid', `${path}: profile "${name}" needs a "url" string`, { reason: 'bad_config' });
       }
-      profiles[name] = { url: profile.url, ...(typeof profile.token === 'string' ? { token: profile.token } : {}) };
+      const caCert = (value as { caCert?: unknown }).caCert;
+      profiles[name] = {
+        url: profile.url,
+        ...(typeof profile.token === 'string' ? { token: profile.token } : {}),
+        ...(typeof caCert === 'string' ? { caCert } : {}),
+      };
     }
   }
   return { current: typeof raw.current === 'string' ? raw.current : null, profiles };
@@ -100,15 +109,23 @@ export interface SaveProfileInput {
   name: string;
   url: string;
   token?: string;
+  caCert?: string;
   /** Make it the current profile. The first profile saved always becomes current. */
   makeCurrent?: boolean;
 }
 
 /** Adds or replaces one profile, keeps the others; returns the config file path. */
 export async function saveProfile(input: SaveProfileInput, env: Env = process.env): Promise<string> {
-  if (!input.name.trim()) throw new VmcError('invalid', 'a profile needs a name', { fields: [{ field: 'name', message: 'must not be empty' }] });
+  if (!input.name.trim())
+    throw new VmcError('invalid', 'a profile needs a name', {
+      fields: [{ field: 'name', message: 'must not be empty' }],
+    });
   const config = await readConfig(env);
-  config.profiles[input.name] = { url: stripTrailingSlash(input.url), ...(input.token ? { token: input.token } : {}) };
+  config.profiles[input.name] = {
+    url: stripTrailingSlash(input.url),
+    ...(input.token ? { token: input.token } : {}),
+    ...(input.caCert ? { caCert: input.caCert } : {}),
+  };
   if (input.makeCurrent || !config.current || !config.profiles[config.current]) config.current = input.name;
   return writeConfig(config, env);
 }
@@ -124,13 +141,18 @@ export async function useProfile(name: string, env: Env): Promise<string> {
 export interface ProfileOverrides {
   url?: string;
   token?: string;
+  caCert?: string;
 }
 
 /**
  * The profile to talk to: `name` (from --profile), else $VMCLOUD_PROFILE, else the file's current profile,
  * else `default`. A profile named explicitly must exist; env and flags override its url and token.
  */
-export async function loadProfile(name: string | undefined, env: Env = process.env, flags: ProfileOverrides = {}): Promise<ResolvedProfile> {
+export async function loadProfile(
+  name: string | undefined,
+  env: Env = process.env,
+  flags: ProfileOverrides = {},
+): Promise<ResolvedProfile> {
   const path = configPath(env);
   const config = await readConfig(env);
   const explicit = name ?? env.VMCLOUD_PROFILE;
@@ -152,10 +174,12 @@ export async function loadProfile(name: string | undefined, env: Env = process.e
       : stored?.token
         ? [stored.token, 'profile' as const]
         : [undefined, 'none' as const];
+  const caCert = flags.caCert ?? env.VMCLOUD_CA_CERT ?? stored?.caCert;
   return {
     name: chosen,
     url: stripTrailingSlash(url),
     token,
+    caCert,
     stored: stored !== undefined,
     configPath: path,
     sources: { url: urlSource, token: tokenSource },
@@ -164,7 +188,8 @@ export async function loadProfile(name: string | undefined, env: Env = process.e
 
 function unknownProfile(name: string, config: ConfigFile, path: string): VmcError {
   const known = Object.keys(config.profiles);
-  const hint = known.length > 0 ? `known profiles: ${known.join(', ')}` : `no profiles in ${path} yet: run \`vmcloud login\``;
+  const hint =
+    known.length > 0 ? `known profiles: ${known.join(', ')}` : `no profiles in ${path} yet: run \`vmcloud login\``;
   return new VmcError('not_found', `profile "${name}" was not found (${hint})`, { reason: 'profile_not_found' });
 }
 

@@ -5,8 +5,18 @@
  */
 import { parseArgs } from 'node:util';
 import { exitCodeOf, VmcError } from '../core/errors.ts';
-import { createClient } from './client.ts';
-import { UsageError, isGroup, type CliIo, type Command, type Context, type Entry, type Group, type Options, type Values } from './command.ts';
+import { createClient, fetchTrusting } from '../client/index.ts';
+import {
+  UsageError,
+  isGroup,
+  type CliIo,
+  type Command,
+  type Context,
+  type Entry,
+  type Group,
+  type Options,
+  type Values,
+} from './command.ts';
 import { loadProfile, type ResolvedProfile } from './config.ts';
 import { isOutputFormat, outputFormats, sanitize, type OutputFormat } from './output.ts';
 import { waitForAction } from './progress.ts';
@@ -21,9 +31,27 @@ import { hostGroup } from './commands/host.ts';
 import { loginCommand } from './commands/login.ts';
 import { projectGroup } from './commands/project.ts';
 import { serverGroup } from './commands/server.ts';
+import { volumeGroup } from './commands/volume.ts';
+import { networkGroup, serverNetworkCommands } from './commands/network.ts';
+import { firewallGroup } from './commands/firewall.ts';
+import { floatingIpGroup } from './commands/floating-ip.ts';
+import { primaryIpGroup } from './commands/primary-ip.ts';
 import { tokenGroup } from './commands/token.ts';
 import { serverHostCommands } from './commands/server-host.ts';
 import { imageImportCommand } from './commands/image-import.ts';
+import { hostRecoveryCommands } from './commands/host-recovery.ts';
+import { operatorTokenGroup } from './commands/operator-token.ts';
+import { userGroup } from './commands/user.ts';
+import { keyStoreGroup } from './commands/key-store.ts';
+import { backupGroup } from './commands/backup.ts';
+import { webhookGroup } from './commands/webhook.ts';
+import { inventoryCommand } from './commands/inventory.ts';
+import { ddosGroup, flowLogsGroup, serverTraffic, trafficGroup } from './commands/traffic.ts';
+import { serverMetrics } from './commands/server-metrics.ts';
+import { billingGroup, invoiceGroup, priceGroup, slaGroup } from './commands/billing.ts';
+import { incidentGroup } from './commands/incident.ts';
+import { maintenanceGroup } from './commands/maintenance.ts';
+import { promisesCommand, statusCommand } from './commands/status.ts';
 
 export type { CliIo, Writer } from './command.ts';
 export { saveProfile, loadProfile, configPath } from './config.ts';
@@ -35,15 +63,40 @@ export const entries: Entry[] = [
   regionGroup,
   productGroup,
   { ...imageGroup, commands: [...imageGroup.commands, imageImportCommand] },
-  { ...serverGroup, commands: [...serverGroup.commands, ...serverHostCommands] },
+  {
+    ...serverGroup,
+    commands: [...serverGroup.commands, ...serverHostCommands, serverTraffic, serverMetrics, ...serverNetworkCommands],
+  },
+  volumeGroup,
+  networkGroup,
+  firewallGroup,
+  floatingIpGroup,
+  primaryIpGroup,
+  backupGroup,
+  trafficGroup,
+  flowLogsGroup,
+  ddosGroup,
+  billingGroup,
+  invoiceGroup,
+  slaGroup,
+  priceGroup,
   actionGroup,
   projectGroup,
   tokenGroup,
-  hostGroup,
+  { ...hostGroup, commands: [...hostGroup.commands, ...hostRecoveryCommands] },
+  operatorTokenGroup,
+  userGroup,
   capacityCommand,
   auditLogGroup,
   eventsCommand,
+  webhookGroup,
+  inventoryCommand,
+  statusCommand,
+  promisesCommand,
+  incidentGroup,
+  maintenanceGroup,
   adminGroup,
+  keyStoreGroup,
 ];
 
 export const globalOptions: Options = {
@@ -51,6 +104,7 @@ export const globalOptions: Options = {
   profile: { type: 'string', arg: 'NAME', help: 'profile of the config file to use (env VMCLOUD_PROFILE)' },
   url: { type: 'string', arg: 'URL', help: 'control plane URL (env VMCLOUD_URL)' },
   token: { type: 'string', arg: 'TOKEN', help: 'API token vmc_… (env VMCLOUD_TOKEN)' },
+  'ca-cert': { type: 'string', arg: 'FILE', help: 'trust this CA for HTTPS (env VMCLOUD_CA_CERT; saved by login)' },
   help: { type: 'boolean', short: 'h', help: 'show help' },
 };
 
@@ -74,7 +128,7 @@ interface Route {
   help: boolean;
 }
 
-const globalValueFlags = new Set(['-o', '--output', '--profile', '--url', '--token']);
+const globalValueFlags = new Set(['-o', '--output', '--profile', '--url', '--token', '--ca-cert']);
 
 /**
  * Splits argv into command words and the rest. Global options may come first (`vmcloud -o json server
@@ -157,7 +211,13 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
 
   const entry = findEntry(path[0]);
   if (!entry) {
-    throw new UsageError(`unknown command "${sanitize(path[0])}"${suggest(path[0], entries.map((e) => e.name))}`, rootUsage());
+    throw new UsageError(
+      `unknown command "${sanitize(path[0])}"${suggest(
+        path[0],
+        entries.map((e) => e.name),
+      )}`,
+      rootUsage(),
+    );
   }
   let command: Command;
   let commandPath: string;
@@ -172,7 +232,10 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     const found = entry.commands.find((c) => c.name === path[1]);
     if (!found) {
       throw new UsageError(
-        `unknown command "${entry.name} ${sanitize(path[1])}"${suggest(path[1], entry.commands.map((c) => c.name)).replace('"', `"${entry.name} `)}`,
+        `unknown command "${entry.name} ${sanitize(path[1])}"${suggest(
+          path[1],
+          entry.commands.map((c) => c.name),
+        ).replace('"', `"${entry.name} `)}`,
         groupUsage(entry),
       );
     }
@@ -193,7 +256,13 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
   const expected = command.args ?? [];
   const required = expected.filter((a) => a.required);
   if (positionals.length < required.length) {
-    throw new UsageError(`missing ${required.slice(positionals.length).map((a) => a.name).join(' ')}`, usage);
+    throw new UsageError(
+      `missing ${required
+        .slice(positionals.length)
+        .map((a) => a.name)
+        .join(' ')}`,
+      usage,
+    );
   }
   if (positionals.length > expected.length) {
     throw new UsageError(`unexpected argument "${sanitize(positionals[expected.length])}"`, usage);
@@ -205,8 +274,10 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
   }
   const globals = {
     profile: typeof values.profile === 'string' ? values.profile : undefined,
-    url: typeof values.url === 'string' ? values.url : undefined,
+    // A command with its own --url (`webhook create --url`) takes it; the control plane's comes from the profile or env.
+    url: typeof values.url === 'string' && !command.options?.url ? values.url : undefined,
     token: typeof values.token === 'string' ? values.token : undefined,
+    caCert: typeof values['ca-cert'] === 'string' ? values['ca-cert'] : undefined,
   };
   const ctx = createContext(io, globals, outputText);
   try {
@@ -238,8 +309,11 @@ function parseCommandArgs(rest: string[], command: Command, usage: string): { va
     }
     if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       const flag = /--[\w-]+/.exec(message)?.[0] ?? /'(-\w)\b/.exec(message)?.[1];
-      const spec = flag ? specs[flag.replace(/^-+/, '')] ?? Object.values(specs).find((s) => `-${s.short}` === flag) : undefined;
-      if (flag && spec?.type === 'string') throw new UsageError(`option ${flag} needs a value${spec.arg ? ` (${spec.arg})` : ''}`, usage);
+      const spec = flag
+        ? (specs[flag.replace(/^-+/, '')] ?? Object.values(specs).find((s) => `-${s.short}` === flag))
+        : undefined;
+      if (flag && spec?.type === 'string')
+        throw new UsageError(`option ${flag} needs a value${spec.arg ? ` (${spec.arg})` : ''}`, usage);
       if (flag && spec?.type === 'boolean') throw new UsageError(`option ${flag} takes no value`, usage);
     }
     throw new UsageError(message, usage);
@@ -259,10 +333,16 @@ function createContext(io: CliIo, globals: Context['globals'], output: OutputFor
     now,
     out: (text) => io.stdout.write(text),
     err: (text) => io.stderr.write(text),
-    profile: () => (profile ??= loadProfile(globals.profile, io.env, { url: globals.url, token: globals.token })),
+    profile: () =>
+      (profile ??= loadProfile(globals.profile, io.env, {
+        url: globals.url,
+        token: globals.token,
+        caCert: globals.caCert,
+      })),
     async client() {
       const resolved = await ctx.profile();
-      return createClient({ baseUrl: resolved.url, token: resolved.token, fetch: io.fetch });
+      const tlsFetch = resolved.caCert ? fetchTrusting(resolved.caCert) : undefined;
+      return createClient({ baseUrl: resolved.url, token: resolved.token, fetch: io.fetch ?? tlsFetch });
     },
     waitForAction: (client, action, options) =>
       waitForAction(
@@ -286,16 +366,26 @@ function createContext(io: CliIo, globals: Context['globals'], output: OutputFor
 
 /** `error: <detail> (<code>[/<reason>])`, then field problems, placement rejections and hints. */
 export function formatError(error: VmcError): string {
-  const lines = [`error: ${sanitize(error.message)} (${error.code}${error.reason ? `/${sanitize(error.reason)}` : ''})`];
+  const lines = [
+    `error: ${sanitize(error.message)} (${error.code}${error.reason ? `/${sanitize(error.reason)}` : ''})`,
+  ];
   for (const field of error.fields) {
     lines.push(`  ${field.field ? `${sanitize(field.field)}: ` : ''}${sanitize(field.message)}`);
   }
   const details = error.details;
-  const placement = (details.placement && typeof details.placement === 'object' ? details.placement : details) as Record<string, unknown>;
+  const placement = (
+    details.placement && typeof details.placement === 'object' ? details.placement : details
+  ) as Record<string, unknown>;
   if (Array.isArray(placement.rejections)) {
     for (const rejection of placement.rejections as Array<Record<string, unknown>>) {
-      const hosts = typeof rejection.hosts === 'number' ? `${rejection.hosts} host${rejection.hosts === 1 ? '' : 's'}` : '';
-      lines.push(`  - ${[rejection.filter, hosts, rejection.reason].filter(Boolean).map((p) => sanitize(String(p))).join(': ')}`);
+      const hosts =
+        typeof rejection.hosts === 'number' ? `${rejection.hosts} host${rejection.hosts === 1 ? '' : 's'}` : '';
+      lines.push(
+        `  - ${[rejection.filter, hosts, rejection.reason]
+          .filter(Boolean)
+          .map((p) => sanitize(String(p)))
+          .join(': ')}`,
+      );
     }
   }
   const largest = placement.largest_available as Record<string, unknown> | undefined;
@@ -309,10 +399,16 @@ export function formatError(error: VmcError): string {
     if (parts.length > 0) lines.push(`  largest still available: ${parts.join(', ')}`);
   }
   if (error.code === 'unauthenticated' && error.reason !== 'no_token') {
-    lines.push('hint: the token was refused; check it with `vmcloud config show` or save a new one with `vmcloud login --token vmc_…`');
+    lines.push(
+      'hint: the token was refused; check it with `vmcloud config show` or save a new one with `vmcloud login --token vmc_…`',
+    );
   }
-  if (error.code === 'forbidden') lines.push('hint: this needs a token with more rights (an owner/member token, or an operator token for operator commands)');
-  if (error.code === 'rate_limited' && details.retry_after !== undefined) lines.push(`hint: retry after ${sanitize(String(details.retry_after))} s`);
+  if (error.code === 'forbidden')
+    lines.push(
+      'hint: this needs a token with more rights (an owner/member token, or an operator token for operator commands)',
+    );
+  if (error.code === 'rate_limited' && details.retry_after !== undefined)
+    lines.push(`hint: retry after ${sanitize(String(details.retry_after))} s`);
   if (typeof details.request_id === 'string' && (error.code === 'internal' || error.code === 'unavailable')) {
     lines.push(`request id: ${sanitize(details.request_id)}`);
   }
@@ -399,9 +495,15 @@ export function commandUsage(path: string, command: Command): string {
 }
 
 export function commandHelp(path: string, command: Command): string {
-  const lines = [`vmcloud ${path}: ${command.summary}`, '', `Usage: vmcloud ${path}${command.usage ? ` ${command.usage}` : ''}`, ''];
+  const lines = [
+    `vmcloud ${path}: ${command.summary}`,
+    '',
+    `Usage: vmcloud ${path}${command.usage ? ` ${command.usage}` : ''}`,
+    '',
+  ];
   if (command.description) lines.push(command.description, '');
-  if (command.options && Object.keys(command.options).length > 0) lines.push('Options:', ...optionLines(command.options), '');
+  if (command.options && Object.keys(command.options).length > 0)
+    lines.push('Options:', ...optionLines(command.options), '');
   lines.push('Global options:', ...optionLines(globalOptions), '');
   if (command.examples?.length) lines.push('Examples:', ...command.examples.map((e) => `  ${e}`), '');
   return lines.join('\n');
@@ -413,7 +515,14 @@ function showHelp(words: string[], io: CliIo): number {
     return 0;
   }
   const entry = findEntry(words[0]);
-  if (!entry) throw new UsageError(`unknown command "${sanitize(words[0])}"${suggest(words[0], entries.map((e) => e.name))}`, rootUsage());
+  if (!entry)
+    throw new UsageError(
+      `unknown command "${sanitize(words[0])}"${suggest(
+        words[0],
+        entries.map((e) => e.name),
+      )}`,
+      rootUsage(),
+    );
   if (!isGroup(entry)) {
     io.stdout.write(commandHelp(entry.name, entry));
     return 0;

@@ -33,7 +33,9 @@ test('renderTable aligns columns, right-aligns numbers, shows - for missing, tri
   ]);
   assert.equal(
     text,
-    ['NAME               VCPUS   NOTE', 'web-1                  2   edge', 'database-primary      16   -', ''].join('\n'),
+    ['NAME               VCPUS   NOTE', 'web-1                  2   edge', 'database-primary      16   -', ''].join(
+      '\n',
+    ),
   );
 });
 
@@ -50,7 +52,14 @@ test('renderList: empty table prints the message; json and yaml print the rows',
 });
 
 test('renderDetail aligns values after the labels', () => {
-  assert.equal(renderDetail([['ID', 'srv_1'], ['Status', 'running'], ['IPv4', null]]), 'ID:      srv_1\nStatus:  running\nIPv4:    -\n');
+  assert.equal(
+    renderDetail([
+      ['ID', 'srv_1'],
+      ['Status', 'running'],
+      ['IPv4', null],
+    ]),
+    'ID:      srv_1\nStatus:  running\nIPv4:    -\n',
+  );
 });
 
 const cellCases: Array<[unknown, string]> = [

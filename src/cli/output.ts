@@ -2,12 +2,17 @@
  * Output rendering of the CLI: aligned tables, key/value details, JSON and YAML. Pure functions: they take
  * data and return text, so every layout is table-tested without a terminal.
  */
-import YAML from 'yaml';
+import { createRequire } from 'node:module';
+
+// Loaded on first use (-o yaml): other commands start without it.
+let yaml: { stringify(value: unknown): string } | null = null;
+const YAML = { stringify: (value: unknown) => (yaml ??= createRequire(import.meta.url)('yaml')).stringify(value) };
 
 export type OutputFormat = 'table' | 'json' | 'yaml';
 export const outputFormats: readonly OutputFormat[] = ['table', 'json', 'yaml'];
 
-export const isOutputFormat = (value: string): value is OutputFormat => (outputFormats as readonly string[]).includes(value);
+export const isOutputFormat = (value: string): value is OutputFormat =>
+  (outputFormats as readonly string[]).includes(value);
 
 export interface Column<T> {
   header: string;
@@ -75,7 +80,12 @@ export function renderData(format: Exclude<OutputFormat, 'table'>, value: unknow
 }
 
 /** A list in the chosen format; an empty table prints `emptyMessage` instead of a lone header. */
-export function renderList<T>(format: OutputFormat, columns: Column<T>[], rows: readonly T[], emptyMessage: string): string {
+export function renderList<T>(
+  format: OutputFormat,
+  columns: Column<T>[],
+  rows: readonly T[],
+  emptyMessage: string,
+): string {
   if (format !== 'table') return renderData(format, rows);
   if (rows.length === 0) return emptyMessage + '\n';
   return renderTable(columns, rows);

@@ -15,7 +15,10 @@ export async function listPages<T>(
     items.push(...page.items);
     const next = page.next_cursor ?? null;
     if (!all || next === null) return { items, nextCursor: next };
-    if (seen.has(next)) throw new VmcError('internal', `the control plane returned cursor ${next} twice; stopping`, { reason: 'cursor_loop' });
+    if (seen.has(next))
+      throw new VmcError('internal', `the control plane returned cursor ${next} twice; stopping`, {
+        reason: 'cursor_loop',
+      });
     seen.add(next);
     cursor = next;
   }

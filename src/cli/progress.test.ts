@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createProgressDisplay, formatPlainLine, formatProgressLine, progressBar } from './progress.ts';
-import type { Action } from './api-types.ts';
+import type { Action } from '../contract/index.ts';
 
 const barCases: Array<[number, string]> = [
   [0, '[----------]'],
@@ -22,7 +22,8 @@ const lineCases: Array<[Pick<Action, 'status' | 'progress'>, number, number | un
   [{ status: 'error', progress: 60 }, 61_000, undefined, 'create web-1  [############--------]  60%  error  1m01s'],
 ];
 for (const [action, elapsed, tick, expected] of lineCases) {
-  test(`formatProgressLine ${action.status} ${action.progress}%`, () => assert.equal(formatProgressLine(action, 'create web-1', elapsed, tick), expected));
+  test(`formatProgressLine ${action.status} ${action.progress}%`, () =>
+    assert.equal(formatProgressLine(action, 'create web-1', elapsed, tick), expected));
 }
 
 test('formatPlainLine', () => {
@@ -47,7 +48,10 @@ test('plain display prints one line per change, never carriage returns', () => {
   display.update(action('running', 0), 500);
   display.update(action('running', 50), 1000);
   display.finish(action('success', 100), 1500);
-  assert.equal(out.join(''), 'create web-1: running 0%\ncreate web-1: running 50%\ncreate web-1: success 100%\ncreate web-1: done in 1.5s\n');
+  assert.equal(
+    out.join(''),
+    'create web-1: running 0%\ncreate web-1: running 50%\ncreate web-1: success 100%\ncreate web-1: done in 1.5s\n',
+  );
 });
 
 test('terminal display redraws one line in place and ends it with a newline', () => {

@@ -4,10 +4,10 @@
  * so logs of CI jobs stay readable. Progress goes to stderr; stdout keeps the command's result.
  */
 import { VmcError } from '../core/errors.ts';
-import type { Action } from './api-types.ts';
-import type { ApiClient } from './client.ts';
+import { getAction, type Action } from '../contract/index.ts';
+import type { ApiClient } from '../client/index.ts';
 import type { Writer } from './command.ts';
-import { isErrorCode } from './client.ts';
+import { isErrorCode } from '../client/index.ts';
 import { formatDuration, sanitize } from './output.ts';
 
 export function progressBar(percent: number, width: number): string {
@@ -19,7 +19,12 @@ export function progressBar(percent: number, width: number): string {
 const spinner = ['|', '/', '-', '\\'];
 
 /** One progress line, e.g. `create web-1  [######------]  50%  running  1.5s`. */
-export function formatProgressLine(action: Pick<Action, 'status' | 'progress'>, label: string, elapsedMs: number, tick?: number): string {
+export function formatProgressLine(
+  action: Pick<Action, 'status' | 'progress'>,
+  label: string,
+  elapsedMs: number,
+  tick?: number,
+): string {
   const percent = Math.max(0, Math.min(100, Math.round(action.progress)));
   const mark = action.status === 'running' && tick !== undefined ? `${spinner[tick % spinner.length]} ` : '';
   return `${mark}${sanitize(label)}  ${progressBar(percent, 20)} ${String(percent).padStart(3)}%  ${action.status}  ${formatDuration(elapsedMs)}`;
@@ -57,7 +62,9 @@ export function createProgressDisplay(stderr: Writer, isTTY: boolean, label: str
     update: print,
     finish(action, elapsedMs) {
       print(action);
-      stderr.write(`${sanitize(label)}: ${action.status === 'success' ? 'done' : 'failed'} in ${formatDuration(elapsedMs)}\n`);
+      stderr.write(
+        `${sanitize(label)}: ${action.status === 'success' ? 'done' : 'failed'} in ${formatDuration(elapsedMs)}\n`,
+      );
     },
   };
 }
@@ -104,7 +111,7 @@ export async function waitForAction(deps: WaitDeps, initial: Action, label: stri
     }
     await deps.sleep(intervalMs);
     try {
-      action = (await deps.client.get<{ action: Action }>(`/v1/actions/${encodeURIComponent(action.id)}`)).action;
+      action = (await deps.client.call(getAction, { params: { id: action.id } })).action;
       failures = 0;
     } catch (error) {
       const transient = error instanceof VmcError && (error.code === 'unavailable' || error.code === 'rate_limited');

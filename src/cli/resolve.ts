@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { VmcError } from '../core/errors.ts';
-import type { ApiClient } from './client.ts';
-import type { Product, Server } from './api-types.ts';
+import type { ApiClient } from '../client/index.ts';
+import { getServer, listProducts, listServers, type Server } from '../contract/index.ts';
 
 /** Server ids carry the `srv_` prefix; anything else is a name. */
 export const looksLikeServerId = (text: string) => /^srv_[0-9a-z]+$/.test(text);
@@ -12,17 +12,23 @@ export const looksLikeServerId = (text: string) => /^srv_[0-9a-z]+$/.test(text);
 /** A server by id, or by name through `GET /v1/servers?name=NAME` (a name must match exactly one server). */
 export async function resolveServer(client: ApiClient, nameOrId: string): Promise<Server> {
   if (looksLikeServerId(nameOrId)) {
-    return (await client.get<{ server: Server }>(`/v1/servers/${encodeURIComponent(nameOrId)}`)).server;
+    return (await client.call(getServer, { params: { id: nameOrId } })).server;
   }
-  const { servers } = await client.get<{ servers: Server[] }>('/v1/servers', { name: nameOrId });
+  const { servers } = await client.call(listServers, { query: { name: nameOrId } });
   const matches = servers.filter((server) => server.name === nameOrId);
   if (matches.length === 0) {
-    throw new VmcError('not_found', `server ${nameOrId} was not found`, { details: { resource: 'server', id: nameOrId } });
+    throw new VmcError('not_found', `server ${nameOrId} was not found`, {
+      details: { resource: 'server', id: nameOrId },
+    });
   }
   if (matches.length > 1) {
-    throw new VmcError('conflict', `${matches.length} servers are named ${nameOrId} (${matches.map((s) => s.id).join(', ')}): use the id`, {
-      reason: 'ambiguous_name',
-    });
+    throw new VmcError(
+      'conflict',
+      `${matches.length} servers are named ${nameOrId} (${matches.map((s) => s.id).join(', ')}): use the id`,
+      {
+        reason: 'ambiguous_name',
+      },
+    );
   }
   return matches[0];
 }
@@ -39,7 +45,7 @@ const productCodeShape = /^[a-z0-9][a-z0-9-]*$/;
 export async function normalizeProduct(client: ApiClient, text: string): Promise<string> {
   const lower = text.trim().toLowerCase();
   if (productCodeShape.test(lower)) return lower;
-  const { products } = await client.get<{ products: Product[] }>('/v1/products');
+  const { products } = await client.call(listProducts);
   const match = products.find((p) => p.code.toLowerCase() === lower || p.name.toLowerCase() === lower);
   if (!match) {
     throw new VmcError('invalid', `unknown product "${text}"; see \`vmcloud product list\``, {
@@ -74,7 +80,10 @@ export async function readSshKeys(values: string[], cwd: string): Promise<string
       .split(/\r?\n/)
       .map((line) => line.trim())
       .filter((line) => line !== '' && !line.startsWith('#'));
-    if (lines.length === 0) throw new VmcError('invalid', `--ssh-key ${value}: the file holds no key`, { fields: [{ field: 'ssh_keys', message: 'empty file' }] });
+    if (lines.length === 0)
+      throw new VmcError('invalid', `--ssh-key ${value}: the file holds no key`, {
+        fields: [{ field: 'ssh_keys', message: 'empty file' }],
+      });
     keys.push(...lines);
   }
   return keys;
@@ -94,8 +103,12 @@ async function readText(path: string, flag: string): Promise<string> {
     return await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new VmcError('invalid', `${flag}: cannot read ${path}${code === 'ENOENT' ? ' (no such file)' : `: ${(error as Error).message}`}`, {
-      fields: [{ field: flag.replace(/^--/, '').replace(/-/g, '_'), message: 'cannot read file' }],
-    });
+    throw new VmcError(
+      'invalid',
+      `${flag}: cannot read ${path}${code === 'ENOENT' ? ' (no such file)' : `: ${(error as Error).message}`}`,
+      {
+        fields: [{ field: flag.replace(/^--/, '').replace(/-/g, '_'), message: 'cannot read file' }],
+      },
+    );
   }
 }

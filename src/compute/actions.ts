@@ -1,56 +1,58 @@
-import type { Tx, TxHooks, ActionsTable } from '../db/index.ts';
+/** Starts and finishes actions: the handle a client waits on for every mutation that takes time. */
+import type { Tx, TxHooks } from '../db/index.ts';
 import { newId, type Clock } from '../core/index.ts';
 import type { EventRecorder } from '../events/index.ts';
 import type { ActionCommand, ActionTarget } from './server-status.ts';
+import type { ActionRecord, ComputeStore } from './store.ts';
 
-/** Writes and finishes actions: the handle a client waits on for every mutation that takes time. */
-export function createActionStore(deps: { clock: Clock; events: EventRecorder }) {
-  const { clock } = deps;
+export type ActionOutcome = { ok: true } | { ok: false; code: string; message: string };
+
+export function createActions(deps: { store: ComputeStore; clock: Clock; events: EventRecorder }) {
+  const { store, clock } = deps;
   return {
-    async start(tx: Tx, input: { projectId: string; serverId: string; command: ActionCommand; target: ActionTarget }): Promise<ActionsTable> {
-      const row: ActionsTable = {
+    async start(
+      tx: Tx,
+      input: { projectId: string; serverId: string; command: ActionCommand; target: ActionTarget },
+    ): Promise<ActionRecord> {
+      const action: ActionRecord = {
         id: newId('action', clock.nowMs()),
-        project_id: input.projectId,
-        resource_type: 'server',
-        resource_id: input.serverId,
+        projectId: input.projectId,
+        resourceType: 'server',
+        resourceId: input.serverId,
         command: input.command,
         status: 'running',
         progress: 0,
-        target_json: JSON.stringify(input.target),
-        error_code: null,
-        error_message: null,
-        started_at: clock.nowIso(),
-        finished_at: null,
+        target: input.target,
+        errorCode: null,
+        errorMessage: null,
+        startedAt: clock.nowIso(),
+        finishedAt: null,
       };
-      await tx.insertInto('actions').values(row).execute();
-      return row;
+      await store.insertAction(tx, action);
+      return action;
     },
 
-    async progress(tx: Tx, actionId: string, progress: number): Promise<void> {
-      await tx.updateTable('actions').set({ progress }).where('id', '=', actionId).where('status', '=', 'running').execute();
-    },
+    progress: (tx: Tx, actionId: string, progress: number) => store.setActionProgress(tx, actionId, progress),
 
-    async finish(tx: Tx, hooks: TxHooks, action: ActionsTable, outcome: { ok: true } | { ok: false; code: string; message: string }): Promise<void> {
-      const finishedAt = clock.nowIso();
-      await tx
-        .updateTable('actions')
-        .set(outcome.ok ? { status: 'success', progress: 100, finished_at: finishedAt } : { status: 'error', error_code: outcome.code, error_message: outcome.message, finished_at: finishedAt })
-        .where('id', '=', action.id)
-        .where('status', '=', 'running')
-        .execute();
+    /** Finishes a running action and records `action.finished` (nothing when it was finished already). */
+    async finish(tx: Tx, hooks: TxHooks, action: ActionRecord, outcome: ActionOutcome): Promise<void> {
+      if (!(await store.finishAction(tx, action.id, outcome, clock.nowIso()))) return;
       await deps.events.record(tx, hooks, {
         type: 'action.finished',
-        projectId: action.project_id,
+        projectId: action.projectId,
         resourceType: 'action',
         resourceId: action.id,
-        data: { command: action.command, server_id: action.resource_id, status: outcome.ok ? 'success' : 'error', ...(outcome.ok ? {} : { error: outcome }) },
+        data: {
+          command: action.command,
+          ...(action.resourceType === 'volume' ? { volume_id: action.resourceId } : { server_id: action.resourceId }),
+          status: outcome.ok ? 'success' : 'error',
+          ...(outcome.ok ? {} : { error: { code: outcome.code, message: outcome.message } }),
+        },
       });
     },
 
-    async running(tx: Tx, serverId: string): Promise<ActionsTable[]> {
-      return tx.selectFrom('actions').selectAll().where('resource_id', '=', serverId).where('status', '=', 'running').orderBy('id').execute();
-    },
+    running: (tx: Tx, serverId: string) => store.runningActions(tx, serverId),
   };
 }
 
-export type ActionStore = ReturnType<typeof createActionStore>;
+export type Actions = ReturnType<typeof createActions>;

@@ -11,5 +11,6 @@ test('ipv4 pools: slots after the gateway, before the broadcast address', () => 
   assert.equal(addressAt(pool, pool.size - 1), '10.12.255.254');
   assert.throws(() => addressAt(pool, pool.size), VmcError);
   assert.equal(addressAt(parsePool('192.168.7.77/24'), 0), '192.168.7.2');
-  for (const bad of ['10.0.0.0/7', '10.0.0.0/31', '10.0.0/16', '10.0.0.256/16', 'x/16']) assert.throws(() => parsePool(bad), VmcError, bad);
+  for (const bad of ['10.0.0.0/7', '10.0.0.0/31', '10.0.0/16', '10.0.0.256/16', 'x/16'])
+    assert.throws(() => parsePool(bad), VmcError, bad);
 });

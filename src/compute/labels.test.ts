@@ -33,7 +33,8 @@ test('selectors parse and match', () => {
     ['region', true],
     ['region in (par1,fra1),!legacy', true],
   ];
-  for (const [selector, expected] of table) assert.equal(matchesSelector(labels, parseSelector(selector)), expected, selector);
+  for (const [selector, expected] of table)
+    assert.equal(matchesSelector(labels, parseSelector(selector)), expected, selector);
 });
 
 test('bad selectors and labels are refused with field details', () => {
@@ -42,9 +43,16 @@ test('bad selectors and labels are refused with field details', () => {
       assert.deepEqual(parseSelector(bad), [{ key: 'env', op: 'eq', value: '' }]);
       continue;
     }
-    assert.throws(() => parseSelector(bad), (e: unknown) => e instanceof VmcError && e.code === 'invalid', bad);
+    assert.throws(
+      () => parseSelector(bad),
+      (e: unknown) => e instanceof VmcError && e.code === 'invalid',
+      bad,
+    );
   }
-  assert.throws(() => validateLabels({ 'bad key': 'x' }), (e: unknown) => e instanceof VmcError && e.fields[0].field === 'labels.bad key');
+  assert.throws(
+    () => validateLabels({ 'bad key': 'x' }),
+    (e: unknown) => e instanceof VmcError && e.fields[0].field === 'labels.bad key',
+  );
   assert.throws(() => validateLabels({ ok: 5 }), VmcError);
   assert.throws(() => validateLabels(['x']), VmcError);
   assert.deepEqual(validateLabels({ env: 'prod', empty: '' }), { env: 'prod', empty: '' });

@@ -21,13 +21,20 @@ export function isValidLabelValue(value: string): boolean {
 
 export function validateLabels(labels: unknown, field = 'labels'): Labels {
   if (labels === undefined || labels === null) return {};
-  if (typeof labels !== 'object' || Array.isArray(labels)) throw invalid('labels must be an object of strings', { fields: [{ field, message: 'must be an object' }] });
+  if (typeof labels !== 'object' || Array.isArray(labels))
+    throw invalid('labels must be an object of strings', { fields: [{ field, message: 'must be an object' }] });
   const entries = Object.entries(labels as Record<string, unknown>);
   if (entries.length > 64) throw invalid('at most 64 labels', { fields: [{ field, message: 'at most 64 labels' }] });
   const out: Labels = {};
   for (const [key, value] of entries) {
-    if (!isValidLabelKey(key)) throw invalid(`label key "${key}" is not valid`, { fields: [{ field: `${field}.${key}`, message: 'invalid key: [prefix/]name of 1-63 alphanumerics, - _ .' }] });
-    if (typeof value !== 'string' || !isValidLabelValue(value)) throw invalid(`label value of "${key}" is not valid`, { fields: [{ field: `${field}.${key}`, message: 'value must be empty or 1-63 alphanumerics, - _ .' }] });
+    if (!isValidLabelKey(key))
+      throw invalid(`label key "${key}" is not valid`, {
+        fields: [{ field: `${field}.${key}`, message: 'invalid key: [prefix/]name of 1-63 alphanumerics, - _ .' }],
+      });
+    if (typeof value !== 'string' || !isValidLabelValue(value))
+      throw invalid(`label value of "${key}" is not valid`, {
+        fields: [{ field: `${field}.${key}`, message: 'value must be empty or 1-63 alphanumerics, - _ .' }],
+      });
     out[key] = value;
   }
   return out;
@@ -53,12 +60,18 @@ export function parseSelector(text: string): SelectorRequirement[] {
     } else current += ch;
   }
   if (current.trim() !== '' || parts.length > 0) parts.push(current);
-  const fail = (part: string) => invalid(`label_selector part "${part.trim()}" is not valid`, { fields: [{ field: 'label_selector', message: `cannot parse "${part.trim()}"` }] });
+  const fail = (part: string) =>
+    invalid(`label_selector part "${part.trim()}" is not valid`, {
+      fields: [{ field: 'label_selector', message: `cannot parse "${part.trim()}"` }],
+    });
   for (const raw of parts) {
     const part = raw.trim();
     let match: RegExpMatchArray | null;
     if ((match = part.match(/^([^\s!=()]+)\s+(in|notin)\s+\(([^)]*)\)$/))) {
-      const values = match[3].split(',').map((v) => v.trim()).filter((v) => v !== '');
+      const values = match[3]
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
       if (!isValidLabelKey(match[1]) || values.some((v) => !isValidLabelValue(v))) throw fail(part);
       requirements.push({ key: match[1], op: match[2] as 'in' | 'notin', values });
     } else if ((match = part.match(/^([^\s!=()]+)\s*(!=|==|=)\s*([^\s!=()]*)$/))) {

@@ -27,6 +27,8 @@ export interface StatusInputs {
 export function deriveServerStatus(input: StatusInputs): ServerStatus {
   const { desired, observed } = input;
   if (!input.hostUp) return desired === 'deleted' && observed === null ? 'deleted' : 'unknown';
+  // The host agent gave up on an operation (start, stop, reboot or destroy): whatever was asked, it failed.
+  if (observed?.power === 'failed') return 'error';
   if (desired === 'deleted') return observed === null ? 'deleted' : 'deleting';
   if (observed?.power === 'crashed') return 'error';
   if (desired === 'stopped') {
@@ -34,12 +36,14 @@ export function deriveServerStatus(input: StatusInputs): ServerStatus {
     return 'stopping';
   }
   if (observed === null) return input.previous === 'pending' ? 'pending' : 'starting';
-  if (observed.power === 'running') return observed.rebootGeneration >= input.rebootGeneration ? 'running' : 'rebooting';
+  if (observed.power === 'running')
+    return observed.rebootGeneration >= input.rebootGeneration ? 'running' : 'rebooting';
   if (observed.power === 'stopping' || observed.power === 'stopped') return 'starting';
   return 'starting';
 }
 
-export type ActionCommand = 'create' | 'start' | 'stop' | 'reboot' | 'delete' | 'migrate';
+export type ActionCommand =
+  'create' | 'start' | 'stop' | 'reboot' | 'delete' | 'migrate' | 'resize' | 'rebuild' | 'attach_iso' | 'detach_iso';
 
 export interface ActionTarget {
   /** The status that finishes the action. */
@@ -48,7 +52,10 @@ export interface ActionTarget {
   rebootGeneration?: number;
 }
 
-export type ActionVerdict = { done: false; progress: number } | { done: true; ok: true } | { done: true; ok: false; code: string; message: string };
+export type ActionVerdict =
+  | { done: false; progress: number }
+  | { done: true; ok: true }
+  | { done: true; ok: false; code: string; message: string };
 
 const progressByStatus: Partial<Record<ServerStatus, number>> = {
   pending: 10,
@@ -58,16 +65,42 @@ const progressByStatus: Partial<Record<ServerStatus, number>> = {
   deleting: 50,
 };
 
-/** Whether a server's new status finishes a running action. Pure. */
-export function judgeAction(target: ActionTarget, status: ServerStatus, observedRebootGeneration: number, errorDetail: string | null): ActionVerdict {
-  if (status === target.status && (target.rebootGeneration === undefined || observedRebootGeneration >= target.rebootGeneration)) {
+/**
+ * Whether a server's new status finishes a running action. Pure. `operationFailed` says the host reported
+ * the server `failed` (its agent gave up on the operation): that ends any action in error, a stop or a
+ * delete included, whereas a merely crashed server is still on its way to stopped or deleted.
+ */
+export function judgeAction(
+  target: ActionTarget,
+  status: ServerStatus,
+  observedRebootGeneration: number,
+  errorDetail: string | null,
+  operationFailed = false,
+): ActionVerdict {
+  if (
+    status === target.status &&
+    (target.rebootGeneration === undefined || observedRebootGeneration >= target.rebootGeneration)
+  ) {
     return { done: true, ok: true };
+  }
+  if (status === 'error' && operationFailed) {
+    return {
+      done: true,
+      ok: false,
+      code: 'operation_failed',
+      message: errorDetail ?? 'the host could not carry out the operation',
+    };
   }
   if (status === 'error' && target.status !== 'deleted' && target.status !== 'stopped') {
     return { done: true, ok: false, code: 'server_error', message: errorDetail ?? 'the server failed on its host' };
   }
   if (status === 'deleted' && target.status !== 'deleted') {
-    return { done: true, ok: false, code: 'server_deleted', message: 'the server was deleted before the action finished' };
+    return {
+      done: true,
+      ok: false,
+      code: 'server_deleted',
+      message: 'the server was deleted before the action finished',
+    };
   }
   return { done: false, progress: progressByStatus[status] ?? 25 };
 }

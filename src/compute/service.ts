@@ -1,17 +1,50 @@
+/**
+ * Servers: create (validate, count against the quota, place, record the action and the event in one
+ * transaction), list, show, rename and relabel (If-Match checked in the UPDATE), and the lifecycle
+ * actions. Returns the contract's types; the REST edge sends them as they are.
+ */
 import type { Db, DialectName, Tx, TxHooks } from '../db/index.ts';
 import { inTransaction, isUniqueViolation } from '../db/index.ts';
-import { conflict, newId, notFound, VmcError, type Clock, type EventType, type Logger } from '../core/index.ts';
-import type { EventRecorder } from '../events/index.ts';
+import {
+  conflict,
+  filteredKeysetPage,
+  newId,
+  notFound,
+  VmcError,
+  type Clock,
+  type Logger,
+  type MetricFamily,
+} from '../core/index.ts';
+import type { EventInput, EventRecorder } from '../events/index.ts';
 import type { CatalogService } from '../catalog/index.ts';
-import { normalizeCode } from '../catalog/index.ts';
-import type { Scheduler } from '../scheduler/types.ts';
-import { requireProject, type Principal } from '../identity/index.ts';
-import { parseCreateServer, isValidServerName } from './validation.ts';
-import { parseSelector, matchesSelector, validateLabels, type Labels } from './labels.ts';
-import { createActionStore } from './actions.ts';
+import type { PlacementScheduler } from '../scheduler/index.ts';
+import { requireProject, type IdentityService, type Principal, type ProjectRole } from '../identity/index.ts';
+import type {
+  ActionAccepted,
+  AttachIsoBody,
+  CreateServerBody,
+  RebuildServerBody,
+  ResizeServerBody,
+  ListServersQuery,
+  Server,
+  ServerCreated,
+  ServerList,
+  UpdateServerBody,
+} from '../contract/index.ts';
+import { validateCreateServer } from './validation.ts';
+import { parseSelector, matchesSelector, validateLabels } from './labels.ts';
+import { createActions } from './actions.ts';
 import { parsePool, addressAt } from './ipv4-pool.ts';
-import { serverView, actionView, type ServerView, type ActionView } from './views.ts';
+import { serverView, actionView } from './views.ts';
+import { checkOrder } from './order-rules.ts';
+import { createComputeStore, type ServerChange, type ServerRecord } from './store.ts';
+import type { DiskKeyVault } from './disk-keys.ts';
+import { createSettler } from './settle.ts';
+import { createResize } from './resize.ts';
 import type { ActionCommand, ActionTarget } from './server-status.ts';
+import type { Action, DesiredState, EventPayloads, Labels, ServerStatus } from '../contract/index.ts';
+
+type ServerEventType = Extract<keyof EventPayloads, `server.${string}`>;
 
 export interface ComputeDeps {
   db: Db;
@@ -20,201 +53,299 @@ export interface ComputeDeps {
   log: Logger;
   events: EventRecorder;
   catalog: CatalogService;
-  scheduler: Scheduler;
+  scheduler: PlacementScheduler;
+  identity: IdentityService;
   /** Told after commit which hosts have new desired state, so their agents act at once. */
   onDesiredStateChanged?: (hostId: string) => void;
+  /** Disk keys: every new server gets one, sealed in the key store (absent: disks are not encrypted). */
+  diskKeys?: DiskKeyVault;
+  /**
+   * The driver of a host (`sim`, `qemu`): a resize may move a simulated server, never a real disk. Read
+   * before the resize's transaction (never inside it: on SQLite that would wait for the transaction).
+   */
+  hostDriverOf?: (hostId: string) => Promise<string>;
 }
 
-export interface ListServersQuery {
-  limit?: number;
-  cursor?: string | null;
-  labelSelector?: string | null;
-  name?: string | null;
-  region?: string | null;
-  status?: string | null;
+/** A server as the routes that reach its host see it. */
+export interface HostedServer {
+  id: string;
+  name: string;
+  /** The host it is placed on; null before placement. */
+  hostId: string | null;
+  status: string;
 }
 
-export interface Mutation {
-  server: ServerView;
-  action: ActionView;
+/** What other domains (volumes) see of a server. */
+export interface ServerRef {
+  id: string;
+  name: string;
+  projectId: string;
+  region: string;
+  hostId: string | null;
+  status: ServerStatus;
+  desiredState: DesiredState;
+  deleted: boolean;
 }
+
+/** A live server with its labels, for the domains that select servers by label (firewalls). */
+export interface LabeledServer {
+  id: string;
+  name: string;
+  projectId: string;
+  hostId: string | null;
+  labels: Labels;
+}
+
+const refOf = (server: ServerRecord & { deletedAt?: string | null }): ServerRef => ({
+  id: server.id,
+  name: server.name,
+  projectId: server.projectId,
+  region: server.region,
+  hostId: server.hostId,
+  status: server.status,
+  desiredState: server.desiredState,
+  deleted: server.status === 'deleted',
+});
 
 const encodeCursor = (id: string) => Buffer.from(id).toString('base64url');
 function decodeCursor(cursor: string): string {
   const id = Buffer.from(cursor, 'base64url').toString();
-  if (!/^srv_[0-9a-z]{26}$/.test(id)) throw new VmcError('invalid', 'cursor is not valid', { fields: [{ field: 'cursor', message: 'not a cursor returned by this API' }] });
+  if (!/^srv_[0-9a-z]{26}$/.test(id))
+    throw new VmcError('invalid', 'cursor is not valid', {
+      fields: [{ field: 'cursor', message: 'not a cursor returned by this API' }],
+    });
   return id;
+}
+
+type PlanEvent =
+  | { type: 'server.starting' | 'server.stopping' | 'server.rebooting' | 'server.deleting' }
+  | { type: 'server.rebuilding'; data: { image: string; disk_generation: number } }
+  | { type: 'server.iso_attached'; data: { iso: string } }
+  | { type: 'server.iso_detached'; data: { iso: string | null } };
+
+interface StatePlan {
+  desired: DesiredState;
+  status: ServerStatus;
+  target: ActionTarget;
+  event: PlanEvent;
+  rebootGeneration?: number;
+  forceStop?: boolean;
+  /** Whether this command replaces running actions (delete, forced stop) or waits for them. */
+  supersede: boolean;
+  /** What else the command changes on the server (image, disk generation, ISO). */
+  change?: ServerChange;
+}
+
+const protectedError = (name: string, what: 'delete' | 'rebuild') =>
+  conflict(`server ${name} has ${what} protection on; turn it off first (vmcloud server unprotect ${name} --${what})`, {
+    reason: 'protected',
+    details: { protection: what },
+  });
+
+/** Attaching or detaching an ISO: a running server restarts to boot it, a stopped one boots it next time. */
+function isoPlan(s: ServerRecord, iso: string | null, event: PlanEvent): StatePlan {
+  if (s.desiredState === 'deleted') throw conflict(`server ${s.name} is being deleted`, { reason: 'deleting' });
+  const running = s.desiredState === 'running';
+  const rebootGeneration = running ? s.rebootGeneration + 1 : s.rebootGeneration;
+  return {
+    desired: s.desiredState,
+    status: running ? (s.status === 'running' ? 'rebooting' : s.status) : s.status,
+    target: running ? { status: 'running', rebootGeneration } : { status: s.status },
+    event,
+    rebootGeneration,
+    supersede: false,
+    change: { isoImage: iso },
+  };
 }
 
 export function createComputeService(deps: ComputeDeps) {
   const { db, clock } = deps;
-  const actions = createActionStore({ clock, events: deps.events });
+  const store = createComputeStore(db, deps.dialect);
+  const actions = createActions({ store, clock, events: deps.events });
+  const settle = createSettler({ ...deps, store, actions });
 
   const notify = (hooks: TxHooks, hostId: string | null) => {
     if (hostId && deps.onDesiredStateChanged) hooks.afterCommit(() => deps.onDesiredStateChanged!(hostId));
   };
 
-  async function lockProject(tx: Tx, projectId: string) {
-    let query = tx.selectFrom('projects').selectAll().where('id', '=', projectId);
-    if (deps.dialect === 'postgres') query = query.forUpdate();
-    const project = await query.executeTakeFirst();
-    if (!project) throw notFound('project', projectId);
-    return project;
+  async function loadServer(q: Tx | Db, projectId: string, serverId: string): Promise<ServerRecord> {
+    const server = await store.liveServer(q, projectId, serverId);
+    if (!server) throw notFound('server', serverId);
+    return server;
   }
 
-  async function projectUsage(q: Tx | Db, projectId: string) {
-    const row = await q.selectFrom('projects').select(['used_servers', 'used_vcpus', 'used_gpus']).where('id', '=', projectId).executeTakeFirst();
-    if (!row) throw notFound('project', projectId);
-    return { servers: row.used_servers, vcpus: row.used_vcpus, gpus: row.used_gpus };
+  async function viewOf(q: Tx | Db, server: ServerRecord): Promise<Server> {
+    const placements = await deps.scheduler.placementsOf(q, [server.id]);
+    return serverView(server, placements.get(server.id));
   }
 
-  /** A free address of the region's pool: random slots, checked against live servers (unique index backs it). */
-  async function allocateIpv4(tx: Tx, region: string): Promise<string> {
-    const row = await tx.selectFrom('regions').select('ipv4_pool').where('code', '=', region).executeTakeFirstOrThrow();
-    const pool = parsePool(row.ipv4_pool);
+  /**
+   * Inserts the server with a free address of its region's pool: random slots, the partial unique index
+   * deciding (a taken address inserts nothing and the next slot is tried).
+   */
+  async function insertWithAddress(tx: Tx, server: ServerRecord, poolCidr: string): Promise<void> {
+    const pool = parsePool(poolCidr);
     for (let attempt = 0; attempt < 32; attempt++) {
-      const candidate = addressAt(pool, Math.floor(Math.random() * pool.size));
-      const taken = await tx.selectFrom('servers').select('id').where('region', '=', region).where('ipv4', '=', candidate).where('deleted_at', 'is', null).executeTakeFirst();
-      if (!taken) return candidate;
+      server.ipv4 = addressAt(pool, Math.floor(Math.random() * pool.size));
+      if (await store.insertServer(tx, server)) return;
     }
-    throw new VmcError('unavailable', `the IPv4 pool of ${region.toUpperCase()} (${row.ipv4_pool}) has no free address`, { reason: 'ipv4_pool_exhausted' });
+    throw new VmcError(
+      'unavailable',
+      `the IPv4 pool of ${server.region.toUpperCase()} (${poolCidr}) has no free address`,
+      { reason: 'ipv4_pool_exhausted' },
+    );
   }
 
-  async function loadServer(tx: Tx | Db, projectId: string, serverId: string) {
-    const row = await tx.selectFrom('servers').selectAll().where('id', '=', serverId).where('project_id', '=', projectId).where('deleted_at', 'is', null).executeTakeFirst();
-    if (!row) throw notFound('server', serverId);
-    return row;
-  }
-
-  async function viewOf(tx: Tx | Db, serverId: string): Promise<ServerView> {
-    const row = await tx.selectFrom('servers').selectAll().where('id', '=', serverId).executeTakeFirstOrThrow();
-    const allocation = await tx.selectFrom('allocations').select(['numa_nodes_json', 'gpus_json']).where('server_id', '=', serverId).executeTakeFirst();
-    return serverView(row, allocation);
-  }
-
-  async function recordServerEvent(tx: Tx, hooks: TxHooks, type: EventType, server: { id: string; project_id: string }, data: Record<string, unknown> = {}) {
-    await deps.events.record(tx, hooks, { type, projectId: server.project_id, resourceType: 'server', resourceId: server.id, data });
-  }
+  const recordServerEvent = <T extends ServerEventType>(
+    tx: Tx,
+    hooks: TxHooks,
+    type: T,
+    server: { id: string; projectId: string },
+    data: EventPayloads[T],
+  ) =>
+    deps.events.record(tx, hooks, {
+      type,
+      projectId: server.projectId,
+      resourceType: 'server',
+      resourceId: server.id,
+      data,
+    } as EventInput<T>);
 
   /** Runs a state change on one server: desired state, version, event, action; one transaction. */
   async function mutate(
     principal: Principal,
     serverId: string,
     command: Exclude<ActionCommand, 'create'>,
-    change: (server: Awaited<ReturnType<typeof loadServer>>) => { desired: 'running' | 'stopped' | 'deleted'; status: string; target: ActionTarget; event: EventType; rebootGeneration?: number; forceStop?: boolean; supersede: boolean },
-  ): Promise<ActionView> {
+    plan: (server: ServerRecord) => StatePlan,
+  ): Promise<ActionAccepted> {
     const caller = requireProject(principal, 'member');
     return inTransaction(db, async (tx, hooks) => {
-      await lockProject(tx, caller.projectId);
-      const server = await loadServer(tx, caller.projectId, serverId);
+      // The server's row is locked (PostgreSQL): two lifecycle requests for one server take turns.
+      const server = await store.liveServer(tx, caller.projectId, serverId, { lock: true });
+      if (!server) throw notFound('server', serverId);
       const running = await actions.running(tx, server.id);
       const same = running.find((a) => a.command === command);
-      if (same) return actionView(same);
-      const plan = change(server);
+      if (same) return { action: actionView(same) };
+      const change = plan(server);
       if (running.length > 0) {
-        if (!plan.supersede) {
-          throw conflict(`server ${server.name} is busy with action ${running[0].id} (${running[0].command}); wait for it or delete the server`, { reason: 'locked', details: { action_id: running[0].id } });
+        if (!change.supersede) {
+          throw conflict(
+            `server ${server.name} is busy with action ${running[0].id} (${running[0].command}); wait for it or delete the server`,
+            { reason: 'locked', details: { action_id: running[0].id } },
+          );
         }
-        for (const other of running) await actions.finish(tx, hooks, other, { ok: false, code: 'superseded', message: `superseded by ${command}` });
+        for (const other of running)
+          await actions.finish(tx, hooks, other, {
+            ok: false,
+            code: 'superseded',
+            message: `superseded by ${command}`,
+          });
       }
-      await tx
-        .updateTable('servers')
-        .set({
-          desired_state: plan.desired,
-          status: plan.status,
-          reboot_generation: plan.rebootGeneration ?? server.reboot_generation,
-          force_stop: plan.forceStop ? 1 : 0,
-          error_message: null,
-          version: server.version + 1,
-          updated_at: clock.nowIso(),
-        })
-        .where('id', '=', server.id)
-        .execute();
-      const action = await actions.start(tx, { projectId: server.project_id, serverId: server.id, command, target: plan.target });
-      await recordServerEvent(tx, hooks, plan.event, server, { action_id: action.id });
-      if (plan.status === plan.target.status && plan.target.rebootGeneration === undefined) {
+      await store.changeServer(
+        tx,
+        server.id,
+        {
+          desiredState: change.desired,
+          status: change.status,
+          rebootGeneration: change.rebootGeneration ?? server.rebootGeneration,
+          forceStop: change.forceStop === true,
+          errorMessage: null,
+          ...change.change,
+        },
+        { nowIso: clock.nowIso() },
+      );
+      const action = await actions.start(tx, {
+        projectId: server.projectId,
+        serverId: server.id,
+        command,
+        target: change.target,
+      });
+      await recordServerEvent(tx, hooks, change.event.type, server, {
+        action_id: action.id,
+        ...('data' in change.event ? change.event.data : {}),
+      } as EventPayloads[typeof change.event.type]);
+      if (change.status === change.target.status && change.target.rebootGeneration === undefined) {
         await actions.finish(tx, hooks, action, { ok: true });
       }
-      notify(hooks, server.host_id);
-      const finished = await tx.selectFrom('actions').selectAll().where('id', '=', action.id).executeTakeFirstOrThrow();
-      return actionView(finished);
+      if (change.desired === 'deleted' && server.hostId === null) {
+        // No host will ever report on it (its host was forgotten): it is deleted now.
+        const current = await loadServer(tx, caller.projectId, server.id);
+        await settle(tx, hooks, current, 'deleted', current.observedRebootGeneration, null);
+      }
+      notify(hooks, server.hostId);
+      return { action: actionView(await store.actionById(tx, action.id)) };
     });
   }
 
+  const resize = createResize({
+    ...deps,
+    store,
+    actions,
+    loadServer,
+    recordResized: (tx, hooks, server, data) => recordServerEvent(tx, hooks, 'server.resized', server, data),
+    notify,
+  });
+
   return {
-    async createServer(principal: Principal, body: Record<string, unknown>): Promise<Mutation> {
+    async createServer(principal: Principal, body: CreateServerBody): Promise<ServerCreated> {
       const caller = requireProject(principal, 'member');
-      const input = parseCreateServer(body);
-      const product = await deps.catalog.getProduct(input.product);
-      const region = await deps.catalog.getRegion(input.region).catch(() => {
-        throw new VmcError('invalid', `unknown region ${input.region}`, { reason: 'unknown_region', fields: [{ field: 'region', message: `unknown region ${input.region}` }] });
+      const { labels, sshKeys } = validateCreateServer(body);
+      const product = await deps.catalog.getProduct(body.product);
+      const region = await deps.catalog.getRegionRecord(body.region).catch(() => {
+        throw new VmcError('invalid', `unknown region ${body.region}`, {
+          reason: 'unknown_region',
+          fields: [{ field: 'region', message: `unknown region ${body.region}` }],
+        });
       });
-      if (region.status === 'planned') {
-        throw new VmcError('invalid', `region ${region.code.toUpperCase()} is planned${region.opens ? ` (opens ${region.opens})` : ''} and not orderable yet`, { reason: 'region_not_orderable', fields: [{ field: 'region', message: 'not orderable' }] });
-      }
-      if (region.status === 'maintenance') {
-        throw new VmcError('conflict', `region ${region.code.toUpperCase()} is in maintenance and takes no new servers; existing servers keep running`, { reason: 'region_in_maintenance' });
-      }
-      if (!product.regions.includes(region.code)) {
-        throw new VmcError('invalid', `${product.name} is not sold in ${region.code.toUpperCase()}; it is sold in ${product.regions.map((r) => r.toUpperCase()).join(', ')}`, { reason: 'product_not_in_region', fields: [{ field: 'product', message: `not sold in ${region.code}` }] });
-      }
-      const image = await deps.catalog.getImage(input.image);
-      if (image.requires_gpu && product.family !== 'gpu') {
-        throw new VmcError('invalid', `image ${image.slug} needs a GPU product (GPU-T4, GPU-RTX4090, GPU-A100)`, { reason: 'image_needs_gpu', fields: [{ field: 'image', message: 'needs a GPU product' }] });
-      }
-      if (image.status !== 'available') throw new VmcError('invalid', `image ${image.slug} is ${image.status}`, { reason: 'image_not_available', fields: [{ field: 'image', message: image.status }] });
-      if (image.min_disk_gib > product.disk_gib) {
-        throw new VmcError('invalid', `image ${image.slug} needs ${image.min_disk_gib} GiB of disk; ${product.name} has ${product.disk_gib}`, { reason: 'image_too_large', fields: [{ field: 'image', message: 'too large for the product disk' }] });
-      }
+      const image = await deps.catalog.getImage(body.image);
+      checkOrder({ region, product, image });
       let placementGroupId: string | null = null;
-      if (input.placementGroup) {
-        const group = await db.selectFrom('placement_groups').select('id').where('project_id', '=', caller.projectId).where((eb) => eb.or([eb('id', '=', input.placementGroup!), eb('name', '=', input.placementGroup!)])).executeTakeFirst();
-        if (!group) throw new VmcError('invalid', `unknown placement group ${input.placementGroup}`, { reason: 'unknown_placement_group', fields: [{ field: 'placement_group', message: 'unknown' }] });
+      if (body.placement_group) {
+        const group = await deps.scheduler.findPlacementGroup(caller.projectId, body.placement_group);
+        if (!group)
+          throw new VmcError('invalid', `unknown placement group ${body.placement_group}`, {
+            reason: 'unknown_placement_group',
+            fields: [{ field: 'placement_group', message: 'unknown' }],
+          });
         placementGroupId = group.id;
       }
+      const gpus = product.gpu?.count ?? 0;
 
       try {
         return await inTransaction(db, async (tx, hooks) => {
-          const project = await lockProject(tx, caller.projectId);
-          const usage = { servers: project.used_servers, vcpus: project.used_vcpus, gpus: project.used_gpus };
-          const over: string[] = [];
-          if (usage.servers + 1 > project.quota_servers) over.push(`servers ${usage.servers}/${project.quota_servers}`);
-          if (usage.vcpus + product.vcpus > project.quota_vcpus) over.push(`vCPUs ${usage.vcpus}+${product.vcpus}/${project.quota_vcpus}`);
-          if (product.gpu && usage.gpus + product.gpu.count > project.quota_gpus) over.push(`GPUs ${usage.gpus}+${product.gpu.count}/${project.quota_gpus}`);
-          if (over.length > 0) {
-            throw new VmcError('forbidden', `project quota exceeded: ${over.join(', ')}; ask support to raise it`, { reason: 'quota_exceeded', details: { quotas: { servers: project.quota_servers, vcpus: project.quota_vcpus, gpus: project.quota_gpus }, usage } });
-          }
-          const ipv4 = await allocateIpv4(tx, region.code);
           const now = clock.nowIso();
-          const serverId = newId('server', clock.nowMs());
-          await tx
-            .insertInto('servers')
-            .values({
-              id: serverId,
-              project_id: caller.projectId,
-              name: input.name,
-              region: region.code,
-              product: product.code,
-              image: image.slug,
-              host_id: null,
-              placement_group_id: placementGroupId,
-              status: 'pending',
-              desired_state: 'running',
-              reboot_generation: 0,
-              observed_reboot_generation: 0,
-              labels_json: JSON.stringify(input.labels),
-              ssh_keys_json: JSON.stringify(input.sshKeys),
-              user_data: input.userData,
-              ipv4,
-              error_message: null,
-              version: 1,
-              created_at: now,
-              updated_at: now,
-              deleted_at: null,
-            })
-            .execute();
+          const server: ServerRecord = {
+            id: newId('server', clock.nowMs()),
+            projectId: caller.projectId,
+            name: body.name,
+            region: region.code,
+            product: product.code,
+            image: image.slug,
+            hostId: null,
+            placementGroupId,
+            status: 'pending',
+            desiredState: 'running',
+            rebootGeneration: 0,
+            observedRebootGeneration: 0,
+            forceStop: false,
+            labels,
+            sshKeys,
+            userData: body.user_data ?? null,
+            ipv4: null,
+            errorMessage: null,
+            version: 1,
+            createdAt: now,
+            updatedAt: now,
+            diskKeySecretId: deps.diskKeys ? await deps.diskKeys.create(tx) : null,
+            diskGeneration: 0,
+            isoImage: null,
+            diskGiB: null,
+            deleteProtection: false,
+            rebuildProtection: false,
+          };
+          await insertWithAddress(tx, server, region.ipv4Pool);
           const outcome = await deps.scheduler.place(tx, hooks, {
-            serverId,
+            serverId: server.id,
             projectId: caller.projectId,
             region: region.code,
             family: product.family,
@@ -222,109 +353,252 @@ export function createComputeService(deps: ComputeDeps) {
             memoryMiB: product.memory_mib,
             diskGiB: product.disk_gib,
             gpuModel: product.gpu?.model ?? null,
-            gpuCount: product.gpu?.count ?? 0,
-            sriovVfs: 0,
+            gpuCount: gpus,
+            sriovVfs: product.sriov ? 1 : 0,
             placementGroupId,
+            image: image.slug,
           });
           if (!outcome.ok) {
-            throw new VmcError('conflict', outcome.failure.message, { reason: 'no_capacity', details: { placement: outcome.failure } });
+            // Hosts with room that lack the image are counted by the last filter, `image`.
+            const withoutImage = outcome.failure.rejections.some((r) => r.filter === 'image' && r.hosts > 0);
+            throw new VmcError(
+              'conflict',
+              withoutImage
+                ? `no host in ${region.code.toUpperCase()} with room for ${product.code} holds the image ${image.slug}; ${outcome.failure.message}`
+                : outcome.failure.message,
+              {
+                reason: withoutImage ? 'image_not_on_host' : 'no_capacity',
+                details: { placement: outcome.failure },
+              },
+            );
           }
-          await tx.updateTable('servers').set({ host_id: outcome.placement.hostId }).where('id', '=', serverId).execute();
-          await tx
-            .updateTable('projects')
-            .set((eb) => ({ used_servers: eb('used_servers', '+', 1), used_vcpus: eb('used_vcpus', '+', product.vcpus), used_gpus: eb('used_gpus', '+', product.gpu?.count ?? 0) }))
-            .where('id', '=', caller.projectId)
-            .execute();
-          const action = await actions.start(tx, { projectId: caller.projectId, serverId, command: 'create', target: { status: 'running' } });
-          await recordServerEvent(tx, hooks, 'server.created', { id: serverId, project_id: caller.projectId }, { name: input.name, product: product.code, region: region.code, host_id: outcome.placement.hostId, action_id: action.id });
-          notify(hooks, outcome.placement.hostId);
-          return { server: await viewOf(tx, serverId), action: actionView(action) };
+          // The quota is counted after the placement, as the transaction's last wait-free step: the project
+          // row stays locked (PostgreSQL) only while nothing waits on the scheduler's memory. A transaction that
+          // held it while waiting for a host another transaction owns could deadlock with a release that
+          // needs it (invisible to PostgreSQL's deadlock detector: one of the waits is in this process).
+          await deps.identity.reserveQuota(tx, caller.projectId, { servers: 1, vcpus: product.vcpus, gpus });
+          server.hostId = outcome.placement.hostId;
+          await store.changeServer(tx, server.id, { hostId: server.hostId }, { nowIso: now, bumpVersion: false });
+          const action = await actions.start(tx, {
+            projectId: caller.projectId,
+            serverId: server.id,
+            command: 'create',
+            target: { status: 'running' },
+          });
+          await recordServerEvent(tx, hooks, 'server.created', server, {
+            name: server.name,
+            product: product.code,
+            region: region.code,
+            host_id: server.hostId,
+            action_id: action.id,
+          });
+          notify(hooks, server.hostId);
+          return {
+            server: serverView(server, outcome.placement),
+            action: actionView(action),
+          };
         });
       } catch (error) {
-        if (isUniqueViolation(error)) throw conflict(`a server named ${input.name} already exists in this project`, { reason: 'name_taken', fields: [{ field: 'name', message: 'already used' }] });
+        if (isUniqueViolation(error))
+          throw conflict(`a server named ${body.name} already exists in this project`, {
+            reason: 'name_taken',
+            fields: [{ field: 'name', message: 'already used' }],
+          });
         throw error;
       }
     },
 
-    async listServers(principal: Principal, query: ListServersQuery): Promise<{ servers: ServerView[]; nextCursor: string | null }> {
+    async listServers(principal: Principal, query: ListServersQuery): Promise<ServerList> {
       const caller = requireProject(principal, 'viewer');
-      const limit = query.limit ?? 50;
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new VmcError('invalid', 'limit must be 1 to 500', { fields: [{ field: 'limit', message: 'must be 1 to 500' }] });
-      const selector = query.labelSelector ? parseSelector(query.labelSelector) : [];
-      let after = query.cursor ? decodeCursor(query.cursor) : null;
-      const page: ServerView[] = [];
-      let more = false;
-      const batch = Math.max(limit + 1, selector.length > 0 ? 200 : 0);
-      for (;;) {
-        let q = db
-          .selectFrom('servers')
-          .leftJoin('allocations', 'allocations.server_id', 'servers.id')
-          .selectAll('servers')
-          .select(['allocations.numa_nodes_json', 'allocations.gpus_json'])
-          .where('servers.project_id', '=', caller.projectId)
-          .where('servers.deleted_at', 'is', null)
-          .orderBy('servers.id')
-          .limit(batch);
-        if (after) q = q.where('servers.id', '>', after);
-        if (query.name) q = q.where('servers.name', '=', query.name);
-        if (query.region) q = q.where('servers.region', '=', normalizeCode(query.region));
-        if (query.status) q = q.where('servers.status', '=', query.status);
-        const rows = await q.execute();
-        for (const row of rows) {
-          if (selector.length > 0 && !matchesSelector(JSON.parse(row.labels_json) as Labels, selector)) continue;
-          if (page.length === limit) {
-            more = true;
-            break;
-          }
-          page.push(serverView(row, row.numa_nodes_json && row.gpus_json ? { numa_nodes_json: row.numa_nodes_json, gpus_json: row.gpus_json } : null));
-        }
-        if (more || rows.length < batch) break;
-        after = rows[rows.length - 1].id;
-      }
-      return { servers: page, nextCursor: more ? encodeCursor(page[page.length - 1].id) : null };
+      const limit = query.limit === undefined ? 50 : Number(query.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+        throw new VmcError('invalid', 'limit must be 1 to 500', {
+          fields: [{ field: 'limit', message: 'must be 1 to 500' }],
+        });
+      const selector = query.label_selector ? parseSelector(query.label_selector) : [];
+      const after = query.cursor ? decodeCursor(query.cursor) : null;
+      const { page, nextAfterId } = await filteredKeysetPage({
+        limit,
+        afterId: after,
+        read: (afterId, batch) =>
+          store.listServers({
+            projectId: caller.projectId,
+            afterId,
+            limit: batch,
+            name: query.name,
+            region: query.region?.toLowerCase(),
+            status: query.status,
+          }),
+        keep: selector.length > 0 ? (row) => matchesSelector(row.labels, selector) : undefined,
+      });
+      const placements = await deps.scheduler.placementsOf(
+        db,
+        page.map((s) => s.id),
+      );
+      return {
+        servers: page.map((s) => serverView(s, placements.get(s.id))),
+        next_cursor: nextAfterId ? encodeCursor(nextAfterId) : null,
+      };
     },
 
-    /** The server a host-side route acts on, in the caller's project and with at least `role`. */
-    async requireServer(principal: Principal, serverId: string, role: 'viewer' | 'member' | 'owner'): Promise<{ id: string; name: string; hostId: string | null; status: string }> {
+    /** The server if the principal may act on it with at least `role`; another project's server is not_found. */
+    async requireServer(principal: Principal, serverId: string, role: ProjectRole): Promise<HostedServer> {
       const caller = requireProject(principal, role);
-      const row = await loadServer(db, caller.projectId, serverId);
-      return { id: row.id, name: row.name, hostId: row.host_id, status: row.status };
+      const server = await loadServer(db, caller.projectId, serverId);
+      return { id: server.id, name: server.name, hostId: server.hostId, status: server.status };
     },
 
-    async getServer(principal: Principal, serverId: string): Promise<{ view: ServerView; version: number }> {
+    /**
+     * For other domains (volumes): a live server of a project by id or name, inside their transaction (its
+     * row locked on PostgreSQL with `lock`), or null.
+     */
+    async findServer(
+      q: Tx | Db,
+      projectId: string,
+      ref: string,
+      options: { lock?: boolean } = {},
+    ): Promise<ServerRef | null> {
+      const byId = await store.liveServer(q, projectId, ref, options);
+      const server =
+        byId ??
+        (await store.listServers({ projectId, afterId: null, limit: 2, name: ref }, q)).find((s) => s.name === ref) ??
+        null;
+      if (!server) return null;
+      if (!byId && options.lock) return store.liveServer(q, projectId, server.id, options).then((s) => s && refOf(s));
+      return refOf(server);
+    },
+
+    /** For other domains: servers by id, deleted ones included (absent: no such row). */
+    async serverRefs(q: Tx | Db, serverIds: readonly string[]): Promise<Map<string, ServerRef>> {
+      const servers = await store.serversByIds(q, [...new Set(serverIds)]);
+      return new Map(servers.map((server) => [server.id, refOf(server)]));
+    },
+
+    /** For other domains: the ids of the live servers placed on a host. */
+    serverIdsOnHost: (q: Tx | Db, hostId: string): Promise<string[]> => store.serverIdsOfHost(q, hostId),
+
+    /**
+     * For other domains (firewalls): the live servers of a project or of a host, with their labels (those
+     * being deleted left out).
+     */
+    async labeledServers(q: Tx | Db, where: { projectId: string } | { hostId: string }): Promise<LabeledServer[]> {
+      const records: ServerRecord[] = [];
+      if ('hostId' in where) records.push(...(await store.serversOfHost(q, where.hostId)));
+      else
+        for (let after: string | null = null; ;) {
+          const page = await store.listServers({ projectId: where.projectId, afterId: after, limit: 1000 }, q);
+          records.push(...page);
+          if (page.length < 1000) break;
+          after = page[page.length - 1].id;
+        }
+      return records
+        .filter((s) => s.desiredState !== 'deleted')
+        .map((s) => ({ id: s.id, name: s.name, projectId: s.projectId, hostId: s.hostId, labels: s.labels }));
+    },
+
+    /** Metrics: live servers by region and status, failed actions by command and error code. */
+    async metricFamilies(): Promise<MetricFamily[]> {
+      const [servers, failed] = await Promise.all([store.countServersByStatus(), store.countFailedActions()]);
+      return [
+        {
+          name: 'vmcloud_servers',
+          help: 'Servers (not deleted) by region and status.',
+          type: 'gauge',
+          samples: servers.map((row) => ({ labels: { region: row.region, status: row.status }, value: row.count })),
+        },
+        {
+          name: 'vmcloud_actions_failed_total',
+          help: 'Actions that ended in error, by command and error code (e.g. a host operation that kept failing, a timeout).',
+          type: 'counter',
+          samples: failed.map((row) => ({ labels: { command: row.command, code: row.errorCode }, value: row.count })),
+        },
+      ];
+    },
+
+    /** Metrics: unfinished actions by command and the age of the oldest (the reconcilers' lag). */
+    async runningActions(): Promise<Array<{ command: string; count: number; oldestAgeSeconds: number }>> {
+      const nowMs = clock.nowMs();
+      return (await store.runningActionsByCommand()).map((row) => ({
+        command: row.command,
+        count: row.count,
+        oldestAgeSeconds: Math.max(0, (nowMs - Date.parse(row.oldestStartedAt)) / 1000),
+      }));
+    },
+
+    /** A live server whatever its project, for the backup worker (which acts for no principal); null when deleted. */
+    async serverForBackup(serverId: string) {
+      const s = await store.serverById(db, serverId);
+      if (!s || s.status === 'deleted' || s.desiredState === 'deleted') return null;
+      const { id, name, projectId, region, product, image, hostId, status } = s;
+      return { id, name, projectId, region, product, image, hostId, status: status as string };
+    },
+
+    async getServer(principal: Principal, serverId: string): Promise<{ server: Server; version: number }> {
       const caller = requireProject(principal, 'viewer');
-      const row = await loadServer(db, caller.projectId, serverId);
-      return { view: await viewOf(db, serverId), version: row.version };
+      const server = await loadServer(db, caller.projectId, serverId);
+      return { server: await viewOf(db, server), version: server.version };
     },
 
-    /** Renames a server or replaces its labels; `expectedVersion` (from If-Match) refuses a lost update. */
-    async updateServer(principal: Principal, serverId: string, body: { name?: string; labels?: Record<string, string> }, expectedVersion: number | null): Promise<{ view: ServerView; version: number }> {
+    /**
+     * Renames a server, replaces its labels or sets its protection flags; `expectedVersion` (from If-Match)
+     * refuses a lost update.
+     */
+    async updateServer(
+      principal: Principal,
+      serverId: string,
+      body: UpdateServerBody,
+      expectedVersion: number | null,
+    ): Promise<{ server: Server; version: number }> {
       const caller = requireProject(principal, 'member');
       if (expectedVersion !== null && !Number.isInteger(expectedVersion)) {
-        throw new VmcError('invalid', 'If-Match must be an ETag of this API, e.g. "v3"', { fields: [{ field: 'If-Match', message: 'not an ETag of this API' }] });
-      }
-      if (body.name !== undefined && !isValidServerName(body.name)) {
-        throw new VmcError('invalid', 'name must be a hostname', { fields: [{ field: 'name', message: 'must be a hostname: 1-63 letters, digits and hyphens' }] });
+        throw new VmcError('invalid', 'If-Match must be an ETag of this API, e.g. "v3"', {
+          fields: [{ field: 'If-Match', message: 'not an ETag of this API' }],
+        });
       }
       const labels = body.labels === undefined ? undefined : validateLabels(body.labels);
+      const mismatch = (server: ServerRecord) =>
+        new VmcError(
+          'precondition_failed',
+          `server ${server.name} changed since version ${expectedVersion} (now ${server.version}); read it again`,
+          { reason: 'version_mismatch' },
+        );
       try {
-        return await inTransaction(db, async (tx) => {
+        return await inTransaction(db, async (tx, hooks) => {
           const server = await loadServer(tx, caller.projectId, serverId);
-          if (expectedVersion !== null && expectedVersion !== server.version) {
-            throw new VmcError('precondition_failed', `server ${server.name} changed since version ${expectedVersion} (now ${server.version}); read it again`, { reason: 'version_mismatch' });
-          }
+          if (expectedVersion !== null && expectedVersion !== server.version) throw mismatch(server);
           const renamed = body.name !== undefined && body.name !== server.name;
-          const relabelled = labels !== undefined && JSON.stringify(labels) !== server.labels_json;
-          if (!renamed && !relabelled) return { view: await viewOf(tx, server.id), version: server.version };
-          await tx
-            .updateTable('servers')
-            .set({ ...(body.name !== undefined && { name: body.name }), ...(labels !== undefined && { labels_json: JSON.stringify(labels) }), version: server.version + 1, updated_at: clock.nowIso() })
-            .where('id', '=', server.id)
-            .execute();
-          return { view: await viewOf(tx, server.id), version: server.version + 1 };
+          const relabelled = labels !== undefined && JSON.stringify(labels) !== JSON.stringify(server.labels);
+          const protection = {
+            deleteProtection: body.delete_protection ?? server.deleteProtection,
+            rebuildProtection: body.rebuild_protection ?? server.rebuildProtection,
+          };
+          const reprotected =
+            protection.deleteProtection !== server.deleteProtection ||
+            protection.rebuildProtection !== server.rebuildProtection;
+          if (!renamed && !relabelled && !reprotected)
+            return { server: await viewOf(tx, server), version: server.version };
+          // The version check is part of the UPDATE: a writer that committed in between makes it match nothing.
+          const applied = await store.changeServer(
+            tx,
+            server.id,
+            { ...(renamed && { name: body.name }), ...(relabelled && { labels }), ...(reprotected && protection) },
+            { nowIso: clock.nowIso(), expectedVersion: server.version },
+          );
+          if (!applied) throw mismatch({ ...server, version: server.version + 1 });
+          if (reprotected)
+            await recordServerEvent(tx, hooks, 'server.protection_changed', server, {
+              delete_protection: protection.deleteProtection,
+              rebuild_protection: protection.rebuildProtection,
+            });
+          const updated = await loadServer(tx, caller.projectId, serverId);
+          return { server: await viewOf(tx, updated), version: updated.version };
         });
       } catch (error) {
-        if (isUniqueViolation(error)) throw conflict(`a server named ${body.name} already exists in this project`, { reason: 'name_taken', fields: [{ field: 'name', message: 'already used' }] });
+        if (isUniqueViolation(error))
+          throw conflict(`a server named ${body.name} already exists in this project`, {
+            reason: 'name_taken',
+            fields: [{ field: 'name', message: 'already used' }],
+          });
         throw error;
       }
     },
@@ -334,7 +608,7 @@ export function createComputeService(deps: ComputeDeps) {
         desired: 'running',
         status: s.status === 'running' ? 'running' : 'starting',
         target: { status: 'running' },
-        event: 'server.starting',
+        event: { type: 'server.starting' },
         supersede: false,
       }));
     },
@@ -344,7 +618,7 @@ export function createComputeService(deps: ComputeDeps) {
         desired: 'stopped',
         status: s.status === 'stopped' ? 'stopped' : 'stopping',
         target: { status: 'stopped' },
-        event: 'server.stopping',
+        event: { type: 'server.stopping' },
         forceStop: options.force === true,
         supersede: options.force === true,
       }));
@@ -352,49 +626,162 @@ export function createComputeService(deps: ComputeDeps) {
 
     reboot(principal: Principal, serverId: string) {
       return mutate(principal, serverId, 'reboot', (s) => {
-        if (s.desired_state !== 'running' || s.status !== 'running') {
-          throw conflict(`server ${s.name} is ${s.status}; only a running server can be rebooted`, { reason: 'not_running' });
+        if (s.desiredState !== 'running' || s.status !== 'running') {
+          throw conflict(`server ${s.name} is ${s.status}; only a running server can be rebooted`, {
+            reason: 'not_running',
+          });
         }
-        const rebootGeneration = s.reboot_generation + 1;
-        return { desired: 'running', status: 'rebooting', target: { status: 'running', rebootGeneration }, event: 'server.rebooting', rebootGeneration, supersede: false };
+        const rebootGeneration = s.rebootGeneration + 1;
+        return {
+          desired: 'running',
+          status: 'rebooting',
+          target: { status: 'running', rebootGeneration },
+          event: { type: 'server.rebooting' },
+          rebootGeneration,
+          supersede: false,
+        };
       });
     },
 
     delete(principal: Principal, serverId: string) {
-      return mutate(principal, serverId, 'delete', () => ({ desired: 'deleted', status: 'deleting', target: { status: 'deleted' }, event: 'server.deleting', supersede: true }));
+      return mutate(principal, serverId, 'delete', (s) => {
+        if (s.deleteProtection) throw protectedError(s.name, 'delete');
+        return {
+          desired: 'deleted',
+          status: 'deleting',
+          target: { status: 'deleted' },
+          event: { type: 'server.deleting' },
+          supersede: true,
+        };
+      });
     },
 
-    async getAction(principal: Principal, actionId: string): Promise<ActionView> {
+    /**
+     * Reinstalls the server from an image, keeping its id, address (and volumes): a new disk generation
+     * the host applies by recreating the disk, then the server boots it (started if it was stopped).
+     */
+    async rebuild(principal: Principal, serverId: string, body: RebuildServerBody) {
+      const caller = requireProject(principal, 'member');
+      const current = await loadServer(db, caller.projectId, serverId);
+      const [image, product, region] = await Promise.all([
+        deps.catalog.getImage(body.image),
+        deps.catalog.productSpec(current.product),
+        deps.catalog.getRegionRecord(current.region),
+      ]);
+      checkOrder({
+        region: { ...region, status: region.status === 'maintenance' ? 'operational' : region.status },
+        product,
+        image,
+      });
+      return mutate(principal, serverId, 'rebuild', (s) => {
+        if (s.rebuildProtection) throw protectedError(s.name, 'rebuild');
+        if (s.desiredState === 'deleted') throw conflict(`server ${s.name} is being deleted`, { reason: 'deleting' });
+        const rebootGeneration = s.rebootGeneration + 1;
+        const diskGeneration = s.diskGeneration + 1;
+        return {
+          desired: 'running',
+          status: s.status === 'running' ? 'rebooting' : 'starting',
+          target: { status: 'running', rebootGeneration },
+          event: { type: 'server.rebuilding', data: { image: image.slug, disk_generation: diskGeneration } },
+          rebootGeneration,
+          supersede: false,
+          change: { image: image.slug, diskGeneration },
+        };
+      });
+    },
+
+    /** Attaches an ISO image as a bootable cdrom: a running server restarts into it, a stopped one at its next start. */
+    async attachIso(principal: Principal, serverId: string, body: AttachIsoBody) {
+      requireProject(principal, 'member');
+      const iso = await deps.catalog.getImage(body.iso);
+      const format = await deps.catalog.imageFormat(iso.slug);
+      if (format !== 'iso')
+        throw new VmcError('invalid', `image ${iso.slug} is not an ISO image (format ${format ?? 'unknown'})`, {
+          reason: 'not_an_iso',
+          fields: [{ field: 'iso', message: 'not an ISO image' }],
+        });
+      if (iso.status !== 'available')
+        throw new VmcError('invalid', `image ${iso.slug} is ${iso.status}`, {
+          reason: 'image_not_available',
+          fields: [{ field: 'iso', message: iso.status }],
+        });
+      return mutate(principal, serverId, 'attach_iso', (s) =>
+        isoPlan(s, iso.slug, { type: 'server.iso_attached', data: { iso: iso.slug } }),
+      );
+    },
+
+    detachIso(principal: Principal, serverId: string) {
+      return mutate(principal, serverId, 'detach_iso', (s) =>
+        isoPlan(s, null, { type: 'server.iso_detached', data: { iso: s.isoImage } }),
+      );
+    },
+
+    resize: (principal: Principal, serverId: string, body: ResizeServerBody) => resize(principal, serverId, body),
+
+    /** The newest actions of some of the caller's servers, by server id (GraphQL's `Server.actions`). */
+    async recentActionsOf(
+      principal: Principal,
+      serverIds: readonly string[],
+      perServer: number,
+    ): Promise<Map<string, Action[]>> {
       const caller = requireProject(principal, 'viewer');
-      const row = await db.selectFrom('actions').selectAll().where('id', '=', actionId).where('project_id', '=', caller.projectId).executeTakeFirst();
-      if (!row) throw notFound('action', actionId);
-      return actionView(row);
+      const out = new Map<string, Action[]>();
+      for (const action of await store.recentActionsOf(caller.projectId, serverIds, perServer))
+        out.set(action.resourceId, [...(out.get(action.resourceId) ?? []), actionView(action)]);
+      return out;
+    },
+
+    async getAction(principal: Principal, actionId: string) {
+      const caller = requireProject(principal, 'viewer');
+      const action = await store.actionOfProject(caller.projectId, actionId);
+      if (!action) throw notFound('action', actionId);
+      return { action: actionView(action) };
     },
 
     /**
      * Records that the scheduler moved a server to another host (drain), inside the move's transaction:
      * the old host's agent destroys its copy, the new one boots it (a cold move of a simulated server).
      */
-    async recordMove(tx: Tx, hooks: TxHooks, move: { serverId: string; fromHostId: string; placement: { hostId: string } }): Promise<void> {
-      const server = await tx.selectFrom('servers').selectAll().where('id', '=', move.serverId).executeTakeFirstOrThrow();
-      const source = await tx.selectFrom('hosts').select(['driver', 'name']).where('id', '=', move.fromHostId).executeTakeFirstOrThrow();
-      if (source.driver !== 'sim') {
-        throw new VmcError('unavailable', `server ${server.name} is on ${source.name} (${source.driver}): moving a real disk between hosts is not supported yet; stop and recreate it, or leave the host in maintenance`, { reason: 'migration_unsupported' });
+    async recordMove(
+      tx: Tx,
+      hooks: TxHooks,
+      move: {
+        serverId: string;
+        fromHostId: string;
+        fromHostDriver: string;
+        fromHostName: string;
+        placement: { hostId: string };
+      },
+    ): Promise<void> {
+      const server = await store.serverById(tx, move.serverId);
+      if (!server) throw notFound('server', move.serverId);
+      if (move.fromHostDriver !== 'sim') {
+        throw new VmcError(
+          'unavailable',
+          `server ${server.name} is on ${move.fromHostName} (${move.fromHostDriver}): moving a real disk between hosts is not supported yet; stop and recreate it, or leave the host in maintenance`,
+          { reason: 'migration_unsupported' },
+        );
       }
-      const running = server.desired_state === 'running';
-      await tx
-        .updateTable('servers')
-        .set({ host_id: move.placement.hostId, status: running ? 'starting' : server.status, version: server.version + 1, updated_at: clock.nowIso() })
-        .where('id', '=', server.id)
-        .execute();
-      if (running) await actions.start(tx, { projectId: server.project_id, serverId: server.id, command: 'migrate', target: { status: 'running' } });
-      await recordServerEvent(tx, hooks, 'server.migrated', server, { from_host_id: move.fromHostId, to_host_id: move.placement.hostId });
+      const running = server.desiredState === 'running';
+      await store.changeServer(
+        tx,
+        server.id,
+        { hostId: move.placement.hostId, status: running ? 'starting' : server.status },
+        { nowIso: clock.nowIso() },
+      );
+      if (running)
+        await actions.start(tx, {
+          projectId: server.projectId,
+          serverId: server.id,
+          command: 'migrate',
+          target: { status: 'running' },
+        });
+      await recordServerEvent(tx, hooks, 'server.migrated', server, {
+        from_host_id: move.fromHostId,
+        to_host_id: move.placement.hostId,
+      });
       notify(hooks, move.fromHostId);
       notify(hooks, move.placement.hostId);
-    },
-
-    async usage(projectId: string) {
-      return projectUsage(db, projectId);
     },
   };
 }

@@ -3,27 +3,9 @@
  * made the change (so webhooks, audit, metering and the console's live view read one durable stream)
  * and published in-process once that transaction commits.
  */
-export type EventType =
-  | 'server.created'
-  | 'server.starting'
-  | 'server.started'
-  | 'server.stopping'
-  | 'server.stopped'
-  | 'server.rebooting'
-  | 'server.rebooted'
-  | 'server.deleting'
-  | 'server.deleted'
-  | 'server.error'
-  | 'server.unknown'
-  | 'server.migrated'
-  | 'action.finished'
-  | 'host.registered'
-  | 'host.state_changed'
-  | 'host.down'
-  | 'host.up'
-  | 'region.status_changed'
-  | 'token.created'
-  | 'token.revoked';
+import type { EventType } from '../contract/events.ts';
+
+export type { EventType };
 
 export interface DomainEvent {
   id: string;

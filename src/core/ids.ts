@@ -3,6 +3,7 @@ import { randomFillSync } from 'node:crypto';
 /** Prefixes of every resource id: ids are prefixed and time-ordered (ULID-like, Crockford base32). */
 export const idPrefixes = {
   server: 'srv',
+  volume: 'vol',
   host: 'host',
   action: 'act',
   project: 'prj',
@@ -14,6 +15,26 @@ export const idPrefixes = {
   placementGroup: 'pg',
   snapshot: 'snap',
   request: 'req',
+  sealedSecret: 'sec',
+  kek: 'kek',
+  backup: 'bkp',
+  restore: 'rst',
+  webhook: 'whk',
+  webhookMessage: 'msg',
+  webhookAttempt: 'atm',
+  network: 'net',
+  floatingIp: 'fip',
+  primaryIp: 'pip',
+  firewall: 'fw',
+  attack: 'atk',
+  invoice: 'inv',
+  price: 'prc',
+  incident: 'inc',
+  incidentUpdate: 'inu',
+  maintenance: 'mnt',
+  probe: 'prb',
+  session: 'ses',
+  userLink: 'lnk',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

@@ -1,31 +1,65 @@
-/** JSON lines logger with the pino shape (level, time, msg), so Fastify's logger and ours agree. */
+/**
+ * The one logger of every process: pino, JSON lines with an ISO `time`, a textual `level`, and errors
+ * under `err` with their stack. Fastify logs through the same instance (`loggerInstance`). Secrets that
+ * could reach a log line (tokens, console tickets in query strings) are redacted.
+ */
+import { pino, stdSerializers, stdTimeFunctions, type DestinationStream, type Logger as PinoLogger } from 'pino';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
-export interface Logger {
-  debug(fields: Record<string, unknown>, msg: string): void;
-  info(fields: Record<string, unknown>, msg: string): void;
-  warn(fields: Record<string, unknown>, msg: string): void;
-  error(fields: Record<string, unknown>, msg: string): void;
-  child(fields: Record<string, unknown>): Logger;
+/** What code logs through: pino's methods with a fields object first (`log.warn({ host_id }, 'msg')`). */
+export type Logger = Pick<PinoLogger, 'debug' | 'info' | 'warn' | 'error' | 'child' | 'level'>;
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  /** Fields on every line, e.g. `{ component: 'agent' }`. */
+  base?: Record<string, unknown>;
+  /** Where lines go (default stdout); tests pass a stream to read them. */
+  destination?: DestinationStream;
 }
 
-const levelValue: Record<LogLevel, number> = { debug: 20, info: 30, warn: 40, error: 50, silent: 100 };
+export const redactedPaths = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-vmcloud-export-key"]',
+  'res.headers["x-vmcloud-export-key"]',
+  'headers.authorization',
+  'authorization',
+  'token',
+  'secret',
+  'agent_key',
+  'agentKey',
+  'diskKey',
+  'disk_key',
+  'spec.diskKey',
+  'exportKey',
+];
 
-export function createLogger(options: { level?: LogLevel; write?: (line: string) => void; base?: Record<string, unknown> } = {}): Logger {
-  const threshold = levelValue[options.level ?? 'info'];
-  const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'));
-  const base = options.base ?? {};
-  const emit = (level: LogLevel, fields: Record<string, unknown>, msg: string) => {
-    if (levelValue[level] < threshold) return;
-    write(JSON.stringify({ level: levelValue[level], time: Date.now(), ...base, ...fields, msg }));
-  };
+/**
+ * How a request appears in a log line: method and path, never the query string (console tickets and
+ * other single-use secrets travel there), and the client address.
+ */
+export function requestLogFields(request: { method?: string; url?: string; ip?: string; id?: string }) {
   return {
-    debug: (f, m) => emit('debug', f, m),
-    info: (f, m) => emit('info', f, m),
-    warn: (f, m) => emit('warn', f, m),
-    error: (f, m) => emit('error', f, m),
-    child: (fields) => createLogger({ ...options, base: { ...base, ...fields } }),
+    method: request.method,
+    url: typeof request.url === 'string' ? request.url.split('?')[0] : undefined,
+    remote_address: request.ip,
+    request_id: request.id,
   };
 }
 
-export const silentLogger: Logger = createLogger({ level: 'silent' });
+export function createLogger(options: LoggerOptions = {}): PinoLogger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: { pid: process.pid, ...options.base },
+      timestamp: stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: stdSerializers.err, error: stdSerializers.err, req: requestLogFields },
+      redact: { paths: redactedPaths, censor: '[redacted]' },
+    },
+    options.destination,
+  );
+}
+
+export const silentLogger: PinoLogger = pino({ level: 'silent' });

@@ -3,6 +3,51 @@
  * PostgreSQL), booleans are 0/1 integers, times are ISO-8601 UTC text, money is integer cents.
  */
 import type { Generated } from 'kysely';
+import type { AuditChainTable, AuditLogTable } from '../audit/index.ts';
+import type { EventConsumersTable, EventsTable } from '../events/index.ts';
+import type { SealedSecretsTable } from '../keystore/index.ts';
+import type { HostCertificatesTable, PkiAuthoritiesTable } from '../pki/index.ts';
+import type {
+  ConsoleTicketsTable,
+  RateLimitWindowsTable,
+  SessionsTable,
+  UserCredentialsTable,
+  UserLinksTable,
+  UserRecoveryCodesTable,
+} from '../identity/index.ts';
+import type { LeaseRow } from './lease.ts';
+import type { VolumesTable } from '../volumes/index.ts';
+import type { WebhookAttemptsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from '../webhooks/index.ts';
+import type {
+  AddressAllocationsTable,
+  HostNetworkReportsTable,
+  NetworkAttachmentsTable,
+  NetworkRoutesTable,
+  NetworkSubnetsTable,
+  NetworksTable,
+} from '../networks/index.ts';
+import type { FloatingIpsTable, PrimaryIpsTable } from '../addresses/index.ts';
+import type { FirewallCountersTable, FirewallTargetsTable, FirewallsTable } from '../firewalls/index.ts';
+import type {
+  BackupForgetsTable,
+  BackupPoliciesTable,
+  BackupRestoresTable,
+  BackupSchedulesTable,
+  BackupsTable,
+} from '../backups/index.ts';
+import type {
+  TrafficMonthsTable,
+  TrafficRollupsTable,
+  TrafficSamplesTable,
+  TrafficServersTable,
+} from '../traffic/index.ts';
+import type { FlowLogPartitionsTable, FlowLogSettingsTable } from '../flowlogs/index.ts';
+import type { DdosAddressesTable, DdosAttacksTable, DdosSettingsTable } from '../ddos/index.ts';
+import type { BillingTables } from '../billing/index.ts';
+import type { StatusTables } from '../status/index.ts';
+import type { TelemetryTables } from '../telemetry/index.ts';
+
+export type { AuditLogTable, EventsTable };
 
 export interface RegionsTable {
   code: string;
@@ -34,6 +79,8 @@ export interface ProductsTable {
   regions_json: string;
   status: string;
   sort_order: number;
+  /** 1: servers of this product get an SR-IOV VF of the host NIC on their NUMA node. */
+  sriov: Generated<number>;
 }
 
 export interface ImagesTable {
@@ -62,6 +109,8 @@ export interface HostsTable {
   state: string;
   /** Agent health: up | down (no heartbeat). Servers of a down host are reported unknown, not lost. */
   health: Generated<string>;
+  /** Why a host is `unusable` (its stored topology failed the checks). */
+  health_reason: Generated<string | null>;
   driver: string;
   cpu_model: string;
   sockets: number;
@@ -78,6 +127,8 @@ export interface HostsTable {
   address: string | null;
   /** Shared secret the control plane sends to the agent's host API; the agent makes a new one at each start. */
   agent_key: Generated<string | null>;
+  /** JSON array of the image slugs the host can boot, as its agent reports them; null: every catalog image. */
+  images_json: Generated<string | null>;
   created_at: string;
   updated_at: string;
 }
@@ -118,6 +169,18 @@ export interface ServersTable {
   created_at: string;
   updated_at: string;
   deleted_at: string | null;
+  /** The sealed secret (key store) holding the LUKS key of the server's disk; null for servers made before. */
+  disk_key_secret_id: string | null;
+  /** Bumped by each rebuild: hosts recreate a disk of an older generation from the image. */
+  disk_generation: Generated<number>;
+  /** An ISO image (slug) attached for a rescue or install boot. */
+  iso_image: string | null;
+  /** The disk's size when it differs from the product's (a resize to a smaller product keeps the disk). */
+  disk_gib: number | null;
+  /** 1 while deleting the server is refused. */
+  delete_protection: Generated<number>;
+  /** 1 while rebuilding the server is refused. */
+  rebuild_protection: Generated<number>;
 }
 
 export interface ActionsTable {
@@ -145,6 +208,12 @@ export interface ProjectsTable {
   used_servers: Generated<number>;
   used_vcpus: Generated<number>;
   used_gpus: Generated<number>;
+  /** Volumes: count and GiB, quotas and usage (migration 006). */
+  quota_volumes: Generated<number>;
+  quota_volume_gib: Generated<number>;
+  used_volumes: Generated<number>;
+  used_volume_gib: Generated<number>;
+  /** Custom images made from servers: count, quota and usage (migration 025). */
   created_at: string;
 }
 
@@ -179,34 +248,6 @@ export interface TokensTable {
   created_at: string;
 }
 
-export interface AuditLogTable {
-  id: string;
-  at: string;
-  project_id: string | null;
-  actor_user_id: string | null;
-  actor_token_id: string | null;
-  action: string;
-  resource_type: string | null;
-  resource_id: string | null;
-  outcome: string;
-  status_code: number | null;
-  request_id: string | null;
-  source_ip: string | null;
-  user_agent: string | null;
-  details_json: string;
-}
-
-export interface EventsTable {
-  seq: Generated<number>;
-  id: string;
-  at: string;
-  type: string;
-  project_id: string | null;
-  resource_type: string;
-  resource_id: string;
-  data_json: string;
-}
-
 export interface IdempotencyKeysTable {
   scope: string;
   key: string;
@@ -226,13 +267,7 @@ export interface PlacementGroupsTable {
   created_at: string;
 }
 
-export interface LeasesTable {
-  name: string;
-  holder: string;
-  expires_at_ms: number;
-}
-
-export interface Database {
+export interface Database extends BillingTables, StatusTables, TelemetryTables {
   regions: RegionsTable;
   products: ProductsTable;
   images: ImagesTable;
@@ -245,8 +280,48 @@ export interface Database {
   memberships: MembershipsTable;
   tokens: TokensTable;
   audit_log: AuditLogTable;
+  audit_chain: AuditChainTable;
   events: EventsTable;
+  event_consumers: EventConsumersTable;
   idempotency_keys: IdempotencyKeysTable;
   placement_groups: PlacementGroupsTable;
-  leases: LeasesTable;
+  leases: LeaseRow;
+  sealed_secrets: SealedSecretsTable;
+  pki_authorities: PkiAuthoritiesTable;
+  host_certificates: HostCertificatesTable;
+  volumes: VolumesTable;
+  backup_policies: BackupPoliciesTable;
+  backup_schedules: BackupSchedulesTable;
+  backups: BackupsTable;
+  backup_restores: BackupRestoresTable;
+  backup_forgets: BackupForgetsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  networks: NetworksTable;
+  network_subnets: NetworkSubnetsTable;
+  network_routes: NetworkRoutesTable;
+  network_attachments: NetworkAttachmentsTable;
+  address_allocations: AddressAllocationsTable;
+  host_network_reports: HostNetworkReportsTable;
+  floating_ips: FloatingIpsTable;
+  primary_ips: PrimaryIpsTable;
+  firewalls: FirewallsTable;
+  firewall_targets: FirewallTargetsTable;
+  firewall_counters: FirewallCountersTable;
+  console_tickets: ConsoleTicketsTable;
+  rate_limit_windows: RateLimitWindowsTable;
+  user_credentials: UserCredentialsTable;
+  user_recovery_codes: UserRecoveryCodesTable;
+  sessions: SessionsTable;
+  user_links: UserLinksTable;
+  traffic_servers: TrafficServersTable;
+  traffic_samples: TrafficSamplesTable;
+  traffic_rollups: TrafficRollupsTable;
+  traffic_months: TrafficMonthsTable;
+  flow_log_settings: FlowLogSettingsTable;
+  flow_log_partitions: FlowLogPartitionsTable;
+  ddos_settings: DdosSettingsTable;
+  ddos_attacks: DdosAttacksTable;
+  ddos_addresses: DdosAddressesTable;
 }

@@ -9,9 +9,14 @@ export interface TestDatabase extends DatabaseHandle {
   dispose(): Promise<void>;
 }
 
-/** The dialects a store test runs on: always SQLite, plus PostgreSQL wherever TEST_DATABASE_URL is set. */
+/**
+ * The dialects a store test runs on: SQLite, plus PostgreSQL wherever TEST_DATABASE_URL is set.
+ * `TEST_DIALECTS=postgres` (what `npm run test:pg` sets: `npm test` already ran SQLite) picks some of them.
+ */
 export function testDialects(): DialectName[] {
-  return process.env.TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+  const all: DialectName[] = process.env.TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+  const picked = process.env.TEST_DIALECTS?.split(',').map((d) => d.trim());
+  return picked ? all.filter((d) => picked.includes(d)) : all;
 }
 
 /** A fresh, migrated database: a temp SQLite file, or a private schema in the PostgreSQL test database. */
@@ -30,16 +35,9 @@ export async function createTestDatabase(dialect: DialectName): Promise<TestData
   }
   const url = process.env.TEST_DATABASE_URL;
   if (!url) throw new Error('TEST_DATABASE_URL is not set');
-  // Under CI load, a migration into a brand-new schema failed twice (of several hundred) with "relation …
-  // does not exist" while other test files created and dropped their schemas; the cause is not found yet.
-  // A retry in a fresh schema gives the test its database; if the third try fails too, its error is thrown.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await createPostgresTestDatabase(url);
-    } catch (error) {
-      if (attempt >= 3) throw error;
-    }
-  }
+  // No retry: the old flake ("relation …audit_log does not exist" under parallel test files) came from
+  // Kysely's introspector scanning sibling schemas while they were dropped; see CurrentSchemaIntrospector.
+  return createPostgresTestDatabase(url);
 }
 
 async function createPostgresTestDatabase(url: string): Promise<TestDatabase> {

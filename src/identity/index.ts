@@ -1,4 +1,34 @@
-export * from './service.ts';
-export * from './audit.ts';
+export {
+  createIdentityService,
+  requireProject,
+  requireOperator,
+  defaultQuotas,
+  maxTokensPerProject,
+  tokenCacheTtlMs,
+  type IdentityService,
+} from './service.ts';
 export * from './roles.ts';
 export { isWellFormedToken } from './token-format.ts';
+export { createConsoleTickets, type ConsoleTickets, type ConsoleTicketGrant } from './console-tickets.ts';
+export { createSharedRateCounter, type SharedRateCounter } from './shared-rate-counter.ts';
+export type {
+  ConsoleTicketsTable,
+  RateLimitWindowsTable,
+  SessionsTable,
+  UserCredentialsTable,
+  UserLinksTable,
+  UserRecoveryCodesTable,
+} from './tables.ts';
+export {
+  createPeopleService,
+  normalizeEmail,
+  sessionIdleMs,
+  sessionLifetimeMs,
+  type PeopleService,
+  type LinkMailer,
+  type SessionAuthentication,
+  type SessionIssued,
+  type ClientInfo,
+} from './people.ts';
+export { createPasswordHasher, type PasswordHasher } from './password-hash.ts';
+export { totpAt, base32Decode } from './totp.ts';

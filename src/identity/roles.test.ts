@@ -13,7 +13,8 @@ test('role order: viewer < member < owner', () => {
     ['owner', 'member', true],
     ['owner', 'owner', true],
   ];
-  for (const [role, required, expected] of table) assert.equal(roleAllows(role, required), expected, `${role} ≥ ${required}`);
+  for (const [role, required, expected] of table)
+    assert.equal(roleAllows(role, required), expected, `${role} ≥ ${required}`);
   assert.equal(isProjectRole('admin'), false);
   assert.equal(isProjectRole('owner'), true);
 });

@@ -1,56 +1,47 @@
-import type { Db, Tx, TxHooks } from '../db/index.ts';
+/**
+ * Identity: projects and their quotas, users, and every kind of token — project tokens with a role,
+ * operator tokens, host tokens — with expiry, revocation and rotation. Secrets are shown once and stored
+ * only as a SHA-256. Quota accounting lives here, in one place: a reservation is checked and counted under
+ * the project's row lock in the caller's transaction, and given back in the transaction that frees it.
+ */
+import type { Db, DialectName, Notifier, Tx, TxHooks } from '../db/index.ts';
 import { inTransaction } from '../db/index.ts';
-import { newId, invalid, notFound, forbidden, VmcError, type Clock } from '../core/index.ts';
+import { conflict, forbidden, invalid, newId, notFound, VmcError, type Clock } from '../core/index.ts';
 import type { EventRecorder } from '../events/index.ts';
+import type { ProjectCounts, Project, Token, TokenCreated, TokenKind } from '../contract/index.ts';
 import { generateTokenSecret, hashToken, isWellFormedToken, displayPrefix } from './token-format.ts';
 import { isProjectRole, roleAllows, type Principal, type ProjectRole } from './roles.ts';
+import { createIdentityStore, tokenView, type TokenRecord } from './store.ts';
 
-export interface TokenView {
-  id: string;
-  kind: string;
-  name: string;
-  role: string;
-  project_id: string | null;
-  prefix: string;
-  expires_at: string | null;
-  last_used_at: string | null;
-  created_at: string;
-}
+export const defaultQuotas: ProjectCounts = { servers: 50, vcpus: 200, gpus: 4, volumes: 100, volume_gib: 10_240 };
 
-export interface ProjectQuotas {
-  servers: number;
-  vcpus: number;
-  gpus: number;
-}
-
-export const defaultQuotas: ProjectQuotas = { servers: 50, vcpus: 200, gpus: 4 };
+/** What a reservation or a release counts: any subset of the project's counts. */
+export type QuotaDelta = Partial<ProjectCounts>;
+/** Live tokens a project may hold: enough for every CI job, few enough that a leak is countable. */
+export const maxTokensPerProject = 100;
 
 /** How often a token's last use is written: at most once a minute per token, not on every request. */
 const lastUseWriteIntervalMs = 60_000;
 /**
  * How long a process trusts a token it has checked. Revoking in this process takes effect at once; other
- * replicas of the control plane notice within this time.
+ * replicas hear of it at its commit (a change notice, src/db/notify.ts) and forget it then. This time to
+ * live is the bound only while a replica's notice listener is disconnected (it drops every cached token
+ * when it reconnects).
  */
 export const tokenCacheTtlMs = 10_000;
 
-export interface IdentityService {
-  authenticate(secret: string): Promise<Principal>;
-  createProject(input: { name: string; ownerEmail: string; quotas?: Partial<ProjectQuotas> }): Promise<{ projectId: string; userId: string; token: TokenView; secret: string }>;
-  createOperator(input: { email: string; name: string }): Promise<{ userId: string; token: TokenView; secret: string }>;
-  createHostToken(input: { name: string }): Promise<{ token: TokenView; secret: string }>;
-  createToken(principal: Principal, input: { name: string; role: string; expiresInDays?: number }): Promise<{ token: TokenView; secret: string }>;
-  listTokens(principal: Principal): Promise<TokenView[]>;
-  revokeToken(principal: Principal, tokenId: string): Promise<void>;
-  getProject(projectId: string): Promise<{ id: string; name: string; quotas: ProjectQuotas; created_at: string }>;
-  setQuotas(projectId: string, quotas: Partial<ProjectQuotas>): Promise<void>;
-  countOperators(): Promise<number>;
-  /** Ties a host token to the host it registered; a host token speaks for one host only. */
-  bindHostToken(principal: Principal, hostId: string): Promise<void>;
-}
+const fullDelta = (delta: QuotaDelta): ProjectCounts => ({
+  servers: delta.servers ?? 0,
+  vcpus: delta.vcpus ?? 0,
+  gpus: delta.gpus ?? 0,
+  volumes: delta.volumes ?? 0,
+  volume_gib: delta.volume_gib ?? 0,
+});
 
 export function requireProject(principal: Principal, role: ProjectRole): Extract<Principal, { kind: 'project' }> {
   if (principal.kind !== 'project') throw forbidden('this route needs a project token');
-  if (!roleAllows(principal.role, role)) throw forbidden(`this needs the ${role} role; the token has ${principal.role}`);
+  if (!roleAllows(principal.role, role))
+    throw forbidden(`this needs the ${role} role; the token has ${principal.role}`);
   return principal;
 }
 
@@ -59,211 +50,452 @@ export function requireOperator(principal: Principal): Extract<Principal, { kind
   return principal;
 }
 
-function toView(row: { id: string; kind: string; name: string; role: string; project_id: string | null; display_prefix: string; expires_at: string | null; last_used_at: string | null; created_at: string }): TokenView {
-  return {
-    id: row.id,
-    kind: row.kind,
-    name: row.name,
-    role: row.role,
-    project_id: row.project_id,
-    prefix: row.display_prefix,
-    expires_at: row.expires_at,
-    last_used_at: row.last_used_at,
-    created_at: row.created_at,
-  };
+const expiryOf = (nowMs: number, days: number | undefined) =>
+  days === undefined ? null : new Date(nowMs + days * 86_400_000).toISOString();
+
+function validateName(name: unknown, field = 'name'): string {
+  if (typeof name !== 'string' || name.trim().length === 0 || name.length > 100) {
+    throw invalid(`${field} must be 1 to 100 characters`, {
+      fields: [{ field, message: 'must be 1 to 100 characters' }],
+    });
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\u2028\u2029]/.test(name))
+    throw invalid(`${field} must not contain control characters`, {
+      fields: [{ field, message: 'must not contain control characters' }],
+    });
+  return name.trim();
 }
 
-export function createIdentityService(deps: { db: Db; clock: Clock; events: EventRecorder }): IdentityService {
+/** Change notices between replicas: which token changed (revoked, consumed, bound). */
+const tokensChannel = 'tokens';
+
+export function createIdentityService(deps: {
+  db: Db;
+  dialect: DialectName;
+  clock: Clock;
+  events: EventRecorder;
+  /** Tells the other replicas (PostgreSQL) which tokens to forget; absent: one process. */
+  notifier?: Pick<Notifier, 'publishInTx' | 'subscribe' | 'onResync'>;
+}) {
   const { db, clock } = deps;
+  const store = createIdentityStore(db, deps.dialect);
   const lastUseWrittenAtMs = new Map<string, number>();
-  type TokenRow = Awaited<ReturnType<typeof readToken>>;
-  const tokenCache = new Map<string, { row: NonNullable<TokenRow>; at: number }>();
-  function readToken(hash: string) {
-    return db.selectFrom('tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
-  }
+  const tokenCache = new Map<string, { token: TokenRecord; at: number }>();
+  /** Bumped whenever tokens are forgotten: a read that started before must not refill the cache. */
+  let cacheEpoch = 0;
+
+  const forgetCached = (tokenId: string) => {
+    cacheEpoch++;
+    for (const [hash, entry] of tokenCache) if (entry.token.id === tokenId) tokenCache.delete(hash);
+  };
+  deps.notifier?.subscribe(tokensChannel, forgetCached);
+  deps.notifier?.onResync(() => {
+    cacheEpoch++;
+    tokenCache.clear();
+  });
+  /** In the changing transaction: this replica forgets the token after commit, the others at commit. */
+  const forgetEverywhere = async (tx: Tx, hooks: TxHooks, tokenId: string) => {
+    hooks.afterCommit(() => forgetCached(tokenId));
+    await deps.notifier?.publishInTx(tx, tokensChannel, tokenId);
+  };
 
   async function insertToken(
     tx: Tx,
     hooks: TxHooks,
-    input: { kind: string; projectId: string | null; userId: string | null; hostId?: string | null; role: string; name: string; expiresAt: string | null },
-  ) {
+    input: {
+      kind: TokenKind;
+      projectId: string | null;
+      userId: string | null;
+      hostId?: string | null;
+      role: string;
+      name: string;
+      expiresAt: string | null;
+    },
+  ): Promise<TokenCreated> {
     const secret = generateTokenSecret();
-    const row = {
+    const token: TokenRecord = {
       id: newId('token', clock.nowMs()),
       kind: input.kind,
-      project_id: input.projectId,
-      user_id: input.userId,
-      host_id: input.hostId ?? null,
+      projectId: input.projectId,
+      userId: input.userId,
+      hostId: input.hostId ?? null,
       role: input.role,
       name: input.name,
-      token_hash: hashToken(secret),
-      display_prefix: displayPrefix(secret),
-      expires_at: input.expiresAt,
-      last_used_at: null,
-      revoked_at: null,
-      created_at: clock.nowIso(),
+      displayPrefix: displayPrefix(secret),
+      expiresAt: input.expiresAt,
+      lastUsedAt: null,
+      revokedAt: null,
+      createdAt: clock.nowIso(),
     };
-    await tx.insertInto('tokens').values(row).execute();
+    await store.insertToken(tx, { ...token, hash: hashToken(secret) });
     await deps.events.record(tx, hooks, {
       type: 'token.created',
       projectId: input.projectId,
       resourceType: 'token',
-      resourceId: row.id,
+      resourceId: token.id,
       data: { kind: input.kind, role: input.role, name: input.name },
     });
-    return { token: toView(row), secret };
+    return { token: tokenView(token), secret };
   }
 
-  async function ensureUser(tx: Tx, email: string, name: string, isOperator: boolean): Promise<string> {
-    const existing = await tx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
-    if (existing) return existing.id;
-    const id = newId('user', clock.nowMs());
-    await tx.insertInto('users').values({ id, email, name, is_operator: isOperator ? 1 : 0, created_at: clock.nowIso() }).execute();
-    return id;
-  }
-
-  function validateName(name: unknown, field = 'name'): string {
-    if (typeof name !== 'string' || name.trim().length === 0 || name.length > 100) {
-      throw invalid(`${field} must be 1 to 100 characters`, { fields: [{ field, message: 'must be 1 to 100 characters' }] });
-    }
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(name)) throw invalid(`${field} must not contain control characters`, { fields: [{ field, message: 'must not contain control characters' }] });
-    return name.trim();
+  async function revoke(
+    filter: { id: string; kind: TokenKind; projectId?: string },
+    options: {
+      /** Runs first, in the revocation's transaction (the last-operator-token check). */
+      guard?: (tx: Tx) => Promise<void>;
+      /** Runs once the token is revoked, in the same transaction (a host token: its certificates). */
+      inRevocation?: (tx: Tx, token: TokenRecord) => Promise<void>;
+    } = {},
+  ): Promise<TokenRecord> {
+    return inTransaction(db, async (tx, hooks) => {
+      await options.guard?.(tx);
+      const token = await store.tokenById(tx, filter.id);
+      if (
+        !token ||
+        token.kind !== filter.kind ||
+        (filter.projectId !== undefined && token.projectId !== filter.projectId)
+      )
+        throw notFound('token', filter.id);
+      if (!(await store.revokeToken(tx, filter, clock.nowIso()))) throw notFound('token', filter.id);
+      await options.inRevocation?.(tx, token);
+      await forgetEverywhere(tx, hooks, filter.id);
+      await deps.events.record(tx, hooks, {
+        type: 'token.revoked',
+        projectId: token.projectId,
+        resourceType: 'token',
+        resourceId: filter.id,
+        data: { kind: token.kind },
+      });
+      return token;
+    });
   }
 
   return {
-    async authenticate(secret) {
-      if (!isWellFormedToken(secret)) throw new VmcError('unauthenticated', 'the token is malformed: expected vmc_ followed by 36 characters');
+    async authenticate(secret: string): Promise<Principal> {
+      if (!isWellFormedToken(secret))
+        throw new VmcError('unauthenticated', 'the token is malformed: expected vmc_ followed by 36 characters');
       const hash = hashToken(secret);
-      let row = tokenCache.get(hash)?.row;
-      if (!row || clock.nowMs() - tokenCache.get(hash)!.at >= tokenCacheTtlMs) {
-        row = await readToken(hash);
-        if (row && !row.revoked_at) {
-          if (tokenCache.size >= 10_000) tokenCache.clear();
-          tokenCache.set(hash, { row, at: clock.nowMs() });
-        } else tokenCache.delete(hash);
-      }
-      if (!row || row.revoked_at) throw new VmcError('unauthenticated', 'the token is unknown or revoked');
-      if (row.expires_at && row.expires_at <= clock.nowIso()) throw new VmcError('unauthenticated', `the token expired at ${row.expires_at}`);
       const nowMs = clock.nowMs();
+      let token = tokenCache.get(hash);
+      if (!token || nowMs - token.at >= tokenCacheTtlMs) {
+        const epoch = cacheEpoch;
+        const found = await store.tokenByHash(hash);
+        if (found && !found.revokedAt) {
+          if (tokenCache.size >= 10_000) tokenCache.clear();
+          token = { token: found, at: nowMs };
+          // A token forgotten while this read ran may have been read before its change: use it, don't keep it.
+          if (epoch === cacheEpoch) tokenCache.set(hash, token);
+        } else {
+          tokenCache.delete(hash);
+          token = undefined;
+        }
+      }
+      const row = token?.token;
+      if (!row || row.revokedAt) throw new VmcError('unauthenticated', 'the token is unknown or revoked');
+      if (row.expiresAt && row.expiresAt <= clock.nowIso())
+        throw new VmcError('unauthenticated', `the token expired at ${row.expiresAt}`);
       if (nowMs - (lastUseWrittenAtMs.get(row.id) ?? 0) >= lastUseWriteIntervalMs) {
         lastUseWrittenAtMs.set(row.id, nowMs);
-        await db.updateTable('tokens').set({ last_used_at: clock.nowIso() }).where('id', '=', row.id).execute();
+        await store.touchToken(row.id, clock.nowIso());
       }
-      if (row.kind === 'operator') return { kind: 'operator', tokenId: row.id, userId: row.user_id };
-      if (row.kind === 'host') return { kind: 'host', tokenId: row.id, hostId: row.host_id };
-      if (!row.project_id || !isProjectRole(row.role)) throw new VmcError('unauthenticated', 'the token has no project');
-      return { kind: 'project', tokenId: row.id, userId: row.user_id, projectId: row.project_id, role: row.role };
+      if (row.kind === 'operator') return { kind: 'operator', tokenId: row.id, userId: row.userId };
+      if (row.kind === 'host') return { kind: 'host', tokenId: row.id, hostId: row.hostId };
+      if (!row.projectId || !isProjectRole(row.role)) throw new VmcError('unauthenticated', 'the token has no project');
+      return { kind: 'project', tokenId: row.id, userId: row.userId, projectId: row.projectId, role: row.role };
     },
 
-    async createProject(input) {
+    /** Whether this process checked the token recently and found it valid (no database read). */
+    isRecentlyAuthenticated(secret: string): boolean {
+      if (!isWellFormedToken(secret)) return false;
+      const entry = tokenCache.get(hashToken(secret));
+      return entry !== undefined && clock.nowMs() - entry.at < tokenCacheTtlMs && !entry.token.revokedAt;
+    },
+
+    /** Throws `unauthenticated` when a token checked earlier was revoked or expired since (console tickets). */
+    async recheckToken(tokenId: string): Promise<void> {
+      const token = await store.tokenById(db, tokenId);
+      if (!token || token.revokedAt) throw new VmcError('unauthenticated', 'the token is unknown or revoked');
+      if (token.expiresAt && token.expiresAt <= clock.nowIso())
+        throw new VmcError('unauthenticated', `the token expired at ${token.expiresAt}`);
+    },
+
+    async createProject(input: { name: string; ownerEmail: string; quotas?: Partial<ProjectCounts> }) {
       const name = validateName(input.name);
       const quotas = { ...defaultQuotas, ...input.quotas };
       return inTransaction(db, async (tx, hooks) => {
         const projectId = newId('project', clock.nowMs());
-        await tx
-          .insertInto('projects')
-          .values({ id: projectId, name, quota_servers: quotas.servers, quota_vcpus: quotas.vcpus, quota_gpus: quotas.gpus, created_at: clock.nowIso() })
-          .execute();
-        const userId = await ensureUser(tx, input.ownerEmail, input.ownerEmail, false);
-        await tx.insertInto('memberships').values({ project_id: projectId, user_id: userId, role: 'owner', created_at: clock.nowIso() }).execute();
-        const { token, secret } = await insertToken(tx, hooks, { kind: 'project', projectId, userId, role: 'owner', name: 'owner', expiresAt: null });
-        return { projectId, userId, token, secret };
+        const nowIso = clock.nowIso();
+        await store.insertProject(tx, { id: projectId, name, quotas, nowIso });
+        const userId = await store.ensureUser(tx, {
+          id: newId('user', clock.nowMs()),
+          email: input.ownerEmail,
+          name: input.ownerEmail,
+          isOperator: false,
+          nowIso,
+        });
+        await store.insertMembership(tx, { projectId, userId, role: 'owner', nowIso });
+        const created = await insertToken(tx, hooks, {
+          kind: 'project',
+          projectId,
+          userId,
+          role: 'owner',
+          name: 'owner',
+          expiresAt: null,
+        });
+        return { project_id: projectId, ...created };
       });
     },
 
-    async createOperator(input) {
+    async createOperator(input: { email: string; name: string }) {
       return inTransaction(db, async (tx, hooks) => {
-        const userId = await ensureUser(tx, input.email, input.name, true);
-        const { token, secret } = await insertToken(tx, hooks, { kind: 'operator', projectId: null, userId, role: 'operator', name: 'operator', expiresAt: null });
-        return { userId, token, secret };
+        const userId = await store.ensureUser(tx, {
+          id: newId('user', clock.nowMs()),
+          email: input.email,
+          name: input.name,
+          isOperator: true,
+          nowIso: clock.nowIso(),
+        });
+        return insertToken(tx, hooks, {
+          kind: 'operator',
+          projectId: null,
+          userId,
+          role: 'operator',
+          name: 'operator',
+          expiresAt: null,
+        });
       });
     },
 
-    async createHostToken(input) {
-      return inTransaction(db, (tx, hooks) =>
-        insertToken(tx, hooks, { kind: 'host', projectId: null, userId: null, role: 'host', name: validateName(input.name), expiresAt: null }),
-      );
-    },
+    // ---- project tokens --------------------------------------------------------------------------------
 
-    async createToken(principal, input) {
+    async createToken(principal: Principal, input: { name: string; role: string; expiresInDays?: number }) {
       const owner = requireProject(principal, 'owner');
       const name = validateName(input.name);
-      if (typeof input.role !== 'string' || !isProjectRole(input.role)) {
-        throw invalid('role must be owner, member or viewer', { fields: [{ field: 'role', message: 'must be owner, member or viewer' }] });
-      }
-      const days = input.expiresInDays;
-      if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > 3650)) {
-        throw invalid('expires_in_days must be a whole number from 1 to 3650', { fields: [{ field: 'expires_in_days', message: 'must be 1 to 3650' }] });
-      }
-      const expiresAt = days === undefined ? null : new Date(clock.nowMs() + days * 86_400_000).toISOString();
-      const role = input.role;
-      return inTransaction(db, (tx, hooks) =>
-        insertToken(tx, hooks, { kind: 'project', projectId: owner.projectId, userId: owner.userId, role, name, expiresAt }),
-      );
-    },
-
-    async listTokens(principal) {
-      const owner = requireProject(principal, 'owner');
-      const rows = await db
-        .selectFrom('tokens')
-        .selectAll()
-        .where('project_id', '=', owner.projectId)
-        .where('revoked_at', 'is', null)
-        .orderBy('id')
-        .execute();
-      return rows.map(toView);
-    },
-
-    async revokeToken(principal, tokenId) {
-      const owner = requireProject(principal, 'owner');
-      await inTransaction(db, async (tx, hooks) => {
-        const result = await tx
-          .updateTable('tokens')
-          .set({ revoked_at: clock.nowIso() })
-          .where('id', '=', tokenId)
-          .where('project_id', '=', owner.projectId)
-          .where('revoked_at', 'is', null)
-          .executeTakeFirst();
-        if (Number(result.numUpdatedRows) === 0) throw notFound('token', tokenId);
-        hooks.afterCommit(() => {
-          for (const [hash, entry] of tokenCache) if (entry.row.id === tokenId) tokenCache.delete(hash);
+      if (!isProjectRole(input.role)) {
+        throw invalid('role must be owner, member or viewer', {
+          fields: [{ field: 'role', message: 'must be owner, member or viewer' }],
         });
-        await deps.events.record(tx, hooks, { type: 'token.revoked', projectId: owner.projectId, resourceType: 'token', resourceId: tokenId });
+      }
+      const role = input.role;
+      return inTransaction(db, async (tx, hooks) => {
+        await store.project(tx, owner.projectId, { lock: true });
+        const live = await store.liveTokens(tx, {
+          kind: 'project',
+          projectId: owner.projectId,
+          nowIso: clock.nowIso(),
+        });
+        if (live.length >= maxTokensPerProject) {
+          throw conflict(`the project has ${live.length} live tokens, the most allowed; revoke unused ones first`, {
+            reason: 'token_limit',
+          });
+        }
+        return insertToken(tx, hooks, {
+          kind: 'project',
+          projectId: owner.projectId,
+          userId: owner.userId,
+          role,
+          name,
+          expiresAt: expiryOf(clock.nowMs(), input.expiresInDays),
+        });
       });
     },
 
-    async getProject(projectId) {
-      const row = await db.selectFrom('projects').selectAll().where('id', '=', projectId).executeTakeFirst();
-      if (!row) throw notFound('project', projectId);
-      return { id: row.id, name: row.name, quotas: { servers: row.quota_servers, vcpus: row.quota_vcpus, gpus: row.quota_gpus }, created_at: row.created_at };
+    async listTokens(principal: Principal): Promise<Token[]> {
+      const owner = requireProject(principal, 'owner');
+      return (await store.liveTokens(db, { kind: 'project', projectId: owner.projectId, nowIso: clock.nowIso() })).map(
+        tokenView,
+      );
     },
 
-    async setQuotas(projectId, quotas) {
-      const result = await db
-        .updateTable('projects')
-        .set({
-          ...(quotas.servers !== undefined && { quota_servers: quotas.servers }),
-          ...(quotas.vcpus !== undefined && { quota_vcpus: quotas.vcpus }),
-          ...(quotas.gpus !== undefined && { quota_gpus: quotas.gpus }),
-        })
-        .where('id', '=', projectId)
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) throw notFound('project', projectId);
+    async revokeToken(principal: Principal, tokenId: string): Promise<void> {
+      const owner = requireProject(principal, 'owner');
+      await revoke({ id: tokenId, kind: 'project', projectId: owner.projectId });
     },
 
-    async bindHostToken(principal, hostId) {
-      if (principal.kind !== 'host') throw forbidden('this route needs a host token');
-      if (principal.hostId === hostId) return;
-      if (principal.hostId !== null) throw forbidden(`this host token belongs to host ${principal.hostId}`);
-      await db.updateTable('tokens').set({ host_id: hostId }).where('id', '=', principal.tokenId).where('host_id', 'is', null).execute();
-      for (const entry of tokenCache.values()) if (entry.row.id === principal.tokenId) entry.row.host_id = hostId;
-      principal.hostId = hostId;
+    // ---- operator tokens -------------------------------------------------------------------------------
+
+    async createOperatorToken(principal: Principal, input: { name: string; expiresInDays?: number }) {
+      const operator = requireOperator(principal);
+      const name = validateName(input.name);
+      return inTransaction(db, (tx, hooks) =>
+        insertToken(tx, hooks, {
+          kind: 'operator',
+          projectId: null,
+          userId: operator.userId,
+          role: 'operator',
+          name,
+          expiresAt: expiryOf(clock.nowMs(), input.expiresInDays),
+        }),
+      );
     },
 
-    async countOperators() {
-      const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('is_operator', '=', 1).executeTakeFirstOrThrow();
-      return Number(row.n);
+    async listOperatorTokens(principal: Principal): Promise<Token[]> {
+      requireOperator(principal);
+      return (await store.liveTokens(db, { kind: 'operator', nowIso: clock.nowIso() })).map(tokenView);
     },
+
+    /** The last live operator token cannot be revoked: nobody could administer the cloud any more. */
+    async revokeOperatorToken(principal: Principal, tokenId: string): Promise<void> {
+      requireOperator(principal);
+      // Checked in the revocation's transaction with the live operator tokens locked: two operators
+      // revoking each other at once cannot both pass the check.
+      await revoke(
+        { id: tokenId, kind: 'operator' },
+        {
+          guard: async (tx) => {
+            const live = await store.liveTokens(tx, { kind: 'operator', nowIso: clock.nowIso(), lock: true });
+            if (live.length <= 1 && live.some((t) => t.id === tokenId)) {
+              throw conflict('this is the last operator token; create another one before revoking it', {
+                reason: 'last_operator_token',
+              });
+            }
+          },
+        },
+      );
+    },
+
+    // ---- host tokens -----------------------------------------------------------------------------------
+
+    /** A new host token; `hostId` binds it to an existing host at once (rotation). */
+    async createHostToken(input: { name: string; expiresInDays?: number; hostId?: string | null }) {
+      const name = validateName(input.name);
+      return inTransaction(db, (tx, hooks) =>
+        insertToken(tx, hooks, {
+          kind: 'host',
+          projectId: null,
+          userId: null,
+          hostId: input.hostId ?? null,
+          role: 'host',
+          name,
+          expiresAt: expiryOf(clock.nowMs(), input.expiresInDays),
+        }),
+      );
+    },
+
+    async listHostTokens(): Promise<Token[]> {
+      return (await store.liveTokens(db, { kind: 'host', nowIso: clock.nowIso() })).map(tokenView);
+    },
+
+    /**
+     * Revokes a host token; returns the host it was bound to (its caller takes that host down).
+     * `inRevocation` runs in the same transaction with that host (its certificates are revoked with the token).
+     */
+    async revokeHostToken(
+      tokenId: string,
+      inRevocation?: (tx: Tx, hostId: string) => Promise<void>,
+    ): Promise<{ hostId: string | null }> {
+      const token = await revoke(
+        { id: tokenId, kind: 'host' },
+        {
+          inRevocation: async (tx, revoked) => {
+            if (revoked.hostId && inRevocation) await inRevocation(tx, revoked.hostId);
+          },
+        },
+      );
+      return { hostId: token.hostId };
+    },
+
+    /** Revokes every token bound to a host, inside the caller's transaction (a forgotten host). */
+    async revokeHostTokens(tx: Tx, hooks: TxHooks, hostId: string): Promise<void> {
+      for (const id of await store.revokeTokensOfHost(tx, hostId, clock.nowIso())) {
+        await forgetEverywhere(tx, hooks, id);
+        await deps.events.record(tx, hooks, {
+          type: 'token.revoked',
+          projectId: null,
+          resourceType: 'token',
+          resourceId: id,
+          data: { kind: 'host' },
+        });
+      }
+    },
+
+    /**
+     * A join token works once: in the join's transaction, the secret presented stops authenticating (the row
+     * stays, bound to its host: revoking it later revokes the host). Throws `unauthenticated` when the token
+     * was used or revoked meanwhile (another join won), which rolls the join back.
+     */
+    async consumeJoinToken(tx: Tx, hooks: TxHooks, tokenId: string, secret: string): Promise<void> {
+      const consumed = await store.consumeHostToken(tx, tokenId, hashToken(secret), hashToken(generateTokenSecret()));
+      if (!consumed) throw new VmcError('unauthenticated', 'the join token was used already or revoked');
+      await forgetEverywhere(tx, hooks, tokenId);
+    },
+
+    /** Ties a host token to the host it registered, inside the registration's transaction. */
+    async bindHostToken(tx: Tx, hooks: TxHooks, tokenId: string, hostId: string): Promise<boolean> {
+      if (!(await store.bindHostToken(tx, tokenId, hostId))) return false;
+      await forgetEverywhere(tx, hooks, tokenId);
+      return true;
+    },
+
+    // ---- projects and quotas ---------------------------------------------------------------------------
+
+    async getProject(principal: Principal): Promise<Project> {
+      const caller = requireProject(principal, 'viewer');
+      const project = await store.project(db, caller.projectId);
+      if (!project) throw notFound('project', caller.projectId);
+      return {
+        id: project.id,
+        name: project.name,
+        role: caller.role,
+        quotas: project.quotas,
+        usage: project.usage,
+        created_at: project.createdAt,
+      };
+    },
+
+    async setQuotas(projectId: string, quotas: Partial<ProjectCounts>): Promise<ProjectCounts> {
+      if (Object.keys(quotas).length > 0 && !(await store.setQuotas(projectId, quotas)))
+        throw notFound('project', projectId);
+      const project = await store.project(db, projectId);
+      if (!project) throw notFound('project', projectId);
+      return project.quotas;
+    },
+
+    /**
+     * Counts `delta` against the project's quotas inside `tx` (the project row locked on PostgreSQL), or
+     * refuses with `quota_exceeded` and changes nothing.
+     */
+    async reserveQuota(tx: Tx, projectId: string, partial: QuotaDelta): Promise<void> {
+      const delta = fullDelta(partial);
+      if (await store.reserve(tx, projectId, delta)) return;
+      // Refused: read the project to say which quota (or that it does not exist).
+      const project = await store.project(tx, projectId);
+      if (!project) throw notFound('project', projectId);
+      const { quotas, usage } = project;
+      const over: string[] = [];
+      if (usage.servers + delta.servers > quotas.servers) over.push(`servers ${usage.servers}/${quotas.servers}`);
+      if (usage.vcpus + delta.vcpus > quotas.vcpus) over.push(`vCPUs ${usage.vcpus}+${delta.vcpus}/${quotas.vcpus}`);
+      if (delta.gpus > 0 && usage.gpus + delta.gpus > quotas.gpus)
+        over.push(`GPUs ${usage.gpus}+${delta.gpus}/${quotas.gpus}`);
+      if (delta.volumes > 0 && usage.volumes + delta.volumes > quotas.volumes)
+        over.push(`volumes ${usage.volumes}/${quotas.volumes}`);
+      if (delta.volume_gib > 0 && usage.volume_gib + delta.volume_gib > quotas.volume_gib)
+        over.push(`volume GiB ${usage.volume_gib}+${delta.volume_gib}/${quotas.volume_gib}`);
+      throw new VmcError(
+        'forbidden',
+        `project quota exceeded: ${over.join(', ') || 'see quotas'}; ask support to raise it`,
+        {
+          reason: 'quota_exceeded',
+          details: { quotas, usage },
+        },
+      );
+    },
+
+    /** Gives back what a deleted resource held, in the transaction that deletes it. */
+    async releaseQuota(tx: Tx, projectId: string, partial: QuotaDelta): Promise<void> {
+      const delta = fullDelta(partial);
+      await store.addUsage(tx, projectId, {
+        servers: -delta.servers,
+        vcpus: -delta.vcpus,
+        gpus: -delta.gpus,
+        volumes: -delta.volumes,
+        volume_gib: -delta.volume_gib,
+      });
+    },
+
+    countOperators: () => store.countOperators(),
   };
 }
+
+export type IdentityService = ReturnType<typeof createIdentityService>;

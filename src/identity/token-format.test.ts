@@ -15,7 +15,15 @@ test('generated tokens are well formed, distinct, and prefixed', () => {
 test('a changed character or a wrong length fails the checksum', () => {
   const secret = generateTokenSecret();
   const flipped = secret.slice(0, 8) + (secret[8] === 'a' ? 'b' : 'a') + secret.slice(9);
-  for (const bad of [flipped, secret.slice(0, -1), secret + 'x', 'vmc_', 'Bearer', '', secret.replace('vmc_', 'vmx_')]) {
+  for (const bad of [
+    flipped,
+    secret.slice(0, -1),
+    secret + 'x',
+    'vmc_',
+    'Bearer',
+    '',
+    secret.replace('vmc_', 'vmx_'),
+  ]) {
     assert.equal(isWellFormedToken(bad), false, bad);
   }
 });

@@ -1,7 +1,8 @@
 /**
- * Decides from `qemu-img info --output=json` (and the ISO magic) whether an uploaded file is an image we
- * accept. Refused: formats other than qcow2/raw, qcow2 with a backing file or an external data file (they
- * would make QEMU open arbitrary host files), raw files that are not whole sectors.
+ * Decides from `qemu-img info -f <format> --output=json` (and the ISO magic) whether an uploaded file is an
+ * image we accept. Refused: formats other than qcow2/raw, qcow2 with a backing file or an external data file
+ * (they would make QEMU open arbitrary host files), raw files that are not whole sectors. The header check of
+ * image-magic.ts refuses those qcow2 files before qemu-img runs; this is the second look, at what qemu-img saw.
  */
 import type { ImageFormat } from './image-record.ts';
 
@@ -14,7 +15,8 @@ export interface QemuImgInfo {
   encrypted?: boolean;
 }
 
-export type Classification = { ok: true; format: ImageFormat; virtualSizeBytes: number } | { ok: false; reason: string };
+export type Classification =
+  { ok: true; format: ImageFormat; virtualSizeBytes: number } | { ok: false; reason: string };
 
 export function classifyImage(info: QemuImgInfo, options: { isoMagic: boolean; sizeBytes: number }): Classification {
   if (info.format === 'qcow2') {

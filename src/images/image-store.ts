@@ -1,7 +1,9 @@
 /**
  * The image store of one host: `<dir>/<slug>/{image.json, disk.<format>, kernel, initrd}`. Imports stream
- * the file into `<dir>/.incoming/` while hashing (sha256) and counting bytes against the size limit, check
- * the format with `qemu-img info`, then rename into place, so a crash never leaves a half image visible.
+ * the file into `<dir>/.incoming/` while hashing (sha256) and counting bytes against the size limit, detect
+ * the format from the file's magic bytes (refusing qcow2 backing and data files before any tool opens it),
+ * check it with `qemu-img info -f <format>` under prlimit (inspect-image.ts), then rename into place, so a
+ * crash never leaves a half image visible.
  * Stored disks are read-only bases: servers get their own qcow2 overlay on them.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -10,15 +12,13 @@ import { chmod, copyFile, mkdir, open, readFile, readdir, rename, rm, stat, writ
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { VmcError, invalid, notFound, unavailable } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/log.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
-import { classifyImage, type QemuImgInfo } from './classify-image.ts';
-import { diskFileName, hasIsoMagic, isoMagicOffset, isValidSlug, type StoredImage } from './image-record.ts';
-
-const execFileAsync = promisify(execFile);
+import { classifyImage, type Classification } from './classify-image.ts';
+import { imageHeadBytes, detectImageFormat } from './image-magic.ts';
+import { defaultQemuImgLimits, inspectUntrustedImage, type QemuImgLimits } from './inspect-image.ts';
+import { diskFileName, isoMagicOffset, isValidSlug, type StoredImage } from './image-record.ts';
 
 export interface ImportOptions {
   /** Display name; defaults to the slug. */
@@ -33,7 +33,11 @@ export interface ImageStore {
   readonly dir: string;
   importFile(slug: string, sourcePath: string, options?: ImportOptions): Promise<StoredImage>;
   /** Imports from a stream (an API upload); the size limit is enforced while reading. */
-  importStream(slug: string, source: Readable | AsyncIterable<Uint8Array>, options?: ImportOptions): Promise<StoredImage>;
+  importStream(
+    slug: string,
+    source: Readable | AsyncIterable<Uint8Array>,
+    options?: ImportOptions,
+  ): Promise<StoredImage>;
   get(slug: string): Promise<StoredImage | null>;
   /**
    * The image a server is created from. Throws `not_found` for an unknown slug and `unavailable`
@@ -52,6 +56,10 @@ export interface ImageStoreOptions {
   /** Slugs of the catalog: known images that may simply be missing on this host. */
   catalogSlugs?: string[];
   qemuImgBinary?: string;
+  /** `prlimit` (util-linux), which runs every qemu-img on an uploaded file. */
+  prlimitBinary?: string;
+  /** Limits of qemu-img on uploaded files (default: 30 s CPU, 1 GiB address space, 120 s wall clock). */
+  qemuImgLimits?: Partial<QemuImgLimits>;
   clock?: Clock;
   log?: Logger;
 }
@@ -66,7 +74,12 @@ function sizeLimitedHasher(maxBytes: number) {
     transform(chunk: Buffer, _encoding, callback) {
       sizeBytes += chunk.length;
       if (sizeBytes > maxBytes) {
-        callback(invalid(`the image is larger than the limit of ${maxBytes} bytes`, { reason: 'image_too_large', details: { maxBytes } }));
+        callback(
+          invalid(`the image is larger than the limit of ${maxBytes} bytes`, {
+            reason: 'image_too_large',
+            details: { maxBytes },
+          }),
+        );
         return;
       }
       hash.update(chunk);
@@ -76,12 +89,15 @@ function sizeLimitedHasher(maxBytes: number) {
   return { transform, result: () => ({ sha256: hash.digest('hex'), sizeBytes }) };
 }
 
-async function readIsoMagic(path: string): Promise<boolean> {
+/** The first bytes of a file and the bytes at the ISO 9660 magic offset: all that format detection reads. */
+async function readMagicBytes(path: string): Promise<{ head: Buffer; atIsoOffset: Buffer }> {
   const handle = await open(path, 'r');
   try {
-    const buffer = Buffer.alloc(5);
-    const { bytesRead } = await handle.read(buffer, 0, 5, isoMagicOffset);
-    return bytesRead === 5 && hasIsoMagic(buffer);
+    const head = Buffer.alloc(imageHeadBytes);
+    const { bytesRead } = await handle.read(head, 0, imageHeadBytes, 0);
+    const atIsoOffset = Buffer.alloc(5);
+    const iso = await handle.read(atIsoOffset, 0, 5, isoMagicOffset);
+    return { head: head.subarray(0, bytesRead), atIsoOffset: atIsoOffset.subarray(0, iso.bytesRead) };
   } finally {
     await handle.close();
   }
@@ -98,9 +114,12 @@ export function createImageStore(options: ImageStoreOptions): ImageStore {
 
   const checkSlug = (slug: string) => {
     if (!isValidSlug(slug)) {
-      throw invalid(`image slug ${JSON.stringify(slug)} is invalid: lowercase letters, digits, '.', '_' and '-', at most 63`, {
-        fields: [{ field: 'slug', message: 'invalid image slug' }],
-      });
+      throw invalid(
+        `image slug ${JSON.stringify(slug)} is invalid: lowercase letters, digits, '.', '_' and '-', at most 63`,
+        {
+          fields: [{ field: 'slug', message: 'invalid image slug' }],
+        },
+      );
     }
   };
 
@@ -114,18 +133,28 @@ export function createImageStore(options: ImageStoreOptions): ImageStore {
     }
   };
 
-  const inspect = async (path: string): Promise<QemuImgInfo> => {
-    try {
-      const { stdout } = await execFileAsync(qemuImg, ['info', '--output=json', path], { timeout: 30_000 });
-      return JSON.parse(stdout) as QemuImgInfo;
-    } catch (error) {
-      throw invalid('qemu-img could not read the image', { reason: 'image_unreadable', cause: error });
-    }
+  const inspectOptions = {
+    qemuImgBinary: qemuImg,
+    prlimitBinary: options.prlimitBinary ?? 'prlimit',
+    limits: { ...defaultQemuImgLimits, ...options.qemuImgLimits },
+  };
+
+  /**
+   * The format from the file's own bytes first (a qcow2 with a backing or data file is refused here, before
+   * any tool opens it), then `qemu-img info -f <format>` under prlimit.
+   */
+  const inspect = async (path: string, sizeBytes: number): Promise<Classification> => {
+    const { head, atIsoOffset } = await readMagicBytes(path);
+    const detected = detectImageFormat(head, atIsoOffset);
+    if (!detected.ok) return detected;
+    const info = await inspectUntrustedImage(path, detected.format === 'qcow2' ? 'qcow2' : 'raw', inspectOptions);
+    return classifyImage(info, { isoMagic: detected.format === 'iso', sizeBytes });
   };
 
   const importStream: ImageStore['importStream'] = async (slug, source, importOptions = {}) => {
     checkSlug(slug);
-    if (await get(slug)) throw new VmcError('conflict', `image ${slug} already exists on this host`, { reason: 'image_exists' });
+    if (await get(slug))
+      throw new VmcError('conflict', `image ${slug} already exists on this host`, { reason: 'image_exists' });
     await mkdir(incomingDir, { recursive: true });
     const staging = join(incomingDir, `${slug}.${randomBytes(6).toString('hex')}`);
     await mkdir(staging);
@@ -135,9 +164,11 @@ export function createImageStore(options: ImageStoreOptions): ImageStore {
       await pipeline(source, hasher.transform, createWriteStream(incomingDisk));
       const { sha256, sizeBytes } = hasher.result();
       if (importOptions.expectedSha256 && importOptions.expectedSha256.toLowerCase() !== sha256) {
-        throw invalid(`the image's sha256 is ${sha256}, not the expected ${importOptions.expectedSha256}`, { reason: 'checksum_mismatch' });
+        throw invalid(`the image's sha256 is ${sha256}, not the expected ${importOptions.expectedSha256}`, {
+          reason: 'checksum_mismatch',
+        });
       }
-      const classification = classifyImage(await inspect(incomingDisk), { isoMagic: await readIsoMagic(incomingDisk), sizeBytes });
+      const classification = await inspect(incomingDisk, sizeBytes);
       if (!classification.ok) throw invalid(classification.reason, { reason: 'image_format_refused' });
       const diskName = diskFileName(classification.format);
       await rename(incomingDisk, join(staging, diskName));
@@ -182,7 +213,10 @@ export function createImageStore(options: ImageStoreOptions): ImageStore {
       const info = await stat(sourcePath).catch(() => null);
       if (!info?.isFile()) throw invalid(`${sourcePath} is not a readable file`, { reason: 'image_unreadable' });
       if (info.size > maxBytes) {
-        throw invalid(`the image is larger than the limit of ${maxBytes} bytes`, { reason: 'image_too_large', details: { maxBytes } });
+        throw invalid(`the image is larger than the limit of ${maxBytes} bytes`, {
+          reason: 'image_too_large',
+          details: { maxBytes },
+        });
       }
       return importStream(slug, createReadStream(sourcePath), importOptions);
     },
@@ -191,10 +225,13 @@ export function createImageStore(options: ImageStoreOptions): ImageStore {
       const image = await get(slug);
       if (image) return image;
       if (catalogSlugs.has(slug)) {
-        throw unavailable(`image ${slug} is in the catalog but has no file on this host; import it with \`vmcloud image import ${slug} FILE\``, {
-          reason: 'image_not_on_host',
-          details: { image: slug },
-        });
+        throw unavailable(
+          `image ${slug} is in the catalog but has no file on this host; import it with \`vmcloud image import ${slug} FILE\``,
+          {
+            reason: 'image_not_on_host',
+            details: { image: slug },
+          },
+        );
       }
       throw notFound('image', slug);
     },

@@ -12,7 +12,14 @@ const region = (code: string, servers: number): RegionCapacity => ({
   memoryMiB: util,
   diskGiB: util,
   gpus: util,
-  products: [{ product: 'vps-nano', servers, serversWhenEmpty: 100, availability: servers === 0 ? 'none' : servers < 10 ? 'scarce' : 'available' }],
+  products: [
+    {
+      product: 'vps-nano',
+      servers,
+      serversWhenEmpty: 100,
+      availability: servers === 0 ? 'none' : servers < 10 ? 'scarce' : 'available',
+    },
+  ],
 });
 
 test('customers see availability only, and none where the region is not orderable', () => {

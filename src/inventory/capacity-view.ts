@@ -10,7 +10,10 @@ export interface CustomerCapacity {
  * What customers see of capacity: a coarse availability per product and region, never host counts. A
  * region that is not orderable (maintenance, planned) shows `none` for everything. Pure.
  */
-export function customerCapacity(report: RegionCapacity[], regionStatus: ReadonlyMap<string, string>): CustomerCapacity[] {
+export function customerCapacity(
+  report: RegionCapacity[],
+  regionStatus: ReadonlyMap<string, string>,
+): CustomerCapacity[] {
   return report.map((region) => {
     const orderable = regionStatus.get(region.region) === 'operational';
     return {

@@ -1,138 +1,114 @@
-import type { Selectable } from 'kysely';
-import type { Db, Tx, HostsTable } from '../db/index.ts';
-import { inTransaction } from '../db/index.ts';
-import { invalid, newId, notFound, VmcError, type Clock, type Logger } from '../core/index.ts';
+/**
+ * Hosts: the seeded simulated fleet, registration of real hosts by their agents, operator states,
+ * heartbeats and health. A host token registers exactly one host, ever, in the same transaction that
+ * binds it; a host cannot claim another host's name, point the control plane at loopback or metadata
+ * addresses, or store a topology that breaks the scheduler.
+ */
+import type { Db, Tx, TxHooks } from '../db/index.ts';
+import { inTransaction, isUniqueViolation } from '../db/index.ts';
+import {
+  conflict,
+  forbidden,
+  invalid,
+  newId,
+  notFound,
+  VmcError,
+  type Clock,
+  type Logger,
+  type MetricFamily,
+} from '../core/index.ts';
 import type { EventRecorder } from '../events/index.ts';
 import type { FleetEntry } from '../catalog/index.ts';
+import type { Host, HostState, HostTopology } from '../contract/index.ts';
+import { hostStates } from '../contract/index.ts';
 import { hostShapes, topologyOfShape } from './shapes.ts';
-import { memoryMiBTotal, sellableMemoryMiB, sellableThreadCount, threadCount, type HostTopology } from './topology.ts';
-
-export type HostState = 'active' | 'maintenance' | 'draining';
-export const hostStates: HostState[] = ['active', 'maintenance', 'draining'];
-
-export interface HostView {
-  id: string;
-  name: string;
-  region: string;
-  kind: string;
-  state: string;
-  health: string;
-  driver: string;
-  cpu_model: string;
-  topology: {
-    sockets: number;
-    numa_nodes: Array<{ id: number; cores: number; threads: number; memory_mib: number }>;
-    threads: number;
-    reserved_threads: number[];
-    gpus: HostTopology['gpus'];
-    nics: Array<{ name: string; pci_address: string; numa_node: number; speed_gbps: number; vfs: number }>;
-  };
-  capacity: { vcpus: number; memory_mib: number; disk_gib: number; gpus: number };
-  usage: { servers: number; vcpus: number; memory_mib: number; disk_gib: number; gpus: number };
-  generation: number;
-  last_heartbeat_at: string | null;
-  agent_version: string | null;
-}
+import { topologyProblems } from './topology-check.ts';
+import { hostAddressProblem, type HostAddressPolicy } from './host-address.ts';
+import { createInventoryStore, type HostRecord } from './store.ts';
+import { hostView, parseStoredTopology, type HostUsage } from './host-view.ts';
 
 export interface RegisterHostInput {
   name: string;
   region: string;
-  driver: string;
+  driver: 'qemu' | 'sim';
   cpuModel: string;
   topology: HostTopology;
   agentVersion: string | null;
-  /** The agent's host API (console, snapshots, export), and the key the control plane presents to it. */
+  /** The agent's host API (console, snapshots, export), reached over mutual TLS (hosts.agent_key is unused). */
   address: string | null;
-  agentKey?: string | null;
+  /** The image slugs the host can boot; null or absent: every image of the catalog (simulated hosts). */
+  images?: readonly string[] | null;
 }
 
-function hostView(row: Selectable<HostsTable>, usage: HostView['usage'] | undefined): HostView {
-  const topology = JSON.parse(row.topology_json) as HostTopology;
-  return {
-    id: row.id,
-    name: row.name,
-    region: row.region,
-    kind: row.kind,
-    state: row.state,
-    health: row.health,
-    driver: row.driver,
-    cpu_model: row.cpu_model,
-    topology: {
-      sockets: topology.sockets,
-      numa_nodes: topology.numaNodes.map((n) => ({ id: n.id, cores: n.cores.length, threads: n.cores.reduce((s, c) => s + c.threads.length, 0), memory_mib: n.memoryMiB })),
-      threads: threadCount(topology),
-      reserved_threads: topology.reservedThreads,
-      gpus: topology.gpus,
-      nics: topology.nics.map((n) => ({ name: n.name, pci_address: n.pciAddress, numa_node: n.numaNode, speed_gbps: n.speedGbps, vfs: n.vfs.length })),
-    },
-    capacity: { vcpus: sellableThreadCount(topology), memory_mib: sellableMemoryMiB(topology), disk_gib: topology.diskGiB, gpus: topology.gpus.length },
-    usage: usage ?? { servers: 0, vcpus: 0, memory_mib: 0, disk_gib: 0, gpus: 0 },
-    generation: row.generation,
-    last_heartbeat_at: row.last_heartbeat_at,
-    agent_version: row.agent_version,
-  };
+/**
+ * Who registers: a join token (bound to its host once registered), a host proven by its certificate
+ * (re-registration of its own row only), or the control plane's own local host.
+ */
+export type Registrant =
+  { kind: 'token'; tokenId: string; boundHostId: string | null } | { kind: 'host'; hostId: string } | { kind: 'local' };
+
+/** Work a caller does inside the registration's transaction (a join: consume the token, issue a certificate). */
+export type InRegistration = (
+  tx: Tx,
+  hooks: TxHooks,
+  registered: { hostId: string; created: boolean },
+) => Promise<void>;
+
+export interface HostApiEndpoint {
+  hostId: string;
+  name: string;
+  address: string;
+  health: string;
 }
 
-export function createInventoryService(deps: { db: Db; clock: Clock; log: Logger; events: EventRecorder; onHostChanged?: (hostId: string) => void }) {
+export interface InventoryDeps {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  events: EventRecorder;
+  /** A region's code and address pool, or null when unknown (the catalog's). */
+  regionOf: (code: string) => Promise<{ code: string; ipv4Pool: string } | null>;
+  /** Binds a host token to its host inside the registration's transaction; false if already bound. */
+  bindHostToken: (tx: Tx, hooks: TxHooks, tokenId: string, hostId: string) => Promise<boolean>;
+  /** Revokes every credential of a host (its tokens, later its certificates) inside `tx`. */
+  revokeHostCredentials: (tx: Tx, hooks: TxHooks, hostId: string) => Promise<void>;
+  /** Usage per host from the claims (the scheduler's). */
+  usageOf: (hostIds: string[] | null) => Promise<Map<string, HostUsage>>;
+  addressPolicy?: HostAddressPolicy;
+  /** Told after commit that a host changed (the scheduler rereads it). */
+  onHostChanged?: (hostId: string) => void;
+}
+
+export function createInventoryService(deps: InventoryDeps) {
   const { db, clock } = deps;
+  const store = createInventoryStore(db);
+  const changed = (hostId: string) => deps.onHostChanged?.(hostId);
 
-  async function usageByHost(hostIds: string[] | null): Promise<Map<string, HostView['usage']>> {
-    let query = db
-      .selectFrom('allocations')
-      .innerJoin('servers', 'servers.id', 'allocations.server_id')
-      .innerJoin('products', 'products.code', 'servers.product')
-      .select((eb) => [
-        'allocations.host_id',
-        eb.fn.countAll<number>().as('servers'),
-        eb.fn.sum<number>('products.vcpus').as('vcpus'),
-        eb.fn.sum<number>('allocations.memory_mib').as('memory_mib'),
-        eb.fn.sum<number>('allocations.disk_gib').as('disk_gib'),
-        eb.fn.sum<number>('products.gpu_count').as('gpus'),
-      ])
-      .groupBy('allocations.host_id');
-    if (hostIds) query = query.where('allocations.host_id', 'in', hostIds);
-    const rows = await query.execute();
-    return new Map(rows.map((r) => [r.host_id, { servers: Number(r.servers), vcpus: Number(r.vcpus ?? 0), memory_mib: Number(r.memory_mib ?? 0), disk_gib: Number(r.disk_gib ?? 0), gpus: Number(r.gpus ?? 0) }]));
+  async function viewOf(record: HostRecord): Promise<Host> {
+    return hostView(record, parseStoredTopology(record.topologyJson), (await deps.usageOf([record.id])).get(record.id));
   }
 
-  async function insertHost(input: RegisterHostInput, now: string, into: Db | Tx = db): Promise<string> {
-    const id = newId('host', clock.nowMs());
-    await into
-      .insertInto('hosts')
-      .values({
-        id,
-        name: input.name,
-        region: input.region,
-        kind: input.topology.gpus.length > 0 ? 'gpu' : 'standard',
-        state: 'active',
-        health: 'up',
-        driver: input.driver,
-        cpu_model: input.cpuModel,
-        sockets: input.topology.sockets,
-        threads_total: threadCount(input.topology),
-        memory_mib: memoryMiBTotal(input.topology),
-        disk_gib: input.topology.diskGiB,
-        gpu_model: input.topology.gpus[0]?.model ?? null,
-        gpu_count: input.topology.gpus.length,
-        topology_json: JSON.stringify(input.topology),
-        generation: 1,
-        last_heartbeat_at: now,
-        agent_version: input.agentVersion,
-        address: input.address,
-        agent_key: input.agentKey ?? null,
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
-    return id;
+  function checkRegistration(input: RegisterHostInput, registrant: Registrant) {
+    const problems = topologyProblems(input.topology);
+    if (input.address !== null) {
+      const policy = registrant.kind === 'local' ? 'allow-loopback' : (deps.addressPolicy ?? 'routable-only');
+      const problem = hostAddressProblem(input.address, policy);
+      if (problem) problems.push({ field: 'address', message: `${input.address} ${problem}` });
+    }
+    if (problems.length > 0) {
+      throw invalid(`the host registration is invalid: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`, {
+        reason: 'invalid_registration',
+        fields: problems,
+      });
+    }
   }
 
   return {
     /** Creates the simulated hosts of `fleet` that are missing (by name); returns how many were made. */
     async seedFleet(fleet: FleetEntry[], options: { scale?: number } = {}): Promise<number> {
       const scale = options.scale ?? 1;
-      const existing = new Set((await db.selectFrom('hosts').select('name').execute()).map((r) => r.name));
-      const now = clock.nowIso();
+      const existing = await store.names();
+      const nowIso = clock.nowIso();
       let made = 0;
       await inTransaction(db, async (tx) => {
         for (const entry of fleet) {
@@ -141,7 +117,19 @@ export function createInventoryService(deps: { db: Db; clock: Clock; log: Logger
           for (let i = 1; i <= count; i++) {
             const name = `${entry.region}-${shape.name}-${String(i).padStart(3, '0')}`;
             if (existing.has(name)) continue;
-            await insertHost({ name, region: entry.region, driver: 'sim', cpuModel: shape.cpuModel, topology: topologyOfShape(shape), agentVersion: 'sim', address: null }, now, tx);
+            await store.insert(tx, {
+              id: newId('host', clock.nowMs()),
+              name,
+              region: entry.region,
+              driver: 'sim',
+              cpuModel: shape.cpuModel,
+              topology: topologyOfShape(shape),
+              agentVersion: 'sim',
+              address: null,
+              agentKey: null,
+              images: null,
+              nowIso,
+            });
             made++;
           }
         }
@@ -149,99 +137,280 @@ export function createInventoryService(deps: { db: Db; clock: Clock; log: Logger
       return made;
     },
 
-    async listHosts(filter: { region?: string; driver?: string } = {}): Promise<HostView[]> {
-      let query = db.selectFrom('hosts').selectAll().orderBy('region').orderBy('name');
-      if (filter.region) query = query.where('region', '=', filter.region.toLowerCase());
-      if (filter.driver) query = query.where('driver', '=', filter.driver);
-      const rows = await query.execute();
-      const usage = await usageByHost(null);
-      return rows.map((r) => hostView(r, usage.get(r.id)));
+    /** Metrics: hosts by region and health. */
+    async metricFamilies(): Promise<MetricFamily[]> {
+      const rows = await store.countByHealth();
+      return [
+        {
+          name: 'vmcloud_hosts',
+          help: 'Hosts by region and health (up, down: silent, unusable: quarantined).',
+          type: 'gauge',
+          samples: rows.map((row) => ({ labels: { region: row.region, health: row.health }, value: row.count })),
+        },
+      ];
     },
 
-    async getHost(hostId: string): Promise<HostView> {
-      const row = await db.selectFrom('hosts').selectAll().where('id', '=', hostId).executeTakeFirst();
-      if (!row) throw notFound('host', hostId);
-      return hostView(row, (await usageByHost([hostId])).get(hostId));
+    async listHosts(filter: { region?: string; driver?: string } = {}): Promise<Host[]> {
+      const records = await store.list({ region: filter.region?.toLowerCase(), driver: filter.driver });
+      const usage = await deps.usageOf(null);
+      return records.map((r) => hostView(r, parseStoredTopology(r.topologyJson), usage.get(r.id)));
+    },
+
+    /** The stored topology of a host (null: no such host, or an unreadable row). */
+    async topologyOf(hostId: string): Promise<HostTopology | null> {
+      const record = await store.byId(db, hostId);
+      return record ? parseStoredTopology(record.topologyJson) : null;
+    },
+
+    async getHost(hostId: string): Promise<Host> {
+      const record = await store.byId(db, hostId);
+      if (!record) throw notFound('host', hostId);
+      return viewOf(record);
     },
 
     /** Operator state: only active hosts take new servers. The generation bump tells every scheduler. */
-    async setHostState(hostId: string, state: string): Promise<HostView> {
-      if (!(hostStates as string[]).includes(state)) throw invalid(`state must be one of ${hostStates.join(', ')}`, { fields: [{ field: 'state', message: `must be one of ${hostStates.join(', ')}` }] });
+    async setHostState(hostId: string, state: HostState): Promise<Host> {
+      if (!(hostStates as readonly string[]).includes(state))
+        throw invalid(`state must be one of ${hostStates.join(', ')}`, {
+          fields: [{ field: 'state', message: `must be one of ${hostStates.join(', ')}` }],
+        });
       await inTransaction(db, async (tx, hooks) => {
-        const row = await tx.selectFrom('hosts').select(['state']).where('id', '=', hostId).executeTakeFirst();
-        if (!row) throw notFound('host', hostId);
-        await tx.updateTable('hosts').set((eb) => ({ state, generation: eb('generation', '+', 1), updated_at: clock.nowIso() })).where('id', '=', hostId).execute();
-        await deps.events.record(tx, hooks, { type: 'host.state_changed', projectId: null, resourceType: 'host', resourceId: hostId, data: { from: row.state, to: state } });
-        hooks.afterCommit(() => deps.onHostChanged?.(hostId));
+        const record = await store.byId(tx, hostId);
+        if (!record) throw notFound('host', hostId);
+        if (record.state === state) return;
+        await store.setState(tx, hostId, state, clock.nowIso());
+        await deps.events.record(tx, hooks, {
+          type: 'host.state_changed',
+          projectId: null,
+          resourceType: 'host',
+          resourceId: hostId,
+          data: { from: record.state, to: state },
+        });
+        hooks.afterCommit(() => changed(hostId));
       });
       return this.getHost(hostId);
     },
 
-    /** A real agent registers (or re-registers) its host by name, with the topology it read from /sys. */
-    async registerHost(input: RegisterHostInput): Promise<{ hostId: string; created: boolean; ipv4Pool: string }> {
-      const region = await db.selectFrom('regions').select(['code', 'ipv4_pool']).where('code', '=', input.region.toLowerCase()).executeTakeFirst();
-      if (!region) throw invalid(`unknown region ${input.region}`, { fields: [{ field: 'region', message: 'unknown region' }] });
-      const now = clock.nowIso();
-      const existing = await db.selectFrom('hosts').selectAll().where('name', '=', input.name).executeTakeFirst();
-      if (!existing) {
-        const hostId = await insertHost({ ...input, region: region.code }, now);
-        await inTransaction(db, (tx, hooks) => deps.events.record(tx, hooks, { type: 'host.registered', projectId: null, resourceType: 'host', resourceId: hostId, data: { name: input.name, region: region.code } }));
-        deps.onHostChanged?.(hostId);
-        return { hostId, created: true, ipv4Pool: region.ipv4_pool };
+    /**
+     * A host registers (or re-registers) by name with the topology its agent read from /sys. Checks come
+     * first and change nothing; registration and the token's binding are one transaction.
+     */
+    async registerHost(
+      registrant: Registrant,
+      input: RegisterHostInput,
+      options: { inTransaction?: InRegistration } = {},
+    ): Promise<{ hostId: string; created: boolean; ipv4Pool: string }> {
+      checkRegistration(input, registrant);
+      const region = await deps.regionOf(input.region.toLowerCase());
+      if (!region)
+        throw invalid(`unknown region ${input.region}`, { fields: [{ field: 'region', message: 'unknown region' }] });
+      const nowIso = clock.nowIso();
+      const taken = () =>
+        conflict(`a host named ${input.name} is already registered by another host token`, {
+          reason: 'host_name_taken',
+        });
+      try {
+        return await inTransaction(db, async (tx, hooks) => {
+          const existing = await store.byName(tx, input.name);
+          if (registrant.kind === 'token') {
+            if (registrant.boundHostId !== null && existing?.id !== registrant.boundHostId) {
+              throw forbidden(
+                `this host token belongs to host ${registrant.boundHostId}; it cannot register ${input.name}`,
+              );
+            }
+            if (registrant.boundHostId === null && existing) throw taken();
+          }
+          if (registrant.kind === 'host' && existing?.id !== registrant.hostId) {
+            throw forbidden(`this certificate belongs to host ${registrant.hostId}; it cannot register ${input.name}`);
+          }
+          const fields = {
+            driver: input.driver,
+            cpuModel: input.cpuModel,
+            topology: input.topology,
+            agentVersion: input.agentVersion,
+            address: input.address,
+            agentKey: null,
+            images: input.images ?? null,
+            nowIso,
+          };
+          if (existing) {
+            if (existing.region !== region.code) {
+              throw conflict(`host ${input.name} is registered in ${existing.region}, not ${region.code}`, {
+                reason: 'host_region_mismatch',
+              });
+            }
+            await store.updateRegistration(tx, existing.id, fields);
+            await options.inTransaction?.(tx, hooks, { hostId: existing.id, created: false });
+            hooks.afterCommit(() => changed(existing.id));
+            return { hostId: existing.id, created: false, ipv4Pool: region.ipv4Pool };
+          }
+          const hostId = newId('host', clock.nowMs());
+          await store.insert(tx, { id: hostId, name: input.name, region: region.code, ...fields });
+          if (registrant.kind === 'token' && !(await deps.bindHostToken(tx, hooks, registrant.tokenId, hostId)))
+            throw taken();
+          await deps.events.record(tx, hooks, {
+            type: 'host.registered',
+            projectId: null,
+            resourceType: 'host',
+            resourceId: hostId,
+            data: { name: input.name, region: region.code },
+          });
+          await options.inTransaction?.(tx, hooks, { hostId, created: true });
+          hooks.afterCommit(() => changed(hostId));
+          return { hostId, created: true, ipv4Pool: region.ipv4Pool };
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw taken();
+        throw error;
       }
-      if (existing.region !== region.code) throw new VmcError('conflict', `host ${input.name} is registered in ${existing.region}, not ${region.code}`, { reason: 'host_region_mismatch' });
-      await db
-        .updateTable('hosts')
-        .set((eb) => ({
-          topology_json: JSON.stringify(input.topology),
-          threads_total: threadCount(input.topology),
-          memory_mib: memoryMiBTotal(input.topology),
-          disk_gib: input.topology.diskGiB,
-          gpu_model: input.topology.gpus[0]?.model ?? null,
-          gpu_count: input.topology.gpus.length,
-          cpu_model: input.cpuModel,
-          driver: input.driver,
-          agent_version: input.agentVersion,
-          address: input.address,
-          agent_key: input.agentKey ?? null,
-          last_heartbeat_at: now,
-          generation: eb('generation', '+', 1),
-          updated_at: now,
-        }))
-        .where('id', '=', existing.id)
-        .execute();
-      deps.onHostChanged?.(existing.id);
-      return { hostId: existing.id, created: false, ipv4Pool: region.ipv4_pool };
     },
 
-    /** Records a heartbeat; a host that was down is up again. */
-    async heartbeat(hostId: string): Promise<void> {
-      const now = clock.nowIso();
-      const row = await db.selectFrom('hosts').select(['health']).where('id', '=', hostId).executeTakeFirst();
-      if (!row) throw notFound('host', hostId);
-      if (row.health === 'up') {
-        await db.updateTable('hosts').set({ last_heartbeat_at: now }).where('id', '=', hostId).execute();
-        return;
-      }
+    /**
+     * Records a heartbeat; a host that was down is up again (an unusable one stays unusable). With `images`,
+     * the images the host can boot now (an image imported or removed since it registered).
+     */
+    async heartbeat(hostId: string, report: { images?: readonly string[] } = {}): Promise<void> {
+      const nowIso = clock.nowIso();
+      if ((await store.touchIfUp(hostId, nowIso)) && !report.images) return;
       await inTransaction(db, async (tx, hooks) => {
-        await tx.updateTable('hosts').set((eb) => ({ last_heartbeat_at: now, health: 'up', generation: eb('generation', '+', 1), updated_at: now })).where('id', '=', hostId).execute();
-        await deps.events.record(tx, hooks, { type: 'host.up', projectId: null, resourceType: 'host', resourceId: hostId });
-        hooks.afterCommit(() => deps.onHostChanged?.(hostId));
+        const record = await store.byId(tx, hostId);
+        if (!record) throw notFound('host', hostId);
+        if (record.health === 'unusable') {
+          throw new VmcError(
+            'conflict',
+            `host ${record.name} is unusable: ${record.healthReason ?? 'see its events'}`,
+            {
+              reason: 'host_unusable',
+            },
+          );
+        }
+        const imagesChanged = report.images ? await store.setImages(tx, hostId, report.images, nowIso) : false;
+        if (imagesChanged) hooks.afterCommit(() => changed(hostId));
+        if (!(await store.markUp(tx, hostId, nowIso))) return;
+        await deps.events.record(tx, hooks, {
+          type: 'host.up',
+          projectId: null,
+          resourceType: 'host',
+          resourceId: hostId,
+        });
+        if (!imagesChanged) hooks.afterCommit(() => changed(hostId));
       });
     },
 
-    /** Hosts whose last heartbeat is older than `staleAfterMs` are marked down; returns their ids. */
+    /** An image was copied to a host (operator upload): it can boot it from now on. */
+    async addHostImage(hostId: string, slug: string): Promise<void> {
+      await inTransaction(db, async (tx, hooks) => {
+        const images = await store.images(tx, hostId);
+        // null: the host boots every image of the catalog already.
+        if (images === null || images.includes(slug)) return;
+        if (await store.setImages(tx, hostId, [...images, slug], clock.nowIso()))
+          hooks.afterCommit(() => changed(hostId));
+      });
+    },
+
+    /** Hosts whose last heartbeat is older than `staleAfterMs` are marked down; returns those this call changed. */
     async markStaleHostsDown(staleAfterMs: number): Promise<string[]> {
       const cutoff = new Date(clock.nowMs() - staleAfterMs).toISOString();
-      const stale = await db.selectFrom('hosts').select('id').where('health', '=', 'up').where('last_heartbeat_at', '<', cutoff).execute();
-      for (const { id } of stale) {
+      const marked: string[] = [];
+      for (const id of await store.staleUpHostIds(cutoff)) {
         await inTransaction(db, async (tx, hooks) => {
-          await tx.updateTable('hosts').set((eb) => ({ health: 'down', generation: eb('generation', '+', 1), updated_at: clock.nowIso() })).where('id', '=', id).where('health', '=', 'up').execute();
-          await deps.events.record(tx, hooks, { type: 'host.down', projectId: null, resourceType: 'host', resourceId: id, data: { stale_after_ms: staleAfterMs } });
-          hooks.afterCommit(() => deps.onHostChanged?.(id));
+          if (!(await store.markDownIfStale(tx, id, cutoff, clock.nowIso()))) return;
+          await deps.events.record(tx, hooks, {
+            type: 'host.down',
+            projectId: null,
+            resourceType: 'host',
+            resourceId: id,
+            data: { stale_after_ms: staleAfterMs },
+          });
+          hooks.afterCommit(() => changed(id));
+          marked.push(id);
         });
       }
-      return stale.map((s) => s.id);
+      return marked;
+    },
+
+    /**
+     * At start: a host row whose topology does not parse or breaks the checks is marked `unusable` with the
+     * reason (an event and a log line), never fatal; the scheduler leaves it alone.
+     */
+    async quarantineInvalidHosts(): Promise<string[]> {
+      const quarantined: string[] = [];
+      for (const record of await store.list()) {
+        const topology = parseStoredTopology(record.topologyJson);
+        let reason: string | null = topology ? null : 'its stored topology is not valid JSON';
+        if (topology) {
+          try {
+            const problems = topologyProblems(topology);
+            if (problems.length > 0) reason = problems.map((p) => `${p.field} ${p.message}`).join('; ');
+          } catch (error) {
+            reason = `its stored topology is malformed (${(error as Error).message})`;
+          }
+        }
+        if (!reason) continue;
+        await inTransaction(db, async (tx, hooks) => {
+          if (!(await store.quarantine(tx, record.id, reason, clock.nowIso()))) return;
+          await deps.events.record(tx, hooks, {
+            type: 'host.quarantined',
+            projectId: null,
+            resourceType: 'host',
+            resourceId: record.id,
+            data: { reason },
+          });
+          hooks.afterCommit(() => changed(record.id));
+        });
+        deps.log.error(
+          { host_id: record.id, host: record.name, reason },
+          'host quarantined: unusable until re-registered',
+        );
+        quarantined.push(record.id);
+      }
+      return quarantined;
+    },
+
+    /**
+     * Removes a forgotten host (its claims already released): the row goes, its host tokens are revoked,
+     * and `host.forgotten` says how many servers were finished or lost.
+     */
+    async removeHost(hostId: string, counts: { deleted: number; lost: number }): Promise<void> {
+      await inTransaction(db, async (tx, hooks) => {
+        const record = await store.byId(tx, hostId);
+        if (!record) throw notFound('host', hostId);
+        await deps.revokeHostCredentials(tx, hooks, hostId);
+        await store.remove(tx, hostId);
+        await deps.events.record(tx, hooks, {
+          type: 'host.forgotten',
+          projectId: null,
+          resourceType: 'host',
+          resourceId: hostId,
+          data: { name: record.name, ...counts },
+        });
+        hooks.afterCommit(() => changed(hostId));
+      });
+    },
+
+    /** The host's credentials were revoked: the next housekeeping pass marks it down. */
+    async expireHeartbeat(hostId: string): Promise<void> {
+      await store.expireHeartbeat(db, hostId);
+    },
+
+    /** Where the control plane reaches a host's API, if it has one. */
+    async hostApiOf(hostId: string): Promise<HostApiEndpoint | { hostId: string; name: string; address: null } | null> {
+      const record = await store.byId(db, hostId);
+      if (!record) return null;
+      if (!record.address) return { hostId, name: record.name, address: null };
+      return { hostId, name: record.name, address: record.address, health: record.health };
+    },
+
+    /** The up qemu hosts of a region with a host API, by name. */
+    async hostApisInRegion(region: string): Promise<HostApiEndpoint[]> {
+      const records = await store.list({ region, driver: 'qemu', health: 'up' });
+      return records.flatMap((r) =>
+        r.address ? [{ hostId: r.id, name: r.name, address: r.address, health: r.health }] : [],
+      );
+    },
+
+    async simulatedHostIds(): Promise<string[]> {
+      return (await store.list({ driver: 'sim' })).map((r) => r.id);
     },
   };
 }

@@ -58,7 +58,13 @@ export const hostShapes = {
 
 export type HostShapeName = keyof typeof hostShapes;
 
-function gpuShape(name: string, gpuModel: string, gpuCount: number, memoryGiB: number, nicSpeedGbps: number): HostShape {
+function gpuShape(
+  name: string,
+  gpuModel: string,
+  gpuCount: number,
+  memoryGiB: number,
+  nicSpeedGbps: number,
+): HostShape {
   return {
     name,
     cpuModel: 'AMD EPYC 7443 24-Core Processor',
@@ -95,7 +101,12 @@ export function topologyOfShape(shape: HostShape): HostTopology {
   const gpus: GpuDevice[] = [];
   for (let g = 0; g < shape.gpuCount; g++) {
     const numaNode = Math.floor((g * shape.sockets) / shape.gpuCount);
-    gpus.push({ pciAddress: `0000:${(0x41 + g * 0x10).toString(16).padStart(2, '0')}:00.0`, model: shape.gpuModel ?? '', numaNode, iommuGroup: 20 + g });
+    gpus.push({
+      pciAddress: `0000:${(0x41 + g * 0x10).toString(16).padStart(2, '0')}:00.0`,
+      model: shape.gpuModel ?? '',
+      numaNode,
+      iommuGroup: 20 + g,
+    });
   }
   const nics: SriovNic[] = [];
   for (let node = 0; node < shape.sockets; node++) {
@@ -103,9 +114,20 @@ export function topologyOfShape(shape: HostShape): HostTopology {
     const vfs = [];
     for (let v = 0; v < shape.vfsPerNic; v++) {
       const fn = v + 2;
-      vfs.push({ index: v, pciAddress: `0000:${bus}:${Math.floor(fn / 8).toString(16).padStart(2, '0')}.${fn % 8}` });
+      vfs.push({
+        index: v,
+        pciAddress: `0000:${bus}:${Math.floor(fn / 8)
+          .toString(16)
+          .padStart(2, '0')}.${fn % 8}`,
+      });
     }
-    nics.push({ name: `enp${parseInt(bus, 16)}s0f${node}`, pciAddress: `0000:${bus}:00.${node}`, numaNode: node, speedGbps: shape.nicSpeedGbps, vfs });
+    nics.push({
+      name: `enp${parseInt(bus, 16)}s0f${node}`,
+      pciAddress: `0000:${bus}:00.${node}`,
+      numaNode: node,
+      speedGbps: shape.nicSpeedGbps,
+      vfs,
+    });
   }
   return {
     sockets: shape.sockets,

@@ -16,9 +16,14 @@ import { macAddress, tapName } from './names.ts';
 
 async function skipReason(): Promise<string | false> {
   if (process.getuid?.() !== 0) return 'not root: network namespace tests skipped';
-  for (const [command, args] of [['ip', ['netns', 'list']], ['nft', ['--version']], ['busybox', ['ping', '--help']]] as const) {
+  for (const [command, args] of [
+    ['ip', ['netns', 'list']],
+    ['nft', ['--version']],
+    ['busybox', ['ping', '--help']],
+  ] as const) {
     const result = await runCommand(command, [...args]).catch(() => null);
-    if (!result || (result.code !== 0 && command !== 'busybox')) return `${command} is not usable here: network namespace tests skipped`;
+    if (!result || (result.code !== 0 && command !== 'busybox'))
+      return `${command} is not usable here: network namespace tests skipped`;
   }
   return false;
 }
@@ -32,7 +37,21 @@ async function sh(command: string, args: string[]) {
 }
 
 const ping = async (ns: string, address: string, source?: string) =>
-  (await runCommand('ip', ['netns', 'exec', ns, 'busybox', 'ping', '-c', '1', '-W', '1', ...(source ? ['-I', source] : []), address])).code === 0;
+  (
+    await runCommand('ip', [
+      'netns',
+      'exec',
+      ns,
+      'busybox',
+      'ping',
+      '-c',
+      '1',
+      '-W',
+      '1',
+      ...(source ? ['-I', source] : []),
+      address,
+    ])
+  ).code === 0;
 
 test('bridge, taps and tenant isolation with nftables', { skip, timeout: 60_000 }, async () => {
   const tag = randomBytes(3).toString('hex');
@@ -64,7 +83,20 @@ test('bridge, taps and tenant isolation with nftables', { skip, timeout: 60_000 
     // Guests: veth pairs, host end named like the server's tap.
     for (const guest of guests) {
       const hostEnd = tapName(guest.serverId);
-      await sh('ip', ['link', 'add', hostEnd, 'netns', hostNs, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', guest.ns]);
+      await sh('ip', [
+        'link',
+        'add',
+        hostEnd,
+        'netns',
+        hostNs,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'eth0',
+        'netns',
+        guest.ns,
+      ]);
       await sh('ip', ['-n', hostNs, 'link', 'set', hostEnd, 'master', 'vmcbr0', 'up']);
       await sh('ip', ['-n', guest.ns, 'link', 'set', 'eth0', 'address', macAddress(guest.serverId)]);
       await sh('ip', ['-n', guest.ns, 'addr', 'add', `${guest.ip}/24`, 'dev', 'eth0']);
@@ -74,7 +106,12 @@ test('bridge, taps and tenant isolation with nftables', { skip, timeout: 60_000 
     const [g1, g2, g3] = guests;
     assert.equal(await ping(g1.ns, g3.ip), true, 'before the rules, tenants see each other');
 
-    const ports: IsolationPort[] = guests.map((guest) => ({ ifname: tapName(guest.serverId), tenant: guest.tenant, mac: macAddress(guest.serverId), ipv4: `${guest.ip}/24` }));
+    const ports: IsolationPort[] = guests.map((guest) => ({
+      ifname: tapName(guest.serverId),
+      tenant: guest.tenant,
+      mac: macAddress(guest.serverId),
+      ipv4: `${guest.ip}/24`,
+    }));
     await host.applyIsolation(ports);
     await host.applyIsolation(ports); // atomic replace, idempotent
 
@@ -97,7 +134,11 @@ test('bridge, taps and tenant isolation with nftables', { skip, timeout: 60_000 
     assert.match(toTenantA, /counter packets [1-9]/, 'the routed packet was dropped on its way out to tenant A');
 
     await network.detach(`srv_${tag}_tap`);
-    assert.notEqual((await runCommand('ip', ['-n', hostNs, 'link', 'show', 'dev', tap.tapName])).code, 0, 'tap removed');
+    assert.notEqual(
+      (await runCommand('ip', ['-n', hostNs, 'link', 'show', 'dev', tap.tapName])).code,
+      0,
+      'tap removed',
+    );
   } finally {
     for (const ns of namespaces) await runCommand('ip', ['netns', 'del', ns]);
     await rm(stateDir, { recursive: true, force: true });

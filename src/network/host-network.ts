@@ -78,7 +78,8 @@ export function createHostNetwork(options: HostNetworkOptions): HostNetwork {
         log.info({ bridge }, 'bridge created');
       }
       const addresses = (await ip(['-o', 'addr', 'show', 'dev', bridge])).stdout;
-      if (!addresses.includes(` ${options.gatewayCidr} `)) await ip(['addr', 'add', options.gatewayCidr, 'dev', bridge]);
+      if (!addresses.includes(` ${options.gatewayCidr} `))
+        await ip(['addr', 'add', options.gatewayCidr, 'dev', bridge]);
       await ip(['link', 'set', bridge, 'up']);
     },
     async ensureTap(serverId) {

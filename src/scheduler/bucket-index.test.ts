@@ -16,5 +16,8 @@ test('bucket index finds the smallest (or largest) accepted key and re-keys in p
   index.remove(entries[2]);
   assert.equal(index.size, 2);
   assert.equal(index.findAscending(0, () => true)?.name, 'b');
-  assert.equal(index.findAscending(6, () => true), null);
+  assert.equal(
+    index.findAscending(6, () => true),
+    null,
+  );
 });

@@ -1,7 +1,7 @@
 /**
- * Entries kept in buckets by an integer key (free cores, free GPUs), so that the best fit for a demand of
- * k is found by walking the buckets from k upward (or, to spread, from the top down) without scanning the
- * fleet. Insert, remove and re-key are O(1) (swap-remove).
+ * Entries kept in buckets by a small integer key (free cores or GPUs, see scorers/scorer.ts), so that the
+ * best candidate for a demand is found by visiting buckets in a scorer's order (or walking keys up or down)
+ * without scanning the fleet. Insert, remove and re-key are O(1) (swap-remove).
  */
 export interface BucketEntry {
   key: number;
@@ -42,6 +42,17 @@ export class BucketIndex<E extends BucketEntry> {
 
   get maxKey(): number {
     return this.buckets.length - 1;
+  }
+
+  /** First entry accepted by `accept`, visiting the buckets of `keys` in order; most recently re-keyed first in a bucket. */
+  findInOrder(keys: readonly number[], accept: (entry: E) => boolean): E | null {
+    const buckets = this.buckets;
+    for (let k = 0; k < keys.length; k++) {
+      const bucket = buckets[keys[k]];
+      if (bucket === undefined) continue;
+      for (let i = bucket.length - 1; i >= 0; i--) if (accept(bucket[i])) return bucket[i];
+    }
+    return null;
   }
 
   /** First entry accepted by `accept`, walking keys from `fromKey` up; most recently re-keyed first in a bucket. */

@@ -16,6 +16,8 @@ export interface CapacityProduct {
   diskGiB: number;
   gpuModel: string | null;
   gpuCount: number;
+  /** One SR-IOV VF per server (absent: none). */
+  sriov?: boolean;
   /** Regions where the product is sold. */
   regions: readonly string[];
 }
@@ -56,6 +58,29 @@ export function capacityReport(
   options: { vpsOnGpuHosts: boolean },
 ): RegionCapacity[] {
   const memo = new Map<string, number>();
+  // Hosts with the same free counts fit the same servers: count once per distinct (free counts, demand).
+  // Empty, hosts of one layout are alike.
+  const layoutIds = new Map<unknown, number>();
+  for (const hosts of regions.values())
+    for (const host of hosts) if (!layoutIds.has(host.layout)) layoutIds.set(host.layout, layoutIds.size);
+  const signatures = new Map<string | null, Map<HostState, string>>();
+  const signatureOf = (host: HostState, gpuModel: string | null, empty: boolean) => {
+    if (empty) return `empty:${layoutIds.get(host.layout)}:${gpuModel}`;
+    let byHost = signatures.get(gpuModel);
+    if (!byHost) signatures.set(gpuModel, (byHost = new Map()));
+    let signature = byHost.get(host);
+    if (signature === undefined) byHost.set(host, (signature = freeSignature(hostFree(host, gpuModel))));
+    return signature;
+  };
+  const fits = (host: HostState, demand: Demand, demandKey: string, empty: boolean) => {
+    const key = `${signatureOf(host, demand.gpuModel, empty)}|${demandKey}`;
+    let count = memo.get(key);
+    if (count === undefined) {
+      count = countFits(empty ? emptyFree(host, demand.gpuModel) : hostFree(host, demand.gpuModel), demand);
+      memo.set(key, count);
+    }
+    return count;
+  };
   const report: RegionCapacity[] = [];
   for (const [region, hosts] of [...regions].sort(([a], [b]) => a.localeCompare(b))) {
     const active = hosts.filter((host) => host.state === 'active');
@@ -63,12 +88,28 @@ export function capacityReport(
       .filter((product) => product.regions.includes(region))
       .map((product): ProductCapacity => {
         const demand = demandOfProduct(product);
+        const demandKey = JSON.stringify(demand);
         const eligible = active.filter((host) => eligibleFor(host, demand, options.vpsOnGpuHosts));
-        const servers = eligible.reduce((sum, host) => sum + countFits(hostFree(host, demand.gpuModel), demand, memo), 0);
-        const serversWhenEmpty = eligible.reduce((sum, host) => sum + countFits(emptyFree(host, demand.gpuModel), demand, memo), 0);
-        return { product: product.code, servers, serversWhenEmpty, availability: availabilityOf(servers, serversWhenEmpty) };
+        let servers = 0;
+        let serversWhenEmpty = 0;
+        for (const host of eligible) {
+          servers += fits(host, demand, demandKey, false);
+          serversWhenEmpty += fits(host, demand, demandKey, true);
+        }
+        return {
+          product: product.code,
+          servers,
+          serversWhenEmpty,
+          availability: availabilityOf(servers, serversWhenEmpty),
+        };
       });
-    report.push({ region, hosts: hosts.length, activeHosts: active.length, ...utilizationOf(hosts), products: productsHere });
+    report.push({
+      region,
+      hosts: hosts.length,
+      activeHosts: active.length,
+      ...utilizationOf(hosts),
+      products: productsHere,
+    });
   }
   return report;
 }
@@ -78,11 +119,13 @@ export function availabilityOf(servers: number, serversWhenEmpty: number): Avail
   return servers < Math.max(3, Math.ceil(serversWhenEmpty * 0.1)) ? 'scarce' : 'available';
 }
 
+/** A host's free counts as text: equal texts fit the same servers. */
+function freeSignature(free: HostFree): string {
+  return `${free.threadsPerCore}/${free.freeCores}/${free.freeMemoryMiB}/${free.freeGpus}/${free.freeVfs}/${free.freeDiskGiB}`;
+}
+
 /** Servers of one demand that fit on one host's free counts, packing a copy with the engine's NUMA fit. */
-export function countFits(free: HostFree, demand: Demand, memo?: Map<string, number>): number {
-  const key = memo ? `${JSON.stringify(free)}|${JSON.stringify(demand)}` : '';
-  const known = memo?.get(key);
-  if (known !== undefined) return known;
+export function countFits(free: HostFree, demand: Demand): number {
   const copy: HostFree = {
     ...free,
     freeCores: [...free.freeCores],
@@ -101,7 +144,6 @@ export function countFits(free: HostFree, demand: Demand, memo?: Map<string, num
     copy.freeDiskGiB -= demand.diskGiB;
     count++;
   }
-  memo?.set(key, count);
   return count;
 }
 
@@ -112,7 +154,7 @@ function demandOfProduct(product: CapacityProduct): Demand {
     diskGiB: product.diskGiB,
     gpuModel: product.family === 'gpu' ? product.gpuModel : null,
     gpuCount: product.family === 'gpu' ? product.gpuCount : 0,
-    vfs: 0,
+    vfs: product.sriov ? 1 : 0,
   };
 }
 
@@ -122,34 +164,51 @@ function eligibleFor(host: HostState, demand: Demand, vpsOnGpuHosts: boolean): b
 }
 
 function emptyFree(host: HostState, gpuModel: string | null): HostFree {
+  const { layout } = host;
   return {
     threadsPerCore: host.threadsPerCore,
-    freeCores: host.nodes.map((node) => node.sellableCores),
-    freeMemoryMiB: host.nodes.map((node) => node.sellableMemoryMiB),
-    freeGpus: host.nodes.map((_, i) => (gpuModel === null ? 0 : host.gpus.filter((gpu) => gpu.node === i && gpu.model === gpuModel).length)),
-    freeVfs: host.nodes.map((node) => node.vfCount),
-    freeDiskGiB: host.sellableDiskGiB,
+    freeCores: layout.nodes.map((node) => node.sellableCores.length),
+    freeMemoryMiB: layout.nodes.map((node) => node.sellableMemoryMiB),
+    freeGpus: layout.nodes.map((_, i) =>
+      gpuModel === null ? 0 : layout.gpus.filter((gpu) => gpu.node === i && gpu.model === gpuModel).length,
+    ),
+    freeVfs: layout.nodes.map((node) => node.vfCount),
+    freeDiskGiB: layout.sellableDiskGiB,
   };
 }
 
-function utilizationOf(hosts: readonly HostState[]): Pick<RegionCapacity, 'compute' | 'memoryMiB' | 'diskGiB' | 'gpus'> {
-  let coresTotal = 0, coresFree = 0, vcpusTotal = 0, vcpusUsed = 0;
-  let memoryTotal = 0, memoryFree = 0, diskTotal = 0, diskFree = 0, gpusTotal = 0, gpusFree = 0;
+function utilizationOf(
+  hosts: readonly HostState[],
+): Pick<RegionCapacity, 'compute' | 'memoryMiB' | 'diskGiB' | 'gpus'> {
+  let coresTotal = 0,
+    coresFree = 0,
+    vcpusTotal = 0,
+    vcpusUsed = 0;
+  let memoryTotal = 0,
+    memoryFree = 0,
+    diskTotal = 0,
+    diskFree = 0,
+    gpusTotal = 0,
+    gpusFree = 0;
   for (const host of hosts) {
-    for (const node of host.nodes) {
-      coresTotal += node.sellableCores;
-      coresFree += node.freeCores.length;
+    host.layout.nodes.forEach((node, i) => {
+      coresTotal += node.sellableCores.length;
+      coresFree += host.nodes[i].freeCores.length;
       memoryTotal += node.sellableMemoryMiB;
-      memoryFree += node.freeMemoryMiB;
-    }
+      memoryFree += host.nodes[i].freeMemoryMiB;
+    });
     vcpusTotal += hostSellableThreads(host);
-    for (const claim of host.claims.values()) vcpusUsed += claim.placement.threads.length;
-    diskTotal += host.sellableDiskGiB;
+    for (const claim of host.claims.values()) vcpusUsed += claim.vcpus;
+    diskTotal += host.layout.sellableDiskGiB;
     diskFree += host.freeDiskGiB;
-    gpusTotal += host.gpus.length;
-    gpusFree += host.gpus.filter((gpu) => gpu.claimedBy === null).length;
+    gpusTotal += host.gpuHolders.length;
+    gpusFree += host.gpuHolders.filter((holder) => holder === null).length;
   }
-  const of = (used: number, total: number): Utilization => ({ used, total, pct: total === 0 ? 0 : round1((100 * used) / total) });
+  const of = (used: number, total: number): Utilization => ({
+    used,
+    total,
+    pct: total === 0 ? 0 : round1((100 * used) / total),
+  });
   return {
     compute: { ...of(coresTotal - coresFree, coresTotal), usedVcpus: vcpusUsed, sellableVcpus: vcpusTotal },
     memoryMiB: of(memoryTotal - memoryFree, memoryTotal),
@@ -160,7 +219,7 @@ function utilizationOf(hosts: readonly HostState[]): Pick<RegionCapacity, 'compu
 
 function hostSellableThreads(host: HostState): number {
   let threads = 0;
-  for (const node of host.nodes) threads += node.sellableCores * host.threadsPerCore;
+  for (const node of host.layout.nodes) threads += node.sellableCores.length * host.threadsPerCore;
   return threads;
 }
 

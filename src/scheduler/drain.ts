@@ -5,7 +5,8 @@
  */
 import { inTransaction, type Db, type Tx, type TxHooks } from '../db/index.ts';
 import type { PlacementEngine } from './scheduler.ts';
-import type { Placement, PlacementFailure, PlacementRequest } from './types.ts';
+import type { SchedulerStore } from './store/index.ts';
+import { isDiskClaimId, type Placement, type PlacementFailure, type PlacementRequest } from './types.ts';
 
 export interface DrainMove {
   serverId: string;
@@ -39,20 +40,22 @@ class Stuck extends Error {
 
 class DryRun extends Error {}
 
-/** The placement requests of a host's servers (from the database), largest first. */
-export async function requestsOnHost(db: Db | Tx, hostId: string): Promise<PlacementRequest[]> {
-  const host = await db.selectFrom('hosts').select(['region', 'topology_json']).where('id', '=', hostId).executeTakeFirst();
+const busyRetries = 20;
+const busyRetryDelayMs = 5;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** True when some host was passed over only because another transaction held it. */
+function passedOverBusyHosts(failure: PlacementFailure): boolean {
+  return failure.rejections.some((rejection) => rejection.filter === 'busy');
+}
+
+/** The placement requests of a host's servers (from its claims), largest first. */
+export async function requestsOnHost(store: SchedulerStore, q: Db | Tx, hostId: string): Promise<PlacementRequest[]> {
+  const host = await store.hostClaims(q, hostId);
   if (!host) return [];
-  const gpuModels = new Map<string, string>(
-    (JSON.parse(host.topology_json) as { gpus: Array<{ pciAddress: string; model: string }> }).gpus.map((gpu) => [gpu.pciAddress, gpu.model]),
-  );
-  const rows = await db
-    .selectFrom('allocations as a')
-    .leftJoin('servers as s', 's.id', 'a.server_id')
-    .select(['a.server_id', 'a.threads_json', 'a.memory_mib', 'a.disk_gib', 'a.gpus_json', 'a.vfs_json', 's.project_id', 's.placement_group_id'])
-    .where('a.host_id', '=', hostId)
-    .execute();
-  const requests = rows.map((row): PlacementRequest => {
+  // Local volumes' disk claims stay with their host (their data is there); servers move.
+  const servers = host.claims.filter((row) => !(isDiskClaimId(row.server_id) && row.threads_json === '[]'));
+  const requests = servers.map((row): PlacementRequest => {
     const gpus = JSON.parse(row.gpus_json) as string[];
     return {
       serverId: row.server_id,
@@ -60,34 +63,57 @@ export async function requestsOnHost(db: Db | Tx, hostId: string): Promise<Place
       region: host.region,
       family: gpus.length > 0 ? 'gpu' : 'vps',
       vcpus: (JSON.parse(row.threads_json) as number[]).length,
-      memoryMiB: Number(row.memory_mib),
-      diskGiB: Number(row.disk_gib),
-      gpuModel: gpus.length > 0 ? (gpuModels.get(gpus[0]) ?? null) : null,
+      memoryMiB: row.memory_mib,
+      diskGiB: row.disk_gib,
+      gpuModel: gpus.length > 0 ? (host.gpuModels.get(gpus[0]) ?? null) : null,
       gpuCount: gpus.length,
       sriovVfs: (JSON.parse(row.vfs_json) as string[]).length,
-      placementGroupId: row.placement_group_id ?? null,
+      placementGroupId: row.placement_group_id,
       avoidHostIds: [hostId],
     };
   });
   return requests.sort((a, b) => b.gpuCount - a.gpuCount || b.vcpus - a.vcpus || b.memoryMiB - a.memoryMiB);
 }
 
-export async function drainHost(engine: PlacementEngine, db: Db, hostId: string, moveServer?: MoveServer): Promise<DrainReport> {
+export async function drainHost(
+  engine: PlacementEngine,
+  db: Db,
+  hostId: string,
+  moveServer?: MoveServer,
+): Promise<DrainReport> {
   const report: DrainReport = { hostId, moved: [], stuck: [] };
-  for (const request of await requestsOnHost(db, hostId)) {
+  const moveOnce = (request: PlacementRequest) =>
+    inTransaction(db, async (tx, hooks) => {
+      await engine.release(tx, hooks, request.serverId);
+      const outcome = await engine.place(tx, hooks, request);
+      if (!outcome.ok) throw new Stuck(outcome.failure);
+      const done: DrainMove = { serverId: request.serverId, fromHostId: hostId, placement: outcome.placement };
+      await moveServer?.(tx, hooks, done);
+      return done;
+    });
+  for (const request of await requestsOnHost(engine.store, db, hostId)) {
     try {
-      const move = await inTransaction(db, async (tx, hooks) => {
-        await engine.release(tx, hooks, request.serverId);
-        const outcome = await engine.place(tx, hooks, request);
-        if (!outcome.ok) throw new Stuck(outcome.failure);
-        const done: DrainMove = { serverId: request.serverId, fromHostId: hostId, placement: outcome.placement };
-        await moveServer?.(tx, hooks, done);
-        return done;
-      });
+      let move: DrainMove | null = null;
+      for (let attempt = 1; !move; attempt++) {
+        try {
+          move = await moveOnce(request);
+        } catch (error) {
+          // The move holds the source host, so the engine passes over hosts another transaction holds
+          // rather than wait for them; when only those could take the server, try again shortly.
+          if (!(error instanceof Stuck && passedOverBusyHosts(error.failure)) || attempt >= busyRetries) throw error;
+          await sleep(busyRetryDelayMs * attempt);
+        }
+      }
       report.moved.push(move);
     } catch (error) {
-      if (error instanceof Stuck) report.stuck.push({ serverId: request.serverId, failure: error.failure, error: null });
-      else report.stuck.push({ serverId: request.serverId, failure: null, error: error instanceof Error ? error.message : String(error) });
+      if (error instanceof Stuck)
+        report.stuck.push({ serverId: request.serverId, failure: error.failure, error: null });
+      else
+        report.stuck.push({
+          serverId: request.serverId,
+          failure: null,
+          error: error instanceof Error ? error.message : String(error),
+        });
     }
   }
   return report;
@@ -98,10 +124,11 @@ export async function planDrain(engine: PlacementEngine, db: Db, hostId: string)
   const report: DrainReport = { hostId, moved: [], stuck: [] };
   try {
     await inTransaction(db, async (tx, hooks) => {
-      for (const request of await requestsOnHost(tx, hostId)) {
+      for (const request of await requestsOnHost(engine.store, tx, hostId)) {
         await engine.release(tx, hooks, request.serverId);
         const outcome = await engine.place(tx, hooks, request);
-        if (outcome.ok) report.moved.push({ serverId: request.serverId, fromHostId: hostId, placement: outcome.placement });
+        if (outcome.ok)
+          report.moved.push({ serverId: request.serverId, fromHostId: hostId, placement: outcome.placement });
         else report.stuck.push({ serverId: request.serverId, failure: outcome.failure, error: null });
       }
       throw new DryRun('plan only');

@@ -1,35 +1,52 @@
 /**
- * Why nothing fits, pure: every host of the region is judged by the pipeline and counted against the first
- * filter that rejects it; the largest size still available comes from the hosts that only lack capacity.
+ * Why nothing fits, pure: every host of the region is judged by the filter list (the same one `decide`
+ * runs) and counted against the first filter that rejects it; the largest size still available comes from
+ * the hosts rejected only for capacity.
  */
-import { formatMiB, pipeline, plural, type FilterContext } from './filters/index.ts';
-import { freeCoresTotal, freeGpusTotal, type HostState } from './host-state.ts';
+import { formatMiB, plural, type FilterContext, type HostFilter } from './filters/index.ts';
+import { freeCoresTotal, freeGpusTotal, freeMemoryMiBTotal, type HostState } from './host-state.ts';
 import type { FilterRejection, PlacementFailure } from './types.ts';
 
-const capacityFilters = new Set(['gpu_capacity', 'cores', 'memory', 'disk', 'sriov', 'numa_fit']);
-
-export function explainFailure(regionHosts: readonly HostState[], context: FilterContext): PlacementFailure {
+export function explainFailure(
+  regionHosts: readonly HostState[],
+  context: FilterContext,
+  filters: readonly HostFilter[],
+): PlacementFailure {
   const { request, demand } = context;
-  const counts = new Map<string, number>();
+  // Per filter position, the hosts it rejects first; the last slot counts hosts no filter rejects.
+  const counts = new Int32Array(filters.length + 1);
   let largest: HostState | null = null;
-  const gating = (host: HostState) => (demand.gpuModel === null ? freeCoresTotal(host) : freeGpusTotal(host, demand.gpuModel));
-  for (const host of regionHosts) {
-    const rejecting = pipeline.find((filter) => filter.rejects(host, context));
-    const name = rejecting?.name ?? 'none';
-    counts.set(name, (counts.get(name) ?? 0) + 1);
-    if (rejecting && !capacityFilters.has(rejecting.name)) continue;
-    if (!largest || gating(host) > gating(largest) || (gating(host) === gating(largest) && freeCoresTotal(host) > freeCoresTotal(largest))) {
+  let largestGating = -1;
+  for (let h = 0; h < regionHosts.length; h++) {
+    const host = regionHosts[h];
+    let rejecting = filters.length;
+    for (let f = 0; f < filters.length; f++) {
+      if (filters[f].rejects(host, context)) {
+        rejecting = f;
+        break;
+      }
+    }
+    counts[rejecting]++;
+    if (rejecting < filters.length && filters[rejecting].kind !== 'capacity') continue;
+    const gating = demand.gpuModel === null ? freeCoresTotal(host) : freeGpusTotal(host, demand.gpuModel);
+    if (
+      largest === null ||
+      gating > largestGating ||
+      (gating === largestGating && freeCoresTotal(host) > freeCoresTotal(largest))
+    ) {
       largest = host;
+      largestGating = gating;
     }
   }
-  const rejections: FilterRejection[] = pipeline
-    .filter((filter) => counts.has(filter.name))
-    .map((filter) => ({ filter: filter.name, hosts: counts.get(filter.name) as number, reason: filter.reason(context) }))
+  const rejections: FilterRejection[] = filters
+    .flatMap((filter, f) =>
+      counts[f] > 0 ? [{ filter: filter.name, hosts: counts[f], reason: filter.reason(context) }] : [],
+    )
     .sort((a, b) => b.hosts - a.hosts);
   const largestAvailable = largest
     ? {
         vcpus: freeCoresTotal(largest) * largest.threadsPerCore,
-        memoryMiB: largest.nodes.reduce((sum, node) => sum + node.freeMemoryMiB, 0),
+        memoryMiB: freeMemoryMiBTotal(largest),
         gpus: demand.gpuModel === null ? 0 : freeGpusTotal(largest, demand.gpuModel),
       }
     : { vcpus: 0, memoryMiB: 0, gpus: 0 };
@@ -58,7 +75,9 @@ export function failureMessage(
   ];
   if (demand.gpuCount > 0) wanted.push(plural(demand.gpuCount, `${demand.gpuModel} GPU`, `${demand.gpuModel} GPUs`));
   if (demand.vfs > 0) wanted.push(plural(demand.vfs, 'SR-IOV VF', 'SR-IOV VFs'));
-  const reasons = rejections.map((r, i) => `${i === 0 ? plural(r.hosts, 'host', 'hosts') : r.hosts} ${adjust(r.reason, r.hosts)}`);
+  const reasons = rejections.map(
+    (r, i) => `${i === 0 ? plural(r.hosts, 'host', 'hosts') : r.hosts} ${adjust(r.reason, r.hosts)}`,
+  );
   const room =
     largest.vcpus > 0
       ? `; the largest still available is ${largest.vcpus} vCPUs with ${formatMiB(largest.memoryMiB)}${demand.gpuCount > 0 ? ` and ${plural(largest.gpus, 'GPU', 'GPUs')}` : ''}`
@@ -66,15 +85,18 @@ export function failureMessage(
   return `no host in ${where} has ${joinWords(wanted)} (${reasons.join(', ')})${room}`;
 }
 
-/** "are draining" → "is draining" for one host; "lack" → "lacks". */
-function adjust(reason: string, hosts: number): string {
+/**
+ * A filter's reason is written for several hosts ("are draining", "lack 8 free cores", "already run …");
+ * for one host its verb agrees: "is draining", "lacks 8 free cores", "already runs …".
+ */
+export function adjust(reason: string, hosts: number): string {
   if (hosts !== 1) return reason;
-  return reason
-    .replace(/^are /, 'is ')
-    .replace(/^lack /, 'lacks ')
-    .replace(/^have /, 'has ')
-    .replace(/^cannot /, 'cannot ')
-    .replace(/^already run /, 'already runs ');
+  const [, adverb = '', verb, rest] = /^((?:already|still|no longer) )?(\S+)(.*)$/s.exec(reason) ?? [];
+  if (verb === undefined) return reason;
+  const singular: Record<string, string> = { are: 'is', have: 'has', do: 'does', go: 'goes' };
+  const modal = ['cannot', 'can', 'must', 'may', 'will', 'should'].includes(verb);
+  const agreed = singular[verb] ?? (modal ? verb : /(s|sh|ch|x|z)$/.test(verb) ? `${verb}es` : `${verb}s`);
+  return `${adverb}${agreed}${rest}`;
 }
 
 function joinWords(words: readonly string[]): string {

@@ -5,6 +5,8 @@
  * active hosts are indexed; every host of a region stays listed for explanations and capacity.
  */
 import { BucketIndex, type BucketEntry } from './bucket-index.ts';
+import type { StructuralAnswer } from './filters/index.ts';
+import { nodeKey, type Scorer } from './scorers/index.ts';
 import {
   applyClaim,
   freeCoresTotal,
@@ -31,6 +33,13 @@ export interface PoolIndex {
   /** One entry per active host (for demands that must span nodes). */
   hosts: BucketIndex<IndexEntry>;
   maxThreadsPerCore: number;
+  /** What every candidate of this pool passes without asking the filters (see `StructuralAnswer`). */
+  answers: ReadonlySet<StructuralAnswer>;
+  /** Units of the largest product of the pool: node keys carry their host's free units modulo this. */
+  align: number;
+  /** Node key orders per scorer and demand, for the current largest key (see scorers/scorer.ts). */
+  orders: Map<Scorer, Map<number, readonly number[]>>;
+  ordersMaxFree: number;
 }
 
 export interface RegionIndex {
@@ -44,17 +53,18 @@ export interface RegionIndex {
 export interface FleetIndexOptions {
   /** Also index GPU hosts in the standard pool (off by default: GPU hosts are kept for GPU products). */
   vpsOnGpuHosts: boolean;
+  /** Cores of the largest VPS product (its vCPUs over 2 threads per core): the standard pool's `align`. */
+  alignCores: number;
 }
 
 export function isGpuHost(host: HostState): boolean {
-  return host.kind === 'gpu' || host.gpus.length > 0;
+  return host.kind === 'gpu' || host.layout.gpus.length > 0;
 }
 
 export class FleetIndex {
   readonly hosts = new Map<string, HostState>();
   readonly serverHost = new Map<string, HostState>();
   readonly regions = new Map<string, RegionIndex>();
-  readonly #entries = new Map<string, IndexEntry[]>();
   readonly #options: FleetIndexOptions;
 
   constructor(options: FleetIndexOptions) {
@@ -72,9 +82,9 @@ export class FleetIndex {
     const pools: PoolIndex[] = [];
     if (!isGpuHost(host) || this.#options.vpsOnGpuHosts) pools.push(region.standard);
     if (isGpuHost(host)) {
-      for (const model of new Set(host.gpus.map((gpu) => gpu.model))) {
+      for (const model of host.layout.gpuModels) {
         let pool = region.gpu.get(model);
-        if (!pool) region.gpu.set(model, (pool = createPool(`gpu:${model}`, model)));
+        if (!pool) region.gpu.set(model, (pool = createPool(`gpu:${model}`, model, 1)));
         pools.push(pool);
       }
     }
@@ -84,16 +94,17 @@ export class FleetIndex {
       host.nodes.forEach((_, node) => entries.push({ host, node, pool, key: 0, slot: -1 }));
       entries.push({ host, node: -1, pool, key: 0, slot: -1 });
     }
-    this.#entries.set(host.id, entries);
+    host.indexEntries = entries;
     for (const entry of entries) (entry.node < 0 ? entry.pool.hosts : entry.pool.nodes).insert(entry, keyOf(entry));
   }
 
   drop(hostId: string): void {
     const host = this.hosts.get(hostId);
     if (!host) return;
-    for (const entry of this.#entries.get(hostId) ?? []) (entry.node < 0 ? entry.pool.hosts : entry.pool.nodes).remove(entry);
-    this.#entries.delete(hostId);
-    for (const serverId of host.claims.keys()) if (this.serverHost.get(serverId) === host) this.serverHost.delete(serverId);
+    for (const entry of host.indexEntries) (entry.node < 0 ? entry.pool.hosts : entry.pool.nodes).remove(entry);
+    host.indexEntries = [];
+    for (const serverId of host.claims.keys())
+      if (this.serverHost.get(serverId) === host) this.serverHost.delete(serverId);
     const region = this.regions.get(host.region);
     if (region) region.hosts.splice(region.hosts.indexOf(host), 1);
     this.hosts.delete(hostId);
@@ -101,7 +112,8 @@ export class FleetIndex {
 
   /** Re-files a host after its free resources changed. */
   rekey(host: HostState): void {
-    for (const entry of this.#entries.get(host.id) ?? []) (entry.node < 0 ? entry.pool.hosts : entry.pool.nodes).rekey(entry, keyOf(entry));
+    for (const entry of host.indexEntries)
+      (entry.node < 0 ? entry.pool.hosts : entry.pool.nodes).rekey(entry, keyOf(entry));
   }
 
   claim(host: HostState, serverId: string, claim: Claim): void {
@@ -120,19 +132,49 @@ export class FleetIndex {
   #region(code: string): RegionIndex {
     let region = this.regions.get(code);
     if (!region) {
-      region = { code, hosts: [], standard: createPool('standard', null), gpu: new Map() };
+      region = { code, hosts: [], standard: createPool('standard', null, this.#options.alignCores), gpu: new Map() };
       this.regions.set(code, region);
     }
     return region;
   }
 }
 
-function createPool(name: string, gpuModel: string | null): PoolIndex {
-  return { name, gpuModel, nodes: new BucketIndex(), hosts: new BucketIndex(), maxThreadsPerCore: 1 };
+const standardAnswers: ReadonlySet<StructuralAnswer> = new Set(['active_state', 'pool', 'free_cores', 'layout']);
+const gpuAnswers: ReadonlySet<StructuralAnswer> = new Set(['active_state', 'pool', 'free_gpus', 'layout']);
+
+function createPool(name: string, gpuModel: string | null, align: number): PoolIndex {
+  return {
+    name,
+    gpuModel,
+    nodes: new BucketIndex(),
+    hosts: new BucketIndex(),
+    maxThreadsPerCore: 1,
+    answers: gpuModel === null ? standardAnswers : gpuAnswers,
+    align: Math.max(1, align),
+    orders: new Map(),
+    ordersMaxFree: -1,
+  };
+}
+
+/** The node keys a scorer visits, best first, for a demand of `need` units on one node of this pool. */
+export function nodeOrderOf(pool: PoolIndex, scorer: Scorer, need: number): readonly number[] {
+  const maxFree = Math.floor((pool.nodes.buckets.length - 1) / pool.align);
+  if (maxFree !== pool.ordersMaxFree) {
+    pool.orders.clear();
+    pool.ordersMaxFree = maxFree;
+  }
+  let byNeed = pool.orders.get(scorer);
+  if (!byNeed) pool.orders.set(scorer, (byNeed = new Map()));
+  let order = byNeed.get(need);
+  if (!order) byNeed.set(need, (order = scorer.nodeOrder(need, maxFree, pool.align)));
+  return order;
 }
 
 function keyOf(entry: IndexEntry): number {
   const { host, node, pool } = entry;
-  if (pool.gpuModel === null) return node < 0 ? freeCoresTotal(host) : host.nodes[node].freeCores.length;
+  if (pool.gpuModel === null) {
+    const hostFree = freeCoresTotal(host);
+    return node < 0 ? hostFree : nodeKey(host.nodes[node].freeCores.length, hostFree % pool.align, pool.align);
+  }
   return node < 0 ? freeGpusTotal(host, pool.gpuModel) : freeGpusOnNode(host, node, pool.gpuModel);
 }

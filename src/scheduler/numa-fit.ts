@@ -87,8 +87,16 @@ function spanNodes(free: HostFree, nodes: number[], demand: Demand, need: number
   }
   const memoryMiB = splitMemoryMiB(demand.memoryMiB, cores);
   if (memoryMiB.some((mib, i) => mib > free.freeMemoryMiB[nodes[i]])) return null;
-  const gpus = takeDevices(demand.gpuCount, nodes.map((node) => free.freeGpus[node]), cores);
-  const vfs = takeDevices(demand.vfs, nodes.map((node) => free.freeVfs[node]), cores);
+  const gpus = takeDevices(
+    demand.gpuCount,
+    nodes.map((node) => free.freeGpus[node]),
+    cores,
+  );
+  const vfs = takeDevices(
+    demand.vfs,
+    nodes.map((node) => free.freeVfs[node]),
+    cores,
+  );
   if (!gpus || !vfs) return null;
   return { nodes, cores, memoryMiB, gpus, vfs };
 }

@@ -10,88 +10,91 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { inTransaction, type Db } from '../db/index.ts';
 import { createTestDatabase, testDialects } from '../db/test-helpers.ts';
-import type { HostTopology } from '../inventory/topology.ts';
-import { insertHosts, insertProject, insertRegions, insertServers, setHostState } from './fixtures.ts';
+import type { HostTopology } from '../inventory/index.ts';
+import {
+  insertHosts,
+  insertPlacementGroup,
+  insertProject,
+  insertRegions,
+  insertServers,
+  readAllocations,
+  readHosts,
+  setHostState,
+} from './store/fixtures.ts';
 import { createScheduler, type PlacementRequest, type PlacementScheduler } from './index.ts';
 import { splitMemoryMiB } from './numa-fit.ts';
-import { releaseOne } from './test-support.ts';
-
-interface NodeSpec { cores: number; memoryGiB: number }
-interface HostSpec { smt: number; nodes: NodeSpec[]; reservedCores: number; gpus: Array<{ model: string; node: number }>; vfsPerNode: number; diskGiB: number }
-
-const models = ['ga', 'gb'];
-
-const hostSpec = fc.record({
-  smt: fc.integer({ min: 1, max: 2 }),
-  nodes: fc.array(fc.record({ cores: fc.integer({ min: 1, max: 6 }), memoryGiB: fc.integer({ min: 2, max: 16 }) }), { minLength: 1, maxLength: 3 }),
-  reservedCores: fc.integer({ min: 0, max: 1 }),
-  gpus: fc.array(fc.record({ model: fc.constantFrom(...models), node: fc.nat(2) }), { maxLength: 3 }),
-  vfsPerNode: fc.integer({ min: 0, max: 3 }),
-  diskGiB: fc.integer({ min: 20, max: 200 }),
-});
-
-function topologyOf(spec: HostSpec): HostTopology {
-  const totalCores = spec.nodes.reduce((sum, node) => sum + node.cores, 0);
-  let coreId = 0;
-  const reservedThreads: number[] = [];
-  const numaNodes = spec.nodes.map((node, id) => {
-    const cores = [];
-    for (let c = 0; c < node.cores; c++, coreId++) {
-      const threads = Array.from({ length: spec.smt }, (_, t) => coreId + t * totalCores);
-      if (c < spec.reservedCores && node.cores > 1) reservedThreads.push(...threads);
-      cores.push({ id: coreId, threads });
-    }
-    return { id, memoryMiB: node.memoryGiB * 1024, cores };
-  });
-  return {
-    sockets: spec.nodes.length,
-    numaNodes,
-    reservedThreads,
-    reservedMemoryMiBPerNode: 512,
-    diskGiB: spec.diskGiB,
-    gpus: spec.gpus.map((gpu, i) => ({ pciAddress: `0000:${(0x41 + i).toString(16)}:00.0`, model: gpu.model, numaNode: gpu.node % spec.nodes.length, iommuGroup: i })),
-    nics: spec.nodes.map((_, id) => ({
-      name: `nic${id}`, pciAddress: `0000:2${id}:00.0`, numaNode: id, speedGbps: 25,
-      vfs: Array.from({ length: spec.vfsPerNode }, (_, v) => ({ index: v, pciAddress: `0000:2${id}:00.${v + 2}` })),
-    })),
-  };
-}
+import { gpuModels as models, hostSpec, releaseOne, topologyOf } from './test-support.ts';
 
 type Command =
-  | { kind: 'place'; via: number; family: 'vps' | 'gpu'; vcpus: number; memoryMiB: number; diskGiB: number; model: string; gpus: number; vfs: number; group: boolean }
+  | {
+      kind: 'place';
+      via: number;
+      family: 'vps' | 'gpu';
+      vcpus: number;
+      memoryMiB: number;
+      diskGiB: number;
+      model: string;
+      gpus: number;
+      vfs: number;
+      group: boolean;
+    }
   | { kind: 'pair'; vcpus: number; memoryMiB: number; same: boolean }
   | { kind: 'release'; pick: number }
   | { kind: 'state'; host: number; state: 'active' | 'maintenance' | 'draining' | 'down' };
 
 const command: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({
-    kind: fc.constant('place' as const), via: fc.nat(1), family: fc.constantFrom('vps' as const, 'gpu' as const),
-    vcpus: fc.integer({ min: 1, max: 8 }), memoryMiB: fc.integer({ min: 256, max: 6144 }), diskGiB: fc.integer({ min: 0, max: 60 }),
-    model: fc.constantFrom(...models), gpus: fc.integer({ min: 1, max: 2 }), vfs: fc.integer({ min: 0, max: 2 }), group: fc.boolean(),
-  }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('pair' as const), vcpus: fc.integer({ min: 1, max: 6 }), memoryMiB: fc.integer({ min: 256, max: 4096 }), same: fc.boolean() }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('place' as const),
+      via: fc.nat(1),
+      family: fc.constantFrom('vps' as const, 'gpu' as const),
+      vcpus: fc.integer({ min: 1, max: 8 }),
+      memoryMiB: fc.integer({ min: 256, max: 6144 }),
+      diskGiB: fc.integer({ min: 0, max: 60 }),
+      model: fc.constantFrom(...models),
+      gpus: fc.integer({ min: 1, max: 2 }),
+      vfs: fc.integer({ min: 0, max: 2 }),
+      group: fc.boolean(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('pair' as const),
+      vcpus: fc.integer({ min: 1, max: 6 }),
+      memoryMiB: fc.integer({ min: 256, max: 4096 }),
+      same: fc.boolean(),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('state' as const), host: fc.nat(3), state: fc.constantFrom('active' as const, 'maintenance' as const, 'draining' as const, 'down' as const) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('state' as const),
+      host: fc.nat(3),
+      state: fc.constantFrom('active' as const, 'maintenance' as const, 'draining' as const, 'down' as const),
+    }),
+  },
 );
 
 async function checkInvariants(db: Db, scheduler: PlacementScheduler): Promise<void> {
   const audit = await scheduler.auditPlacement();
   assert.deepEqual(audit.violations, []);
-  const members = await db
-    .selectFrom('allocations as a')
-    .innerJoin('servers as s', 's.id', 'a.server_id')
-    .select(['a.host_id'])
-    .where('s.placement_group_id', '=', 'pg_spread')
-    .execute();
+  const members = (await readAllocations(db)).filter((row) => row.placement_group_id === 'pg_spread');
   assert.equal(new Set(members.map((m) => m.host_id)).size, members.length, 'spread members share a host');
 }
 
 /** An independent oracle from the rows: could some active eligible host take the request on one node? */
-async function singleNodeFitExisted(db: Db, request: PlacementRequest, specs: Map<string, HostTopology>): Promise<boolean> {
-  const hosts = await db.selectFrom('hosts').select(['id', 'state']).execute();
-  const allocations = await db.selectFrom('allocations').selectAll().execute();
+async function singleNodeFitExisted(
+  db: Db,
+  request: PlacementRequest,
+  specs: Map<string, HostTopology>,
+): Promise<boolean> {
+  const hosts = await readHosts(db);
+  const allocations = await readAllocations(db);
   const groupHosts = new Set(
-    (await db.selectFrom('allocations as a').innerJoin('servers as s', 's.id', 'a.server_id').select('a.host_id').where('s.placement_group_id', '=', 'pg_spread').execute()).map((r) => r.host_id),
+    allocations.filter((row) => row.placement_group_id === 'pg_spread').map((row) => row.host_id),
   );
   for (const host of hosts) {
     const topology = specs.get(host.id) as HostTopology;
@@ -108,18 +111,36 @@ async function singleNodeFitExisted(db: Db, request: PlacementRequest, specs: Ma
     const memoryUsed = new Map<number, number>();
     for (const a of mine) {
       const threads = JSON.parse(a.threads_json) as number[];
-      const coresPerNode = topology.numaNodes.map((node) => node.cores.filter((core) => core.threads.some((t) => threads.includes(t))).length);
+      const coresPerNode = topology.numaNodes.map(
+        (node) => node.cores.filter((core) => core.threads.some((t) => threads.includes(t))).length,
+      );
       const used = topology.numaNodes.filter((_, i) => coresPerNode[i] > 0);
-      const shares = splitMemoryMiB(Number(a.memory_mib), coresPerNode.filter((count) => count > 0));
+      const shares = splitMemoryMiB(
+        Number(a.memory_mib),
+        coresPerNode.filter((count) => count > 0),
+      );
       used.forEach((node, i) => memoryUsed.set(node.id, (memoryUsed.get(node.id) ?? 0) + shares[i]));
     }
     for (const node of topology.numaNodes) {
-      const freeCores = node.cores.filter((c) => c.threads.every((t) => !usedThreads.has(t) && !topology.reservedThreads.includes(t))).length;
+      const freeCores = node.cores.filter((c) =>
+        c.threads.every((t) => !usedThreads.has(t) && !topology.reservedThreads.includes(t)),
+      ).length;
       const smt = node.cores[0].threads.length;
       const freeMemory = node.memoryMiB - topology.reservedMemoryMiBPerNode - (memoryUsed.get(node.id) ?? 0);
-      const gpus = topology.gpus.filter((g) => g.numaNode === node.id && g.model === request.gpuModel && !usedGpus.has(g.pciAddress)).length;
-      const vfs = topology.nics.filter((n) => n.numaNode === node.id).flatMap((n) => n.vfs).filter((v) => !usedVfs.has(v.pciAddress)).length;
-      if (freeCores >= Math.ceil(request.vcpus / smt) && freeMemory >= request.memoryMiB && gpus >= request.gpuCount && vfs >= request.sriovVfs) return true;
+      const gpus = topology.gpus.filter(
+        (g) => g.numaNode === node.id && g.model === request.gpuModel && !usedGpus.has(g.pciAddress),
+      ).length;
+      const vfs = topology.nics
+        .filter((n) => n.numaNode === node.id)
+        .flatMap((n) => n.vfs)
+        .filter((v) => !usedVfs.has(v.pciAddress)).length;
+      if (
+        freeCores >= Math.ceil(request.vcpus / smt) &&
+        freeMemory >= request.memoryMiB &&
+        gpus >= request.gpuCount &&
+        vfs >= request.sriovVfs
+      )
+        return true;
     }
   }
   return false;
@@ -128,57 +149,87 @@ async function singleNodeFitExisted(db: Db, request: PlacementRequest, specs: Ma
 for (const dialect of testDialects()) {
   test(`${dialect}: random fleets and request streams keep every placement invariant`, async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(hostSpec, { minLength: 1, maxLength: 4 }), fc.array(command, { minLength: 1, maxLength: 20 }), async (specs, commands) => {
-        const database = await createTestDatabase(dialect);
-        const { db } = database;
-        try {
-          await insertRegions(db, ['fra1']);
-          const topologies = new Map(specs.map((spec, i) => [`host_${i}`, topologyOf(spec)]));
-          await insertHosts(db, [...topologies].map(([id, topology]) => ({ id, region: 'fra1', topology })));
-          await insertProject(db, 'prj_test');
-          await db.insertInto('placement_groups').values({ id: 'pg_spread', project_id: 'prj_test', name: 'spread', policy: 'spread', created_at: '2026-01-01T00:00:00.000Z' }).execute();
-          const schedulers = [createScheduler({ db, dialect }), createScheduler({ db, dialect })];
-          const live: string[] = [];
-          let serial = 0;
-          const request = (c: { family?: 'vps' | 'gpu'; vcpus: number; memoryMiB: number; diskGiB?: number; model?: string; gpus?: number; vfs?: number; group?: boolean }): PlacementRequest => ({
-            serverId: `srv_${serial++}`, projectId: 'prj_test', region: 'fra1', family: c.family ?? 'vps', vcpus: c.vcpus, memoryMiB: c.memoryMiB,
-            diskGiB: c.diskGiB ?? 5, gpuModel: c.family === 'gpu' ? (c.model ?? null) : null, gpuCount: c.family === 'gpu' ? (c.gpus ?? 1) : 0,
-            sriovVfs: c.vfs ?? 0, placementGroupId: c.group ? 'pg_spread' : null,
-          });
-          const place = async (scheduler: PlacementScheduler, r: PlacementRequest) => {
-            const hadSingle = await singleNodeFitExisted(db, r, topologies);
-            const outcome = await inTransaction(db, async (tx, hooks) => {
-              await insertServers(tx, [{ id: r.serverId, projectId: 'prj_test', region: 'fra1', placementGroupId: r.placementGroupId }]);
-              return scheduler.place(tx, hooks, r);
+      fc.asyncProperty(
+        fc.array(hostSpec, { minLength: 1, maxLength: 4 }),
+        fc.array(command, { minLength: 1, maxLength: 20 }),
+        async (specs, commands) => {
+          const database = await createTestDatabase(dialect);
+          const { db } = database;
+          try {
+            await insertRegions(db, ['fra1']);
+            const topologies = new Map(specs.map((spec, i) => [`host_${i}`, topologyOf(spec)]));
+            await insertHosts(
+              db,
+              [...topologies].map(([id, topology]) => ({ id, region: 'fra1', topology })),
+            );
+            await insertProject(db, 'prj_test');
+            await insertPlacementGroup(db, { id: 'pg_spread', projectId: 'prj_test', policy: 'spread' });
+            const schedulers = [createScheduler({ db, dialect }), createScheduler({ db, dialect })];
+            const live: string[] = [];
+            let serial = 0;
+            const request = (c: {
+              family?: 'vps' | 'gpu';
+              vcpus: number;
+              memoryMiB: number;
+              diskGiB?: number;
+              model?: string;
+              gpus?: number;
+              vfs?: number;
+              group?: boolean;
+            }): PlacementRequest => ({
+              serverId: `srv_${serial++}`,
+              projectId: 'prj_test',
+              region: 'fra1',
+              family: c.family ?? 'vps',
+              vcpus: c.vcpus,
+              memoryMiB: c.memoryMiB,
+              diskGiB: c.diskGiB ?? 5,
+              gpuModel: c.family === 'gpu' ? (c.model ?? null) : null,
+              gpuCount: c.family === 'gpu' ? (c.gpus ?? 1) : 0,
+              sriovVfs: c.vfs ?? 0,
+              placementGroupId: c.group ? 'pg_spread' : null,
             });
-            if (outcome.ok) {
-              live.push(r.serverId);
-              assert.equal(outcome.placement.threads.length, r.vcpus);
+            const place = async (scheduler: PlacementScheduler, r: PlacementRequest) => {
+              const hadSingle = await singleNodeFitExisted(db, r, topologies);
+              const outcome = await inTransaction(db, async (tx, hooks) => {
+                await insertServers(tx, [
+                  { id: r.serverId, projectId: 'prj_test', region: 'fra1', placementGroupId: r.placementGroupId },
+                ]);
+                return scheduler.place(tx, hooks, r);
+              });
+              if (outcome.ok) {
+                live.push(r.serverId);
+                assert.equal(outcome.placement.threads.length, r.vcpus);
+                return { outcome, hadSingle };
+              }
+              assert.ok(outcome.failure.message.startsWith('no host in FRA1'));
               return { outcome, hadSingle };
+            };
+            for (const c of commands) {
+              if (c.kind === 'place') {
+                const { outcome, hadSingle } = await place(schedulers[c.via], request(c));
+                if (hadSingle)
+                  assert.ok(
+                    outcome.ok && outcome.placement.numaNodes.length === 1,
+                    'one NUMA node fitted, so one was promised',
+                  );
+              } else if (c.kind === 'pair') {
+                // Two transactions at once (two schedulers, or one): on PostgreSQL they really overlap.
+                await Promise.all([place(schedulers[0], request(c)), place(schedulers[c.same ? 0 : 1], request(c))]);
+              } else if (c.kind === 'release' && live.length > 0) {
+                const [serverId] = live.splice(c.pick % live.length, 1);
+                await releaseOne(db, schedulers[c.pick % 2], serverId);
+              } else if (c.kind === 'state' && c.host < specs.length) {
+                await setHostState(db, `host_${c.host}`, c.state);
+                await schedulers[c.host % 2].refreshHost(`host_${c.host}`);
+              }
+              await checkInvariants(db, schedulers[0]);
             }
-            assert.ok(outcome.failure.message.startsWith('no host in FRA1'));
-            return { outcome, hadSingle };
-          };
-          for (const c of commands) {
-            if (c.kind === 'place') {
-              const { outcome, hadSingle } = await place(schedulers[c.via], request(c));
-              if (hadSingle) assert.ok(outcome.ok && outcome.placement.numaNodes.length === 1, 'one NUMA node fitted, so one was promised');
-            } else if (c.kind === 'pair') {
-              // Two transactions at once (two schedulers, or one): on PostgreSQL they really overlap.
-              await Promise.all([place(schedulers[0], request(c)), place(schedulers[c.same ? 0 : 1], request(c))]);
-            } else if (c.kind === 'release' && live.length > 0) {
-              const [serverId] = live.splice(c.pick % live.length, 1);
-              await releaseOne(db, schedulers[c.pick % 2], serverId);
-            } else if (c.kind === 'state' && c.host < specs.length) {
-              await setHostState(db, `host_${c.host}`, c.state);
-              await schedulers[c.host % 2].refreshHost(`host_${c.host}`);
-            }
-            await checkInvariants(db, schedulers[0]);
+          } finally {
+            await database.dispose();
           }
-        } finally {
-          await database.dispose();
-        }
-      }),
+        },
+      ),
       { numRuns: Number(process.env.PROPERTY_RUNS ?? (dialect === 'postgres' ? 25 : 50)) },
     );
   });

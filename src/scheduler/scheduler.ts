@@ -1,27 +1,36 @@
 /**
- * The placement engine: decides in memory (fleet index), writes the claim in the caller's transaction
- * guarded by the host generation, and keeps its memory in step with the transaction through its hooks.
+ * The placement engine: decides in memory (fleet index, filter list, scorer), writes the claim in the
+ * caller's transaction guarded by the host generation (store/), and keeps its memory in step with the
+ * transaction (journal.ts).
  *
- * Concurrency: the database is the arbiter. A claim's `UPDATE hosts … WHERE generation = ? AND state =
- * 'active'` fails when any other writer (another process, a host state change) touched the host since this
- * view was read; the host is then reloaded in the transaction and the decision retried. Inside one process,
- * a host with pending writes of an open transaction belongs to that transaction until it ends (other
- * transactions pass it over or wait), so that a rollback can never leave a claim decided on stale memory.
+ * Concurrency: the database is the arbiter. A claim's guard fails when any other writer (another process,
+ * a host state change) touched the host since this view was read; the host is then reread in the
+ * transaction and the decision retried.
  */
 import type { Db, DialectName, Queryable, Tx, TxHooks } from '../db/index.ts';
 import { VmcError, conflict } from '../core/errors.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { silentLogger, type Logger } from '../core/log.ts';
-import { createClaimWriter, type AllocationValues, type ClaimWriter, type PendingClaim } from './claim-writer.ts';
-import { decide } from './decide.ts';
-import { coresFor, demandOf } from './demand.ts';
+import { createFilterPlan, decide } from './decide.ts';
+import { coresFor, demandOf, type Demand } from './demand.ts';
 import { explainFailure } from './explain.ts';
-import type { FilterContext } from './filters/index.ts';
+import { defaultFilters, type FilterContext, type HostFilter } from './filters/index.ts';
 import { FleetIndex } from './fleet-index.ts';
-import { applyClaim, pinPlacement, removeClaim, type Claim, type HostState } from './host-state.ts';
-import { bestFit, spread, type Scorer } from './scorers/index.ts';
-import { loadHosts } from './store.ts';
-import type { Placement, PlacementOutcome, PlacementRequest, Scheduler } from './types.ts';
+import { applyClaim, pinClaim, placementOf, removeClaim, type HostState } from './host-state.ts';
+import { createJournals, type TxJournal } from './journal.ts';
+import { alignedExact, spread, type Scorer } from './scorers/index.ts';
+import { createSchedulerStore, type SchedulerStore } from './store/index.ts';
+import type {
+  DiskClaimOutcome,
+  DiskClaimRequest,
+  PlacementFailure,
+  PlacementOutcome,
+  PlacementRequest,
+  Scheduler,
+} from './types.ts';
+import { createWriteQueue } from './write-queue.ts';
+
+const noHosts: ReadonlySet<string> = new Set();
 
 export interface DecisionObservation {
   /** Time spent deciding in memory (all attempts of one place() call), microseconds. */
@@ -29,6 +38,11 @@ export interface DecisionObservation {
   ok: boolean;
   /** Decisions made: 1, plus one per generation conflict. */
   attempts: number;
+  /** Time spent explaining a failure (judging every host of the region), microseconds; 0 on success. */
+  explainUs: number;
+  region: string;
+  /** Why it failed: the filter that rejected the most hosts, `no_hosts`, or `conflict`; absent on success. */
+  reason?: string;
 }
 
 export interface EngineDeps {
@@ -41,40 +55,27 @@ export interface EngineDeps {
   /** Generation conflicts tolerated per placement before giving up with `unavailable`. */
   maxAttempts?: number;
   onDecision?: (observation: DecisionObservation) => void;
-}
-
-type JournalOp = { kind: 'claim' | 'release'; hostId: string; serverId: string; claim: Claim };
-
-interface QueuedClaim extends PendingClaim {
-  host: HostState;
-  done: (written: boolean) => void;
-  failed: (error: unknown) => void;
-}
-
-interface TxJournal {
-  tx: Tx;
-  /** Claims decided but not yet written: concurrent place() calls of one transaction share one write. */
-  queued: QueuedClaim[];
-  /** The write of queued claims in progress, if any. */
-  flushing: Promise<void> | null;
-  /** Rereads of hosts in progress in this transaction. */
-  reloads: Set<Promise<void>>;
-  /** Regions whose generations were compared with the database in this transaction. */
-  syncedRegions: Set<string>;
-  ops: JournalOp[];
-  hostIds: Set<string>;
-  settled: Promise<void>;
-  settle: () => void;
+  /** The filter list (default `defaultFilters`): decisions and explanations both follow it. */
+  filters?: readonly HostFilter[];
+  /** The scorer of placements outside spread groups (default `alignedExact`, see docs/scheduler.md). */
+  scorer?: Scorer;
+  /** Cores of the largest VPS product: scorers keep hosts' free cores in multiples of it (default 8). */
+  alignCores?: number;
+  store?: SchedulerStore;
 }
 
 export interface PlacementEngine extends Scheduler {
   readonly fleet: FleetIndex;
+  readonly store: SchedulerStore;
   /** Re-reads one host (new, changed or deleted) from the database. */
   refreshHost(hostId: string): Promise<void>;
   /** Re-reads every host and claim from the database. */
   reload(): Promise<void>;
-  /** The host view holding a server's claim, if any. */
-  hostOf(serverId: string): HostState | undefined;
+  /**
+   * Claims disk space alone on a named host (a local volume), in `tx`, guarded by the host's generation
+   * like every claim; released with `release(tx, hooks, claimId)`.
+   */
+  claimDisk(tx: Tx, hooks: TxHooks, request: DiskClaimRequest): Promise<DiskClaimOutcome>;
 }
 
 export function createPlacementEngine(deps: EngineDeps): PlacementEngine {
@@ -82,46 +83,14 @@ export function createPlacementEngine(deps: EngineDeps): PlacementEngine {
   const clock = deps.clock ?? systemClock;
   const maxAttempts = deps.maxAttempts ?? 20;
   const vpsOnGpuHosts = deps.vpsOnGpuHosts ?? false;
-  const writer: ClaimWriter = createClaimWriter(deps.dialect);
-  const fleet = new FleetIndex({ vpsOnGpuHosts });
-  const journals = new WeakMap<Tx, TxJournal>();
-  const open = new Set<TxJournal>();
+  const plan = createFilterPlan(deps.filters ?? defaultFilters);
+  const packing = deps.scorer ?? alignedExact;
+  const store = deps.store ?? createSchedulerStore(deps.dialect);
+  const fleet = new FleetIndex({ vpsOnGpuHosts, alignCores: deps.alignCores ?? 8 });
+  const journals = createJournals(fleet);
+  const writes = createWriteQueue({ store, clock });
   const groupPolicies = new Map<string, string>();
   let loading: Promise<void> | null = null;
-
-  function journalOf(tx: Tx, hooks: TxHooks): TxJournal {
-    const journal = journals.get(tx);
-    if (journal) return journal;
-    let settle = () => {};
-    const settled = new Promise<void>((resolve) => (settle = resolve));
-    const created: TxJournal = { tx, queued: [], flushing: null, reloads: new Set(), syncedRegions: new Set(), ops: [], hostIds: new Set(), settled, settle };
-    journals.set(tx, created);
-    open.add(created);
-    hooks.afterCommit(() => finish(created, true));
-    hooks.afterRollback(() => finish(created, false));
-    return created;
-  }
-
-  function finish(journal: TxJournal, committed: boolean): void {
-    if (!committed) {
-      for (const op of journal.ops.slice().reverse()) undo(op);
-    }
-    for (const hostId of journal.hostIds) {
-      const host = fleet.hosts.get(hostId);
-      if (!host || host.owner !== journal) continue;
-      host.owner = null;
-      if (!committed) host.generation = -1;
-    }
-    open.delete(journal);
-    journal.settle();
-  }
-
-  function undo(op: JournalOp): void {
-    const host = fleet.hosts.get(op.hostId);
-    if (!host) return;
-    if (op.kind === 'claim' && host.claims.get(op.serverId) === op.claim) fleet.unclaim(host, op.serverId);
-    if (op.kind === 'release' && !host.claims.has(op.serverId)) fleet.claim(host, op.serverId, op.claim);
-  }
 
   /** Puts freshly read hosts in the index, keeping the pending writes of open transactions. */
   function install(hosts: HostState[], readIn: Tx | null): void {
@@ -143,49 +112,46 @@ export function createPlacementEngine(deps: EngineDeps): PlacementEngine {
     }
   }
 
-  async function ensureLoaded(q: Queryable | Tx): Promise<void> {
+  async function ensureLoaded(q: Queryable): Promise<void> {
     if (!loading) {
-      loading = loadHosts(q).then((hosts) => install(hosts, null));
+      loading = store.loadFleet(q).then((hosts) => install(hosts, null));
       loading.catch(() => (loading = null));
     }
     await loading;
   }
 
-  async function reloadHosts(q: Queryable | Tx, hostIds: readonly string[], readIn: Tx | null): Promise<void> {
-    const hosts = await loadHosts(q, hostIds);
+  async function reloadHosts(q: Queryable, hostIds: readonly string[], readIn: Tx | null): Promise<void> {
+    const hosts = await store.loadHosts(q, hostIds);
     install(hosts, readIn);
     const found = new Set(hosts.map((host) => host.id));
     for (const hostId of hostIds) if (!found.has(hostId)) fleet.drop(hostId);
   }
 
   /**
-   * Before answering "no host" (or spanning NUMA nodes), compares the region's generations with the database and rereads the hosts
-   * that changed (claims released or hosts changed by other writers, hosts added without refreshHost).
-   * Returns whether anything was reread.
+   * Before answering "no host" (or spanning NUMA nodes), compares the region's generations with the database
+   * and rereads the hosts that changed (claims released or hosts changed by other writers, hosts added
+   * without refreshHost). Returns whether anything was reread.
    */
   async function syncRegion(tx: Tx, region: string, journal: TxJournal): Promise<boolean> {
     if (journal.syncedRegions.has(region)) return false;
     journal.syncedRegions.add(region);
-    await writesSettled(journal, () => journal.queued.length > 0 || journal.flushing !== null);
-    const rows = await tx.selectFrom('hosts').select(['id', 'generation']).where('region', '=', region).execute();
+    await writes.settled(journal, () => journal.queue.length > 0 || journal.flushing !== null);
+    const rows = await store.regionGenerations(tx, region);
     const stale = rows
       .filter((row) => {
         const host = fleet.hosts.get(row.id);
         if (!host) return true;
         if ((host.owner && host.owner !== journal) || host.pendingWrites > 0 || host.reloading) return false;
-        return host.generation !== Number(row.generation);
+        return host.generation !== row.generation;
       })
       .map((row) => row.id);
     const known = new Set(rows.map((row) => row.id));
-    const gone = (fleet.regions.get(region)?.hosts ?? []).filter((host) => !known.has(host.id) && !host.owner).map((host) => host.id);
+    const gone = (fleet.regions.get(region)?.hosts ?? [])
+      .filter((host) => !known.has(host.id) && !host.owner)
+      .map((host) => host.id);
     if (stale.length + gone.length === 0) return false;
     await reloadInTx(tx, journal, [...stale, ...gone]);
     return true;
-  }
-
-  /** Waits until this transaction's queued and in-flight claim writes are done, as long as `busy` says so. */
-  async function writesSettled(journal: TxJournal, busy: () => boolean): Promise<void> {
-    while (busy()) await (journal.flushing ?? new Promise<void>((resolve) => setImmediate(resolve)));
   }
 
   /**
@@ -198,7 +164,7 @@ export function createPlacementEngine(deps: EngineDeps): PlacementEngine {
     for (const host of hosts) host.reloading = true;
     const reload = (async () => {
       try {
-        await writesSettled(journal, () => hosts.some((host) => host.pendingWrites > 0));
+        await writes.settled(journal, () => hosts.some((host) => host.pendingWrites > 0));
         await reloadHosts(tx, hostIds, tx);
       } finally {
         for (const host of hosts) host.reloading = false;
@@ -212,22 +178,26 @@ export function createPlacementEngine(deps: EngineDeps): PlacementEngine {
   async function spreadGroupOf(tx: Tx, groupId: string): Promise<string | null> {
     let policy = groupPolicies.get(groupId);
     if (policy === undefined) {
-      const row = await tx.selectFrom('placement_groups').select('policy').where('id', '=', groupId).executeTakeFirst();
-      policy = row?.policy ?? 'spread';
-      if (row) groupPolicies.set(groupId, policy);
+      const found = await store.placementGroupPolicy(tx, groupId);
+      policy = found ?? 'spread';
+      if (found !== null) groupPolicies.set(groupId, policy);
     }
     return policy === 'spread' ? groupId : null;
   }
 
-  function contextOf(request: PlacementRequest, journal: TxJournal, spreadGroupId: string | null): FilterContext {
-    const demand = demandOf(request);
+  function contextOf(
+    request: PlacementRequest,
+    demand: Demand,
+    journal: TxJournal,
+    spreadGroupId: string | null,
+  ): FilterContext {
     const region = fleet.regions.get(request.region);
     const pool = demand.gpuModel === null ? region?.standard : region?.gpu.get(demand.gpuModel);
     return {
       request,
       demand,
       coresNeeded: coresFor(demand.vcpus, pool?.maxThreadsPerCore ?? 2),
-      avoidHostIds: new Set(request.avoidHostIds ?? []),
+      avoidHostIds: request.avoidHostIds?.length ? new Set(request.avoidHostIds) : noHosts,
       spreadGroupId,
       owner: journal,
       vpsOnGpuHosts,
@@ -243,22 +213,24 @@ export function createPlacementEngine(deps: EngineDeps): PlacementEngine {
   }
 
   async function place(tx: Tx, hooks: TxHooks, request: PlacementRequest): Promise<PlacementOutcome> {
-    demandOf(request);
+    const demand = demandOf(request);
     await ensureLoaded(tx);
-    const journal = journalOf(tx, hooks);
+    const journal = journals.of(tx, hooks);
     if (fleet.serverHost.has(request.serverId)) {
       throw conflict(`server ${request.serverId} already has a placement`, { reason: 'already_placed' });
     }
     const spreadGroupId = request.placementGroupId ? await spreadGroupOf(tx, request.placementGroupId) : null;
-    const scorer: Scorer = spreadGroupId ? spread : bestFit;
+    const scorer: Scorer = spreadGroupId ? spread : packing;
     let decisionUs = 0;
     let attempts = 0;
     let synced = false;
-    const observe = (ok: boolean) => deps.onDecision?.({ durationUs: decisionUs, ok, attempts });
-    for (let waits = 0; attempts < maxAttempts && waits < 10_000; ) {
-      const context = contextOf(request, journal, spreadGroupId);
+    let explainUs = 0;
+    const observe = (ok: boolean, reason?: string) =>
+      deps.onDecision?.({ durationUs: decisionUs, ok, attempts, explainUs, region: request.region, reason });
+    for (let waits = 0; attempts < maxAttempts && waits < 10_000;) {
+      const context = contextOf(request, demand, journal, spreadGroupId);
       const started = performance.now();
-      const { decision, sawBusy } = decide(fleet, context, scorer);
+      const { decision, sawBusy } = decide(fleet, context, scorer, plan);
       decisionUs += (performance.now() - started) * 1000;
       attempts++;
       if (!decision) {
@@ -281,8 +253,11 @@ export function createPlacementEngine(deps: EngineDeps): PlacementEngine {
           await syncRegion(tx, request.region, journal);
           continue;
         }
-        const failure = explainFailure(fleet.regions.get(request.region)?.hosts ?? [], context);
-        observe(false);
+        const explainStarted = performance.now();
+        const failure = explainFailure(fleet.regions.get(request.region)?.hosts ?? [], context, plan.filters);
+        explainUs = (performance.now() - explainStarted) * 1000;
+        const main = [...failure.rejections].sort((a, b) => b.hosts - a.hosts)[0];
+        observe(false, main?.filter ?? 'no_hosts');
         return { ok: false, failure };
       }
       const { host, choice } = decision;
@@ -293,24 +268,28 @@ export function createPlacementEngine(deps: EngineDeps): PlacementEngine {
         await syncRegion(tx, request.region, journal);
         continue;
       }
-      const placement = pinPlacement(host, choice, context.demand);
-      if (placement.threads.length !== request.vcpus || placement.gpus.length !== context.demand.gpuCount || placement.vfs.length !== request.sriovVfs) {
-        throw new VmcError('internal', `pinning ${request.serverId} on ${host.id} came out short; refusing to write it`);
+      const claim = pinClaim(host, choice, context.demand, request.placementGroupId);
+      if (
+        claim.cores.length !== coresFor(request.vcpus, host.threadsPerCore) ||
+        claim.gpus.length !== context.demand.gpuCount ||
+        claim.vfs.length !== request.sriovVfs
+      ) {
+        throw new VmcError(
+          'internal',
+          `pinning ${request.serverId} on ${host.id} came out short; refusing to write it`,
+        );
       }
-      const claim: Claim = { placement, placementGroupId: request.placementGroupId };
+      const placement = placementOf(host, claim);
       const expected = host.generation;
       // The claim enters memory before the write, so that concurrent decisions already see it.
-      const op: JournalOp = { kind: 'claim', hostId: host.id, serverId: request.serverId, claim };
-      host.owner = journal;
-      journal.hostIds.add(host.id);
-      journal.ops.push(op);
-      fleet.claim(host, request.serverId, claim);
+      const op = journals.claim(journal, host, request.serverId, claim);
       host.generation = expected < 0 ? -1 : expected + 1;
       let written: boolean;
       try {
-        written = expected >= 0 && (await queueClaim(journal, host, allocationValues(request.serverId, placement, clock.nowIso()), expected));
+        written =
+          expected >= 0 && (await writes.claim(journal, host, { serverId: request.serverId, placement }, expected));
       } catch (error) {
-        dropOp(journal, op);
+        journals.drop(journal, op);
         host.generation = -1;
         throw error;
       }
@@ -318,77 +297,37 @@ export function createPlacementEngine(deps: EngineDeps): PlacementEngine {
         observe(true);
         return { ok: true, placement };
       }
-      dropOp(journal, op);
-      log.debug({ hostId: host.id, serverId: request.serverId, expected }, 'placement generation conflict, reloading host');
+      journals.drop(journal, op);
+      log.debug(
+        { hostId: host.id, serverId: request.serverId, expected },
+        'placement generation conflict, reloading host',
+      );
       await reloadInTx(tx, journal, [host.id]);
     }
-    observe(false);
+    observe(false, 'conflict');
     throw new VmcError('unavailable', `placement of ${request.serverId} kept conflicting with other writers; retry`, {
       reason: 'placement_conflict',
     });
   }
 
-  /**
-   * Claims decided in the same turn of the event loop by one transaction are written together (one
-   * statement on PostgreSQL); a lone place() call waits one `setImmediate` for company.
-   */
-  function queueClaim(journal: TxJournal, host: HostState, values: AllocationValues, expectedGeneration: number): Promise<boolean> {
-    return new Promise<boolean>((done, failed) => {
-      host.pendingWrites++;
-      journal.queued.push({ host, values, expectedGeneration, done, failed });
-      if (journal.queued.length === 1 && journal.flushing === null) setImmediate(() => void flushClaims(journal));
-    });
-  }
-
-  async function flushClaims(journal: TxJournal): Promise<void> {
-    let finished = () => {};
-    journal.flushing = new Promise<void>((resolve) => (finished = resolve));
-    while (journal.queued.length > 0) {
-      const batch = journal.queued;
-      journal.queued = [];
-      let written: Set<string> | null = null;
-      let failure: unknown = null;
-      try {
-        written = await writer.claimBatch(journal.tx, batch);
-      } catch (error) {
-        failure = error;
-      }
-      for (const claim of batch) claim.host.pendingWrites--;
-      for (const claim of batch) {
-        if (written) claim.done(written.has(claim.values.serverId));
-        else claim.failed(failure);
-      }
-    }
-    journal.flushing = null;
-    finished();
-  }
-
-  function dropOp(journal: TxJournal, op: JournalOp): void {
-    const at = journal.ops.lastIndexOf(op);
-    if (at >= 0) journal.ops.splice(at, 1);
-    undo(op);
-  }
-
   async function release(tx: Tx, hooks: TxHooks, serverId: string): Promise<void> {
     await ensureLoaded(tx);
-    const journal = journalOf(tx, hooks);
+    const journal = journals.of(tx, hooks);
     let known = fleet.serverHost.get(serverId);
     while (known && known.owner && known.owner !== journal) {
       if (journal.hostIds.size > 0) {
-        throw conflict(`host ${known.id} has pending placements of another transaction; retry`, { reason: 'host_busy' });
+        throw conflict(`host ${known.id} has pending placements of another transaction; retry`, {
+          reason: 'host_busy',
+        });
       }
       await (known.owner as TxJournal).settled;
       known = fleet.serverHost.get(serverId);
     }
-    if (known) {
-      known.owner = journal;
-      journal.hostIds.add(known.id);
-    }
-    const released = await writer.release(tx, serverId);
+    if (known) journals.own(journal, known);
+    const released = await writes.release(journal, serverId);
     if (known && (!released || released.hostId !== known.id)) {
       // Memory disagreed with the database: forget the claim here and reread the host on next use.
-      const claim = fleet.unclaim(known, serverId);
-      if (claim) journal.ops.push({ kind: 'release', hostId: known.id, serverId, claim });
+      journals.release(journal, known, serverId);
       known.generation = -1;
     }
     if (!released) return;
@@ -402,43 +341,107 @@ export function createPlacementEngine(deps: EngineDeps): PlacementEngine {
       });
       return;
     }
-    host.owner = journal;
-    journal.hostIds.add(host.id);
-    const claim = fleet.unclaim(host, serverId);
-    if (claim) journal.ops.push({ kind: 'release', hostId: host.id, serverId, claim });
-    host.generation = host.generation >= 0 && released.generation === host.generation + 1 ? released.generation : -1;
+    journals.release(journal, host, serverId);
+    if (!released.reconciled.done) {
+      // Once per host and batch: the batch moved the generation on by its releases on this host.
+      released.reconciled.done = true;
+      host.generation =
+        host.generation >= 0 && released.generation === host.generation + released.count ? released.generation : -1;
+    }
+  }
+
+  function diskFailure(host: HostState | undefined, request: DiskClaimRequest, reason: string): PlacementFailure {
+    const where = host ? `host ${host.name} in ${host.region.toUpperCase()}` : `host ${request.hostId}`;
+    return {
+      region: host?.region ?? '',
+      hostsConsidered: host ? 1 : 0,
+      rejections: host ? [{ filter: reason === 'disk' ? 'disk' : 'host_state', hosts: 1, reason }] : [],
+      largestAvailable: { vcpus: 0, memoryMiB: 0, gpus: 0 },
+      message: !host
+        ? `host ${request.hostId} does not exist`
+        : reason === 'disk'
+          ? `${where} lacks ${request.diskGiB} GiB of free disk (${Math.max(0, host.freeDiskGiB)} GiB free of ${host.layout.sellableDiskGiB} GiB)`
+          : `${where} takes nothing new: ${reason}`,
+    };
+  }
+
+  async function claimDisk(tx: Tx, hooks: TxHooks, request: DiskClaimRequest): Promise<DiskClaimOutcome> {
+    if (!Number.isInteger(request.diskGiB) || request.diskGiB <= 0)
+      throw new VmcError('invalid', `diskGiB must be a positive integer, got ${request.diskGiB}`);
+    await ensureLoaded(tx);
+    const journal = journals.of(tx, hooks);
+    if (fleet.serverHost.has(request.claimId)) {
+      throw conflict(`${request.claimId} already has a claim`, { reason: 'already_placed' });
+    }
+    for (let attempts = 0; attempts < maxAttempts; attempts++) {
+      let host = fleet.hosts.get(request.hostId);
+      while (host && host.owner && host.owner !== journal) {
+        if (journal.hostIds.size > 0) {
+          throw conflict(`host ${host.id} has pending placements of another transaction; retry`, {
+            reason: 'host_busy',
+          });
+        }
+        await (host.owner as TxJournal).settled;
+        host = fleet.hosts.get(request.hostId);
+      }
+      if (!host || host.generation < 0) {
+        await reloadInTx(tx, journal, [request.hostId]);
+        host = fleet.hosts.get(request.hostId);
+      }
+      if (!host) return { ok: false, failure: diskFailure(undefined, request, 'missing') };
+      if (host.state === 'down') return { ok: false, failure: diskFailure(host, request, 'its agent is down') };
+      if (host.freeDiskGiB < request.diskGiB) return { ok: false, failure: diskFailure(host, request, 'disk') };
+      const claim = {
+        cores: [] as number[],
+        vcpus: 0,
+        memoryMiB: 0,
+        diskGiB: request.diskGiB,
+        gpus: [] as string[],
+        vfs: [] as string[],
+        placementGroupId: null,
+      };
+      const placement = placementOf(host, claim);
+      const expected = host.generation;
+      const op = journals.claim(journal, host, request.claimId, claim);
+      host.generation = expected + 1;
+      let written: boolean;
+      try {
+        written = await writes.claim(journal, host, { serverId: request.claimId, placement }, expected);
+      } catch (error) {
+        journals.drop(journal, op);
+        host.generation = -1;
+        throw error;
+      }
+      if (written) return { ok: true, hostId: host.id };
+      journals.drop(journal, op);
+      await reloadInTx(tx, journal, [host.id]);
+    }
+    throw new VmcError(
+      'unavailable',
+      `the disk claim of ${request.claimId} kept conflicting with other writers; retry`,
+      {
+        reason: 'placement_conflict',
+      },
+    );
   }
 
   return {
     fleet,
+    store,
     place,
     release,
-    hostOf: (serverId) => fleet.serverHost.get(serverId),
+    claimDisk,
     async refreshHost(hostId) {
       await ensureLoaded(deps.db);
       await reloadHosts(deps.db, [hostId], null);
     },
     async reload() {
-      const hosts = await loadHosts(deps.db);
+      const hosts = await store.loadFleet(deps.db);
       loading = Promise.resolve();
       const seen = new Set(hosts.map((host) => host.id));
       for (const id of [...fleet.hosts.keys()]) if (!seen.has(id)) fleet.drop(id);
       install(hosts, null);
       groupPolicies.clear();
     },
-  };
-}
-
-function allocationValues(serverId: string, placement: Placement, createdAt: string): AllocationValues {
-  return {
-    serverId,
-    hostId: placement.hostId,
-    threadsJson: JSON.stringify(placement.threads),
-    numaNodesJson: JSON.stringify(placement.numaNodes),
-    memoryMiB: placement.memoryMiB,
-    diskGiB: placement.diskGiB,
-    gpusJson: JSON.stringify(placement.gpus),
-    vfsJson: JSON.stringify(placement.vfs),
-    createdAt,
   };
 }

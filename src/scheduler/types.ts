@@ -14,8 +14,12 @@ export interface PlacementRequest {
   gpuCount: number;
   sriovVfs: number;
   placementGroupId: string | null;
+  /** The image the server boots from: only hosts that hold it can take it (absent: any host). */
+  image?: string | null;
   /** Hosts this placement must avoid (spread placement group members, a draining source host). */
   avoidHostIds?: string[];
+  /** The only host this placement may use (a resize that must stay where the server's disk is). */
+  onlyHostId?: string;
 }
 
 export interface Placement {
@@ -60,3 +64,16 @@ export interface Scheduler {
   /** Frees the claim of a server in `tx`. */
   release(tx: Tx, hooks: TxHooks, serverId: string): Promise<void>;
 }
+
+/** A claim of disk space alone on a named host (a local volume): no threads, memory or devices. */
+export interface DiskClaimRequest {
+  /** The id the claim is kept under (`vol_…`): unique among claims, like a server id. */
+  claimId: string;
+  hostId: string;
+  diskGiB: number;
+}
+
+export type DiskClaimOutcome = { ok: true; hostId: string } | { ok: false; failure: PlacementFailure };
+
+/** Disk-only claims (local volumes) are kept under `vol_…` ids and hold no threads. */
+export const isDiskClaimId = (claimId: string) => claimId.startsWith('vol_');

@@ -23,7 +23,13 @@ export interface TopologyPolicy {
   diskGiB: number;
 }
 
-export function buildTopology(cpus: LogicalCpu[], nodes: NodeMemory[], gpus: GpuDevice[], nics: SriovNic[], policy: TopologyPolicy): HostTopology {
+export function buildTopology(
+  cpus: LogicalCpu[],
+  nodes: NodeMemory[],
+  gpus: GpuDevice[],
+  nics: SriovNic[],
+  policy: TopologyPolicy,
+): HostTopology {
   const coreKey = (cpu: LogicalCpu) => `${cpu.packageId}:${cpu.coreId}`;
   const coresByKey = new Map<string, { packageId: number; coreId: number; node: number; threads: number[] }>();
   for (const cpu of [...cpus].sort((a, b) => a.thread - b.thread)) {
@@ -33,7 +39,9 @@ export function buildTopology(cpus: LogicalCpu[], nodes: NodeMemory[], gpus: Gpu
     coresByKey.set(key, core);
   }
   const orderedCores = [...coresByKey.values()].sort((a, b) => a.packageId - b.packageId || a.coreId - b.coreId);
-  const nodeIds = [...new Set([...nodes.map((node) => node.node), ...orderedCores.map((core) => core.node)])].sort((a, b) => a - b);
+  const nodeIds = [...new Set([...nodes.map((node) => node.node), ...orderedCores.map((core) => core.node)])].sort(
+    (a, b) => a - b,
+  );
   const numaNodes: NumaNodeTopology[] = nodeIds.map((id) => ({
     id,
     memoryMiB: nodes.find((node) => node.node === id)?.memoryMiB ?? 0,
@@ -42,7 +50,9 @@ export function buildTopology(cpus: LogicalCpu[], nodes: NodeMemory[], gpus: Gpu
   orderedCores.forEach((core, index) => {
     numaNodes.find((node) => node.id === core.node)!.cores.push({ id: index, threads: core.threads });
   });
-  const reservedThreads = numaNodes.flatMap((node) => node.cores.slice(0, policy.reservedCoresPerNode).flatMap((core) => core.threads));
+  const reservedThreads = numaNodes.flatMap((node) =>
+    node.cores.slice(0, policy.reservedCoresPerNode).flatMap((core) => core.threads),
+  );
   return {
     sockets: new Set(orderedCores.map((core) => core.packageId)).size,
     numaNodes,

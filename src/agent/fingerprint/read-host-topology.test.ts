@@ -66,8 +66,22 @@ test('reads a 2-socket NUMA host with a GPU and an SR-IOV NIC from a fake sysfs'
     assert.deepEqual(topology, {
       sockets: 2,
       numaNodes: [
-        { id: 0, memoryMiB: 16384, cores: [{ id: 0, threads: [0, 4] }, { id: 1, threads: [1, 5] }] },
-        { id: 1, memoryMiB: 16384, cores: [{ id: 2, threads: [2, 6] }, { id: 3, threads: [3, 7] }] },
+        {
+          id: 0,
+          memoryMiB: 16384,
+          cores: [
+            { id: 0, threads: [0, 4] },
+            { id: 1, threads: [1, 5] },
+          ],
+        },
+        {
+          id: 1,
+          memoryMiB: 16384,
+          cores: [
+            { id: 2, threads: [2, 6] },
+            { id: 3, threads: [3, 7] },
+          ],
+        },
       ],
       reservedThreads: [0, 2, 4, 6],
       reservedMemoryMiBPerNode: 2048,
@@ -98,8 +112,21 @@ test('a machine without NUMA in sysfs is one node holding every CPU', async () =
     await writeFile(join(root, 'sys/devices/system/cpu/online'), '0-1\n');
     await mkdir(join(root, 'proc'));
     await writeFile(join(root, 'proc/meminfo'), 'MemTotal:        2097152 kB\n');
-    const { topology } = await readHostFingerprint({ sysRoot: join(root, 'sys'), procRoot: join(root, 'proc'), reservedCoresPerNode: 0 });
-    assert.deepEqual(topology.numaNodes, [{ id: 0, memoryMiB: 2048, cores: [{ id: 0, threads: [0] }, { id: 1, threads: [1] }] }]);
+    const { topology } = await readHostFingerprint({
+      sysRoot: join(root, 'sys'),
+      procRoot: join(root, 'proc'),
+      reservedCoresPerNode: 0,
+    });
+    assert.deepEqual(topology.numaNodes, [
+      {
+        id: 0,
+        memoryMiB: 2048,
+        cores: [
+          { id: 0, threads: [0] },
+          { id: 1, threads: [1] },
+        ],
+      },
+    ]);
     assert.equal(topology.sockets, 1);
     assert.deepEqual(topology.reservedThreads, []);
   } finally {
@@ -107,9 +134,13 @@ test('a machine without NUMA in sysfs is one node holding every CPU', async () =
   }
 });
 
-test('reads this machine', { skip: existsSync('/sys/devices/system/cpu/online') ? false : 'no /sys here' }, async () => {
-  const { topology } = await readHostFingerprint();
-  const threads = topology.numaNodes.flatMap((node) => node.cores.flatMap((core) => core.threads));
-  assert.ok(threads.length >= 1);
-  assert.ok(topology.numaNodes.every((node) => node.memoryMiB > 0));
-});
+test(
+  'reads this machine',
+  { skip: existsSync('/sys/devices/system/cpu/online') ? false : 'no /sys here' },
+  async () => {
+    const { topology } = await readHostFingerprint();
+    const threads = topology.numaNodes.flatMap((node) => node.cores.flatMap((core) => core.threads));
+    assert.ok(threads.length >= 1);
+    assert.ok(topology.numaNodes.every((node) => node.memoryMiB > 0));
+  },
+);

@@ -7,7 +7,16 @@ import { readdir, readFile, readlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { GpuDevice, HostTopology, SriovNic } from '../../inventory/index.ts';
 import { buildTopology, type LogicalCpu, type NodeMemory, type TopologyPolicy } from './build-topology.ts';
-import { gpuModelName, parseCpuList, parseCpuModel, parseHexId, parseNodeMemTotalMiB, parseNumaNode, parseSpeedGbps, pciKind } from './sysfs-parsers.ts';
+import {
+  gpuModelName,
+  parseCpuList,
+  parseCpuModel,
+  parseHexId,
+  parseNodeMemTotalMiB,
+  parseNumaNode,
+  parseSpeedGbps,
+  pciKind,
+} from './sysfs-parsers.ts';
 
 export interface FingerprintOptions extends Partial<TopologyPolicy> {
   sysRoot?: string;
@@ -22,7 +31,10 @@ export interface HostFingerprint {
 const readText = (path: string) => readFile(path, 'utf8').catch(() => null);
 const listDir = (path: string) => readdir(path).catch(() => [] as string[]);
 
-async function readNodes(sysRoot: string, procRoot: string): Promise<{ memory: NodeMemory[]; nodeOfThread: Map<number, number> }> {
+async function readNodes(
+  sysRoot: string,
+  procRoot: string,
+): Promise<{ memory: NodeMemory[]; nodeOfThread: Map<number, number> }> {
   const nodeDir = join(sysRoot, 'devices/system/node');
   const online = await readText(join(nodeDir, 'online'));
   const nodeOfThread = new Map<number, number>();
@@ -32,8 +44,12 @@ async function readNodes(sysRoot: string, procRoot: string): Promise<{ memory: N
   }
   const memory: NodeMemory[] = [];
   for (const node of parseCpuList(online)) {
-    memory.push({ node, memoryMiB: parseNodeMemTotalMiB((await readText(join(nodeDir, `node${node}`, 'meminfo'))) ?? '') });
-    for (const thread of parseCpuList((await readText(join(nodeDir, `node${node}`, 'cpulist'))) ?? '')) nodeOfThread.set(thread, node);
+    memory.push({
+      node,
+      memoryMiB: parseNodeMemTotalMiB((await readText(join(nodeDir, `node${node}`, 'meminfo'))) ?? ''),
+    });
+    for (const thread of parseCpuList((await readText(join(nodeDir, `node${node}`, 'cpulist'))) ?? ''))
+      nodeOfThread.set(thread, node);
   }
   return { memory, nodeOfThread };
 }
@@ -45,7 +61,12 @@ async function readCpus(sysRoot: string, nodeOfThread: Map<number, number>): Pro
     const topology = join(cpuDir, `cpu${thread}`, 'topology');
     const packageId = Number.parseInt((await readText(join(topology, 'physical_package_id'))) ?? '0', 10);
     const coreId = Number.parseInt((await readText(join(topology, 'core_id'))) ?? String(thread), 10);
-    cpus.push({ thread, packageId: Number.isNaN(packageId) ? 0 : packageId, coreId: Number.isNaN(coreId) ? thread : coreId, node: nodeOfThread.get(thread) ?? 0 });
+    cpus.push({
+      thread,
+      packageId: Number.isNaN(packageId) ? 0 : packageId,
+      coreId: Number.isNaN(coreId) ? thread : coreId,
+      node: nodeOfThread.get(thread) ?? 0,
+    });
   }
   return cpus;
 }
@@ -63,7 +84,12 @@ async function readPci(sysRoot: string): Promise<{ gpus: GpuDevice[]; nics: Srio
       const vendor = parseHexId(await readText(join(device, 'vendor'))) ?? 0;
       const deviceId = parseHexId(await readText(join(device, 'device'))) ?? 0;
       const group = await readlink(join(device, 'iommu_group')).catch(() => null);
-      gpus.push({ pciAddress: address, model: gpuModelName(vendor, deviceId), numaNode, iommuGroup: group === null ? null : Number.parseInt(basename(group), 10) });
+      gpus.push({
+        pciAddress: address,
+        model: gpuModelName(vendor, deviceId),
+        numaNode,
+        iommuGroup: group === null ? null : Number.parseInt(basename(group), 10),
+      });
       continue;
     }
     const totalVfs = Number.parseInt((await readText(join(device, 'sriov_totalvfs'))) ?? '0', 10);

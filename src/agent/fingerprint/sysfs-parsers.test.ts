@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gpuModelName, parseCpuList, parseCpuModel, parseHexId, parseNodeMemTotalMiB, parseNumaNode, parseSpeedGbps, pciKind } from './sysfs-parsers.ts';
+import {
+  gpuModelName,
+  parseCpuList,
+  parseCpuModel,
+  parseHexId,
+  parseNodeMemTotalMiB,
+  parseNumaNode,
+  parseSpeedGbps,
+  pciKind,
+} from './sysfs-parsers.ts';
 
 test('parseCpuList', () => {
   const table: [string, number[]][] = [
@@ -25,9 +34,19 @@ test('parseHexId, parseNumaNode, parseSpeedGbps', () => {
   assert.equal(parseHexId('0x10de\n'), 0x10de);
   assert.equal(parseHexId('0x030200'), 0x030200);
   assert.equal(parseHexId(null), null);
-  const nodes: [string | null, number][] = [['1\n', 1], ['-1\n', 0], [null, 0], ['x', 0]];
+  const nodes: [string | null, number][] = [
+    ['1\n', 1],
+    ['-1\n', 0],
+    [null, 0],
+    ['x', 0],
+  ];
   for (const [text, expected] of nodes) assert.equal(parseNumaNode(text), expected, String(text));
-  const speeds: [string | null, number][] = [['25000\n', 25], ['100000', 100], ['-1', 0], [null, 0]];
+  const speeds: [string | null, number][] = [
+    ['25000\n', 25],
+    ['100000', 100],
+    ['-1', 0],
+    [null, 0],
+  ];
   for (const [text, expected] of speeds) assert.equal(parseSpeedGbps(text), expected, String(text));
 });
 
@@ -54,6 +73,9 @@ test('gpuModelName maps fleet GPUs to catalog models', () => {
 });
 
 test('parseCpuModel', () => {
-  assert.equal(parseCpuModel('processor\t: 0\nmodel name\t: AMD EPYC 7543 32-Core Processor\n'), 'AMD EPYC 7543 32-Core Processor');
+  assert.equal(
+    parseCpuModel('processor\t: 0\nmodel name\t: AMD EPYC 7543 32-Core Processor\n'),
+    'AMD EPYC 7543 32-Core Processor',
+  );
   assert.equal(parseCpuModel(''), 'unknown');
 });

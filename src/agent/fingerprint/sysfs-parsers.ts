@@ -1,7 +1,6 @@
 /** Pure parsers of the small text files of /sys and /proc the fingerprint reads. */
 export { parseCpuList } from '../../inventory/index.ts';
 
-
 /** `Node 0 MemTotal:  24576000 kB` of /sys/devices/system/node/nodeN/meminfo → MiB (floor). */
 export function parseNodeMemTotalMiB(meminfo: string): number {
   const match = /MemTotal:\s+(\d+)\s*kB/.exec(meminfo);

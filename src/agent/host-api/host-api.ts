@@ -1,39 +1,51 @@
 /**
- * The host API: a small HTTP + WebSocket server each agent runs so that the control plane can reach what
+ * The host API: a small HTTPS + WebSocket server each agent runs so that the control plane can reach what
  * only the host has: the serial console, boot logs, disk snapshots, disk export, image upload and vCPU
- * pinning. Agents otherwise only call the control plane; this is the one way in. Every request carries
- * `Authorization: Bearer <agent key>`, a secret the agent makes at each start and registers with the
- * control plane (compared in constant time). Errors are problem documents with VmcError codes.
+ * pinning. Agents otherwise only call the control plane; this is the one way in. It serves TLS 1.3 with
+ * the host's own certificate and accepts only clients whose certificate chains to the CA the host joined
+ * (checked at the handshake) and names the control plane (checked on every request, before anything runs:
+ * other hosts' certificates chain to the same CA). Errors are problem documents with VmcError codes.
  *
  * Routes: WS /console/:serverId, GET /logs/:serverId, GET|POST /snapshots/:serverId,
  * POST /snapshots/:serverId/:name/restore, DELETE /snapshots/:serverId/:name, GET /export/:serverId,
- * GET /images, PUT /images/:slug, GET /images/:slug/disk, GET /pinning/:serverId, GET /info.
+ * GET /images, PUT /images/:slug, GET /images/:slug/disk, GET /pinning/:serverId, GET /info,
+ * POST /backups/:serverId, POST /restores/:serverId, GET /jobs/:id (backup-routes.ts: long jobs, polled).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import { invalid, isVmcError, VmcError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/log.ts';
 import type { ImageStore } from '../../images/index.ts';
-import type { WsSocket } from '../host-client/ws.ts';
-import { wsDataToBuffer } from '../host-client/ws.ts';
-import type { HostFeatureDriver } from './feature-driver.ts';
+import type { WsSocket } from '../../client/index.ts';
+import { wsDataToBuffer } from '../../client/index.ts';
+import { backupFeaturesOf, type HostFeatureDriver } from './feature-driver.ts';
+import { registerHostBackupRoutes } from './backup-routes.ts';
+import { createHostJobs } from './host-jobs.ts';
 import { exportHeaders, imageToWire, pinningToWire, snapshotToWire, uploadHeaders } from './wire.ts';
-import { sendProblem } from '../../api/rest/problem.ts';
+import { sendProblem } from '../../core/problem.ts';
+import { isControlPlaneCertificate, tlsServerOptions } from '../../pki/index.ts';
+
+/** The host's TLS identity: its certificate and key, and the CA of the control plane it joined. */
+export interface HostApiTls {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
 
 export interface HostApiOptions {
   /** The driver's host features, or a getter (the driver may be made after the API starts listening). */
   driver: HostFeatureDriver | null | (() => HostFeatureDriver | null);
   /** The host's image store; null on hosts without one (image routes then answer 409 `unsupported`). */
   imageStore: ImageStore | null;
-  /** The shared secret the control plane must present (at least 32 characters). */
-  agentKey: string;
+  /** The host's certificate and key, and the CA the control plane's certificate must chain to. */
+  tls: HostApiTls;
   log?: Logger;
   /** Where exports are written before they are streamed, then deleted (default: the OS temp dir). */
   scratchDir?: string;
@@ -42,8 +54,10 @@ export interface HostApiOptions {
 }
 
 export interface HostApi {
-  /** Starts listening; resolves with the base URL (`http://127.0.0.1:40123`). Port 0 picks a free port. */
+  /** Starts listening; resolves with the base URL (`https://127.0.0.1:40123`). Port 0 picks a free port. */
   listen(address: { host: string; port: number }): Promise<string>;
+  /** A renewed certificate: connections made from now on get it (open ones keep theirs). */
+  setTls(tls: HostApiTls): void;
   /** Stops listening and closes open console sessions. */
   close(): Promise<void>;
 }
@@ -54,16 +68,18 @@ const GiB = 1024 ** 3;
 /** Output is paused while this much is queued on a slow console client. */
 const consoleHighWaterBytes = 1024 * 1024;
 
-
-function sha256Of(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
-
-/** Constant-time check of `Authorization: Bearer <key>` (hashing first makes the lengths equal). */
-export function agentKeyMatches(header: string | undefined, expectedDigest: Buffer): boolean {
-  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-  const given = sha256Of(match ? match[1] : '');
-  return timingSafeEqual(given, expectedDigest) && match !== null;
+/** Why a client of the host API is refused, or null for the control plane (its certificate, verified by TLS). */
+export function refusalOfClient(socket: TLSSocket): VmcError | null {
+  const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : null;
+  if (!socket.authorized || !peer || Object.keys(peer).length === 0)
+    return new VmcError('unauthenticated', "the host API needs the control plane's client certificate", {
+      reason: 'client_certificate_required',
+    });
+  if (!isControlPlaneCertificate(peer))
+    return new VmcError('forbidden', "the host API accepts only the control plane's certificate", {
+      reason: 'not_control_plane',
+    });
+  return null;
 }
 
 function toVmcError(error: unknown): VmcError {
@@ -72,18 +88,25 @@ function toVmcError(error: unknown): VmcError {
   if (e?.validation) return invalid(e.message ?? 'the request is invalid');
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     if (e.statusCode === 404) return new VmcError('not_found', e.message ?? 'not found');
-    if (e.statusCode === 415) return invalid('send the body as application/octet-stream (uploads) or application/json', { reason: 'unsupported_media_type' });
+    if (e.statusCode === 415)
+      return invalid('send the body as application/octet-stream (uploads) or application/json', {
+        reason: 'unsupported_media_type',
+      });
     return invalid(e.message ?? 'the request is invalid', { reason: e.code?.toLowerCase() });
   }
   return new VmcError('internal', 'an internal error occurred on the host; it has been logged', { cause: error });
 }
 
-
 const unsupported = (what: string) =>
-  new VmcError('conflict', `this host's driver does not offer ${what} (only the qemu driver does)`, { reason: 'unsupported' });
+  new VmcError('conflict', `this host's driver does not offer ${what} (only the qemu driver does)`, {
+    reason: 'unsupported',
+  });
 
 function checkServerId(serverId: string): string {
-  if (!serverIdPattern.test(serverId)) throw invalid(`server id ${JSON.stringify(serverId)} is invalid`, { fields: [{ field: 'serverId', message: 'invalid server id' }] });
+  if (!serverIdPattern.test(serverId))
+    throw invalid(`server id ${JSON.stringify(serverId)} is invalid`, {
+      fields: [{ field: 'serverId', message: 'invalid server id' }],
+    });
   return serverId;
 }
 
@@ -117,12 +140,19 @@ export function pipeConsole(socket: WsSocket, stream: Duplex): void {
 }
 
 export function createHostApi(options: HostApiOptions): HostApi {
-  if (options.agentKey.length < 32) throw invalid('the agent key must have at least 32 characters');
   const log = (options.log ?? silentLogger).child({ component: 'host-api' });
-  const keyDigest = sha256Of(options.agentKey);
+  const serverOptions = (tls: HostApiTls) =>
+    tlsServerOptions({ certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.caPem, requestClientCertificate: true });
   const scratchDir = options.scratchDir ?? tmpdir();
   const maxUploadBytes = options.maxUploadBytes ?? 50 * GiB;
   const consoles = new WeakMap<FastifyRequest, Duplex>();
+  const jobs = createHostJobs({
+    onFailure: (job, error) =>
+      log.error(
+        { err: String((error as Error)?.stack ?? error), job: job.id, serverId: job.serverId },
+        'host job failed',
+      ),
+  });
   const openConsoles = new Set<Duplex>();
 
   const features = (what: string): HostFeatureDriver => {
@@ -135,31 +165,45 @@ export function createHostApi(options: HostApiOptions): HostApi {
     return options.imageStore;
   };
 
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  const app = Fastify({ https: serverOptions(options.tls), logger: false, bodyLimit: 64 * 1024 });
 
   // Uploads arrive as a stream: the parser hands the raw request on without reading it.
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
 
   app.setErrorHandler((error, request, reply) => {
     const vmcError = toVmcError(error);
-    if (vmcError.code === 'internal') log.error({ err: String((error as Error)?.stack ?? error), url: request.url }, 'host API request failed');
+    if (vmcError.code === 'internal')
+      log.error({ err: String((error as Error)?.stack ?? error), url: request.url }, 'host API request failed');
     return sendProblem(reply, request, vmcError);
   });
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new VmcError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, request, new VmcError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
 
   app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   app.register(async (scope) => {
     // Inside the scope, after @fastify/websocket's own onRequest hook: a refused upgrade then gets its 401
     // and the socket is closed by the plugin (a hook before it would leave the upgrade socket open).
     scope.addHook('onRequest', async (request) => {
-      if (!agentKeyMatches(request.headers.authorization, keyDigest)) {
-        throw new VmcError('unauthenticated', 'the host API needs "Authorization: Bearer <agent key>" with this agent\'s key');
+      const refusal = refusalOfClient(request.raw.socket as TLSSocket);
+      if (refusal) {
+        log.warn({ url: request.url.split('?')[0], ip: request.ip, reason: refusal.reason }, 'host API client refused');
+        throw refusal;
       }
     });
 
     scope.get('/info', async () => {
       const driver = typeof options.driver === 'function' ? options.driver() : options.driver;
-      return { features: { console: driver !== null, logs: driver !== null, snapshots: driver !== null, export: driver !== null, images: options.imageStore !== null } };
+      return {
+        features: {
+          console: driver !== null,
+          logs: driver !== null,
+          snapshots: driver !== null,
+          export: driver !== null,
+          images: options.imageStore !== null,
+          backups: backupFeaturesOf(driver) !== null,
+        },
+      };
     });
 
     scope.get<{ Params: { serverId: string }; Querystring: { read_only?: string; replay?: string } }>(
@@ -168,7 +212,10 @@ export function createHostApi(options: HostApiOptions): HostApi {
         websocket: true,
         // Runs before the upgrade: a refusal (server not running, unsupported) is an HTTP problem, not a dead socket.
         preHandler: async (request) => {
-          if (!request.ws) throw invalid('this route is a WebSocket: connect with an Upgrade request', { reason: 'websocket_required' });
+          if (!request.ws)
+            throw invalid('this route is a WebSocket: connect with an Upgrade request', {
+              reason: 'websocket_required',
+            });
           const stream = await features('a console').attachConsole(checkServerId(request.params.serverId), {
             readOnly: truthy(request.query.read_only),
             replay: request.query.replay === undefined ? true : truthy(request.query.replay),
@@ -189,88 +236,133 @@ export function createHostApi(options: HostApiOptions): HostApi {
       },
     );
 
-    scope.get<{ Params: { serverId: string }; Querystring: { previous_boot?: string } }>('/logs/:serverId', async (request, reply) => {
-      const text = await features('boot logs').consoleLog(checkServerId(request.params.serverId), { previousBoot: truthy(request.query.previous_boot) });
-      return reply.type('text/plain; charset=utf-8').send(text);
-    });
+    scope.get<{ Params: { serverId: string }; Querystring: { previous_boot?: string } }>(
+      '/logs/:serverId',
+      async (request, reply) => {
+        const text = await features('boot logs').consoleLog(checkServerId(request.params.serverId), {
+          previousBoot: truthy(request.query.previous_boot),
+        });
+        return reply.type('text/plain; charset=utf-8').send(text);
+      },
+    );
 
     scope.get<{ Params: { serverId: string } }>('/snapshots/:serverId', async (request) => ({
-      snapshots: (await features('snapshots').listSnapshots(checkServerId(request.params.serverId))).map(snapshotToWire),
+      snapshots: (await features('snapshots').listSnapshots(checkServerId(request.params.serverId))).map(
+        snapshotToWire,
+      ),
     }));
 
-    scope.post<{ Params: { serverId: string }; Body: { name?: unknown } | null }>('/snapshots/:serverId', async (request, reply) => {
-      const name = request.body?.name;
-      if (typeof name !== 'string') throw invalid('the body must be {"name": "<snapshot name>"}', { fields: [{ field: 'name', message: 'is required' }] });
-      const snapshot = await features('snapshots').createSnapshot(checkServerId(request.params.serverId), name);
-      return reply.code(201).send({ snapshot: snapshotToWire(snapshot) });
-    });
+    scope.post<{ Params: { serverId: string }; Body: { name?: unknown } | null }>(
+      '/snapshots/:serverId',
+      async (request, reply) => {
+        const name = request.body?.name;
+        if (typeof name !== 'string')
+          throw invalid('the body must be {"name": "<snapshot name>"}', {
+            fields: [{ field: 'name', message: 'is required' }],
+          });
+        const snapshot = await features('snapshots').createSnapshot(checkServerId(request.params.serverId), name);
+        return reply.code(201).send({ snapshot: snapshotToWire(snapshot) });
+      },
+    );
 
-    scope.post<{ Params: { serverId: string; name: string } }>('/snapshots/:serverId/:name/restore', async (request, reply) => {
-      await features('snapshots').restoreSnapshot(checkServerId(request.params.serverId), request.params.name);
-      return reply.code(204).send();
-    });
+    scope.post<{ Params: { serverId: string; name: string } }>(
+      '/snapshots/:serverId/:name/restore',
+      async (request, reply) => {
+        await features('snapshots').restoreSnapshot(checkServerId(request.params.serverId), request.params.name);
+        return reply.code(204).send();
+      },
+    );
 
-    scope.delete<{ Params: { serverId: string; name: string } }>('/snapshots/:serverId/:name', async (request, reply) => {
-      await features('snapshots').deleteSnapshot(checkServerId(request.params.serverId), request.params.name);
-      return reply.code(204).send();
-    });
+    scope.delete<{ Params: { serverId: string; name: string } }>(
+      '/snapshots/:serverId/:name',
+      async (request, reply) => {
+        await features('snapshots').deleteSnapshot(checkServerId(request.params.serverId), request.params.name);
+        return reply.code(204).send();
+      },
+    );
 
-    scope.get<{ Params: { serverId: string }; Querystring: { format?: string; compress?: string } }>('/export/:serverId', async (request, reply) => {
-      const serverId = checkServerId(request.params.serverId);
-      const format = request.query.format ?? 'qcow2';
-      if (format !== 'qcow2' && format !== 'raw') throw invalid('format must be qcow2 or raw', { fields: [{ field: 'format', message: 'qcow2 or raw' }] });
-      const driver = features('disk export');
-      const dir = await mkdtemp(join(scratchDir, 'vmc-export-'));
-      const cleanup = () => void rm(dir, { recursive: true, force: true }).catch(() => {});
-      let exported;
-      try {
-        exported = await driver.exportDisk(serverId, join(dir, `${serverId}.${format}`), { format, compress: truthy(request.query.compress) });
-      } catch (error) {
-        cleanup();
-        throw error;
-      }
-      const stream = createReadStream(exported.path);
-      // 'close' follows both the end and an abort by the client: the temporary file never outlives the request.
-      stream.once('close', cleanup);
-      log.info({ serverId, format, sizeBytes: exported.sizeBytes }, 'disk export streaming');
-      return reply
-        .type('application/octet-stream')
-        .header('content-length', exported.sizeBytes)
-        .header(exportHeaders.format, exported.format)
-        .header(exportHeaders.virtualSizeBytes, exported.virtualSizeBytes)
-        .header(exportHeaders.fromRunningServer, String(exported.fromRunningServer))
-        .send(stream);
-    });
+    scope.get<{ Params: { serverId: string }; Querystring: { format?: string; compress?: string } }>(
+      '/export/:serverId',
+      async (request, reply) => {
+        const serverId = checkServerId(request.params.serverId);
+        const format = request.query.format ?? 'qcow2';
+        if (format !== 'qcow2' && format !== 'raw')
+          throw invalid('format must be qcow2 or raw', { fields: [{ field: 'format', message: 'qcow2 or raw' }] });
+        const driver = features('disk export');
+        const dir = await mkdtemp(join(scratchDir, 'vmc-export-'));
+        const cleanup = () => void rm(dir, { recursive: true, force: true }).catch(() => {});
+        let exported;
+        try {
+          const exportKey = request.headers[exportHeaders.exportKey];
+          if (Array.isArray(exportKey)) throw invalid('one export key at most');
+          exported = await driver.exportDisk(serverId, join(dir, `${serverId}.${format}`), {
+            format,
+            compress: truthy(request.query.compress),
+            ...(exportKey ? { encryptionKey: exportKey } : {}),
+          });
+        } catch (error) {
+          cleanup();
+          throw error;
+        }
+        const stream = createReadStream(exported.path);
+        // 'close' follows both the end and an abort by the client: the temporary file never outlives the request.
+        stream.once('close', cleanup);
+        log.info({ serverId, format, sizeBytes: exported.sizeBytes }, 'disk export streaming');
+        return reply
+          .type('application/octet-stream')
+          .header('content-length', exported.sizeBytes)
+          .header(exportHeaders.format, exported.format)
+          .header(exportHeaders.virtualSizeBytes, exported.virtualSizeBytes)
+          .header(exportHeaders.fromRunningServer, String(exported.fromRunningServer))
+          .header(exportHeaders.encrypted, String(exported.encrypted === true))
+          .send(stream);
+      },
+    );
 
     scope.get('/images', async () => ({ images: (await images().list()).map(imageToWire) }));
 
-    scope.put<{ Params: { slug: string }; Querystring: { name?: string; sha256?: string } }>('/images/:slug', async (request, reply) => {
-      const store = images();
-      const body = request.body as Readable | undefined;
-      if (!body || typeof (body as Readable).pipe !== 'function') {
-        throw invalid('send the image as the request body with Content-Type: application/octet-stream', { reason: 'unsupported_media_type' });
-      }
-      const declared = Number(request.headers['content-length'] ?? NaN);
-      const name = request.query.name ?? headerText(request.headers[uploadHeaders.name]);
-      const sha256 = request.query.sha256 ?? headerText(request.headers[uploadHeaders.sha256]);
-      try {
-        if (Number.isFinite(declared) && declared > maxUploadBytes) {
-          throw invalid(`the image is larger than the limit of ${maxUploadBytes} bytes`, { reason: 'image_too_large', details: { maxBytes: maxUploadBytes } });
+    scope.put<{ Params: { slug: string }; Querystring: { name?: string; sha256?: string } }>(
+      '/images/:slug',
+      async (request, reply) => {
+        const store = images();
+        const body = request.body as Readable | undefined;
+        if (!body || typeof (body as Readable).pipe !== 'function') {
+          throw invalid('send the image as the request body with Content-Type: application/octet-stream', {
+            reason: 'unsupported_media_type',
+          });
         }
-        if (sha256 !== undefined && !sha256Pattern.test(sha256)) throw invalid('sha256 must be 64 hex digits', { fields: [{ field: 'sha256', message: '64 hex digits' }] });
-        if (name !== undefined && (name.length === 0 || name.length > 200)) throw invalid('name must have 1 to 200 characters', { fields: [{ field: 'name', message: '1 to 200 characters' }] });
-        const image = await store.importStream(request.params.slug, body, { name, expectedSha256: sha256 });
-        return reply.code(201).send({ image: imageToWire(image) });
-      } catch (error) {
-        // The client may still be sending: close the connection after the answer rather than read it all.
-        if (!body.readableEnded) reply.header('connection', 'close');
-        throw error;
-      }
-    });
+        const declared = Number(request.headers['content-length'] ?? NaN);
+        const name = request.query.name ?? headerText(request.headers[uploadHeaders.name]);
+        const sha256 = request.query.sha256 ?? headerText(request.headers[uploadHeaders.sha256]);
+        try {
+          if (Number.isFinite(declared) && declared > maxUploadBytes) {
+            throw invalid(`the image is larger than the limit of ${maxUploadBytes} bytes`, {
+              reason: 'image_too_large',
+              details: { maxBytes: maxUploadBytes },
+            });
+          }
+          if (sha256 !== undefined && !sha256Pattern.test(sha256))
+            throw invalid('sha256 must be 64 hex digits', { fields: [{ field: 'sha256', message: '64 hex digits' }] });
+          if (name !== undefined && (name.length === 0 || name.length > 200))
+            throw invalid('name must have 1 to 200 characters', {
+              fields: [{ field: 'name', message: '1 to 200 characters' }],
+            });
+          const image = await store.importStream(request.params.slug, body, { name, expectedSha256: sha256 });
+          return reply.code(201).send({ image: imageToWire(image) });
+        } catch (error) {
+          // The client may still be sending: close the connection after the answer rather than read it all.
+          if (!body.readableEnded) reply.header('connection', 'close');
+          throw error;
+        }
+      },
+    );
 
     scope.get<{ Params: { slug: string } }>('/images/:slug/disk', async (request, reply) => {
       const image = await images().get(request.params.slug);
-      if (!image) throw new VmcError('not_found', `image ${request.params.slug} is not on this host`, { details: { resource: 'image', id: request.params.slug } });
+      if (!image)
+        throw new VmcError('not_found', `image ${request.params.slug} is not on this host`, {
+          details: { resource: 'image', id: request.params.slug },
+        });
       return reply
         .type('application/octet-stream')
         .header('content-length', image.sizeBytes)
@@ -278,6 +370,13 @@ export function createHostApi(options: HostApiOptions): HostApi {
         .header(uploadHeaders.sha256, image.sha256)
         .header(uploadHeaders.name, encodeURIComponent(image.name))
         .send(createReadStream(image.diskPath));
+    });
+
+    registerHostBackupRoutes(scope, {
+      backups: () => backupFeaturesOf(typeof options.driver === 'function' ? options.driver() : options.driver),
+      jobs,
+      log,
+      checkServerId,
     });
 
     scope.get<{ Params: { serverId: string } }>('/pinning/:serverId', async (request) => {
@@ -293,9 +392,12 @@ export function createHostApi(options: HostApiOptions): HostApi {
       listening = true;
       const address = app.server.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      const baseUrl = `http://${shownHost}:${address.port}`;
+      const baseUrl = `https://${shownHost}:${address.port}`;
       log.info({ url: baseUrl }, 'host API listening');
       return baseUrl;
+    },
+    setTls(tls) {
+      app.server.setSecureContext(serverOptions(tls));
     },
     async close() {
       for (const stream of openConsoles) stream.destroy();

@@ -1,8 +1,7 @@
 /** The agent's host API: console, logs, snapshots, export, image upload and pinning for the control plane. */
-export { createHostApi, agentKeyMatches, pipeConsole } from './host-api.ts';
-export type { HostApi, HostApiOptions } from './host-api.ts';
+export { createHostApi, refusalOfClient, pipeConsole } from './host-api.ts';
+export type { HostApi, HostApiOptions, HostApiTls } from './host-api.ts';
 export { hostFeaturesOf } from './feature-driver.ts';
 export type { HostFeatureDriver } from './feature-driver.ts';
-export { newAgentKey } from './agent-key.ts';
 export type { HostImageWire, PinningWire, SnapshotWire } from './wire.ts';
 export { exportHeaders, uploadHeaders } from './wire.ts';

@@ -1,14 +1,17 @@
+import type { TransactionParticipant } from '../../core/index.ts';
 import type { Principal } from '../../identity/index.ts';
+import type { AnyOperation } from '../../contract/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
-    idempotency: { scope: string; key: string } | null;
-    /** Resource a mutation touched, for the audit log (set by routes). */
-    auditResource: { type: string; id: string } | null;
+    /** Work that commits with the request's mutation (its Idempotency-Key outcome, its audit row). */
+    transactionParticipants: TransactionParticipant[];
   }
   interface FastifyContextConfig {
-    /** `public`: no token. Default: a token is required. */
+    /** The contract operation this route serves (absent on routes outside the contract: docs, health). */
+    operation?: AnyOperation;
+    /** Routes outside the contract: `public` needs no token. */
     auth?: 'public' | 'required';
   }
 }

@@ -1,40 +1,103 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+/**
+ * The Fastify instance with VMCloud's API conventions: request ids, pino logs, problem+json errors,
+ * OpenAPI 3.1 from the contract, and the cross-cutting plugins (authentication, rate limits,
+ * idempotency, audit). Routes are registered by the caller through `route` (src/api/rest/route.ts).
+ */
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { newId, VmcError, type Clock } from '../../core/index.ts';
-import type { IdentityService, AuditLog } from '../../identity/index.ts';
-import type { Db } from '../../db/index.ts';
+import type { Logger as PinoLogger } from 'pino';
+import type { IdentityService } from '../../identity/index.ts';
+import type { AuditLog, FailedAuthRecorder } from '../../audit/index.ts';
+import type { IdempotencyService } from '../../idempotency/index.ts';
+import type { TransactionParticipant } from '../../core/index.ts';
+import { Problem } from '../../contract/index.ts';
 import './context.ts';
-import { problemOf, sendProblem, toVmcError } from './problem.ts';
-import { createRateLimiter } from './rate-limit.ts';
-import { createIdempotencyStore, parseIdempotencyKey, requestFingerprint } from './idempotency.ts';
-import { parseJsonBody } from './json-body.ts';
+import { sendProblem, toVmcError } from '../../core/index.ts';
+import { authenticationPlugin, type AuthenticationOptions } from './plugins/authentication.ts';
+import { rateLimitPlugin } from './plugins/rate-limit.ts';
+import { idempotencyPlugin } from './plugins/idempotency.ts';
+import { auditPlugin } from './plugins/audit.ts';
+import { createRouter, type Route } from './route.ts';
 
 export interface ApiOptions {
-  db: Db;
   clock: Clock;
+  log: PinoLogger;
   identity: IdentityService;
   audit: AuditLog;
+  /** Records refused tokens in the audit log, a bounded number per client address. */
+  failedAuth: FailedAuthRecorder;
+  idempotency: IdempotencyService;
   /** Requests per minute per token (0 disables). */
   rateLimitPerMinute: number;
-  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Rate-limit counters shared by the replicas (PostgreSQL); this process counts alone without. */
+  sharedRateCounter?: { increment(key: string, windowStartMs: number): Promise<number> };
+  /** Failed authentications per minute per client address before 429 (0 disables). */
+  failedAuthPerMinute?: number;
   version: string;
+  /** HTTPS with this certificate and key, TLS 1.3 only, HSTS on every answer; plain HTTP when absent. */
+  https?: { certPem: string; keyPem: string };
+  /** Console sessions: the session cookie authenticates as a project principal (docs/adr/0010-console-auth.md). */
+  sessions?: AuthenticationOptions['sessions'];
+  /** Answers /healthz: throws when the database cannot be reached. */
+  checkHealth: () => Promise<void>;
+  /** Told of every answer (metrics): the route pattern (`/v1/servers/:id`, `unmatched`), never the URL. */
+  onResponse?: (route: string, method: string, status: number, seconds: number) => void;
 }
 
 export type Api = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const mutatingMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+export interface ApiWithRoutes {
+  app: Api;
+  route: Route;
+}
 
-/**
- * The Fastify instance with VMCloud's API conventions: request ids, JSON logs, bearer auth, rate-limit
- * headers, Idempotency-Key on POST, problem+json errors, an audit entry for every mutation, OpenAPI 3.1.
- * Routes are registered by the caller.
- */
-export async function createApi(options: ApiOptions): Promise<Api> {
+/** The fields a request's log lines gain once it is authenticated and routed (docs/observability.md). */
+export function requestContextFields(request: FastifyRequest): Record<string, string> {
+  // The id under the name problem documents answer with (Fastify's own binding says `reqId`).
+  const fields: Record<string, string> = { request_id: String(request.id) };
+  if (request.routeOptions.url) fields.route = request.routeOptions.url;
+  const principal = request.principal;
+  if (principal) {
+    fields.principal = principal.kind;
+    if (principal.kind === 'project') fields.project_id = principal.projectId;
+  }
+  const operation = (request.routeOptions.config as { operation?: { resource?: string } } | undefined)?.operation;
+  const params = request.params as Record<string, unknown> | undefined;
+  if (operation?.resource) fields.resource = operation.resource;
+  if (typeof params?.id === 'string') fields.resource_id = params.id;
+  return fields;
+}
+
+/** Whether a parsed JSON value holds a NUL character in any string, key included. */
+export function containsNul(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (value === null || typeof value !== 'object' || depth > 64) return false;
+  const prototype = Object.getPrototypeOf(value);
+  // Only parsed JSON: plain objects and arrays (an upload's stream body is not looked into).
+  if (!Array.isArray(value) && prototype !== Object.prototype && prototype !== null) return false;
+  for (const [key, item] of Object.entries(value)) {
+    if (key.includes('\u0000') || containsNul(item, depth + 1)) return true;
+  }
+  return false;
+}
+
+export async function createApi(options: ApiOptions): Promise<ApiWithRoutes> {
   const app = Fastify({
-    logger: options.logLevel === 'silent' ? false : { level: options.logLevel },
+    ...(options.https
+      ? {
+          https: {
+            cert: options.https.certPem,
+            key: options.https.keyPem,
+            minVersion: 'TLSv1.3' as const,
+            maxVersion: 'TLSv1.3' as const,
+          },
+        }
+      : {}),
+    loggerInstance: options.log,
     genReqId: () => newId('request', options.clock.nowMs()),
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
@@ -46,112 +109,87 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) return socket.destroy();
       const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      const body = JSON.stringify({ type: 'https://docs.vmcloud.dev/errors/invalid', title: 'Invalid request', status, detail: `the HTTP request could not be parsed (${error.code ?? 'client error'})`, code: 'invalid', request_id: null });
-      socket.end(`HTTP/1.1 ${status} Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      const body = JSON.stringify({
+        type: 'https://docs.vmcloud.dev/errors/invalid',
+        title: 'Invalid request',
+        status,
+        detail: `the HTTP request could not be parsed (${error.code ?? 'client error'})`,
+        code: 'invalid',
+        request_id: null,
+      });
+      socket.end(
+        `HTTP/1.1 ${status} Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    try {
-      done(null, parseJsonBody(body as string));
-    } catch (error) {
-      done(error as Error, undefined);
-    }
+  app.decorateRequest('transactionParticipants', null as unknown as TransactionParticipant[]);
+  app.addHook('onRequest', async (request, reply) => {
+    request.transactionParticipants = [];
+    reply.header('x-request-id', request.id);
+    if (options.https) reply.header('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    if (/%00/.test(request.url) || request.url.includes('\0'))
+      throw new VmcError('invalid', 'the URL contains a NUL character', { reason: 'nul_in_url' });
   });
 
-  const limiter = createRateLimiter({ limitPerWindow: options.rateLimitPerMinute, windowMs: 60_000, nowMs: options.clock.nowMs });
-  const idempotency = createIdempotencyStore({ db: options.db, clock: options.clock });
-
-  app.decorateRequest('principal', null);
-  app.decorateRequest('idempotency', null);
-  app.decorateRequest('auditResource', null);
+  // NUL cannot be stored in a PostgreSQL text column and has no business in an API field: refused anywhere.
+  app.addHook('preValidation', async (request) => {
+    if (containsNul(request.body) || containsNul(request.query))
+      throw new VmcError('invalid', 'the request contains a NUL character', { reason: 'nul_in_request' });
+  });
 
   await app.register(swagger, {
+    // Shared schemas keep their $id as their component name (#/components/schemas/Problem).
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'VMCloud API', version: options.version, description: 'Servers, catalog, identity and operations of a VMCloud region set. Errors are RFC 9457 problem documents with a stable `code`.' },
-      servers: [{ url: '/' }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A vmc_… API token' } } },
+      info: {
+        title: 'VMCloud API',
+        version: options.version,
+        description:
+          'Servers, catalog, identity and operations of a VMCloud region set. Errors are RFC 9457 problem documents with a stable `code`.',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+      },
+      servers: [{ url: '/', description: 'this control plane' }],
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A vmc_… API token' } },
+      },
       security: [{ bearer: [] }],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  // One Problem schema, referenced by every operation's error answers.
+  app.addSchema({ $id: 'Problem', title: 'Problem', ...Problem });
   await app.register(websocket);
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-    if (/%00/.test(request.url) || request.url.includes('\0')) throw new VmcError('invalid', 'the URL contains a NUL character', { reason: 'nul_in_url' });
-    const routeAuth = request.url.startsWith('/docs') ? 'public' : (request.routeOptions.config?.auth ?? 'required');
-    const header = request.headers.authorization;
-    if (header) {
-      const match = /^Bearer\s+(\S+)$/i.exec(header);
-      if (!match) throw new VmcError('unauthenticated', 'the Authorization header must be "Bearer vmc_…"');
-      request.principal = await options.identity.authenticate(match[1]);
-    } else if (routeAuth === 'required') {
-      throw new VmcError('unauthenticated', 'this route needs a token: send "Authorization: Bearer vmc_…"');
-    }
-    if (limiter.enabled && routeAuth === 'required') {
-      const decision = limiter.take(request.principal?.tokenId ?? `ip:${request.ip}`);
-      reply.header('RateLimit-Limit', decision.limit);
-      reply.header('RateLimit-Remaining', decision.remaining);
-      reply.header('RateLimit-Reset', decision.resetEpochS);
-      if (!decision.allowed) {
-        reply.header('Retry-After', decision.retryAfterS);
-        throw new VmcError('rate_limited', `rate limit of ${decision.limit} requests per minute reached; retry after ${decision.retryAfterS} s`);
-      }
-    }
+  await app.register(auditPlugin, { audit: options.audit, failedAuth: options.failedAuth, nowMs: options.clock.nowMs });
+  await app.register(authenticationPlugin, {
+    identity: options.identity,
+    nowMs: options.clock.nowMs,
+    failedAuthPerMinute: options.failedAuthPerMinute ?? 60,
+    onAuthenticationFailed: (request, error) => app.auditFailedAuthentication(request, error),
+    sessions: options.sessions,
   });
+  await app.register(rateLimitPlugin, {
+    limitPerMinute: options.rateLimitPerMinute,
+    nowMs: options.clock.nowMs,
+    sharedCounter: options.sharedRateCounter,
+    onSharedCounterError: (error) =>
+      options.log.warn({ err: String(error) }, 'shared rate-limit counters unreachable: counting in this replica'),
+  });
+  await app.register(idempotencyPlugin, { idempotency: options.idempotency });
 
+  // Log lines of a request carry what ELK/Loki index on: the route pattern, the project, the resource.
   app.addHook('preHandler', async (request, reply) => {
-    if (request.method !== 'POST' || !request.principal) return;
-    const key = parseIdempotencyKey(request.headers['idempotency-key']);
-    if (!key) return;
-    const scope = request.principal.tokenId;
-    const path = request.url.split('?')[0];
-    const claim = await idempotency.claim({ scope, key, method: request.method, path, fingerprint: requestFingerprint(request.method, path, request.body) });
-    if (claim.kind === 'replay') {
-      reply.header('Idempotent-Replayed', 'true');
-      const isProblem = claim.statusCode >= 400;
-      return reply.code(claim.statusCode).type(isProblem ? 'application/problem+json' : 'application/json').send(claim.body);
-    }
-    request.idempotency = { scope, key };
+    const log = request.log.child(requestContextFields(request));
+    request.log = log;
+    reply.log = log;
   });
-
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (request.idempotency && !reply.getHeader('Idempotent-Replayed')) {
-      const { scope, key } = request.idempotency;
-      if (reply.statusCode >= 500) await idempotency.release(scope, key);
-      else await idempotency.complete(scope, key, reply.statusCode, typeof payload === 'string' ? payload : JSON.stringify(payload ?? null));
-    }
-    // Agent reports and heartbeats are telemetry, not mutations by a person: they are not audited.
-    const telemetry = request.url.startsWith('/v1/agent/hosts/');
-    if (mutatingMethods.has(request.method) && request.principal && !telemetry && !reply.getHeader('Idempotent-Replayed')) {
-      const p = request.principal;
-      await auditSafely(request, {
-        projectId: p.kind === 'project' ? p.projectId : null,
-        actorUserId: p.kind === 'host' ? null : p.userId,
-        actorTokenId: p.tokenId,
-        action: `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,
-        resourceType: request.auditResource?.type ?? null,
-        resourceId: request.auditResource?.id ?? ((request.params as Record<string, string> | undefined)?.id ?? null),
-        outcome: reply.statusCode < 400 ? 'success' : 'failure',
-        statusCode: reply.statusCode,
-        requestId: request.id,
-        sourceIp: request.ip,
-        userAgent: request.headers['user-agent'] ?? null,
-      });
-    }
-    return payload;
-  });
-
-  /** An audit row that cannot be written is logged loudly; it never replaces the answer already decided. */
-  async function auditSafely(request: { log: { error(o: object, m: string): void } }, entry: Parameters<AuditLog['append']>[0]) {
-    try {
-      await options.audit.append(entry);
-    } catch (error) {
-      request.log.error({ err: error, audit: entry }, 'audit entry could not be written');
-    }
+  if (options.onResponse) {
+    const onResponse = options.onResponse;
+    app.addHook('onResponse', async (request, reply) => {
+      onResponse(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
+    });
   }
 
   app.setErrorHandler((error, request, reply) => {
@@ -160,15 +198,15 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     return sendProblem(reply, request, vmcError);
   });
 
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new VmcError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, request, new VmcError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
 
   app.get('/healthz', { config: { auth: 'public' }, schema: { hide: true } }, async () => {
-    await options.db.selectFrom('regions').select('code').limit(1).execute();
+    await options.checkHealth();
     return { status: 'ok', version: options.version };
   });
   app.get('/v1/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
-  return app as Api;
+  return { app: app as Api, route: createRouter(app as Api, { idempotency: options.idempotency }) };
 }
-
-export { problemOf };

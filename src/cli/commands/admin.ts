@@ -1,5 +1,7 @@
 /** `vmcloud admin audit-placement` (operators): checks that no host thread, GPU or VF is claimed twice. */
-import type { PlacementAudit, PlacementViolation } from '../api-types.ts';
+import { auditPlacement as auditPlacementOperation, type PlacementAudit } from '../../contract/index.ts';
+
+type PlacementViolation = PlacementAudit['violations'][number];
 import type { Command, Group } from '../command.ts';
 import { renderData, renderTable, type Column } from '../output.ts';
 
@@ -18,7 +20,7 @@ const auditPlacement: Command = {
   examples: ['vmcloud admin audit-placement'],
   async run(ctx) {
     const client = await ctx.client();
-    const audit = await client.get<PlacementAudit>('/v1/admin/audit-placement');
+    const audit = await client.call(auditPlacementOperation);
     const { violations } = audit;
     if (ctx.output !== 'table') ctx.out(renderData(ctx.output, audit));
     else if (violations.length === 0) ctx.out('No placement violations.\n');
@@ -31,4 +33,8 @@ const auditPlacement: Command = {
   },
 };
 
-export const adminGroup: Group = { name: 'admin', summary: 'operators: consistency checks', commands: [auditPlacement] };
+export const adminGroup: Group = {
+  name: 'admin',
+  summary: 'operators: consistency checks',
+  commands: [auditPlacement],
+};

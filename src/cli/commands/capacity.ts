@@ -2,7 +2,7 @@
  * `vmcloud capacity`: what can still be ordered, per product and region. Customers get an availability;
  * operators also get how many more servers fit (`free`) and the utilization of each region.
  */
-import type { Availability, CustomerCapacity, RegionCapacity } from '../api-types.ts';
+import { getCapacity, type Availability, type CustomerCapacity, type RegionCapacity } from '../../contract/index.ts';
 import { stringOf, type Command } from '../command.ts';
 import { formatMiB, renderData, renderTable, type Column } from '../output.ts';
 import { normalizeRegion } from '../resolve.ts';
@@ -20,9 +20,13 @@ const isOperatorReport = (capacity: RegionCapacity[] | CustomerCapacity[]): capa
 
 export function capacityRows(capacity: RegionCapacity[] | CustomerCapacity[]): CapacityRow[] {
   if (isOperatorReport(capacity)) {
-    return capacity.flatMap((r) => r.products.map((p) => ({ region: r.region, product: p.product, availability: p.availability, free: p.servers })));
+    return capacity.flatMap((r) =>
+      r.products.map((p) => ({ region: r.region, product: p.product, availability: p.availability, free: p.servers })),
+    );
   }
-  return (capacity as CustomerCapacity[]).flatMap((r) => r.products.map((p) => ({ region: r.region, product: p.product, availability: p.availability })));
+  return (capacity as CustomerCapacity[]).flatMap((r) =>
+    r.products.map((p) => ({ region: r.region, product: p.product, availability: p.availability })),
+  );
 }
 
 export function capacityColumns(operator: boolean): Column<CapacityRow>[] {
@@ -45,8 +49,16 @@ export function utilizationTable(capacity: RegionCapacity[]): string {
       { header: 'hosts', value: (r) => `${r.active_hosts}/${r.hosts} active`, align: 'right' },
       { header: 'vcpus', value: (r) => `${r.compute.used_vcpus}/${r.compute.sellable_vcpus}`, align: 'right' },
       { header: 'cores', value: (r) => pct(r.compute.pct), align: 'right' },
-      { header: 'memory', value: (r) => `${formatMiB(r.memory_mib.used)}/${formatMiB(r.memory_mib.total)} (${pct(r.memory_mib.pct)})`, align: 'right' },
-      { header: 'disk', value: (r) => `${r.disk_gib.used}/${r.disk_gib.total} GiB (${pct(r.disk_gib.pct)})`, align: 'right' },
+      {
+        header: 'memory',
+        value: (r) => `${formatMiB(r.memory_mib.used)}/${formatMiB(r.memory_mib.total)} (${pct(r.memory_mib.pct)})`,
+        align: 'right',
+      },
+      {
+        header: 'disk',
+        value: (r) => `${r.disk_gib.used}/${r.disk_gib.total} GiB (${pct(r.disk_gib.pct)})`,
+        align: 'right',
+      },
       { header: 'gpus', value: (r) => (r.gpus.total === 0 ? null : `${r.gpus.used}/${r.gpus.total}`), align: 'right' },
     ],
     capacity,
@@ -66,7 +78,7 @@ export const capacityCommand: Command = {
     const regionText = stringOf(values, 'region');
     const region = regionText === undefined ? undefined : normalizeRegion(regionText);
     const client = await ctx.client();
-    const answer = await client.get<{ capacity: RegionCapacity[] | CustomerCapacity[] }>('/v1/capacity', { region });
+    const answer = await client.call(getCapacity, { query: { region } });
     if (ctx.output !== 'table') {
       ctx.out(renderData(ctx.output, answer));
       return 0;

@@ -1,5 +1,14 @@
 /** `vmcloud region list|set-status`, `vmcloud product list`, `vmcloud image list`: the catalog. */
-import type { Image, Product, Region } from '../api-types.ts';
+import {
+  listImages,
+  listProducts,
+  listRegions,
+  setRegionStatus,
+  type Image,
+  type Product,
+  type Region,
+  type RegionStatus,
+} from '../../contract/index.ts';
 import { choiceOf, flagOf, stringOf, type Command, type Group } from '../command.ts';
 import { formatCents, formatGiB, formatMiB, renderData, renderDetail, renderList, type Column } from '../output.ts';
 import { normalizeRegion } from '../resolve.ts';
@@ -22,6 +31,7 @@ export const productColumns: Column<Product>[] = [
   { header: 'disk', value: (p) => formatGiB(p.disk_gib), align: 'right' },
   { header: 'traffic', value: (p) => `${p.traffic_tib} TiB`, align: 'right' },
   { header: 'gpu', value: (p) => (p.gpu ? `${p.gpu.count}× ${p.gpu.model}` : null) },
+  { header: 'sriov', value: (p) => p.sriov },
   { header: 'hourly', value: (p) => formatCents(p.price.hourly_cents, p.price.currency), align: 'right' },
   { header: 'monthly', value: (p) => formatCents(p.price.monthly_cents, p.price.currency), align: 'right' },
   { header: 'regions', value: (p) => p.regions },
@@ -46,7 +56,7 @@ const regionList: Command = {
   examples: ['vmcloud region list'],
   async run(ctx) {
     const client = await ctx.client();
-    const { regions } = await client.get<{ regions: Region[] }>('/v1/regions');
+    const { regions } = await client.call(listRegions);
     ctx.out(renderList(ctx.output, regionColumns, regions, 'No regions.'));
     return 0;
   },
@@ -65,14 +75,28 @@ const regionSetStatus: Command = {
     const code = normalizeRegion(positionals[0]);
     const status = choiceOf(positionals[1], regionStatuses, 'the status');
     const client = await ctx.client();
-    const { region } = await client.patch<{ region: Region }>(`/v1/regions/${encodeURIComponent(code)}`, { status });
+    const { region } = await client.call(setRegionStatus, {
+      params: { code },
+      body: { status: status as RegionStatus },
+    });
     if (ctx.output !== 'table') ctx.out(renderData(ctx.output, region));
-    else ctx.out(renderDetail([['Region', region.code], ['Status', region.status], ['Orderable', region.orderable]]));
+    else
+      ctx.out(
+        renderDetail([
+          ['Region', region.code],
+          ['Status', region.status],
+          ['Orderable', region.orderable],
+        ]),
+      );
     return 0;
   },
 };
 
-export const regionGroup: Group = { name: 'region', summary: 'regions and their status (set-status: operators)', commands: [regionList, regionSetStatus] };
+export const regionGroup: Group = {
+  name: 'region',
+  summary: 'regions and their status (set-status: operators)',
+  commands: [regionList, regionSetStatus],
+};
 
 const productList: Command = {
   name: 'list',
@@ -88,7 +112,7 @@ const productList: Command = {
     const familyText = stringOf(values, 'family');
     const family = familyText === undefined ? undefined : choiceOf(familyText, ['vps', 'gpu'] as const, '--family');
     const client = await ctx.client();
-    const { products } = await client.get<{ products: Product[] }>('/v1/products');
+    const { products } = await client.call(listProducts);
     const region = regionText === undefined ? undefined : normalizeRegion(regionText);
     const shown = products.filter(
       (p) => (region === undefined || p.regions.includes(region)) && (family === undefined || p.family === family),
@@ -111,10 +135,15 @@ const imageList: Command = {
   examples: ['vmcloud image list', 'vmcloud image list --category ai'],
   async run(ctx, { values }) {
     const categoryText = stringOf(values, 'category');
-    const category = categoryText === undefined ? undefined : choiceOf(categoryText, ['os', 'app', 'ai', 'custom'] as const, '--category');
+    const category =
+      categoryText === undefined
+        ? undefined
+        : choiceOf(categoryText, ['os', 'app', 'ai', 'custom'] as const, '--category');
     const client = await ctx.client();
-    const { images } = await client.get<{ images: Image[] }>('/v1/images');
-    const shown = images.filter((i) => (category === undefined || i.category === category) && (!flagOf(values, 'gpu') || i.requires_gpu));
+    const { images } = await client.call(listImages);
+    const shown = images.filter(
+      (i) => (category === undefined || i.category === category) && (!flagOf(values, 'gpu') || i.requires_gpu),
+    );
     ctx.out(renderList(ctx.output, imageColumns, shown, 'No images.'));
     return 0;
   },

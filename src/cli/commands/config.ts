@@ -30,7 +30,9 @@ const list: Command = {
       url: p.url,
       token: maskToken(p.token),
     }));
-    ctx.out(renderList(ctx.output, profileColumns, rows, `No profiles in ${configPath(ctx.io.env)}: run \`vmcloud login\`.`));
+    ctx.out(
+      renderList(ctx.output, profileColumns, rows, `No profiles in ${configPath(ctx.io.env)}: run \`vmcloud login\`.`),
+    );
     return 0;
   },
 };
@@ -43,7 +45,11 @@ const use: Command = {
   examples: ['vmcloud config use prod'],
   async run(ctx, { positionals }) {
     const path = await useProfile(positionals[0], ctx.io.env);
-    ctx.out(ctx.output === 'table' ? `Current profile is now "${positionals[0]}" (${path}).\n` : renderData(ctx.output, { current: positionals[0] }));
+    ctx.out(
+      ctx.output === 'table'
+        ? `Current profile is now "${positionals[0]}" (${path}).\n`
+        : renderData(ctx.output, { current: positionals[0] }),
+    );
     return 0;
   },
 };
@@ -58,7 +64,15 @@ const show: Command = {
     const profile = await ctx.profile();
     const token = flagOf(values, 'show-token') ? profile.token : maskToken(profile.token);
     if (ctx.output !== 'table') {
-      ctx.out(renderData(ctx.output, { profile: profile.name, url: profile.url, token: token ?? null, config_path: profile.configPath, sources: profile.sources }));
+      ctx.out(
+        renderData(ctx.output, {
+          profile: profile.name,
+          url: profile.url,
+          token: token ?? null,
+          config_path: profile.configPath,
+          sources: profile.sources,
+        }),
+      );
       return 0;
     }
     ctx.out(
@@ -73,4 +87,8 @@ const show: Command = {
   },
 };
 
-export const configGroup: Group = { name: 'config', summary: 'CLI profiles (URL and token per control plane)', commands: [list, use, show] };
+export const configGroup: Group = {
+  name: 'config',
+  summary: 'CLI profiles (URL and token per control plane)',
+  commands: [list, use, show],
+};

@@ -3,8 +3,8 @@
  * local terminal in raw mode when stdin is a TTY (so Ctrl-C, arrows and tab reach the guest), and `Ctrl-]`
  * (0x1d, as telnet and virsh) to detach.
  */
-import { errorFromResponse } from '../client.ts';
-import { WebSocket, wsDataToBuffer } from '../../agent/host-client/index.ts';
+import { errorFromResponse } from '../../client/index.ts';
+import { WebSocket, wsDataToBuffer } from '../../client/index.ts';
 import { VmcError } from '../../core/errors.ts';
 
 export const detachByte = 0x1d;
@@ -81,7 +81,9 @@ export function attachTerminal(wsUrl: string, io: TerminalIo, label: string): Pr
     });
     socket.on('error', (error) => {
       restore();
-      reject(new VmcError('unavailable', `the console connection failed: ${error.message}`, { reason: 'console_failed' }));
+      reject(
+        new VmcError('unavailable', `the console connection failed: ${error.message}`, { reason: 'console_failed' }),
+      );
     });
     socket.on('close', (code, reason) => {
       restore();

@@ -1,13 +1,16 @@
 /**
  * `vmcloud events [--after SEQ] [--type T] [--follow]`: the event stream (GET /v1/events), every state
- * change in order. Project tokens see their project, operator tokens everything. `--follow` polls every
- * second from the last sequence number seen until interrupted.
+ * change in order. Project tokens see their project, operator tokens everything. `--follow` keeps the
+ * Server-Sent Events stream (GET /v1/events/stream) open until interrupted, and reconnects after a cut
+ * with Last-Event-ID: nothing is lost, nothing repeated.
  */
-import type { Event, EventPage } from '../api-types.ts';
-import type { ApiClient } from '../client.ts';
+import { VmcError } from '../../core/errors.ts';
+import { listEvents, streamEvents, type EventPage, type StreamEvent as Event } from '../../contract/index.ts';
+import type { ApiClient } from '../../client/index.ts';
 import { flagOf, integerOf, stringsOf, type Command, type Context } from '../command.ts';
 import { cellText, renderData, renderList, renderYaml, type Column } from '../output.ts';
 
+/** Wait before reconnecting a cut stream. */
 export const followIntervalMs = 1000;
 /** The API's page size when no --limit is given. */
 const defaultLimit = 100;
@@ -32,8 +35,19 @@ function streamText(ctx: Context, events: Event[]): string {
   return events.map(eventLine).join('');
 }
 
-async function fetchPage(client: ApiClient, after: number, type: string | undefined, limit: number | undefined): Promise<EventPage> {
-  return client.get<EventPage>('/v1/events', { after, type, limit });
+async function fetchPage(
+  client: ApiClient,
+  after: number,
+  type: string | undefined,
+  limit: number | undefined,
+): Promise<EventPage> {
+  return client.call(listEvents, {
+    query: {
+      after: after === undefined ? undefined : String(after),
+      type,
+      limit: limit === undefined ? undefined : String(limit),
+    },
+  });
 }
 
 export const eventsCommand: Command = {
@@ -42,15 +56,25 @@ export const eventsCommand: Command = {
   usage: '[--after SEQ] [--type TYPE[,TYPE]] [--limit N] [--follow]',
   description:
     'Lists events after sequence number SEQ (default 0: from the start), oldest first. Project tokens see their\n' +
-    'project’s events, operator tokens every event. --follow keeps polling every second for new events until\n' +
-    'interrupted (Ctrl-C); with -o json it prints one JSON object per line.',
+    'project’s events, operator tokens every event. --follow prints what follows SEQ, then each new event as it\n' +
+    'happens (a Server-Sent Events stream, reconnected after a cut without losing events) until interrupted\n' +
+    '(Ctrl-C); with -o json it prints one JSON object per line.',
   options: {
     after: { type: 'string', arg: 'SEQ', help: 'only events after this sequence number' },
-    type: { type: 'string', multiple: true, arg: 'TYPE', help: 'only events of this type (or several, comma separated)' },
+    type: {
+      type: 'string',
+      multiple: true,
+      arg: 'TYPE',
+      help: 'only events of this type (or several, comma separated)',
+    },
     limit: { type: 'string', arg: 'N', help: 'events per request (1-1000, default 100)' },
-    follow: { type: 'boolean', short: 'f', help: 'keep polling for new events until interrupted' },
+    follow: { type: 'boolean', short: 'f', help: 'print new events as they happen until interrupted' },
   },
-  examples: ['vmcloud events --type server.created,server.deleted', 'vmcloud events --after 1200 --follow', 'vmcloud events -f -o json | jq .type'],
+  examples: [
+    'vmcloud events --type server.created,server.deleted',
+    'vmcloud events --after 1200 --follow',
+    'vmcloud events -f -o json | jq .type',
+  ],
   async run(ctx, { values }) {
     let after = integerOf(values, 'after', { min: 0, max: Number.MAX_SAFE_INTEGER }) ?? 0;
     const limit = integerOf(values, 'limit', { min: 1, max: 1000 });
@@ -64,19 +88,31 @@ export const eventsCommand: Command = {
 
     if (!flagOf(values, 'follow')) {
       const page = await fetchPage(client, after, type, limit);
-      ctx.out(ctx.output === 'table' ? renderList('table', eventColumns, page.events, 'No events.') : renderData(ctx.output, page.events));
+      ctx.out(
+        ctx.output === 'table'
+          ? renderList('table', eventColumns, page.events, 'No events.')
+          : renderData(ctx.output, page.events),
+      );
       if (page.events.length === pageSize) ctx.err(`more events: pass --after ${page.last} for the next page\n`);
       return 0;
     }
 
     const sleep = ctx.io.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
     const signal = ctx.io.signal;
+    let lastEventId: string | null = String(after);
     while (!signal?.aborted) {
-      const page = await fetchPage(client, after, type, limit);
-      if (page.events.length > 0) ctx.out(streamText(ctx, page.events));
-      after = page.last;
-      // A full page means more are waiting: ask again at once; otherwise wait for new events.
-      if (page.events.length < pageSize) await sleep(followIntervalMs);
+      try {
+        for await (const message of client.stream(streamEvents, { query: { type }, lastEventId, signal })) {
+          const event = JSON.parse(message.data) as Event;
+          ctx.out(streamText(ctx, [event]));
+          lastEventId = message.id;
+          after = event.seq;
+        }
+      } catch (error) {
+        // A cut connection (a restarted replica, a proxy's timeout): reconnect; anything else ends the command.
+        if (!(error instanceof VmcError) || error.code !== 'unavailable') throw error;
+      }
+      if (!signal?.aborted) await sleep(followIntervalMs);
     }
     ctx.err(`stopped: resume with --after ${after}\n`);
     return 0;

@@ -53,7 +53,10 @@ export const imageImportCommand: Command = {
     const name = stringOf(values, 'name');
     const file = resolvePath(ctx.cwd, positionals[0]);
     const info = await stat(file).catch(() => null);
-    if (!info?.isFile()) throw new VmcError('invalid', `${file} is not a readable file`, { fields: [{ field: 'FILE', message: 'not a file' }] });
+    if (!info?.isFile())
+      throw new VmcError('invalid', `${file} is not a readable file`, {
+        fields: [{ field: 'FILE', message: 'not a file' }],
+      });
     if (ctx.io.isTTY) ctx.err(`computing the sha256 of ${file} (${formatBytes(info.size)})…\n`);
     const sha256 = await sha256OfFile(file);
     const progress = byteProgress(ctx, `uploading ${slug}:`, info.size);
@@ -77,7 +80,10 @@ export const imageImportCommand: Command = {
     } finally {
       progress.done();
     }
-    const result = (await response.json()) as { image: UploadedImage; hosts: Array<{ host_id: string; status: string; error: string | null }> };
+    const result = (await response.json()) as {
+      image: UploadedImage;
+      hosts: Array<{ host_id: string; status: string; error: string | null }>;
+    };
     if (ctx.output !== 'table') {
       ctx.out(renderData(ctx.output, result));
       return 0;
@@ -97,7 +103,10 @@ export const imageImportCommand: Command = {
       ]),
     );
     const failed = result.hosts.filter((h) => h.status !== 'imported');
-    if (failed.length > 0) ctx.err(`warning: ${failed.length} host(s) of ${region} did not get the image; servers placed there cannot use it yet\n`);
+    if (failed.length > 0)
+      ctx.err(
+        `warning: ${failed.length} host(s) of ${region} did not get the image; servers placed there cannot use it yet\n`,
+      );
     return 0;
   },
 };

@@ -1,10 +1,10 @@
 /** `vmcloud project show`: the token's project, its quotas and usage. */
-import type { Project } from '../api-types.ts';
+import { getProject, type Project } from '../../contract/index.ts';
 import type { Command, Group } from '../command.ts';
 import { renderData, renderDetail, renderTable } from '../output.ts';
 
 export function projectDetail(project: Project): string {
-  const rows = (['servers', 'vcpus', 'gpus'] as const).map((resource) => ({
+  const rows = (['servers', 'vcpus', 'gpus', 'volumes', 'volume_gib'] as const).map((resource) => ({
     resource,
     used: project.usage[resource],
     quota: project.quotas[resource],
@@ -34,7 +34,7 @@ const show: Command = {
   examples: ['vmcloud project show'],
   async run(ctx) {
     const client = await ctx.client();
-    const { project } = await client.get<{ project: Project }>('/v1/project');
+    const { project } = await client.call(getProject);
     ctx.out(ctx.output === 'table' ? projectDetail(project) : renderData(ctx.output, project));
     return 0;
   },

@@ -3,7 +3,7 @@
  * (streams). Same profile, token and error mapping as the JSON client (src/cli/client.ts).
  */
 import { VmcError } from '../../core/errors.ts';
-import { buildUrl, errorFromResponse, networkError, type Query } from '../client.ts';
+import { buildUrl, errorFromResponse, fetchTrusting, networkError, type Query } from '../../client/index.ts';
 import type { Context } from '../command.ts';
 
 export interface RawRequestOptions {
@@ -16,15 +16,27 @@ export interface RawRequestOptions {
 }
 
 /** The response of a successful request (2xx); anything else throws the problem as a VmcError. */
-export async function rawRequest(ctx: Context, method: 'GET' | 'PUT' | 'POST', path: string, options: RawRequestOptions = {}): Promise<Response> {
+export async function rawRequest(
+  ctx: Context,
+  method: 'GET' | 'PUT' | 'POST',
+  path: string,
+  options: RawRequestOptions = {},
+): Promise<Response> {
   const profile = await ctx.profile();
-  if (!profile.token) throw new VmcError('unauthenticated', 'no API token: run `vmcloud login --token vmc_…` or set VMCLOUD_TOKEN', { reason: 'no_token' });
+  if (!profile.token)
+    throw new VmcError('unauthenticated', 'no API token: run `vmcloud login --token vmc_…` or set VMCLOUD_TOKEN', {
+      reason: 'no_token',
+    });
   const baseUrl = profile.url.replace(/\/+$/, '');
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new DOMException('timed out', 'TimeoutError')), options.headersTimeoutMs ?? 30_000);
+  const timer = setTimeout(
+    () => controller.abort(new DOMException('timed out', 'TimeoutError')),
+    options.headersTimeoutMs ?? 30_000,
+  );
   let response: Response;
   try {
-    response = await (ctx.io.fetch ?? fetch)(buildUrl(baseUrl, path, options.query), {
+    const tlsFetch = profile.caCert ? fetchTrusting(profile.caCert) : fetch;
+    response = await (ctx.io.fetch ?? tlsFetch)(buildUrl(baseUrl, path, options.query), {
       method,
       headers: { authorization: `Bearer ${profile.token}`, 'user-agent': 'vmcloud-cli', ...options.headers },
       body: options.body,

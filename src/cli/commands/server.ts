@@ -1,7 +1,19 @@
-/** `vmcloud server create|list|show|start|stop|reboot|delete`. */
+/**
+ * `vmcloud server create|list|show|start|stop|reboot|delete`; resize, rebuild, protection and ISO in
+ * server-lifecycle.ts.
+ */
 import { VmcError } from '../../core/errors.ts';
-import type { Action, Server } from '../api-types.ts';
-import type { ApiClient } from '../client.ts';
+import {
+  createServer,
+  deleteServer,
+  getServer,
+  listServers,
+  rebootServer,
+  startServer,
+  stopServer,
+  type CreateServerBody,
+  type Server,
+} from '../../contract/index.ts';
 import {
   flagOf,
   integerOf,
@@ -18,6 +30,8 @@ import {
 import { formatAge, formatLabels, renderData, renderDetail, renderList, type Column } from '../output.ts';
 import { listPages } from '../pagination.ts';
 import { normalizeProduct, normalizeRegion, readSshKeys, readUserData, resolveServer } from '../resolve.ts';
+import { attachIsoCommand, detachIsoCommand, protect, rebuild, resize, unprotect } from './server-lifecycle.ts';
+import { finishAction, waitOption } from './action.ts';
 
 export function serverColumns(nowMs: number): Column<Server>[] {
   return [
@@ -37,12 +51,22 @@ export function serverDetail(server: Server, nowMs: number): string {
   return renderDetail([
     ['Name', server.name],
     ['ID', server.id],
-    ['Status', server.desired_state !== server.status ? `${server.status} (desired: ${server.desired_state})` : server.status],
+    [
+      'Status',
+      server.desired_state !== server.status ? `${server.status} (desired: ${server.desired_state})` : server.status,
+    ],
     ['Product', server.product],
     ['Region', server.region],
     ['Image', server.image],
     ['IPv4', server.ipv4],
     ['Labels', formatLabels(server.labels)],
+    ['Disk', server.disk_encrypted ? 'encrypted (LUKS, AES-256-XTS)' : 'not encrypted'],
+    [
+      'Protection',
+      [server.delete_protection && 'delete', server.rebuild_protection && 'rebuild'].filter(Boolean).join(', ') ||
+        'none',
+    ],
+    ...(server.iso ? ([['ISO', server.iso]] as const) : []),
     ['NUMA nodes', placement ? placement.numa_nodes : null],
     ['GPUs', placement ? placement.gpus : null],
     ...(server.error ? ([['Error', server.error]] as const) : []),
@@ -71,14 +95,11 @@ export function withCatalogHint(error: unknown): unknown {
   });
 }
 
-const waitOption: Options = {
-  wait: { type: 'boolean', short: 'w', help: 'wait until the action finishes, showing its progress' },
-};
-
 const create: Command = {
   name: 'create',
   summary: 'create a server',
-  usage: '--name NAME --product CODE --region CODE --image SLUG [--label k=v]... [--ssh-key FILE|KEY]... [--user-data FILE] [--wait]',
+  usage:
+    '--name NAME --product CODE --region CODE --image SLUG [--label k=v]... [--ssh-key FILE|KEY]... [--user-data FILE] [--wait]',
   description:
     'Creates a server from the catalog. Products and regions are case-insensitive (vps-starter or VPS-STARTER, fra1 or FRA1).\n' +
     'Without --wait the command returns once the control plane has accepted the request and placed the server.',
@@ -110,20 +131,20 @@ const create: Command = {
 
     const client = await ctx.client();
     const product = await normalizeProduct(client, productText);
-    const body: Record<string, unknown> = { name, product, region, image };
+    const body: CreateServerBody = { name, product, region, image };
     if (Object.keys(labels).length > 0) body.labels = labels;
     if (sshKeys.length > 0) body.ssh_keys = sshKeys;
     if (userData !== undefined) body.user_data = userData;
     if (placementGroup !== undefined) body.placement_group = placementGroup;
 
-    const created = await client.post<{ server: Server; action: Action }>('/v1/servers', body).catch((error: unknown) => {
+    const created = await client.call(createServer, { body }).catch((error: unknown) => {
       throw withCatalogHint(error);
     });
     let server = created.server;
     let action = created.action;
     if (flagOf(values, 'wait')) {
       action = await ctx.waitForAction(client, action, { label: `create ${name}` });
-      server = (await client.get<{ server: Server }>(`/v1/servers/${encodeURIComponent(server.id)}`)).server;
+      server = (await client.call(getServer, { params: { id: server.id } })).server;
     }
     if (ctx.output !== 'table') {
       ctx.out(renderData(ctx.output, { server, action }));
@@ -131,7 +152,9 @@ const create: Command = {
     }
     ctx.out(serverDetail(server, ctx.now()));
     if (action.status === 'running') {
-      ctx.err(`action ${action.id} is running: follow it with \`vmcloud action show ${action.id}\` or pass --wait next time\n`);
+      ctx.err(
+        `action ${action.id} is running: follow it with \`vmcloud action show ${action.id}\` or pass --wait next time\n`,
+      );
     }
     return 0;
   },
@@ -158,11 +181,11 @@ const list: Command = {
       label_selector: stringOf(values, 'selector'),
       region: region === undefined ? undefined : normalizeRegion(region),
       status: stringOf(values, 'status')?.toLowerCase(),
-      limit,
+      limit: limit === undefined ? undefined : String(limit),
     };
     const { items, nextCursor } = await listPages(
       async (cursor) => {
-        const page = await client.get<{ servers: Server[]; next_cursor: string | null }>('/v1/servers', { ...query, cursor });
+        const page = await client.call(listServers, { query: { ...query, cursor } });
         return { items: page.servers, next_cursor: page.next_cursor };
       },
       flagOf(values, 'all'),
@@ -196,7 +219,6 @@ interface LifecycleSpec {
   /** State after success: `running`. */
   done: string;
   options?: Options;
-  body?: (input: Input) => Record<string, unknown> | undefined;
   description?: string;
 }
 
@@ -212,32 +234,20 @@ function lifecycle(spec: LifecycleSpec): Command {
     async run(ctx: Context, input: Input) {
       const client = await ctx.client();
       const server = await resolveServer(client, input.positionals[0]);
-      const id = encodeURIComponent(server.id);
+      const params = { id: server.id };
       const { action } =
         spec.name === 'delete'
-          ? await client.delete<{ action: Action }>(`/v1/servers/${id}`)
-          : await client.post<{ action: Action }>(`/v1/servers/${id}/actions/${spec.name}`, spec.body?.(input));
-      return finishMutation(ctx, client, action, flagOf(input.values, 'wait'), {
+          ? await client.call(deleteServer, { params })
+          : spec.name === 'stop'
+            ? await client.call(stopServer, { params, body: { force: flagOf(input.values, 'force') } })
+            : await client.call(spec.name === 'start' ? startServer : rebootServer, { params });
+      return finishAction(ctx, client, action, flagOf(input.values, 'wait'), {
         label: `${spec.name} ${server.name}`,
         done: `server ${server.name} (${server.id}) ${spec.done}`,
         accepted: `${spec.doing} server ${server.name} (${server.id}): action ${action.id} ${action.status}`,
       });
     },
   };
-}
-
-/** After a mutation: optionally wait, then print `{ action }` (json/yaml) or one sentence. */
-async function finishMutation(
-  ctx: Context,
-  client: ApiClient,
-  action: Action,
-  wait: boolean,
-  text: { label: string; done: string; accepted: string },
-): Promise<number> {
-  const final = wait ? await ctx.waitForAction(client, action, { label: text.label }) : action;
-  if (ctx.output !== 'table') ctx.out(renderData(ctx.output, { action: final }));
-  else ctx.out((final.status === 'success' ? text.done : text.accepted) + '\n');
-  return 0;
 }
 
 const start = lifecycle({ name: 'start', summary: 'start a stopped server', doing: 'starting', done: 'running' });
@@ -248,7 +258,6 @@ const stop = lifecycle({
   done: 'stopped',
   description: 'Asks the guest to shut down and forces it off after the grace period; --force skips the graceful step.',
   options: { force: { type: 'boolean', short: 'f', help: 'power off at once instead of a graceful shutdown' } },
-  body: (input) => (flagOf(input.values, 'force') ? { force: true } : {}),
 });
 const reboot = lifecycle({ name: 'reboot', summary: 'reboot a server', doing: 'rebooting', done: 'rebooted' });
 const remove = lifecycle({
@@ -261,5 +270,19 @@ const remove = lifecycle({
 export const serverGroup: Group = {
   name: 'server',
   summary: 'create and operate servers',
-  commands: [create, list, show, start, stop, reboot, remove],
+  commands: [
+    create,
+    list,
+    show,
+    start,
+    stop,
+    reboot,
+    remove,
+    resize,
+    rebuild,
+    protect,
+    unprotect,
+    attachIsoCommand,
+    detachIsoCommand,
+  ],
 };

@@ -1,6 +1,13 @@
 /** `vmcloud token create|list|delete`: API tokens of the project. */
-import type { Token } from '../api-types.ts';
-import { choiceOf, integerOf, requiredString, type Command, type Group } from '../command.ts';
+import {
+  createToken,
+  listTokens,
+  revokeToken,
+  type CreateTokenBody,
+  type Token,
+  type TokenCreated,
+} from '../../contract/index.ts';
+import { choiceOf, integerOf, requiredString, type Command, type Context, type Group } from '../command.ts';
 import { formatAge, renderData, renderDetail, renderList, type Column } from '../output.ts';
 
 const roles = ['owner', 'member', 'viewer'] as const;
@@ -32,26 +39,30 @@ const create: Command = {
     const role = choiceOf(requiredString(values, 'role'), roles, '--role');
     const days = integerOf(values, 'expires-in-days', { min: 1, max: 3650 });
     const client = await ctx.client();
-    const body: Record<string, unknown> = { name, role };
+    const body: CreateTokenBody = { name, role: role as CreateTokenBody['role'] };
     if (days !== undefined) body.expires_in_days = days;
-    const result = await client.post<{ token: Token; secret: string }>('/v1/tokens', body);
-    if (ctx.output !== 'table') {
-      ctx.out(renderData(ctx.output, result));
-      return 0;
-    }
-    ctx.out(
-      renderDetail([
-        ['ID', result.token.id],
-        ['Name', result.token.name],
-        ['Role', result.token.role],
-        ['Expires', result.token.expires_at ?? 'never'],
-        ['Secret', result.secret],
-      ]),
-    );
-    ctx.err('Store the secret now: it is shown only once.\n');
-    return 0;
+    return printCreatedToken(ctx, await client.call(createToken, { body }));
   },
 };
+
+/** A new token and its secret (once): json/yaml as the API answered, or the table and a reminder. */
+export function printCreatedToken(ctx: Context, result: TokenCreated): number {
+  if (ctx.output !== 'table') {
+    ctx.out(renderData(ctx.output, result));
+    return 0;
+  }
+  ctx.out(
+    renderDetail([
+      ['ID', result.token.id],
+      ['Name', result.token.name],
+      ['Role', result.token.role],
+      ['Expires', result.token.expires_at ?? 'never'],
+      ['Secret', result.secret],
+    ]),
+  );
+  ctx.err('Store the secret now: it is shown only once.\n');
+  return 0;
+}
 
 const list: Command = {
   name: 'list',
@@ -60,7 +71,7 @@ const list: Command = {
   examples: ['vmcloud token list'],
   async run(ctx) {
     const client = await ctx.client();
-    const { tokens } = await client.get<{ tokens: Token[] }>('/v1/tokens');
+    const { tokens } = await client.call(listTokens);
     ctx.out(renderList(ctx.output, tokenColumns(ctx.now()), tokens, 'No tokens.'));
     return 0;
   },
@@ -74,10 +85,24 @@ const remove: Command = {
   examples: ['vmcloud token delete tok_01jbz4m6k2x0r8t3q9w5e7y1ab'],
   async run(ctx, { positionals }) {
     const client = await ctx.client();
-    await client.delete(`/v1/tokens/${encodeURIComponent(positionals[0])}`);
-    ctx.out(ctx.output === 'table' ? `token ${positionals[0]} deleted\n` : renderData(ctx.output, { deleted: positionals[0] }));
+    await client.call(revokeToken, { params: { id: positionals[0] } });
+    ctx.out(
+      ctx.output === 'table'
+        ? `token ${positionals[0]} deleted\n`
+        : renderData(ctx.output, { deleted: positionals[0] }),
+    );
     return 0;
   },
 };
 
-export const tokenGroup: Group = { name: 'token', summary: 'API tokens of your project', commands: [create, list, remove] };
+const revoke: Command = {
+  ...remove,
+  name: 'revoke',
+  examples: ['vmcloud token revoke tok_01jbz4m6k2x0r8t3q9w5e7y1ab'],
+};
+
+export const tokenGroup: Group = {
+  name: 'token',
+  summary: 'API tokens of your project (create, list, revoke)',
+  commands: [create, list, revoke, remove],
+};

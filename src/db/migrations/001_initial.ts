@@ -127,9 +127,13 @@ export function initialMigration(dialect: DialectName): Migration {
         .addColumn('deleted_at', text)
         .execute();
       // A live server's name is unique in its project; deleted servers free their name.
-      await sql`create unique index servers_project_name on servers (project_id, name) where deleted_at is null`.execute(db);
+      await sql`create unique index servers_project_name on servers (project_id, name) where deleted_at is null`.execute(
+        db,
+      );
       // A live server's address is unique in its region's pool.
-      await sql`create unique index servers_region_ipv4 on servers (region, ipv4) where deleted_at is null and ipv4 is not null`.execute(db);
+      await sql`create unique index servers_region_ipv4 on servers (region, ipv4) where deleted_at is null and ipv4 is not null`.execute(
+        db,
+      );
       await db.schema.createIndex('servers_host').on('servers').column('host_id').execute();
       await db.schema.createIndex('servers_project_id').on('servers').columns(['project_id', 'id']).execute();
 

@@ -49,7 +49,9 @@ export interface TestGuestFiles {
 
 /** The newest Debian cloud kernel in `bootDir`, or null. */
 export async function findCloudKernel(bootDir = '/boot'): Promise<string | null> {
-  const names = (await readdir(bootDir).catch(() => [] as string[])).filter((name) => /^vmlinuz-.*-cloud-amd64$/.test(name));
+  const names = (await readdir(bootDir).catch(() => [] as string[])).filter((name) =>
+    /^vmlinuz-.*-cloud-amd64$/.test(name),
+  );
   names.sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
   const newest = names.at(-1);
   return newest ? join(bootDir, newest) : null;
@@ -58,16 +60,34 @@ export async function findCloudKernel(bootDir = '/boot'): Promise<string | null>
 export async function buildTestGuest(options: BuildTestGuestOptions): Promise<TestGuestFiles> {
   const kernelPath = options.kernelPath ?? (await findCloudKernel());
   if (!kernelPath) throw new Error('no /boot/vmlinuz-*-cloud-amd64: apt-get install linux-image-cloud-amd64');
-  const kernelVersion = kernelPath.split('/').pop()!.replace(/^vmlinuz-/, '');
+  const kernelVersion = kernelPath
+    .split('/')
+    .pop()!
+    .replace(/^vmlinuz-/, '');
   const modulesDir = options.modulesDir ?? join('/lib/modules', kernelVersion);
   const busybox = await readFile(options.busyboxPath ?? '/bin/busybox').catch(() => {
     throw new Error('no /bin/busybox: apt-get install busybox-static');
   });
 
-  const modulePaths = moduleLoadOrder(parseModulesDep(await readFile(join(modulesDir, 'modules.dep'), 'utf8')), guestModules);
-  const entries: CpioEntry[] = ['bin', 'sbin', 'dev', 'proc', 'sys', 'etc', 'etc/acpi', 'etc/acpi/PWRF', 'lib', 'lib/modules', 'root', 'tmp', 'mnt'].map(
-    (path) => ({ type: 'dir', path }),
+  const modulePaths = moduleLoadOrder(
+    parseModulesDep(await readFile(join(modulesDir, 'modules.dep'), 'utf8')),
+    guestModules,
   );
+  const entries: CpioEntry[] = [
+    'bin',
+    'sbin',
+    'dev',
+    'proc',
+    'sys',
+    'etc',
+    'etc/acpi',
+    'etc/acpi/PWRF',
+    'lib',
+    'lib/modules',
+    'root',
+    'tmp',
+    'mnt',
+  ].map((path) => ({ type: 'dir', path }));
   entries.push({ type: 'chardev', path: 'dev/console', major: 5, minor: 1 });
   entries.push({ type: 'file', path: 'bin/busybox', data: busybox, mode: 0o755 });
   entries.push({ type: 'symlink', path: 'bin/sh', target: 'busybox' });
@@ -94,7 +114,16 @@ export async function buildTestGuest(options: BuildTestGuestOptions): Promise<Te
   await writeFile(rawPath, disk);
   const diskPath = join(options.outDir, 'disk.qcow2');
   await rm(diskPath, { force: true });
-  await execFileAsync(options.qemuImgBinary ?? 'qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', rawPath, diskPath]);
+  await execFileAsync(options.qemuImgBinary ?? 'qemu-img', [
+    'convert',
+    '-q',
+    '-f',
+    'raw',
+    '-O',
+    'qcow2',
+    rawPath,
+    diskPath,
+  ]);
   await rm(rawPath);
   return { kernelPath, initrdPath, diskPath, kernelVersion, initrdBytes: initrd.length };
 }

@@ -14,10 +14,32 @@ const defaultMode = { dir: 0o755, file: 0o644, symlink: 0o777, chardev: 0o600 } 
 const hex8 = (value: number) => value.toString(16).padStart(8, '0');
 const pad4 = (length: number) => (4 - (length % 4)) % 4;
 
-function header(fields: { ino: number; mode: number; nlink: number; fileSize: number; rdevMajor: number; rdevMinor: number; nameSize: number }): string {
+function header(fields: {
+  ino: number;
+  mode: number;
+  nlink: number;
+  fileSize: number;
+  rdevMajor: number;
+  rdevMinor: number;
+  nameSize: number;
+}): string {
   return (
     '070701' +
-    [fields.ino, fields.mode, 0, 0, fields.nlink, 0, fields.fileSize, 0, 0, fields.rdevMajor, fields.rdevMinor, fields.nameSize, 0]
+    [
+      fields.ino,
+      fields.mode,
+      0,
+      0,
+      fields.nlink,
+      0,
+      fields.fileSize,
+      0,
+      0,
+      fields.rdevMajor,
+      fields.rdevMinor,
+      fields.nameSize,
+      0,
+    ]
       .map(hex8)
       .join('')
   );
@@ -27,8 +49,25 @@ export function cpioNewc(entries: CpioEntry[]): Buffer {
   const parts: Buffer[] = [];
   const push = (name: string, mode: number, data: Uint8Array, ino: number, rdev: [number, number], nlink: number) => {
     const nameBytes = Buffer.from(name + '\0');
-    const head = Buffer.from(header({ ino, mode, nlink, fileSize: data.length, rdevMajor: rdev[0], rdevMinor: rdev[1], nameSize: nameBytes.length }), 'latin1');
-    parts.push(head, nameBytes, Buffer.alloc(pad4(head.length + nameBytes.length)), Buffer.from(data), Buffer.alloc(pad4(data.length)));
+    const head = Buffer.from(
+      header({
+        ino,
+        mode,
+        nlink,
+        fileSize: data.length,
+        rdevMajor: rdev[0],
+        rdevMinor: rdev[1],
+        nameSize: nameBytes.length,
+      }),
+      'latin1',
+    );
+    parts.push(
+      head,
+      nameBytes,
+      Buffer.alloc(pad4(head.length + nameBytes.length)),
+      Buffer.from(data),
+      Buffer.alloc(pad4(data.length)),
+    );
   };
   entries.forEach((entry, i) => {
     const path = entry.path.replace(/^\/+/, '');
@@ -44,7 +83,14 @@ export function cpioNewc(entries: CpioEntry[]): Buffer {
         push(path, typeBits.symlink | defaultMode.symlink, Buffer.from(entry.target), ino, [0, 0], 1);
         break;
       case 'chardev':
-        push(path, typeBits.chardev | (entry.mode ?? defaultMode.chardev), new Uint8Array(0), ino, [entry.major, entry.minor], 1);
+        push(
+          path,
+          typeBits.chardev | (entry.mode ?? defaultMode.chardev),
+          new Uint8Array(0),
+          ino,
+          [entry.major, entry.minor],
+          1,
+        );
         break;
     }
   });

@@ -44,8 +44,8 @@ echo "${guestMarkers.disk} $(head -c ${testDiskMarker.length} /dev/vda 2>/dev/nu
 if [ -n "$seed" ] && mount -t iso9660 -o ro "$seed" /mnt/seed; then
   name="$(sed -n 's/^local-hostname: *//p' /mnt/seed/meta-data | tr -d '"')"
   [ -n "$name" ] && hostname "$name" && echo "${guestMarkers.hostname} $name"
-  sed -n 's/^ *- *\\(ssh-[a-z0-9-]* .*\\)$/\\1/p; s/^ *- *\\(ecdsa-[a-z0-9-]* .*\\)$/\\1/p' /mnt/seed/meta-data > /root/.ssh/authorized_keys
-  address="$(sed -n 's/^ *- *\\([0-9.]*\\/[0-9]*\\) *$/\\1/p' /mnt/seed/network-config 2>/dev/null | head -n 1)"
+  sed -n 's/^ *- *"*\\(ssh-[a-z0-9-]* [^"]*\\)"* *$/\\1/p; s/^ *- *"*\\(ecdsa-[a-z0-9-]* [^"]*\\)"* *$/\\1/p' /mnt/seed/meta-data > /root/.ssh/authorized_keys
+  address="$(sed -n 's/^ *- *"*\\([0-9.]*\\/[0-9]*\\)"* *$/\\1/p' /mnt/seed/network-config 2>/dev/null | head -n 1)"
   if [ -n "$address" ] && [ -e /sys/class/net/eth0 ]; then
     ip link set eth0 up && ip addr add "$address" dev eth0 && echo "VMCLOUD-NET $address"
   fi

@@ -6,6 +6,7 @@ import type { HostFilter } from './filter.ts';
 
 export const busy: HostFilter = {
   name: 'busy',
+  kind: 'eligibility',
   rejects: (host, { owner }) => host.reloading || (host.owner !== null && host.owner !== owner),
   reason: () => 'are busy with a concurrent placement',
 };

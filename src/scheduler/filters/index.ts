@@ -1,20 +1,23 @@
 /**
- * The placement pipeline's filters, in the order a host is judged: a rejected host counts against the
- * first filter that rejects it. The fast path (the fleet index) yields only active hosts of the right pool
- * with enough free cores or GPUs on a node, runs `candidateFilters` on each, then the NUMA fit.
+ * The scheduler's filters, in the order a host is judged: the one definition of what a host must pass.
+ * `explain` counts a rejected host against the first filter that rejects it; `decide` runs every filter
+ * on each candidate the fleet index yields, except those the pool answers structurally (`answeredBy`),
+ * so a filter added here is honoured by both.
  */
 import { busy } from './busy.ts';
 import { coreCapacity, diskCapacity, gpuCapacity, memoryCapacity, sriovCapacity } from './capacity.ts';
-import type { HostFilter } from './filter.ts';
+import type { HostFilter, StructuralAnswer } from './filter.ts';
 import { hostDown, hostDraining, maintenance } from './host-state.ts';
+import { imageOnHost } from './image.ts';
 import { numaFit } from './numa-fit.ts';
 import { avoidHosts, placementGroup } from './placement-group.ts';
 import { gpuModel, pool } from './pool.ts';
 
-export type { FilterContext, HostFilter } from './filter.ts';
+export type { FilterContext, HostFilter, StructuralAnswer } from './filter.ts';
 export { formatMiB, plural } from './filter.ts';
+export { busy } from './busy.ts';
 
-export const pipeline: readonly HostFilter[] = [
+export const defaultFilters: readonly HostFilter[] = [
   hostDown,
   hostDraining,
   maintenance,
@@ -29,7 +32,13 @@ export const pipeline: readonly HostFilter[] = [
   diskCapacity,
   sriovCapacity,
   numaFit,
+  imageOnHost,
 ];
 
-/** The filters the index does not answer by itself, run on every candidate it yields. */
-export const candidateFilters: readonly HostFilter[] = [avoidHosts, placementGroup, busy];
+/** The filters `decide` must run itself on a candidate of a pool that gives `answers`, in list order. */
+export function filtersToRun(
+  filters: readonly HostFilter[],
+  answers: ReadonlySet<StructuralAnswer>,
+): readonly HostFilter[] {
+  return filters.filter((filter) => filter.answeredBy === undefined || !answers.has(filter.answeredBy));
+}

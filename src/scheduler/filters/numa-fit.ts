@@ -5,6 +5,8 @@ import type { HostFilter } from './filter.ts';
 
 export const numaFit: HostFilter = {
   name: 'numa_fit',
+  kind: 'capacity',
+  answeredBy: 'layout',
   rejects: (host, { demand }) => fitOnHost(hostFree(host, demand.gpuModel), demand) === null,
   reason: () => 'cannot lay out the cores with their memory and devices on the same NUMA nodes',
 };

@@ -5,12 +5,17 @@ import type { HostFilter } from './filter.ts';
 
 export const pool: HostFilter = {
   name: 'pool',
-  rejects: (host, { demand, vpsOnGpuHosts }) => (demand.gpuModel === null ? isGpuHost(host) && !vpsOnGpuHosts : !isGpuHost(host)),
+  kind: 'eligibility',
+  answeredBy: 'pool',
+  rejects: (host, { demand, vpsOnGpuHosts }) =>
+    demand.gpuModel === null ? isGpuHost(host) && !vpsOnGpuHosts : !isGpuHost(host),
   reason: ({ demand }) => (demand.gpuModel === null ? 'are reserved for GPU products' : 'have no GPUs'),
 };
 
 export const gpuModel: HostFilter = {
   name: 'gpu_model',
+  kind: 'eligibility',
+  answeredBy: 'pool',
   rejects: (host, { demand }) => demand.gpuModel !== null && !hasGpuModel(host, demand.gpuModel),
   reason: ({ demand }) => `have no ${demand.gpuModel} GPUs`,
 };

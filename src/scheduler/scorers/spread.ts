@@ -1,8 +1,8 @@
 /** Spread (placement groups): the node left with the most free capacity wins, away from busy hosts. */
-import type { Scorer } from './scorer.ts';
+import { keysBy, type Scorer } from './scorer.ts';
 
 export const spread: Scorer = {
   name: 'spread',
-  walk: 'descending',
-  score: (freeBefore, demanded) => freeBefore - demanded,
+  nodeOrder: (need, maxFree, align) => keysBy(need, maxFree, align, (free) => -free),
+  hostWalk: 'descending',
 };

@@ -1,35 +1,74 @@
-import { Type } from 'typebox';
-import type { Api } from '../server.ts';
-import type { Db } from '../../../db/index.ts';
-import { listEvents } from '../../../events/index.ts';
+import type { Route } from '../route.ts';
 import { requireProject } from '../../../identity/index.ts';
-import { principalOf } from '../context.ts';
-import { errorResponses } from '../schemas.ts';
+import { invalid } from '../../../core/index.ts';
+import { listEvents, streamEvents, type EventPage, type StreamEvent } from '../../../contract/index.ts';
 
-export function registerEventRoutes(app: Api, deps: { db: Db }) {
-  app.get(
-    '/v1/events',
-    {
-      schema: {
-        tags: ['events'],
-        summary: 'The event stream: every state change, in order',
-        description: 'Poll with `after` = the `last` of the previous answer. Project tokens see their project, operators everything.',
-        querystring: Type.Object(
-          { after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })), limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })), type: Type.Optional(Type.String({ maxLength: 500 })) },
-          { additionalProperties: false },
-        ),
-        response: { 200: Type.Object({ events: Type.Array(Type.Any()), last: Type.Integer() }), ...errorResponses },
-      },
-    },
-    async (request) => {
-      const principal = principalOf(request.principal);
-      const projectId = principal.kind === 'operator' ? null : requireProject(principal, 'viewer').projectId;
-      return listEvents(deps.db, {
-        projectId,
-        after: Number(request.query.after ?? 0),
-        limit: Number(request.query.limit ?? 100),
-        types: request.query.type ? request.query.type.split(',').map((t) => t.trim()) : undefined,
+/** Reads the ordered event stream (the events domain). */
+export interface EventStream {
+  list(filter: { projectId: string | null; after: number; limit: number; types?: string[] }): Promise<EventPage>;
+  /** Follows the stream live after a cursor (null: from now on), until the signal aborts. */
+  follow(filter: {
+    after: string | null;
+    projectId: string | null;
+    types?: string[];
+    signal: AbortSignal;
+  }): AsyncIterable<{ event: StreamEvent; cursor: string }>;
+}
+
+const cursorPattern = /^([0-9]{1,20}\.)?[0-9]{1,15}$/;
+export const sseHeartbeatMs = 15_000;
+
+export function registerEventRoutes(route: Route, deps: { events: EventStream }) {
+  route(listEvents, async ({ principal, query }) => {
+    const projectId = principal.kind === 'operator' ? null : requireProject(principal, 'viewer').projectId;
+    return deps.events.list({
+      projectId,
+      after: Number(query.after ?? 0),
+      limit: Number(query.limit ?? 100),
+      types: query.type ? query.type.split(',').map((t) => t.trim()) : undefined,
+    });
+  });
+
+  route(streamEvents, async ({ principal, query, request, reply }) => {
+    const projectId = principal.kind === 'operator' ? null : requireProject(principal, 'viewer').projectId;
+    const lastEventId = request.headers['last-event-id'];
+    const after = typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : (query.after ?? null);
+    if (after !== null && !cursorPattern.test(after))
+      throw invalid('Last-Event-ID must be the id of an event of this stream', {
+        fields: [{ field: 'Last-Event-ID', message: 'must be <seq> or <tx>.<seq>' }],
       });
-    },
-  );
+    const types = query.type ? query.type.split(',').map((t) => t.trim()) : undefined;
+    const controller = new AbortController();
+    reply.hijack();
+    const out = reply.raw;
+    out.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      'x-request-id': String(request.id),
+    });
+    out.write(': connected\nretry: 2000\n\n');
+    const heartbeat = setInterval(() => out.write(': keep-alive\n\n'), sseHeartbeatMs);
+    const stop = () => controller.abort();
+    request.raw.on('close', stop);
+    out.on('close', stop);
+    try {
+      for await (const { event, cursor } of deps.events.follow({
+        after,
+        projectId,
+        types,
+        signal: controller.signal,
+      })) {
+        if (!out.write(`id: ${cursor}\ndata: ${JSON.stringify(event)}\n\n`))
+          await new Promise((resolve) => out.once('drain', resolve));
+      }
+    } catch (error) {
+      request.log.warn({ err: String(error) }, 'event stream ended by an error');
+    } finally {
+      clearInterval(heartbeat);
+      out.end();
+    }
+    return reply;
+  });
 }

@@ -40,8 +40,25 @@ export async function probeAccel(options: AccelProbeOptions = {}): Promise<Accel
   return new Promise<AccelProbeResult>((resolve) => {
     const child = spawn(
       options.qemuBinary ?? 'qemu-system-x86_64',
-      ['-accel', 'kvm', '-cpu', 'host', '-nodefaults', '-no-user-config', '-display', 'none', '-m', '128', '-serial', 'stdio',
-        '-no-reboot', '-kernel', kernel, '-append', 'console=ttyS0 earlyprintk=ttyS0 panic=-1'],
+      [
+        '-accel',
+        'kvm',
+        '-cpu',
+        'host',
+        '-nodefaults',
+        '-no-user-config',
+        '-display',
+        'none',
+        '-m',
+        '128',
+        '-serial',
+        'stdio',
+        '-no-reboot',
+        '-kernel',
+        kernel,
+        '-append',
+        'console=ttyS0 earlyprintk=ttyS0 panic=-1',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';
@@ -53,7 +70,10 @@ export async function probeAccel(options: AccelProbeOptions = {}): Promise<Accel
       child.kill('SIGKILL');
       resolve(result);
     };
-    const timer = setTimeout(() => finish({ accel: 'tcg', reason: `KVM guest printed nothing within ${timeoutMs} ms (nested KVM?)` }), timeoutMs);
+    const timer = setTimeout(
+      () => finish({ accel: 'tcg', reason: `KVM guest printed nothing within ${timeoutMs} ms (nested KVM?)` }),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer) => {
       output += chunk.toString('latin1');
       if (output.includes('Linux version')) finish({ accel: 'kvm', reason: 'a KVM guest kernel booted' });

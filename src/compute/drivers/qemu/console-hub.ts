@@ -41,7 +41,8 @@ function connectWithRetry(path: string, timeoutMs: number): Promise<Socket> {
       });
       socket.once('error', (error: NodeJS.ErrnoException) => {
         socket.destroy();
-        if ((error.code === 'ENOENT' || error.code === 'ECONNREFUSED') && Date.now() < deadline) setTimeout(tryOnce, 25);
+        if ((error.code === 'ENOENT' || error.code === 'ECONNREFUSED') && Date.now() < deadline)
+          setTimeout(tryOnce, 25);
         else reject(error);
       });
     };

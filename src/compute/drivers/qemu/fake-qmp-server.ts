@@ -1,6 +1,7 @@
 /**
  * A fake QMP endpoint for tests: a unix-socket server that greets, negotiates and answers commands from a
- * table of handlers, and can emit events. Like QEMU it serves one client at a time.
+ * table of handlers, and can emit events. Like QEMU it serves one client at a time: a later connection is
+ * greeted once the current client has gone.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 
@@ -22,11 +23,16 @@ export async function startFakeQmpServer(
 ): Promise<FakeQmpServer> {
   const received: FakeQmpServer['received'] = [];
   let client: Socket | null = null;
-  const server: Server = createServer((socket) => {
-    if (client) return; // one client per QMP socket: later ones get no greeting
+  // Like QEMU, one client at a time: a later connection waits, ungreeted, until the current one closes.
+  const waiting: Socket[] = [];
+  const serve = (socket: Socket) => {
     client = socket;
     socket.setEncoding('utf8');
-    socket.write(JSON.stringify({ QMP: { version: { qemu: { major: 7, minor: 2, micro: 22 }, package: 'fake' }, capabilities: ['oob'] } }) + '\n');
+    socket.write(
+      JSON.stringify({
+        QMP: { version: { qemu: { major: 7, minor: 2, micro: 22 }, package: 'fake' }, capabilities: ['oob'] },
+      }) + '\n',
+    );
     let buffer = '';
     let negotiated = false;
     socket.on('data', (chunk: string) => {
@@ -44,11 +50,17 @@ export async function startFakeQmpServer(
             negotiated = true;
             reply({ return: {} });
           } else {
-            reply({ error: { class: 'CommandNotFound', desc: 'Expecting capabilities negotiation with \'qmp_capabilities\'' } });
+            reply({
+              error: { class: 'CommandNotFound', desc: "Expecting capabilities negotiation with 'qmp_capabilities'" },
+            });
           }
           continue;
         }
-        received.push(message.arguments === undefined ? { execute: message.execute } : { execute: message.execute, arguments: message.arguments });
+        received.push(
+          message.arguments === undefined
+            ? { execute: message.execute }
+            : { execute: message.execute, arguments: message.arguments },
+        );
         const handler = handlers[message.execute];
         const result: FakeQmpReply = handler
           ? handler(message.arguments)
@@ -58,7 +70,22 @@ export async function startFakeQmpServer(
       }
     });
     socket.on('close', () => {
-      if (client === socket) client = null;
+      if (client !== socket) return;
+      client = null;
+      const next = waiting.shift();
+      if (next) serve(next);
+    });
+    socket.on('error', () => {});
+  };
+  const server: Server = createServer((socket) => {
+    if (!client) {
+      serve(socket);
+      return;
+    }
+    waiting.push(socket);
+    socket.on('close', () => {
+      const index = waiting.indexOf(socket);
+      if (index >= 0) waiting.splice(index, 1);
     });
     socket.on('error', () => {});
   });
@@ -70,13 +97,19 @@ export async function startFakeQmpServer(
     received,
     emitEvent(event, data = {}) {
       const now = Date.now();
-      client?.write(JSON.stringify({ event, data, timestamp: { seconds: Math.floor(now / 1000), microseconds: (now % 1000) * 1000 } }) + '\n');
+      client?.write(
+        JSON.stringify({
+          event,
+          data,
+          timestamp: { seconds: Math.floor(now / 1000), microseconds: (now % 1000) * 1000 },
+        }) + '\n',
+      );
     },
     disconnectClient() {
       client?.destroy();
-      client = null;
     },
     close() {
+      for (const socket of waiting.splice(0)) socket.destroy();
       client?.destroy();
       return new Promise((resolve) => server.close(() => resolve()));
     },

@@ -9,9 +9,20 @@ import type { InstanceSpec } from '../driver.ts';
 import type { StoredImage } from '../../../images/index.ts';
 
 export interface InstanceSpecFile {
+  /** The spec without its disk key (keys live in the driver's memory only). */
   spec: InstanceSpec;
   image: StoredImage;
   createdAt: string;
+  /** Whether disk.qcow2 is LUKS-encrypted (absent in files written before disks were encrypted). */
+  encrypted?: boolean;
+  /** The rebuild generation of disk.qcow2 (`spec.diskGeneration` when it was created). */
+  diskGeneration?: number;
+}
+
+/** The spec as spec.json keeps it: without the disk key. */
+export function specWithoutKey(spec: InstanceSpec): InstanceSpec {
+  const { diskKey: _key, ...rest } = spec;
+  return rest;
 }
 
 export interface InstanceStateFile {
@@ -24,7 +35,12 @@ export interface InstanceStateFile {
   lastExit: { code: number | null; signal: string | null; atIso: string } | null;
 }
 
-export const initialState: InstanceStateFile = { rebootGeneration: 0, intent: 'stopped', lastShutdown: null, lastExit: null };
+export const initialState: InstanceStateFile = {
+  rebootGeneration: 0,
+  intent: 'stopped',
+  lastShutdown: null,
+  lastExit: null,
+};
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;

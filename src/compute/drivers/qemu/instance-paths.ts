@@ -21,6 +21,7 @@ export function instancePaths(stateDir: string, serverId: string): InstancePaths
     disk: join(dir, 'disk.qcow2'),
     seed: join(dir, 'seed.iso'),
     pinFile: join(dir, 'pinning.json'),
+    guestAgentSocket: join(dir, 'qga.sock'),
   };
 }
 

@@ -11,6 +11,7 @@ import { connectConsole, type ConsoleHub } from './console-hub.ts';
 import { initialState, readJson, writeJsonAtomic, type InstanceStateFile } from './instance-files.ts';
 import { instancePaths } from './instance-paths.ts';
 import { connectQmp, type QmpClient } from './qmp-client.ts';
+import { onQmpEvent } from './qmp-commands.ts';
 import { findInstanceQemus, isInstanceQemu, readPidFile } from './qemu-process.ts';
 import type { InstancePaths } from './qemu-argv.ts';
 
@@ -28,8 +29,6 @@ export interface RuntimesOptions {
   /** Called when an instance changes outside an operation: QEMU exited, the guest shut down or panicked. */
   onChange?: (serverId: string) => void;
 }
-
-const watchedEvents = new Set(['SHUTDOWN', 'GUEST_PANICKED', 'RESET', 'STOP', 'RESUME']);
 
 export function createRuntimes(options: RuntimesOptions) {
   const { stateDir, log, clock } = options;
@@ -75,14 +74,13 @@ export function createRuntimes(options: RuntimesOptions) {
   const connect = async (serverId: string, pid: number): Promise<Runtime> => {
     const qmp = await connectQmp(paths(serverId).qmpSocket, { connectTimeoutMs: 5000 });
     const runtime: Runtime = { serverId, pid, qmp, console: null };
-    qmp.onEvent((event) => {
-      if (!watchedEvents.has(event.event)) return;
+    onQmpEvent(qmp, (event) => {
       log.info({ serverId, event: event.event, data: event.data }, 'QEMU event');
       if (event.event === 'SHUTDOWN') {
-        const data = event.data as { guest?: boolean; reason?: string };
+        const { guest, reason } = event.data;
         void updateState(serverId, (state) => ({
           ...state,
-          lastShutdown: { guest: data.guest === true, reason: data.reason ?? 'unknown', atIso: clock.nowIso() },
+          lastShutdown: { guest, reason, atIso: clock.nowIso() },
         })).catch(() => {});
       }
       if (event.event === 'SHUTDOWN' || event.event === 'GUEST_PANICKED') options.onChange?.(serverId);
@@ -117,7 +115,9 @@ export function createRuntimes(options: RuntimesOptions) {
   const consoleOf = async (runtime: Runtime): Promise<ConsoleHub> => {
     if (runtime.console) return runtime.console;
     const logTail = await readFile(paths(runtime.serverId).consoleLog).catch(() => Buffer.alloc(0));
-    const hub = await connectConsole(paths(runtime.serverId).consoleSocket, { initialScrollback: logTail.subarray(-16 * 1024) });
+    const hub = await connectConsole(paths(runtime.serverId).consoleSocket, {
+      initialScrollback: logTail.subarray(-16 * 1024),
+    });
     runtime.console = hub;
     void hub.closed.then(() => {
       if (runtime.console === hub) runtime.console = null;

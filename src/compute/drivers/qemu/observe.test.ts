@@ -6,20 +6,32 @@ import { observePower, type Observation } from './observe.ts';
 const running: InstanceStateFile = { ...initialState, intent: 'running' };
 const at = '2026-01-01T00:00:00.000Z';
 
-test('observePower', () => {
+test('observePower', async (t) => {
   const table: [string, Partial<Observation>, ReturnType<typeof observePower>][] = [
     ['operation in flight wins', { transition: 'stopping', qmpStatus: 'running' }, { power: 'stopping' }],
     ['running guest', { qmpStatus: 'running' }, { power: 'running' }],
     ['paused before pinning (agent died mid-boot)', { qmpStatus: 'prelaunch' }, { power: 'starting' }],
-    ['kernel panic', { qmpStatus: 'guest-panicked' }, { power: 'crashed', detail: 'the guest kernel panicked (pvpanic); QEMU is paused' }],
-    ['QEMU internal error', { qmpStatus: 'internal-error' }, { power: 'crashed', detail: 'QEMU reports status internal-error' }],
+    [
+      'kernel panic',
+      { qmpStatus: 'guest-panicked' },
+      { power: 'crashed', detail: 'the guest kernel panicked (pvpanic); QEMU is paused' },
+    ],
+    [
+      'QEMU internal error',
+      { qmpStatus: 'internal-error' },
+      { power: 'crashed', detail: 'QEMU reports status internal-error' },
+    ],
     ['stopped on purpose', { state: { ...initialState, intent: 'stopped' } }, { power: 'stopped' }],
     [
       'guest powered off while watched',
       { state: { ...running, lastShutdown: { guest: true, reason: 'guest-shutdown', atIso: at } } },
       { power: 'stopped', detail: 'the guest powered itself off' },
     ],
-    ['guest powered off while unwatched', { consoleTail: '[   42.1] reboot: Power down\n' }, { power: 'stopped', detail: 'the guest powered itself off' }],
+    [
+      'guest powered off while unwatched',
+      { consoleTail: '[   42.1] reboot: Power down\n' },
+      { power: 'stopped', detail: 'the guest powered itself off' },
+    ],
     [
       'QEMU killed',
       { state: { ...running, lastExit: { code: null, signal: 'SIGKILL', atIso: at } } },
@@ -34,6 +46,6 @@ test('observePower', () => {
   ];
   for (const [name, partial, expected] of table) {
     const observation: Observation = { transition: null, qmpStatus: null, state: running, consoleTail: '', ...partial };
-    assert.deepEqual(observePower(observation), expected, name);
+    await t.test(name, () => assert.deepEqual(observePower(observation), expected));
   }
 });

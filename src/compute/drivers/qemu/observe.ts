@@ -51,6 +51,7 @@ export function observePower(observation: Observation): { power: ObservedPower; 
     const how = state.lastExit.signal ? `signal ${state.lastExit.signal}` : `exit code ${state.lastExit.code}`;
     return { power: 'crashed', detail: `QEMU exited unexpectedly (${how})` };
   }
-  if (state.lastShutdown) return { power: 'crashed', detail: `QEMU shut down unexpectedly (${state.lastShutdown.reason})` };
+  if (state.lastShutdown)
+    return { power: 'crashed', detail: `QEMU shut down unexpectedly (${state.lastShutdown.reason})` };
   return { power: 'crashed', detail: 'the QEMU process is gone' };
 }

@@ -2,14 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCpuList, parseCpusAllowedList, planPinning, type PinPlanEntry } from './pinning.ts';
 
-test('parseCpuList', () => {
+test('parseCpuList', async (t) => {
   const table: [string, number[]][] = [
     ['0', [0]],
     ['0-1\n', [0, 1]],
     ['0-3,8,10-11', [0, 1, 2, 3, 8, 10, 11]],
     ['', []],
   ];
-  for (const [text, expected] of table) assert.deepEqual(parseCpuList(text), expected, JSON.stringify(text));
+  for (const [text, expected] of table)
+    await t.test(JSON.stringify(text), () => assert.deepEqual(parseCpuList(text), expected));
 });
 
 test('parseCpusAllowedList reads the status line', () => {
@@ -18,7 +19,7 @@ test('parseCpusAllowedList reads the status line', () => {
   assert.deepEqual(parseCpusAllowedList('Name:\tx\n'), []);
 });
 
-test('planPinning', () => {
+test('planPinning', async (t) => {
   const vcpus = [
     { cpuIndex: 1, threadId: 502 },
     { cpuIndex: 0, threadId: 501 },
@@ -58,5 +59,6 @@ test('planPinning', () => {
       ],
     ],
   ];
-  for (const [name, claimed, online, expected] of table) assert.deepEqual(planPinning(vcpus, claimed, new Set(online)), expected, name);
+  for (const [name, claimed, online, expected] of table)
+    await t.test(name, () => assert.deepEqual(planPinning(vcpus, claimed, new Set(online)), expected));
 });

@@ -44,20 +44,29 @@ export interface PinResult {
   checkedAt: string;
 }
 
-
 /** `Cpus_allowed_list` of a /proc/<pid>/task/<tid>/status text. */
 export function parseCpusAllowedList(statusText: string): number[] {
   const line = statusText.split('\n').find((entry) => entry.startsWith('Cpus_allowed_list:'));
   return line ? parseCpuList(line.slice('Cpus_allowed_list:'.length)) : [];
 }
 
-export function planPinning(vcpuThreads: VcpuThread[], claimedThreads: number[], hostThreads: Set<number>): PinPlanEntry[] {
+export function planPinning(
+  vcpuThreads: VcpuThread[],
+  claimedThreads: number[],
+  hostThreads: Set<number>,
+): PinPlanEntry[] {
   return [...vcpuThreads]
     .sort((a, b) => a.cpuIndex - b.cpuIndex)
     .map(({ cpuIndex, threadId }) => {
       const hostThread = claimedThreads[cpuIndex] ?? null;
       if (hostThread === null) {
-        return { vcpu: cpuIndex, threadId, hostThread, action: 'skip', warning: `no claimed host thread for vCPU ${cpuIndex}` };
+        return {
+          vcpu: cpuIndex,
+          threadId,
+          hostThread,
+          action: 'skip',
+          warning: `no claimed host thread for vCPU ${cpuIndex}`,
+        };
       }
       if (!hostThreads.has(hostThread)) {
         return {
@@ -77,12 +86,18 @@ export async function readAllowedThreads(pid: number, threadId: number): Promise
 }
 
 function summarize(vcpus: VcpuPin[], nowIso: string): PinResult {
-  const verified = vcpus.every((pin) => !pin.pinned || (pin.allowedThreads.length === 1 && pin.allowedThreads[0] === pin.hostThread));
+  const verified = vcpus.every(
+    (pin) => !pin.pinned || (pin.allowedThreads.length === 1 && pin.allowedThreads[0] === pin.hostThread),
+  );
   return { verified, vcpus, checkedAt: nowIso };
 }
 
 /** Pins each planned vCPU thread with taskset and reads the affinity back. */
-export async function applyPinning(pid: number, plan: PinPlanEntry[], options: { taskset?: string; nowIso: string }): Promise<PinResult> {
+export async function applyPinning(
+  pid: number,
+  plan: PinPlanEntry[],
+  options: { taskset?: string; nowIso: string },
+): Promise<PinResult> {
   const vcpus: VcpuPin[] = [];
   for (const entry of plan) {
     if (entry.action === 'pin' && entry.hostThread !== null) {

@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { InstanceSpec } from '../driver.ts';
 import { escapeOptionValue, qemuArgv, splitEvenly, type QemuArgvOptions } from './qemu-argv.ts';
 import { instancePaths } from './instance-paths.ts';
+import { privateNicIds } from './private-nics.ts';
 
 const baseSpec: InstanceSpec = {
   serverId: 'srv_01jx0000000000000000000000',
@@ -53,8 +54,16 @@ const cases: Case[] = [
       ['-machine', 'pc,memory-backend=mem0'],
       ['-accel', 'tcg,tb-size=32'],
       ['-smp', '2,sockets=1,cores=2,threads=1'],
-      ['-m', '2048M', '-object', '{"qom-type":"memory-backend-ram","id":"mem0","size":2147483648,"host-nodes":[1],"policy":"bind"}'],
-      ['-chardev', 'socket,id=qmp,path=/var/lib/vmcloud/instances/srv_01jx0000000000000000000000/qmp.sock,server=on,wait=off'],
+      [
+        '-m',
+        '2048M',
+        '-object',
+        '{"qom-type":"memory-backend-ram","id":"mem0","size":2147483648,"host-nodes":[1],"policy":"bind"}',
+      ],
+      [
+        '-chardev',
+        'socket,id=qmp,path=/var/lib/vmcloud/instances/srv_01jx0000000000000000000000/qmp.sock,server=on,wait=off',
+      ],
       ['-serial', 'chardev:console0'],
       ['-S'],
       ['-device', 'virtio-blk-pci,drive=disk0,id=vd0,serial=root,bootindex=0'],
@@ -78,7 +87,12 @@ const cases: Case[] = [
   },
   {
     name: 'gpu-and-vfs-passthrough',
-    spec: { vcpus: 8, gpus: ['0000:41:00.0'], vfs: ['0000:81:00.1', '0000:81:00.2'], threads: [0, 1, 2, 3, 64, 65, 66, 67] },
+    spec: {
+      vcpus: 8,
+      gpus: ['0000:41:00.0'],
+      vfs: ['0000:81:00.1', '0000:81:00.2'],
+      threads: [0, 1, 2, 3, 64, 65, 66, 67],
+    },
     contains: [
       ['-device', 'vfio-pci,host=0000:41:00.0,id=gpu0'],
       ['-device', 'vfio-pci,host=0000:81:00.1,id=vf0'],
@@ -88,14 +102,72 @@ const cases: Case[] = [
   {
     name: 'kernel-boot-with-tap',
     options: {
-      kernelBoot: { kernel: '/img/vmcloud-test/kernel', initrd: '/img/vmcloud-test/initrd', append: 'console=ttyS0 quiet' },
+      kernelBoot: {
+        kernel: '/img/vmcloud-test/kernel',
+        initrd: '/img/vmcloud-test/initrd',
+        append: 'console=ttyS0 quiet',
+      },
       nic: { tapName: 'vmc1a2b3c4d5e6f', mac: '52:54:00:12:34:56' },
     },
     contains: [
       ['-device', 'virtio-blk-pci,drive=disk0,id=vd0,serial=root'],
       ['-kernel', '/img/vmcloud-test/kernel', '-initrd', '/img/vmcloud-test/initrd', '-append', 'console=ttyS0 quiet'],
-      ['-netdev', 'tap,id=net0,ifname=vmc1a2b3c4d5e6f,script=no,downscript=no', '-device', 'virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56,id=nic0'],
+      [
+        '-netdev',
+        'tap,id=net0,ifname=vmc1a2b3c4d5e6f,script=no,downscript=no',
+        '-device',
+        'virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56,id=nic0',
+      ],
     ],
+  },
+  {
+    // Private-network NICs plugged at boot, with the ids a later hot-unplug looks for.
+    name: 'public-and-private-nics',
+    options: {
+      nic: { tapName: 'vmc1a2b3c4d5e6f', mac: '52:54:00:12:34:56' },
+      privateNics: [
+        { networkId: 'net_01', tap: 'vmp0123456789ab', mac: '02:11:22:33:44:55' },
+        { networkId: 'net_02', tap: 'vmpba9876543210', mac: '02:11:22:33:44:66' },
+      ],
+    },
+    contains: [
+      ['-netdev', 'tap,id=net0,ifname=vmc1a2b3c4d5e6f,script=no,downscript=no'],
+      [
+        '-netdev',
+        `tap,id=${privateNicIds('net_01').netdev},ifname=vmp0123456789ab,script=no,downscript=no`,
+        '-device',
+        `virtio-net-pci,netdev=${privateNicIds('net_01').netdev},mac=02:11:22:33:44:55,id=${privateNicIds('net_01').device}`,
+      ],
+      [
+        '-netdev',
+        `tap,id=${privateNicIds('net_02').netdev},ifname=vmpba9876543210,script=no,downscript=no`,
+        '-device',
+        `virtio-net-pci,netdev=${privateNicIds('net_02').netdev},mac=02:11:22:33:44:66,id=${privateNicIds('net_02').device}`,
+      ],
+    ],
+  },
+  {
+    // A server of an SR-IOV product (VPS-ENTERPRISE+): its tap NIC, and one VF of the host NIC on its NUMA
+    // node passed through whole (MAC and VLAN were set by the host beforehand, src/network/sriov-vf.ts).
+    name: 'sriov-vf-with-tap',
+    spec: {
+      vcpus: 4,
+      memoryMiB: 8192,
+      threads: [34, 98, 35, 99],
+      numaNodes: [1],
+      vfs: ['0000:a1:00.2'],
+      vfDevices: [{ pciAddress: '0000:a1:00.2', pf: 'enp161s0f1', vfIndex: 0 }],
+    },
+    options: { accel: 'kvm', nic: { tapName: 'vmc1a2b3c4d5e6f', mac: '52:54:00:12:34:56' } },
+    contains: [
+      [
+        '-device',
+        'virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56,id=nic0',
+        '-device',
+        'vfio-pci,host=0000:a1:00.2,id=vf0',
+      ],
+    ],
+    excludes: ['enp161s0f1', 'gpu0', 'vf1'],
   },
   {
     name: 'iso-install-without-numa',
@@ -110,9 +182,25 @@ const cases: Case[] = [
     excludes: ['seed0', 'host-nodes'],
   },
   {
+    // An encrypted disk: the secret object names the key's file (never the key), the disk node uses it.
+    name: 'encrypted-disk',
+    spec: { diskKey: 'c2VjcmV0LWtleS1uZXZlci1pbi1hcmd2LXh4eHh4eHh4eHg=' },
+    options: { diskKeyFile: '/dev/shm/vmcloud-secrets-0/0a1b2c.key' },
+    contains: [
+      ['-object', 'secret,id=vmc-disk-key,file=/dev/shm/vmcloud-secrets-0/0a1b2c.key'],
+      [
+        '-blockdev',
+        '{"driver":"qcow2","node-name":"disk0","file":"disk0-file","discard":"unmap","encrypt":{"format":"luks","key-secret":"vmc-disk-key"}}',
+      ],
+    ],
+    excludes: ['c2VjcmV0LWtleS1uZXZlci1pbi1hcmd2LXh4eHh4eHh4eHg='],
+  },
+  {
     name: 'paths-with-commas',
     options: { paths: instancePaths('/srv/a,b', baseSpec.serverId) },
-    contains: [['-chardev', 'socket,id=qmp,path=/srv/a,,b/instances/srv_01jx0000000000000000000000/qmp.sock,server=on,wait=off']],
+    contains: [
+      ['-chardev', 'socket,id=qmp,path=/srv/a,,b/instances/srv_01jx0000000000000000000000/qmp.sock,server=on,wait=off'],
+    ],
   },
 ];
 
@@ -139,14 +227,15 @@ for (const testCase of cases) {
   });
 }
 
-test('splitEvenly', () => {
+test('splitEvenly', async (t) => {
   const table: [number, number, number[]][] = [
     [8, 2, [4, 4]],
     [5, 2, [3, 2]],
     [3073, 2, [1537, 1536]],
     [1, 2, [1, 0]],
   ];
-  for (const [total, parts, expected] of table) assert.deepEqual(splitEvenly(total, parts), expected);
+  for (const [total, parts, expected] of table)
+    await t.test(`${total} in ${parts}`, () => assert.deepEqual(splitEvenly(total, parts), expected));
 });
 
 test('escapeOptionValue doubles commas', () => {

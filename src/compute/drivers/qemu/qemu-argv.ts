@@ -4,6 +4,7 @@
  * are comma-escaped. The VM starts paused (`-S`) so that the driver can pin vCPU threads before `cont`.
  */
 import type { InstanceSpec } from '../driver.ts';
+import { privateNicIds } from './private-nics.ts';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -23,6 +24,8 @@ export interface InstancePaths {
   disk: string;
   seed: string;
   pinFile: string;
+  /** The QEMU guest agent's channel (virtio-serial `org.qemu.guest_agent.0`): fsfreeze for backups. */
+  guestAgentSocket: string;
 }
 
 /** Direct kernel boot (images that ship a kernel and initrd, like the test image). */
@@ -48,6 +51,16 @@ export interface QemuArgvOptions {
   /** Whether the NoCloud seed at `paths.seed` is attached. */
   seed: boolean;
   nic: NicConfig | null;
+  /**
+   * Private-network NICs plugged at boot (their taps made by the host's data plane beforehand), with the
+   * ids a later hot-plug or unplug uses (private-nics.ts), so the NIC sync recognises them.
+   */
+  privateNics?: readonly { networkId: string; tap: string; mac: string }[];
+  /**
+   * The disk is a LUKS-encrypted qcow2: the 0600 file its passphrase is read from, deleted once QEMU
+   * started (secret-files.ts). Only the file's name is in argv, never the key.
+   */
+  diskKeyFile?: string | null;
   /** `pc` (i440fx) boots ≈1 s faster than q35 under TCG; q35 for PCIe topologies. */
   machine?: 'pc' | 'q35';
 }
@@ -98,9 +111,29 @@ export function memoryArgs(spec: InstanceSpec): string[] {
   return args;
 }
 
-function blockdev(nodeName: string, filename: string, format: 'qcow2' | 'raw', readOnly: boolean): string[] {
-  const file = { driver: 'file', 'node-name': `${nodeName}-file`, filename, ...(readOnly ? { 'read-only': true } : { discard: 'unmap' }) };
-  const fmt = { driver: format, 'node-name': nodeName, file: `${nodeName}-file`, ...(readOnly ? { 'read-only': true } : { discard: 'unmap' }) };
+/** The secret object of the disk key (read by QEMU from `diskKeyFile`). */
+export const diskKeySecretId = 'vmc-disk-key';
+
+function blockdev(
+  nodeName: string,
+  filename: string,
+  format: 'qcow2' | 'raw',
+  readOnly: boolean,
+  keySecret: string | null = null,
+): string[] {
+  const file = {
+    driver: 'file',
+    'node-name': `${nodeName}-file`,
+    filename,
+    ...(readOnly ? { 'read-only': true } : { discard: 'unmap' }),
+  };
+  const fmt = {
+    driver: format,
+    'node-name': nodeName,
+    file: `${nodeName}-file`,
+    ...(readOnly ? { 'read-only': true } : { discard: 'unmap' }),
+    ...(keySecret ? { encrypt: { format: 'luks', 'key-secret': keySecret } } : {}),
+  };
   return ['-blockdev', JSON.stringify(file), '-blockdev', JSON.stringify(fmt)];
 }
 
@@ -109,27 +142,49 @@ export function qemuArgv(spec: InstanceSpec, options: QemuArgvOptions): string[]
   const machine = options.machine ?? 'pc';
   const singleBackend = spec.numaNodes.length <= 1;
   const args: string[] = [
-    '-name', `guest=${escapeOptionValue(spec.serverId)},debug-threads=on`,
-    '-no-user-config', '-nodefaults', '-display', 'none',
-    '-machine', singleBackend ? `${machine},memory-backend=mem0` : machine,
+    '-name',
+    `guest=${escapeOptionValue(spec.serverId)},debug-threads=on`,
+    '-no-user-config',
+    '-nodefaults',
+    '-display',
+    'none',
+    '-machine',
+    singleBackend ? `${machine},memory-backend=mem0` : machine,
   ];
   if (options.accel === 'kvm') args.push('-accel', 'kvm', '-cpu', 'host');
   else args.push('-accel', 'tcg,tb-size=32');
   args.push(
-    '-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
-    '-smp', `${spec.vcpus},sockets=1,cores=${spec.vcpus},threads=1`,
+    '-sandbox',
+    'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny',
+    '-smp',
+    `${spec.vcpus},sockets=1,cores=${spec.vcpus},threads=1`,
     ...memoryArgs(spec),
-    '-chardev', `socket,id=qmp,path=${escapeOptionValue(paths.qmpSocket)},server=on,wait=off`,
-    '-mon', 'chardev=qmp,mode=control',
+    '-chardev',
+    `socket,id=qmp,path=${escapeOptionValue(paths.qmpSocket)},server=on,wait=off`,
+    '-mon',
+    'chardev=qmp,mode=control',
     '-chardev',
     `socket,id=console0,path=${escapeOptionValue(paths.consoleSocket)},server=on,wait=off,logfile=${escapeOptionValue(paths.consoleLog)},logappend=off`,
-    '-serial', 'chardev:console0',
-    '-pidfile', paths.pidFile,
-    '-device', 'pvpanic',
-    '-action', 'panic=pause',
+    '-serial',
+    'chardev:console0',
+    // A guest agent, when the image runs one, freezes filesystems for application-consistent backups.
+    '-chardev',
+    `socket,id=qga0,path=${escapeOptionValue(paths.guestAgentSocket)},server=on,wait=off`,
+    '-device',
+    'virtio-serial-pci,id=vser0',
+    '-device',
+    'virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0',
+    '-pidfile',
+    paths.pidFile,
+    '-device',
+    'pvpanic',
+    '-action',
+    'panic=pause',
     '-S',
   );
-  args.push(...blockdev('disk0', paths.disk, 'qcow2', false));
+  const keyFile = options.diskKeyFile ?? null;
+  if (keyFile) args.push('-object', `secret,id=${diskKeySecretId},file=${escapeOptionValue(keyFile)}`);
+  args.push(...blockdev('disk0', paths.disk, 'qcow2', false, keyFile ? diskKeySecretId : null));
   // Direct kernel boot takes boot index 0 itself; otherwise the cdrom (when present) boots before the disk.
   const diskBootIndex = options.kernelBoot ? '' : `,bootindex=${options.cdrom ? 1 : 0}`;
   args.push('-device', `virtio-blk-pci,drive=disk0,id=vd0,serial=root${diskBootIndex}`);
@@ -148,8 +203,19 @@ export function qemuArgv(spec: InstanceSpec, options: QemuArgvOptions): string[]
   }
   if (options.nic) {
     args.push(
-      '-netdev', `tap,id=net0,ifname=${escapeOptionValue(options.nic.tapName)},script=no,downscript=no`,
-      '-device', `virtio-net-pci,netdev=net0,mac=${options.nic.mac},id=nic0`,
+      '-netdev',
+      `tap,id=net0,ifname=${escapeOptionValue(options.nic.tapName)},script=no,downscript=no`,
+      '-device',
+      `virtio-net-pci,netdev=net0,mac=${options.nic.mac},id=nic0`,
+    );
+  }
+  for (const nic of options.privateNics ?? []) {
+    const ids = privateNicIds(nic.networkId);
+    args.push(
+      '-netdev',
+      `tap,id=${ids.netdev},ifname=${escapeOptionValue(nic.tap)},script=no,downscript=no`,
+      '-device',
+      `virtio-net-pci,netdev=${ids.netdev},mac=${nic.mac},id=${ids.device}`,
     );
   }
   spec.gpus.forEach((address, i) => args.push('-device', `vfio-pci,host=${address},id=gpu${i}`));

@@ -47,48 +47,65 @@ function guestRun(terminal: Duplex, command: string): Promise<number> {
 }
 
 async function waitReady(driver: QemuDriver, serverId: string) {
-  await waitFor(`${serverId} to be ready`, async () => (await driver.consoleLog(serverId)).includes(guestMarkers.ready), 60_000);
+  await waitFor(
+    `${serverId} to be ready`,
+    async () => (await driver.consoleLog(serverId)).includes(guestMarkers.ready),
+    60_000,
+  );
 }
 
-test('guests get a tap and an address; the gateway reaches them; tenants cannot reach each other', { skip, timeout: 120_000 }, async () => {
-  const tag = randomBytes(3).toString('hex');
-  const hostNs = `vmct-${tag}-q`;
-  const { store, dir: imageDir } = await testImageStore();
-  const stateDir = await mkdtemp(join(tmpdir(), 'vmc-qn-'));
-  const tenants: Record<string, string> = {};
-  const a = testSpec('srv_net_a', { hostname: 'net-a', ipv4: '10.78.0.2/24' });
-  const b = testSpec('srv_net_b', { hostname: 'net-b', ipv4: '10.78.0.3/24' });
-  tenants[a.serverId] = 'prj_a';
-  tenants[b.serverId] = 'prj_b';
-  let driver: QemuDriver | null = null;
-  try {
-    const created = await runCommand('ip', ['netns', 'add', hostNs]);
-    assert.equal(created.code, 0, created.stderr);
-    const host = createHostNetwork({ bridge: 'vmcbr0', gatewayCidr: '10.78.0.1/24', netns: hostNs });
-    const network = createInstanceNetwork<InstanceSpec>({ host, stateFile: join(stateDir, 'ports.json'), tenantOf: (spec) => tenants[spec.serverId] });
-    driver = createQemuDriver({ stateDir, imageStore: store, accel: 'tcg', network, netns: hostNs });
-    await Promise.all([driver.start(a, 0), driver.start(b, 0)]);
-    await waitReady(driver, a.serverId);
-    await waitReady(driver, b.serverId);
-    assert.match(await driver.consoleLog(a.serverId), /VMCLOUD-NET 10\.78\.0\.2\/24/);
-    assert.match(await driver.consoleLog(b.serverId), /VMCLOUD-NET 10\.78\.0\.3\/24/);
+test(
+  'guests get a tap and an address; the gateway reaches them; tenants cannot reach each other',
+  { skip, timeout: 120_000 },
+  async () => {
+    const tag = randomBytes(3).toString('hex');
+    const hostNs = `vmct-${tag}-q`;
+    const { store, dir: imageDir } = await testImageStore();
+    const stateDir = await mkdtemp(join(tmpdir(), 'vmc-qn-'));
+    const tenants: Record<string, string> = {};
+    const a = testSpec('srv_net_a', { hostname: 'net-a', ipv4: '10.78.0.2/24' });
+    const b = testSpec('srv_net_b', { hostname: 'net-b', ipv4: '10.78.0.3/24' });
+    tenants[a.serverId] = 'prj_a';
+    tenants[b.serverId] = 'prj_b';
+    let driver: QemuDriver | null = null;
+    try {
+      const created = await runCommand('ip', ['netns', 'add', hostNs]);
+      assert.equal(created.code, 0, created.stderr);
+      const host = createHostNetwork({ bridge: 'vmcbr0', gatewayCidr: '10.78.0.1/24', netns: hostNs });
+      const network = createInstanceNetwork<InstanceSpec>({
+        host,
+        stateFile: join(stateDir, 'ports.json'),
+        tenantOf: (spec) => tenants[spec.serverId],
+      });
+      driver = createQemuDriver({ stateDir, imageStore: store, accel: 'tcg', network, netns: hostNs });
+      await Promise.all([driver.start(a, 0), driver.start(b, 0)]);
+      await waitReady(driver, a.serverId);
+      await waitReady(driver, b.serverId);
+      assert.match(await driver.consoleLog(a.serverId), /VMCLOUD-NET 10\.78\.0\.2\/24/);
+      assert.match(await driver.consoleLog(b.serverId), /VMCLOUD-NET 10\.78\.0\.3\/24/);
 
-    const ping = async (address: string) => (await runCommand('ip', ['netns', 'exec', hostNs, 'busybox', 'ping', '-c', '1', '-W', '2', address])).code;
-    assert.equal(await ping('10.78.0.2'), 0, 'the host reaches guest A over its tap');
-    assert.equal(await ping('10.78.0.3'), 0, 'the host reaches guest B over its tap');
+      const ping = async (address: string) =>
+        (await runCommand('ip', ['netns', 'exec', hostNs, 'busybox', 'ping', '-c', '1', '-W', '2', address])).code;
+      assert.equal(await ping('10.78.0.2'), 0, 'the host reaches guest A over its tap');
+      assert.equal(await ping('10.78.0.3'), 0, 'the host reaches guest B over its tap');
 
-    const terminal = await driver.attachConsole(a.serverId, { replay: false });
-    assert.equal(await guestRun(terminal, 'ping -c 1 -W 2 10.78.0.1 >/dev/null'), 0, 'guest A reaches its gateway');
-    assert.notEqual(await guestRun(terminal, 'ping -c 1 -W 2 10.78.0.3 >/dev/null'), 0, 'guest A (tenant A) cannot reach guest B (tenant B)');
-    terminal.destroy();
-  } finally {
-    if (driver) {
-      await driver.destroy(a.serverId).catch(() => {});
-      await driver.destroy(b.serverId).catch(() => {});
-      await driver.close();
+      const terminal = await driver.attachConsole(a.serverId, { replay: false });
+      assert.equal(await guestRun(terminal, 'ping -c 1 -W 2 10.78.0.1 >/dev/null'), 0, 'guest A reaches its gateway');
+      assert.notEqual(
+        await guestRun(terminal, 'ping -c 1 -W 2 10.78.0.3 >/dev/null'),
+        0,
+        'guest A (tenant A) cannot reach guest B (tenant B)',
+      );
+      terminal.destroy();
+    } finally {
+      if (driver) {
+        await driver.destroy(a.serverId).catch(() => {});
+        await driver.destroy(b.serverId).catch(() => {});
+        await driver.close();
+      }
+      await runCommand('ip', ['netns', 'del', hostNs]);
+      await rm(stateDir, { recursive: true, force: true, maxRetries: 5 });
+      await rm(imageDir, { recursive: true, force: true });
     }
-    await runCommand('ip', ['netns', 'del', hostNs]);
-    await rm(stateDir, { recursive: true, force: true, maxRetries: 5 });
-    await rm(imageDir, { recursive: true, force: true });
-  }
-});
+  },
+);

@@ -27,7 +27,10 @@ test('negotiates capabilities and returns command results matched by id', () =>
     const [status, cpus] = await Promise.all([qmp.execute('query-status'), qmp.execute('query-cpus-fast')]);
     assert.deepEqual(status, { status: 'prelaunch', running: false });
     assert.deepEqual(cpus, [{ 'cpu-index': 0, 'thread-id': 101 }]);
-    assert.deepEqual(fake.received.map((m) => m.execute), ['query-status', 'query-cpus-fast']);
+    assert.deepEqual(
+      fake.received.map((m) => m.execute),
+      ['query-status', 'query-cpus-fast'],
+    );
     qmp.close();
     await fake.close();
   }));
@@ -37,18 +40,26 @@ test('passes arguments and turns error replies into QmpError', () =>
     const path = join(dir, 'qmp.sock');
     const fake = await startFakeQmpServer(path, {
       'blockdev-snapshot-internal-sync': (args) =>
-        args?.name === 'dup' ? { error: { class: 'GenericError', desc: 'Snapshot with name dup already exists' } } : { return: {} },
+        args?.name === 'dup'
+          ? { error: { class: 'GenericError', desc: 'Snapshot with name dup already exists' } }
+          : { return: {} },
     });
     const qmp = await connectQmp(path);
     await qmp.execute('blockdev-snapshot-internal-sync', { device: 'disk0', name: 'a' });
-    await assert.rejects(qmp.execute('blockdev-snapshot-internal-sync', { device: 'disk0', name: 'dup' }), (error: unknown) => {
-      assert.ok(error instanceof QmpError);
-      assert.equal(error.errorClass, 'GenericError');
-      assert.match(error.message, /already exists/);
-      return true;
-    });
+    await assert.rejects(
+      qmp.execute('blockdev-snapshot-internal-sync', { device: 'disk0', name: 'dup' }),
+      (error: unknown) => {
+        assert.ok(error instanceof QmpError);
+        assert.equal(error.errorClass, 'GenericError');
+        assert.match(error.message, /already exists/);
+        return true;
+      },
+    );
     await assert.rejects(qmp.execute('no-such-command'), (error: QmpError) => error.errorClass === 'CommandNotFound');
-    assert.deepEqual(fake.received[0], { execute: 'blockdev-snapshot-internal-sync', arguments: { device: 'disk0', name: 'a' } });
+    assert.deepEqual(fake.received[0], {
+      execute: 'blockdev-snapshot-internal-sync',
+      arguments: { device: 'disk0', name: 'a' },
+    });
     qmp.close();
     await fake.close();
   }));
@@ -83,7 +94,10 @@ test('a command without reply times out', () =>
     const path = join(dir, 'qmp.sock');
     const fake = await startFakeQmpServer(path, { hang: () => ({ silent: true }) });
     const qmp = await connectQmp(path);
-    await assert.rejects(qmp.execute('hang', undefined, { timeoutMs: 20 }), (error: QmpError) => error.errorClass === 'Timeout');
+    await assert.rejects(
+      qmp.execute('hang', undefined, { timeoutMs: 20 }),
+      (error: QmpError) => error.errorClass === 'Timeout',
+    );
     qmp.close();
     await fake.close();
   }));
@@ -121,7 +135,10 @@ test('a second client gets no greeting while the first is connected', () =>
     const path = join(dir, 'qmp.sock');
     const fake = await startFakeQmpServer(path, {});
     const first = await connectQmp(path);
-    await assert.rejects(connectQmp(path, { connectTimeoutMs: 50 }), (error: QmpError) => error.errorClass === 'Timeout');
+    await assert.rejects(
+      connectQmp(path, { connectTimeoutMs: 50 }),
+      (error: QmpError) => error.errorClass === 'Timeout',
+    );
     first.close();
     await fake.close();
   }));

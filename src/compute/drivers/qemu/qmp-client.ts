@@ -186,7 +186,14 @@ export async function connectQmp(socketPath: string, options: ConnectQmpOptions 
       greetingPromise,
       new Promise<never>((_, reject) => {
         greetingTimer = setTimeout(
-          () => reject(new QmpError('greeting', 'Timeout', `no QMP greeting within ${connectTimeoutMs} ms (is another client connected?)`)),
+          () =>
+            reject(
+              new QmpError(
+                'greeting',
+                'Timeout',
+                `no QMP greeting within ${connectTimeoutMs} ms (is another client connected?)`,
+              ),
+            ),
           connectTimeoutMs,
         );
       }),

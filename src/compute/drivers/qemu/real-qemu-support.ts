@@ -2,13 +2,22 @@
  * Helpers for tests and benchmarks that run real QEMU guests: whether this machine can, a freshly built
  * test image in a temporary store, polling with a deadline, a small instance spec.
  */
+import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildTestGuest, createImageStore, findCloudKernel, importTestImage, type ImageStore } from '../../../images/index.ts';
+import {
+  buildTestGuest,
+  createImageStore,
+  findCloudKernel,
+  importTestImage,
+  type ImageStore,
+} from '../../../images/index.ts';
 import type { InstanceSpec } from '../driver.ts';
+import type { InstanceSpecFile } from './instance-files.ts';
+import { instancePaths } from './instance-paths.ts';
 
 function hasCommand(name: string): boolean {
   try {
@@ -21,10 +30,16 @@ function hasCommand(name: string): boolean {
 
 /** Why real-QEMU tests cannot run here (a skip message), or false when they can. */
 export async function realQemuSkipReason(): Promise<string | false> {
-  for (const [command, pkg] of [['qemu-system-x86_64', 'qemu-system-x86'], ['qemu-img', 'qemu-utils'], ['genisoimage', 'genisoimage'], ['taskset', 'util-linux']]) {
+  for (const [command, pkg] of [
+    ['qemu-system-x86_64', 'qemu-system-x86'],
+    ['qemu-img', 'qemu-utils'],
+    ['genisoimage', 'genisoimage'],
+    ['taskset', 'util-linux'],
+  ]) {
     if (!hasCommand(command)) return `${command} is missing (apt-get install ${pkg}): real QEMU tests skipped`;
   }
-  if (!(await findCloudKernel())) return 'no /boot/vmlinuz-*-cloud-amd64 (apt-get install linux-image-cloud-amd64): real QEMU tests skipped';
+  if (!(await findCloudKernel()))
+    return 'no /boot/vmlinuz-*-cloud-amd64 (apt-get install linux-image-cloud-amd64): real QEMU tests skipped';
   if (!existsSync('/bin/busybox')) return 'no /bin/busybox (apt-get install busybox-static): real QEMU tests skipped';
   return false;
 }
@@ -38,7 +53,12 @@ export async function testImageStore(): Promise<{ store: ImageStore; dir: string
 }
 
 /** Polls `probe` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, pollMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  pollMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -60,9 +80,29 @@ export function testSpec(serverId: string, overrides: Partial<InstanceSpec> = {}
     numaNodes: [0],
     gpus: [],
     vfs: [],
-    sshKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests test@vmcloud'],
+    // A well-formed public key line (its blob names its type) whose key material is made up.
+    sshKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test@vmcloud'],
     userData: null,
     ipv4: null,
+    // Every disk is encrypted: the control plane sends a per-disk key with the desired state.
+    diskKey: randomBytes(32).toString('base64'),
     ...overrides,
+  };
+}
+
+/** The disk of a QEMU instance as the conformance suite reads it: spec.json and `qemu-img info -U`. */
+export async function qemuDiskOf(
+  stateDir: string,
+  serverId: string,
+): Promise<{ image: string; sizeGiB: number; diskGeneration: number }> {
+  const paths = instancePaths(stateDir, serverId);
+  const specFile = JSON.parse(await readFile(paths.specFile, 'utf8')) as InstanceSpecFile;
+  const info = JSON.parse(
+    execFileSync('qemu-img', ['info', '-U', '-f', 'qcow2', '--output=json', paths.disk], { encoding: 'utf8' }),
+  ) as { 'virtual-size': number };
+  return {
+    image: specFile.image.slug,
+    sizeGiB: info['virtual-size'] / 1024 ** 3,
+    diskGeneration: specFile.diskGeneration ?? 0,
   };
 }

@@ -10,9 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { rename, rm, stat } from 'node:fs/promises';
 import { VmcError, invalid, notFound } from '../../../core/errors.ts';
 import type { Clock } from '../../../core/clock.ts';
-import type { DiskImages, QemuImgSnapshot } from './disk-images.ts';
+import type { DiskImages, DiskKey, QemuImgSnapshot } from './disk-images.ts';
 import type { Runtimes } from './instance-runtimes.ts';
 import { readJson, type InstanceSpecFile } from './instance-files.ts';
+import { blockdevSnapshotDeleteInternalSync, blockdevSnapshotInternalSync } from './qmp-commands.ts';
 
 export interface DiskSnapshot {
   name: string;
@@ -27,6 +28,11 @@ export interface ExportOptions {
   format?: 'qcow2' | 'raw';
   /** qcow2 compression: smaller, much slower (≈15× on random data). */
   compress?: boolean;
+  /**
+   * Keep the export encrypted: a LUKS qcow2 under this passphrase (a fresh key the owner is handed once,
+   * never the disk's own key). Absent: the export is decrypted (plain qcow2 or raw).
+   */
+  encryptionKey?: string;
 }
 
 export interface ExportedDisk {
@@ -36,8 +42,12 @@ export interface ExportedDisk {
   virtualSizeBytes: number;
   /** Whether the server was running (the export is then crash-consistent). */
   fromRunningServer: boolean;
+  /** Whether the export is LUKS-encrypted (under `ExportOptions.encryptionKey`); absent means plain. */
+  encrypted?: boolean;
 }
 
+/** The block node of the instance's disk (`-blockdev` node-name in `qemuArgv`). */
+const rootDiskNode = 'disk0';
 const snapshotNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const exportSnapshotPrefix = 'vmcloud-export-';
 
@@ -50,13 +60,25 @@ export function toDiskSnapshot(snapshot: QemuImgSnapshot): DiskSnapshot {
   };
 }
 
-export function createSnapshotOperations(deps: { runtimes: Runtimes; disks: DiskImages; clock: Clock }) {
+export function createSnapshotOperations(deps: {
+  runtimes: Runtimes;
+  disks: DiskImages;
+  clock: Clock;
+  /** The disk key of an instance (null for a plain disk). */
+  keyOf: (serverId: string, specFile: InstanceSpecFile) => DiskKey;
+}) {
   const { runtimes, disks } = deps;
 
   const requireInstance = async (serverId: string) => {
     const paths = runtimes.paths(serverId);
-    if (!(await readJson<InstanceSpecFile>(paths.specFile))) throw notFound('server', serverId);
+    const specFile = await readJson<InstanceSpecFile>(paths.specFile);
+    if (!specFile) throw notFound('server', serverId);
     return paths;
+  };
+  const keyFor = async (serverId: string): Promise<DiskKey> => {
+    const specFile = await readJson<InstanceSpecFile>(runtimes.paths(serverId).specFile);
+    if (!specFile) throw notFound('server', serverId);
+    return deps.keyOf(serverId, specFile);
   };
   const checkName = (name: string) => {
     if (!snapshotNamePattern.test(name) || name.startsWith(exportSnapshotPrefix)) {
@@ -66,7 +88,7 @@ export function createSnapshotOperations(deps: { runtimes: Runtimes; disks: Disk
     }
   };
   const listOn = async (diskPath: string): Promise<DiskSnapshot[]> =>
-    ((await disks.info(diskPath, true)).snapshots ?? []).map(toDiskSnapshot);
+    ((await disks.info(diskPath, { format: 'qcow2', forceShare: true })).snapshots ?? []).map(toDiskSnapshot);
 
   const list = async (serverId: string): Promise<DiskSnapshot[]> => {
     const paths = await requireInstance(serverId);
@@ -75,13 +97,13 @@ export function createSnapshotOperations(deps: { runtimes: Runtimes; disks: Disk
 
   const createOn = async (serverId: string, diskPath: string, name: string) => {
     const runtime = await runtimes.attach(serverId);
-    if (runtime) await runtime.qmp.execute('blockdev-snapshot-internal-sync', { device: 'disk0', name });
-    else await disks.snapshotCreate(diskPath, name);
+    if (runtime) await blockdevSnapshotInternalSync(runtime.qmp, { device: rootDiskNode, name });
+    else await disks.snapshotCreate(diskPath, name, await keyFor(serverId));
   };
   const deleteOn = async (serverId: string, diskPath: string, name: string) => {
     const runtime = await runtimes.attach(serverId);
-    if (runtime) await runtime.qmp.execute('blockdev-snapshot-delete-internal-sync', { device: 'disk0', name });
-    else await disks.snapshotDelete(diskPath, name);
+    if (runtime) await blockdevSnapshotDeleteInternalSync(runtime.qmp, { device: rootDiskNode, name });
+    else await disks.snapshotDelete(diskPath, name, await keyFor(serverId));
   };
 
   return {
@@ -91,7 +113,9 @@ export function createSnapshotOperations(deps: { runtimes: Runtimes; disks: Disk
       checkName(name);
       const paths = await requireInstance(serverId);
       if ((await listOn(paths.disk)).some((snapshot) => snapshot.name === name)) {
-        throw new VmcError('conflict', `server ${serverId} already has a snapshot named ${name}`, { reason: 'snapshot_exists' });
+        throw new VmcError('conflict', `server ${serverId} already has a snapshot named ${name}`, {
+          reason: 'snapshot_exists',
+        });
       }
       await createOn(serverId, paths.disk, name);
       const created = (await listOn(paths.disk)).find((snapshot) => snapshot.name === name);
@@ -102,10 +126,12 @@ export function createSnapshotOperations(deps: { runtimes: Runtimes; disks: Disk
     async restore(serverId: string, name: string): Promise<void> {
       const paths = await requireInstance(serverId);
       if (await runtimes.attach(serverId)) {
-        throw new VmcError('conflict', `stop server ${serverId} before restoring a snapshot`, { reason: 'server_running' });
+        throw new VmcError('conflict', `stop server ${serverId} before restoring a snapshot`, {
+          reason: 'server_running',
+        });
       }
       if (!(await listOn(paths.disk)).some((snapshot) => snapshot.name === name)) throw notFound('snapshot', name);
-      await disks.snapshotApply(paths.disk, name);
+      await disks.snapshotApply(paths.disk, name, await keyFor(serverId));
     },
 
     async remove(serverId: string, name: string): Promise<void> {
@@ -117,6 +143,11 @@ export function createSnapshotOperations(deps: { runtimes: Runtimes; disks: Disk
     async exportDisk(serverId: string, destinationPath: string, options: ExportOptions = {}): Promise<ExportedDisk> {
       const paths = await requireInstance(serverId);
       const format = options.format ?? 'qcow2';
+      if (options.encryptionKey !== undefined && format !== 'qcow2')
+        throw invalid('an encrypted export is a qcow2 (raw has no encryption header)', {
+          fields: [{ field: 'format', message: 'must be qcow2 to keep the export encrypted' }],
+        });
+      const key = await keyFor(serverId);
       const partial = `${destinationPath}.partial-${randomBytes(4).toString('hex')}`;
       const running = (await runtimes.attach(serverId)) !== null;
       try {
@@ -124,20 +155,40 @@ export function createSnapshotOperations(deps: { runtimes: Runtimes; disks: Disk
           const temporary = `${exportSnapshotPrefix}${randomBytes(4).toString('hex')}`;
           await createOn(serverId, paths.disk, temporary);
           try {
-            await disks.convert(paths.disk, partial, { format, fromSnapshot: temporary, forceShare: true, compress: options.compress });
+            await disks.convert(paths.disk, partial, {
+              format,
+              fromSnapshot: temporary,
+              forceShare: true,
+              compress: options.compress,
+              key,
+              encryptWith: options.encryptionKey,
+            });
           } finally {
             await deleteOn(serverId, paths.disk, temporary);
           }
         } else {
-          await disks.convert(paths.disk, partial, { format, forceShare: false, compress: options.compress });
+          await disks.convert(paths.disk, partial, {
+            format,
+            forceShare: false,
+            compress: options.compress,
+            key,
+            encryptWith: options.encryptionKey,
+          });
         }
         await rename(partial, destinationPath);
       } catch (error) {
         await rm(partial, { force: true });
         throw error;
       }
-      const info = await disks.info(destinationPath, false);
-      return { path: destinationPath, format, sizeBytes: (await stat(destinationPath)).size, virtualSizeBytes: info['virtual-size'], fromRunningServer: running };
+      const info = await disks.info(destinationPath, { format, forceShare: false });
+      return {
+        path: destinationPath,
+        format,
+        sizeBytes: (await stat(destinationPath)).size,
+        virtualSizeBytes: info['virtual-size'],
+        fromRunningServer: running,
+        encrypted: options.encryptionKey !== undefined,
+      };
     },
   };
 }

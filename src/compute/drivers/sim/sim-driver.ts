@@ -2,7 +2,17 @@ import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import { writeFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Driver, InstanceSpec, ObservedInstance, ObservedPower, StopOptions } from '../driver.ts';
+import { conflict, notFound, unavailable } from '../../../core/errors.ts';
+import type {
+  Driver,
+  DriverVolume,
+  InstanceSpec,
+  InstanceUsage,
+  ObservedInstance,
+  ObservedPower,
+  StopOptions,
+} from '../driver.ts';
+import { simUsageCounters } from './sim-usage.ts';
 
 /**
  * The simulated hypervisor: instances that take realistic time to boot, shut down and reboot, without
@@ -15,10 +25,19 @@ export interface SimDelays {
   forcedStopMs: number;
   rebootMs: number;
   destroyMs: number;
+  /** Creating, growing, hot-plugging or unplugging a volume, and removing one. */
+  volumeMs: number;
 }
 
 /** Boot and shutdown times of a small cloud VM on KVM. */
-export const realisticSimDelays: SimDelays = { startMs: 1500, stopMs: 800, forcedStopMs: 100, rebootMs: 1200, destroyMs: 300 };
+export const realisticSimDelays: SimDelays = {
+  startMs: 1500,
+  stopMs: 800,
+  forcedStopMs: 100,
+  rebootMs: 1200,
+  destroyMs: 300,
+  volumeMs: 200,
+};
 
 interface SimInstance {
   serverId: string;
@@ -26,6 +45,18 @@ interface SimInstance {
   rebootGeneration: number;
   vcpus: number;
   memoryMiB: number;
+  /** The simulated disk: image it was made from, size (grows, never shrinks), rebuild generation. */
+  image?: string;
+  diskGiB?: number;
+  diskGeneration?: number;
+  /** The ISO the instance booted (or boots next). */
+  iso?: string | null;
+  /** Why it crashed. */
+  detail?: string;
+  /** The guest has no ACPI handling: a stop waits out its grace period and then forces it off. */
+  ignoresPowerButton?: boolean;
+  /** How its last stop ended. */
+  lastStop?: 'graceful' | 'forced';
 }
 
 export interface SimDriverOptions {
@@ -36,25 +67,62 @@ export interface SimDriverOptions {
   persistDelayMs?: number;
   /** Boots of these images fail, to exercise the error path. */
   failingImages?: string[];
+  /** Images this simulated host has no file of: `start` rejects as the QEMU driver does (`image_not_on_host`). */
+  missingImages?: string[];
 }
 
-export function createSimDriver(options: SimDriverOptions = {}): Driver & { instanceCount(): number } {
+/** What a simulated instance's disk is, as a real host would show it. */
+export interface SimDisk {
+  image: string;
+  sizeGiB: number;
+  diskGeneration: number;
+  iso: string | null;
+}
+
+export interface SimDriver extends Driver {
+  instanceCount(): number;
+  /** The volumes a simulated guest sees: plugged ones while it runs (what a real guest's lsblk shows). */
+  guestVolumes(serverId: string): DriverVolume[];
+  /** The simulated disk of an instance, or null. */
+  disk(serverId: string): SimDisk | null;
+  /** How the last stop of an instance ended: by the ACPI button (`graceful`) or `forced`; null if never stopped. */
+  lastStop(serverId: string): 'graceful' | 'forced' | null;
+  /** What happens to a real host's instances without the driver asking, for tests. */
+  simulate: {
+    /** The instance dies under the driver (as a QEMU killed with SIGKILL): reported `crashed`. */
+    crash(serverId: string, detail?: string): void;
+    /** The guest ignores the ACPI power button from now on: stops need the forced path. */
+    ignorePowerButton(serverId: string): void;
+  };
+}
+
+export function createSimDriver(options: SimDriverOptions = {}): SimDriver {
   const delays: SimDelays = { ...realisticSimDelays, ...options.delays };
   const instances = new Map<string, SimInstance>();
+  const volumes = new Map<string, DriverVolume>();
+  /** Simulated usage: when each instance was first seen running by `usage()`, and how long it ran before. */
+  const runningSince = new Map<string, number>();
+  const ranMs = new Map<string, number>();
   let closed = false;
 
   if (options.stateFile) {
     try {
-      const saved = JSON.parse(readFileSync(options.stateFile, 'utf8')) as SimInstance[];
+      const state = JSON.parse(readFileSync(options.stateFile, 'utf8')) as
+        SimInstance[] | { instances: SimInstance[]; volumes?: DriverVolume[] };
+      const saved = Array.isArray(state) ? state : state.instances;
+      for (const volume of Array.isArray(state) ? [] : (state.volumes ?? [])) volumes.set(volume.volumeId, volume);
       for (const instance of saved) {
         // What was booting when the agent died has booted since; what was stopping has stopped.
-        const power: ObservedPower = instance.power === 'starting' ? 'running' : instance.power === 'stopping' ? 'stopped' : instance.power;
+        const power: ObservedPower =
+          instance.power === 'starting' ? 'running' : instance.power === 'stopping' ? 'stopped' : instance.power;
         instances.set(instance.serverId, { ...instance, power });
       }
     } catch {
       // No state yet.
     }
   }
+
+  const stateText = () => JSON.stringify({ instances: [...instances.values()], volumes: [...volumes.values()] });
 
   // The state file is written asynchronously, changes of one window together: a simulated host, like a
   // real one, may lose the last instants before a crash, and the next reconcile repairs it.
@@ -65,7 +133,7 @@ export function createSimDriver(options: SimDriverOptions = {}): Driver & { inst
     while (dirty) {
       dirty = false;
       const temp = `${file}.tmp`;
-      await writeFile(temp, JSON.stringify([...instances.values()]));
+      await writeFile(temp, stateText());
       await rename(temp, file);
     }
   };
@@ -86,8 +154,21 @@ export function createSimDriver(options: SimDriverOptions = {}): Driver & { inst
     if (!options.stateFile || !dirty) return;
     dirty = false;
     const temp = `${options.stateFile}.tmp`;
-    writeFileSync(temp, JSON.stringify([...instances.values()]));
+    writeFileSync(temp, stateText());
     renameSync(temp, options.stateFile);
+  };
+
+  /** The disk fields a spec asks for, given what the instance had: rebuilt on a newer generation, never shrunk. */
+  const diskOf = (spec: InstanceSpec, existing: SimInstance | undefined): Partial<SimInstance> => {
+    const rebuilt = (spec.diskGeneration ?? 0) > (existing?.diskGeneration ?? 0);
+    return {
+      image: rebuilt || !existing?.image ? spec.image : existing.image,
+      diskGiB: Math.max(spec.diskGiB, existing?.diskGiB ?? 0),
+      diskGeneration: Math.max(spec.diskGeneration ?? 0, existing?.diskGeneration ?? 0),
+      iso: spec.iso ?? null,
+      vcpus: spec.vcpus,
+      memoryMiB: spec.memoryMiB,
+    };
   };
 
   const set = (serverId: string, change: Partial<SimInstance>) => {
@@ -101,22 +182,77 @@ export function createSimDriver(options: SimDriverOptions = {}): Driver & { inst
     name: 'sim',
     instanceCount: () => instances.size,
 
+    async usage(): Promise<InstanceUsage[]> {
+      // Running time as this process saw it (counters restart with the agent, as a QEMU process's would).
+      const nowMs = Date.now();
+      const out: InstanceUsage[] = [];
+      for (const instance of instances.values()) {
+        const since = runningSince.get(instance.serverId);
+        const running = instance.power === 'running';
+        if (running && since === undefined) runningSince.set(instance.serverId, nowMs);
+        if (!running && since !== undefined) {
+          ranMs.set(instance.serverId, (ranMs.get(instance.serverId) ?? 0) + nowMs - since);
+          runningSince.delete(instance.serverId);
+        }
+        if (!running) continue;
+        const seconds =
+          ((ranMs.get(instance.serverId) ?? 0) + nowMs - (runningSince.get(instance.serverId) ?? nowMs)) / 1000;
+        out.push({
+          serverId: instance.serverId,
+          ...simUsageCounters(instance.serverId, instance.vcpus, instance.memoryMiB, seconds),
+        });
+      }
+      return out;
+    },
+
     async list(): Promise<ObservedInstance[]> {
-      return [...instances.values()].map((i) => ({ serverId: i.serverId, power: i.power, rebootGeneration: i.rebootGeneration, ...(i.power === 'crashed' ? { detail: 'simulated boot failure' } : {}) }));
+      return [...instances.values()].map((i) => ({
+        serverId: i.serverId,
+        power: i.power,
+        rebootGeneration: i.rebootGeneration,
+        ...(i.power === 'crashed' ? { detail: i.detail ?? 'simulated boot failure' } : {}),
+      }));
     },
 
     async start(spec: InstanceSpec, rebootGeneration: number) {
       const existing = instances.get(spec.serverId);
       if (existing && (existing.power === 'running' || existing.power === 'starting')) return;
-      if (existing) set(spec.serverId, { power: 'starting' });
+      if (!existing && options.missingImages?.includes(spec.image)) {
+        throw unavailable(
+          `image ${spec.image} has no file on this host; import it with \`vmcloud image import ${spec.image} FILE\``,
+          {
+            reason: 'image_not_on_host',
+            details: { image: spec.image },
+          },
+        );
+      }
+      if (existing)
+        set(spec.serverId, {
+          power: 'starting',
+          detail: undefined,
+          ignoresPowerButton: undefined,
+          ...diskOf(spec, existing),
+        });
       else {
-        instances.set(spec.serverId, { serverId: spec.serverId, power: 'starting', rebootGeneration, vcpus: spec.vcpus, memoryMiB: spec.memoryMiB });
+        instances.set(spec.serverId, {
+          serverId: spec.serverId,
+          power: 'starting',
+          rebootGeneration,
+          vcpus: spec.vcpus,
+          memoryMiB: spec.memoryMiB,
+          ...diskOf(spec, undefined),
+        });
         persist();
       }
       await delay(delays.startMs);
       if (instances.get(spec.serverId)?.power !== 'starting') return;
-      if (options.failingImages?.includes(spec.image)) set(spec.serverId, { power: 'crashed' });
-      else set(spec.serverId, { power: 'running', rebootGeneration: Math.max(rebootGeneration, instances.get(spec.serverId)!.rebootGeneration) });
+      if (options.failingImages?.includes(spec.image))
+        set(spec.serverId, { power: 'crashed', detail: 'simulated boot failure' });
+      else
+        set(spec.serverId, {
+          power: 'running',
+          rebootGeneration: Math.max(rebootGeneration, instances.get(spec.serverId)!.rebootGeneration),
+        });
     },
 
     async stop(serverId: string, stopOptions: StopOptions) {
@@ -126,28 +262,121 @@ export function createSimDriver(options: SimDriverOptions = {}): Driver & { inst
         return;
       }
       set(serverId, { power: 'stopping' });
-      await delay(stopOptions.gracefulTimeoutMs <= 0 ? delays.forcedStopMs : Math.min(delays.stopMs, stopOptions.gracefulTimeoutMs));
-      if (instances.get(serverId)?.power === 'stopping') set(serverId, { power: 'stopped' });
+      // The guest powers off after stopMs if it heeds the button and the grace period allows; otherwise
+      // the host waits out the grace period and forces it off.
+      const graceful =
+        stopOptions.gracefulTimeoutMs > 0 &&
+        !instance.ignoresPowerButton &&
+        delays.stopMs <= stopOptions.gracefulTimeoutMs;
+      await delay(graceful ? delays.stopMs : Math.max(0, stopOptions.gracefulTimeoutMs) + delays.forcedStopMs);
+      if (instances.get(serverId)?.power === 'stopping')
+        set(serverId, { power: 'stopped', lastStop: graceful ? 'graceful' : 'forced' });
     },
 
-    async reboot(serverId: string, rebootGeneration: number) {
+    async reboot(serverId: string, rebootGeneration: number, spec?: InstanceSpec) {
       const instance = instances.get(serverId);
       if (!instance || instance.power !== 'running' || instance.rebootGeneration >= rebootGeneration) return;
       await delay(delays.rebootMs);
-      if (instances.get(serverId)?.power === 'running') set(serverId, { rebootGeneration });
+      // With a spec, the reboot applies it: a rebuilt disk, another ISO.
+      if (instances.get(serverId)?.power === 'running')
+        set(serverId, { rebootGeneration, ...(spec ? diskOf(spec, instance) : {}) });
     },
 
     async destroy(serverId: string) {
       if (!instances.has(serverId)) return;
       await delay(delays.destroyMs);
       instances.delete(serverId);
+      for (const volume of volumes.values()) if (volume.serverId === serverId) volume.serverId = null;
       persist();
+    },
+
+    async listVolumes() {
+      return [...volumes.values()].map((v) => ({ ...v }));
+    },
+
+    async createVolume(volumeId, sizeGiB) {
+      if (volumes.has(volumeId)) return;
+      await delay(delays.volumeMs);
+      if (!volumes.has(volumeId)) volumes.set(volumeId, { volumeId, sizeGiB, serverId: null });
+      persist();
+    },
+
+    async resizeVolume(volumeId, sizeGiB) {
+      const volume = volumes.get(volumeId);
+      if (!volume) throw notFound('volume', volumeId);
+      if (sizeGiB <= volume.sizeGiB) return;
+      await delay(delays.volumeMs);
+      volume.sizeGiB = Math.max(volume.sizeGiB, sizeGiB);
+      persist();
+    },
+
+    async attachVolume(volumeId, serverId) {
+      const volume = volumes.get(volumeId);
+      if (!volume) throw notFound('volume', volumeId);
+      if (volume.serverId === serverId) return;
+      if (volume.serverId !== null)
+        throw conflict(`volume ${volumeId} is attached to ${volume.serverId}`, { reason: 'volume_attached' });
+      const instance = instances.get(serverId);
+      if (!instance)
+        throw unavailable(`no instance ${serverId} on this host to attach ${volumeId} to`, { reason: 'no_instance' });
+      // A running guest gets it hot-plugged; a stopped one at its next start.
+      if (instance.power === 'running') await delay(delays.volumeMs);
+      volume.serverId = serverId;
+      persist();
+    },
+
+    async detachVolume(volumeId) {
+      const volume = volumes.get(volumeId);
+      if (!volume || volume.serverId === null) return;
+      // A running guest is asked to release the device, and takes its time.
+      if (instances.get(volume.serverId)?.power === 'running') await delay(delays.volumeMs);
+      volume.serverId = null;
+      persist();
+    },
+
+    async deleteVolume(volumeId) {
+      const volume = volumes.get(volumeId);
+      if (!volume) return;
+      if (volume.serverId !== null)
+        throw conflict(`volume ${volumeId} is attached to ${volume.serverId}; detach it first`, {
+          reason: 'volume_attached',
+        });
+      await delay(delays.volumeMs);
+      volumes.delete(volumeId);
+      persist();
+    },
+
+    guestVolumes(serverId) {
+      if (instances.get(serverId)?.power !== 'running') return [];
+      return [...volumes.values()].filter((v) => v.serverId === serverId).map((v) => ({ ...v }));
     },
 
     async close() {
       await writing;
       flush();
       closed = true;
+    },
+
+    lastStop: (serverId) => instances.get(serverId)?.lastStop ?? null,
+
+    disk(serverId) {
+      const instance = instances.get(serverId);
+      if (!instance) return null;
+      return {
+        image: instance.image ?? '',
+        sizeGiB: instance.diskGiB ?? 0,
+        diskGeneration: instance.diskGeneration ?? 0,
+        iso: instance.iso ?? null,
+      };
+    },
+
+    simulate: {
+      crash(serverId, detail = 'simulated crash: the hypervisor process was killed') {
+        if (instances.has(serverId)) set(serverId, { power: 'crashed', detail });
+      },
+      ignorePowerButton(serverId) {
+        if (instances.has(serverId)) set(serverId, { ignoresPowerButton: true });
+      },
     },
   };
 }

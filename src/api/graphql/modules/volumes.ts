@@ -1,0 +1,76 @@
+import type { GraphqlModule } from '../module.ts';
+
+export const volumesModule: GraphqlModule = {
+  typeDefs: /* GraphQL */ `
+    type Volume {
+      id: ID!
+      name: String!
+      project_id: String!
+      region: String!
+      size_gib: Int!
+      backend: String!
+      status: String!
+      server_id: String
+      labels: JSON!
+      error: String
+      created_at: String!
+      updated_at: String!
+      "The server it is attached to (batched per request)."
+      server: Server
+    }
+    type VolumePage {
+      volumes: [Volume!]!
+      next_cursor: String
+    }
+    type VolumeCreated {
+      volume: Volume!
+      action: Action!
+    }
+    input CreateVolumeInput {
+      name: String!
+      size_gib: Int!
+      region: String!
+      labels: JSON
+    }
+    extend type Query {
+      volumes(limit: Int, cursor: String, region: String, server_id: String): VolumePage!
+      volume(id: ID!): Volume
+    }
+    extend type Mutation {
+      createVolume(input: CreateVolumeInput!): VolumeCreated!
+      attachVolume(id: ID!, server: String!): Action!
+      detachVolume(id: ID!): Action!
+      resizeVolume(id: ID!, size_gib: Int!): Action!
+      deleteVolume(id: ID!): Action!
+    }
+  `,
+  resolvers: {
+    Query: {
+      volumes: (_p, args, { principal, services }) =>
+        services.volumes.listVolumes(principal, {
+          limit: args.limit == null ? undefined : String(args.limit),
+          cursor: args.cursor ?? undefined,
+          region: args.region ?? undefined,
+          server_id: args.server_id ?? undefined,
+        }),
+      volume: async (_p, { id }, { principal, services }) => (await services.volumes.getVolume(principal, id)).volume,
+    },
+    Volume: {
+      server: (volume, _a, { loaders }) => (volume.server_id ? loaders.server.load(volume.server_id) : null),
+    },
+    Mutation: {
+      createVolume: (_p, { input }, { principal, services }) => {
+        const body = Object.fromEntries(Object.entries(input).filter(([, v]) => v != null));
+        return services.volumes.createVolume(principal, body as never);
+      },
+      attachVolume: async (_p, { id, server }, { principal, services }) =>
+        (await services.volumes.attach(principal, id, server)).action,
+      detachVolume: async (_p, { id }, { principal, services }) =>
+        (await services.volumes.detach(principal, id)).action,
+      resizeVolume: async (_p, { id, size_gib }, { principal, services }) =>
+        (await services.volumes.resize(principal, id, size_gib)).action,
+      deleteVolume: async (_p, { id }, { principal, services }) =>
+        (await services.volumes.delete(principal, id)).action,
+    },
+  },
+};

@@ -1,0 +1,129 @@
+/**
+ * /v1/auth/…: sign-in, sessions, TOTP, passwords, one-time links; /v1/users: operators add people. The
+ * edge sets and clears the cookies; everything else is the people service's (src/identity/people.ts).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Route } from '../route.ts';
+import type { IdentityService, PeopleService, SessionIssued } from '../../../identity/index.ts';
+import { sessionLifetimeMs } from '../../../identity/index.ts';
+import { VmcError } from '../../../core/index.ts';
+import {
+  beginTotpEnrolment,
+  changePassword,
+  createUser,
+  disableTotp,
+  getAuthSession,
+  issueResetLink,
+  listAuthSessions,
+  login,
+  logout,
+  redeemLink,
+  revokeAuthSession,
+  verifyTotpEnrolment,
+} from '../../../contract/index.ts';
+import { setCookie } from '../cookies.ts';
+
+export interface AuthRouteDeps {
+  people: PeopleService;
+  identity: IdentityService;
+  cookieNames: { session: string; csrf: string };
+  /** Cookies get Secure (the API is served over TLS). */
+  secureCookies: boolean;
+}
+
+export function registerAuthRoutes(route: Route, deps: AuthRouteDeps) {
+  const { people } = deps;
+  const clientOf = (request: FastifyRequest) => ({
+    ip: request.ip,
+    userAgent: request.headers['user-agent'] ?? null,
+  });
+
+  const setSessionCookies = (reply: FastifyReply, issued: SessionIssued) => {
+    const maxAgeS = Math.floor(sessionLifetimeMs / 1000);
+    reply.header('set-cookie', [
+      setCookie(deps.cookieNames.session, issued.sessionSecret, {
+        maxAgeS,
+        httpOnly: true,
+        secure: deps.secureCookies,
+      }),
+      setCookie(deps.cookieNames.csrf, issued.csrfToken, { maxAgeS, httpOnly: false, secure: deps.secureCookies }),
+    ]);
+    reply.header('cache-control', 'no-store');
+    return issued.signedIn;
+  };
+  const clearSessionCookies = (reply: FastifyReply) =>
+    reply.header('set-cookie', [
+      setCookie(deps.cookieNames.session, '', { maxAgeS: 0, httpOnly: true, secure: deps.secureCookies }),
+      setCookie(deps.cookieNames.csrf, '', { maxAgeS: 0, httpOnly: false, secure: deps.secureCookies }),
+    ]);
+
+  /** A refused sign-in: audited as a failed authentication; a throttled one says when to retry. */
+  const refused = (request: FastifyRequest, reply: FastifyReply, error: unknown): never => {
+    if (error instanceof VmcError) {
+      if (error.reason === 'login_throttled') reply.header('Retry-After', String(error.details.retry_after));
+      if (error.code === 'unauthenticated' && error.reason !== 'totp_required')
+        request.server.auditFailedAuthentication(request, error);
+    }
+    throw error;
+  };
+
+  route(login, async ({ body, request, reply }) => {
+    try {
+      const issued = await people.login({
+        email: body.email,
+        password: body.password,
+        totpCode: body.totp_code,
+        recoveryCode: body.recovery_code,
+        projectId: body.project_id,
+        client: clientOf(request),
+      });
+      return setSessionCookies(reply, issued);
+    } catch (error) {
+      return refused(request, reply, error);
+    }
+  });
+
+  route(redeemLink, async ({ body, request, reply }) => {
+    try {
+      const issued = await people.redeemLink({
+        token: body.token,
+        password: body.password,
+        totpCode: body.totp_code,
+        recoveryCode: body.recovery_code,
+        client: clientOf(request),
+      });
+      return setSessionCookies(reply, issued);
+    } catch (error) {
+      return refused(request, reply, error);
+    }
+  });
+
+  route(logout, async ({ principal, reply }) => {
+    await people.logout(principal);
+    clearSessionCookies(reply);
+  });
+
+  route(getAuthSession, ({ principal }) =>
+    people.current(principal, async () => (await deps.identity.getProject(principal)).name),
+  );
+  route(listAuthSessions, async ({ principal }) => ({ sessions: await people.listSessions(principal) }));
+  route(revokeAuthSession, ({ principal, params }) => people.revokeSession(principal, params.id));
+
+  route(beginTotpEnrolment, async ({ principal, reply }) => {
+    reply.header('cache-control', 'no-store');
+    return people.beginTotp(principal);
+  });
+  route(verifyTotpEnrolment, async ({ principal, body, reply }) => {
+    reply.header('cache-control', 'no-store');
+    return people.verifyTotp(principal, body.code);
+  });
+  route(disableTotp, ({ principal, body }) => people.disableTotp(principal, body.password));
+  route(changePassword, ({ principal, body }) =>
+    people.changePassword(principal, { current: body.current_password, next: body.new_password }),
+  );
+
+  route(createUser, ({ principal, body }) =>
+    people.createUser(principal, { email: body.email, name: body.name, projectId: body.project_id, role: body.role }),
+  );
+  route(issueResetLink, ({ principal, body }) => people.issueResetLink(principal, body.email));
+}

@@ -1,0 +1,10 @@
+export type * from './tables.ts';
+export { createBillingService, type BillingService, type BillingDeps, type CatalogProduct } from './service.ts';
+export { nullBillingPorts, type BillingPorts, type TrafficPort, type DdosPort, type MaintenancePort } from './ports.ts';
+export { createBankTransferProvider, type PaymentProvider } from './payments.ts';
+export { defaultSupplier, type SupplierConfig } from './invoice-document.ts';
+export { rateMonth, type UsageInterval, type RatedLine, type TrafficUsage } from './rating.ts';
+export { decideVat, type VatDecision } from './vat.ts';
+export { slaTiers, type SlaTier } from './sla-tiers.ts';
+export { createMeteringStore, type MeteringStore } from './metering-store.ts';
+export { createAccountStore } from './account-store.ts';

@@ -1,0 +1,28 @@
+/**
+ * One page of a keyset-paginated list whose rows may also be filtered in memory (a label selector): reads
+ * batches in id order after `afterId` until `limit` rows pass or the list ends. `nextAfterId` is the last
+ * id of the page when another page exists (the caller encodes it as its cursor), else null.
+ */
+export async function filteredKeysetPage<T extends { id: string }>(options: {
+  limit: number;
+  afterId: string | null;
+  /** At most `batch` rows after `afterId` (null: from the start), in id order. */
+  read: (afterId: string | null, batch: number) => Promise<T[]>;
+  /** Absent: every row passes, and one read of `limit + 1` rows decides. */
+  keep?: (row: T) => boolean;
+}): Promise<{ page: T[]; nextAfterId: string | null }> {
+  const { limit, read, keep } = options;
+  const batch = Math.max(limit + 1, keep ? 200 : 0);
+  const page: T[] = [];
+  let after = options.afterId;
+  for (;;) {
+    const rows = await read(after, batch);
+    for (const row of rows) {
+      if (keep && !keep(row)) continue;
+      if (page.length === limit) return { page, nextAfterId: page.length > 0 ? page[page.length - 1].id : null };
+      page.push(row);
+    }
+    if (rows.length < batch) return { page, nextAfterId: null };
+    after = rows[rows.length - 1].id;
+  }
+}

@@ -1,0 +1,659 @@
+/**
+ * People, not only tokens (docs/adr/0010-console-auth.md): users sign in with email + password and a TOTP
+ * code; a session is a cookie whose SHA-256 is stored, and authenticates as a project principal with the
+ * member's current role — the same principal a project token gives, so authorization stays in one place.
+ * Recovery codes and one-time links (set/reset a password) are single-use and stored hashed; the TOTP secret
+ * is sealed in the key store. Failed sign-ins are throttled per account and per client address.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Db, Tx, TxHooks } from '../db/index.ts';
+import { inTransaction } from '../db/index.ts';
+import { VmcError, forbidden, invalid, newId, notFound, type Clock } from '../core/index.ts';
+import type { EventRecorder } from '../events/index.ts';
+import type {
+  AuthSession,
+  AuthUser,
+  CurrentPrincipal,
+  IssuedLink,
+  LinkPurpose,
+  ProjectMembership,
+  SecondFactor,
+  SignedIn,
+} from '../contract/index.ts';
+import type { KeyStore } from '../keystore/index.ts';
+import { createPasswordHasher, passwordProblem, type PasswordHasher } from './password-hash.ts';
+import { matchStep, newTotpSecret, base32Encode, otpauthUri } from './totp.ts';
+import {
+  defaultLoginThrottle,
+  recordFailure,
+  recordSuccess,
+  throttled,
+  type LoginThrottleLimit,
+  type ThrottleState,
+} from './login-throttle.ts';
+import { isProjectRole, type Principal, type ProjectRole } from './roles.ts';
+import { createPeopleStore, type SessionRecord } from './people-store.ts';
+
+export const sessionLifetimeMs = 7 * 86_400_000;
+export const sessionIdleMs = 12 * 3_600_000;
+export const linkLifetimeMs = 24 * 3_600_000;
+const touchIntervalMs = 60_000;
+const recoveryCodeCount = 10;
+const totpSecretPurpose = 'identity.totp-secret';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const randomSecret = (prefix: string) => prefix + randomBytes(32).toString('base64url');
+/** A recovery code as people copy it: xxxxx-xxxxx from an unambiguous alphabet. */
+function newRecoveryCode(): string {
+  const alphabet = 'abcdefghjkmnpqrstuvwxyz23456789';
+  const bytes = randomBytes(10);
+  let out = '';
+  for (let i = 0; i < 10; i++) out += (i === 5 ? '-' : '') + alphabet[bytes[i] % alphabet.length];
+  return out;
+}
+const normalizeRecoveryCode = (code: string) =>
+  code
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '');
+export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+/** Where a sign-in comes from (recorded on the session, keyed for throttling). */
+export interface ClientInfo {
+  ip: string;
+  userAgent: string | null;
+}
+
+/** What a successful sign-in hands the edge: the answer, and the two cookie values. */
+export interface SessionIssued {
+  signedIn: SignedIn;
+  sessionSecret: string;
+  csrfToken: string;
+}
+
+/** Sends a one-time link to its user (mail, in production); the default logs it. */
+export interface LinkMailer {
+  send(message: { to: string; purpose: LinkPurpose; path: string; expiresAt: string }): Promise<void>;
+}
+
+export interface SessionAuthentication {
+  principal: Extract<Principal, { kind: 'project' }>;
+  csrfHash: string;
+}
+
+const unauthenticated = (message: string, reason: string) => new VmcError('unauthenticated', message, { reason });
+
+export function createPeopleService(deps: {
+  db: Db;
+  clock: Clock;
+  events: EventRecorder;
+  keyStore: Pick<KeyStore, 'seal' | 'open' | 'remove'>;
+  hasher?: PasswordHasher;
+  throttle?: LoginThrottleLimit;
+  mailer?: LinkMailer;
+  issuer?: string;
+}) {
+  const { db, clock } = deps;
+  const store = createPeopleStore(db);
+  const hasher = deps.hasher ?? createPasswordHasher();
+  const limit = deps.throttle ?? defaultLoginThrottle;
+  let throttleState: ThrottleState = new Map();
+  const touchedAtMs = new Map<string, number>();
+  const issuer = deps.issuer ?? 'VMCloud';
+
+  const sessionView = (s: SessionRecord, currentId: string | null): AuthSession => ({
+    id: s.id,
+    project_id: s.projectId,
+    second_factor: s.secondFactor as SecondFactor,
+    source_ip: s.sourceIp,
+    user_agent: s.userAgent,
+    created_at: s.createdAt,
+    last_seen_at: s.lastSeenAt,
+    expires_at: s.expiresAt,
+    current: s.id === currentId,
+  });
+
+  async function userView(q: Db | Tx, userId: string): Promise<AuthUser> {
+    const user = await store.userById(q, userId);
+    if (!user) throw notFound('user', userId);
+    const credentials = await store.credentials(q, userId);
+    return {
+      id: user.id,
+      email: user.email,
+      name: user.name,
+      totp_enabled: credentials?.totpSecretId != null,
+      has_password: credentials?.passwordHash != null,
+      recovery_codes_left: await store.recoveryCodesLeft(q, userId),
+    };
+  }
+
+  const membershipView = (m: { projectId: string; name: string; role: ProjectRole }): ProjectMembership => ({
+    id: m.projectId,
+    name: m.name,
+    role: m.role,
+  });
+
+  /** The signed-in user behind a principal: a session's user; tokens are refused (`session_required`). */
+  async function sessionOf(principal: Principal): Promise<SessionRecord> {
+    if (principal.kind !== 'project' || !principal.tokenId.startsWith('ses_'))
+      throw new VmcError('forbidden', 'this needs a signed-in session (the console), not an API token', {
+        reason: 'session_required',
+      });
+    const session = await store.sessionById(db, principal.tokenId);
+    if (!session || session.revokedAt) throw unauthenticated('the session was revoked', 'session_expired');
+    return session;
+  }
+
+  /**
+   * Checks the second factor of a user with TOTP: a code of a step never used before, or an unused recovery
+   * code. Throws `totp_required` when neither was sent (not a failure), `totp_invalid` otherwise.
+   */
+  async function checkSecondFactor(
+    tx: Tx,
+    userId: string,
+    totpSecretId: string,
+    input: { totpCode?: string; recoveryCode?: string },
+  ): Promise<SecondFactor> {
+    if (input.totpCode) {
+      const secret = await deps.keyStore.open(totpSecretId, { purpose: totpSecretPurpose, q: tx });
+      const step = matchStep(secret, input.totpCode, clock.nowMs());
+      if (step === null) throw unauthenticated('the authentication code is wrong or expired', 'totp_invalid');
+      if (!(await store.claimTotpStep(tx, userId, step)))
+        throw unauthenticated('this authentication code was used already: wait for the next one', 'totp_replayed');
+      return 'totp';
+    }
+    if (input.recoveryCode) {
+      const used = await store.useRecoveryCode(
+        tx,
+        userId,
+        sha256(normalizeRecoveryCode(input.recoveryCode)),
+        clock.nowIso(),
+      );
+      if (!used) throw unauthenticated('the recovery code is wrong or was used already', 'totp_invalid');
+      return 'recovery_code';
+    }
+    throw unauthenticated('this account has two-factor authentication: send the code of the app', 'totp_required');
+  }
+
+  async function openSession(
+    tx: Tx,
+    hooks: TxHooks,
+    input: { userId: string; projectId: string; secondFactor: SecondFactor; client: ClientInfo },
+  ): Promise<{ record: SessionRecord; secret: string; csrfToken: string }> {
+    const secret = randomSecret('vms_');
+    const csrfToken = randomBytes(32).toString('base64url');
+    const nowMs = clock.nowMs();
+    const record: SessionRecord = {
+      id: newId('session', nowMs),
+      userId: input.userId,
+      projectId: input.projectId,
+      csrfHash: sha256(csrfToken),
+      secondFactor: input.secondFactor,
+      sourceIp: input.client.ip,
+      userAgent: input.client.userAgent?.slice(0, 300) ?? null,
+      createdAt: clock.nowIso(),
+      lastSeenAt: clock.nowIso(),
+      expiresAt: new Date(nowMs + sessionLifetimeMs).toISOString(),
+      revokedAt: null,
+    };
+    await store.insertSession(tx, { ...record, secretHash: sha256(secret) });
+    await deps.events.record(tx, hooks, {
+      type: 'session.created',
+      projectId: input.projectId,
+      resourceType: 'session',
+      resourceId: record.id,
+      data: { user_id: input.userId, second_factor: input.secondFactor },
+    });
+    return { record, secret, csrfToken };
+  }
+
+  async function revokeSessions(
+    tx: Tx,
+    hooks: TxHooks,
+    filter: { userId: string; id?: string; except?: string },
+    reason: string,
+  ): Promise<string[]> {
+    const ids = await store.revokeSessions(tx, filter, clock.nowIso());
+    for (const id of ids) {
+      const session = await store.sessionById(tx, id);
+      await deps.events.record(tx, hooks, {
+        type: 'session.revoked',
+        projectId: session?.projectId ?? null,
+        resourceType: 'session',
+        resourceId: id,
+        data: { user_id: filter.userId, reason },
+      });
+    }
+    return ids;
+  }
+
+  async function issued(
+    tx: Tx,
+    opened: { record: SessionRecord; secret: string; csrfToken: string },
+    membership: { projectId: string; name: string; role: ProjectRole },
+  ): Promise<SessionIssued> {
+    return {
+      signedIn: {
+        user: await userView(tx, opened.record.userId),
+        session: sessionView(opened.record, opened.record.id),
+        project: membershipView(membership),
+        csrf_token: opened.csrfToken,
+      },
+      sessionSecret: opened.secret,
+      csrfToken: opened.csrfToken,
+    };
+  }
+
+  async function chooseMembership(tx: Tx, userId: string, projectId: string | undefined) {
+    const memberships = await store.memberships(tx, userId);
+    const membership = projectId ? memberships.find((m) => m.projectId === projectId) : memberships[0];
+    if (!membership)
+      throw new VmcError(
+        'forbidden',
+        projectId
+          ? `you are not a member of project ${projectId}`
+          : 'this account belongs to no project yet: ask an operator to add it to one',
+        { reason: 'no_project' },
+      );
+    return membership;
+  }
+
+  async function issueLink(
+    tx: Tx,
+    hooks: TxHooks,
+    input: { userId: string; email: string; purpose: LinkPurpose; createdBy: string | null },
+  ): Promise<IssuedLink> {
+    const secret = randomSecret('vml_');
+    const nowMs = clock.nowMs();
+    const expiresAt = new Date(nowMs + linkLifetimeMs).toISOString();
+    const id = newId('userLink', nowMs);
+    await store.insertLink(tx, {
+      id,
+      userId: input.userId,
+      purpose: input.purpose,
+      secretHash: sha256(secret),
+      createdBy: input.createdBy,
+      createdAt: clock.nowIso(),
+      expiresAt,
+    });
+    await deps.events.record(tx, hooks, {
+      type: 'user.link_issued',
+      projectId: null,
+      resourceType: 'user',
+      resourceId: input.userId,
+      data: { purpose: input.purpose, expires_at: expiresAt, created_by: input.createdBy },
+    });
+    const link: IssuedLink = { purpose: input.purpose, path: `/reset#token=${secret}`, expires_at: expiresAt };
+    hooks.afterCommit(() => {
+      deps.mailer?.send({ to: input.email, purpose: input.purpose, path: link.path, expiresAt }).catch(() => undefined);
+    });
+    return link;
+  }
+
+  function throttleKeys(email: string, client: ClientInfo) {
+    return [`email:${email}`, `ip:${client.ip}`];
+  }
+
+  function refuseIfThrottled(keys: string[]) {
+    const blocked = throttled(throttleState, keys, clock.nowMs(), limit);
+    if (blocked)
+      throw new VmcError('rate_limited', `too many failed sign-ins; try again in ${blocked.retryAfterS} s`, {
+        reason: 'login_throttled',
+        details: { retry_after: blocked.retryAfterS },
+      });
+  }
+
+  return {
+    /** The cookie of a session → the principal it acts as, and its CSRF token's hash. */
+    async authenticateSession(secret: string): Promise<SessionAuthentication> {
+      if (!/^vms_[A-Za-z0-9_-]{43}$/.test(secret))
+        throw unauthenticated('the session cookie is malformed', 'session_expired');
+      const session = await store.sessionByHash(sha256(secret));
+      const nowIso = clock.nowIso();
+      const nowMs = clock.nowMs();
+      if (!session || session.revokedAt) throw unauthenticated('the session ended: sign in again', 'session_expired');
+      if (session.expiresAt <= nowIso || Date.parse(session.lastSeenAt) + sessionIdleMs <= nowMs)
+        throw unauthenticated('the session expired: sign in again', 'session_expired');
+      if (!session.role || !isProjectRole(session.role))
+        throw unauthenticated('you are no longer a member of this project: sign in again', 'session_expired');
+      if (nowMs - (touchedAtMs.get(session.id) ?? Date.parse(session.lastSeenAt)) >= touchIntervalMs) {
+        touchedAtMs.set(session.id, nowMs);
+        if (touchedAtMs.size > 10_000) touchedAtMs.clear();
+        await store.touchSession(session.id, nowIso);
+      }
+      return {
+        principal: {
+          kind: 'project',
+          tokenId: session.id,
+          userId: session.userId,
+          projectId: session.projectId,
+          role: session.role,
+        },
+        csrfHash: session.csrfHash,
+      };
+    },
+
+    /** Console tickets: throws when the session was revoked or expired since it was checked. */
+    async recheckSession(sessionId: string): Promise<void> {
+      const session = await store.sessionById(db, sessionId);
+      if (!session || session.revokedAt || session.expiresAt <= clock.nowIso())
+        throw unauthenticated('the session ended', 'session_expired');
+    },
+
+    async login(input: {
+      email: string;
+      password: string;
+      totpCode?: string;
+      recoveryCode?: string;
+      projectId?: string;
+      client: ClientInfo;
+    }): Promise<SessionIssued> {
+      const email = normalizeEmail(input.email);
+      const keys = throttleKeys(email, input.client);
+      refuseIfThrottled(keys);
+      const user = await store.userByEmail(db, email);
+      const credentials = user ? await store.credentials(db, user.id) : null;
+      const verdict = await hasher.verify(input.password, credentials?.passwordHash ?? null);
+      const fail = (error: VmcError): never => {
+        throttleState = recordFailure(throttleState, keys, clock.nowMs(), limit);
+        throw error;
+      };
+      if (!user || !verdict.ok) return fail(unauthenticated('the email or the password is wrong', 'bad_credentials'));
+      try {
+        const result = await inTransaction(db, async (tx, hooks) => {
+          const secondFactor: SecondFactor = credentials?.totpSecretId
+            ? await checkSecondFactor(tx, user.id, credentials.totpSecretId, input)
+            : 'none';
+          const membership = await chooseMembership(tx, user.id, input.projectId);
+          if (verdict.needsRehash)
+            await store.setPassword(tx, user.id, await hasher.hash(input.password), clock.nowIso());
+          const opened = await openSession(tx, hooks, {
+            userId: user.id,
+            projectId: membership.projectId,
+            secondFactor,
+            client: input.client,
+          });
+          return issued(tx, opened, membership);
+        });
+        throttleState = recordSuccess(throttleState, keys[0]);
+        return result;
+      } catch (error) {
+        if (error instanceof VmcError && error.reason !== 'totp_required' && error.code === 'unauthenticated')
+          return fail(error);
+        throw error;
+      }
+    },
+
+    async logout(principal: Principal): Promise<void> {
+      const session = await sessionOf(principal);
+      await inTransaction(db, (tx, hooks) =>
+        revokeSessions(tx, hooks, { userId: session.userId, id: session.id }, 'signed_out'),
+      );
+    },
+
+    async current(principal: Principal, projectName: (id: string) => Promise<string>): Promise<CurrentPrincipal> {
+      if (principal.kind !== 'project') throw forbidden('this route needs a project token or session');
+      if (!principal.tokenId.startsWith('ses_'))
+        return {
+          via: 'token',
+          user: null,
+          session: null,
+          project: { id: principal.projectId, name: await projectName(principal.projectId), role: principal.role },
+          projects: [],
+        };
+      const session = await sessionOf(principal);
+      const memberships = await store.memberships(db, session.userId);
+      return {
+        via: 'session',
+        user: await userView(db, session.userId),
+        session: sessionView(session, session.id),
+        project: { id: principal.projectId, name: await projectName(principal.projectId), role: principal.role },
+        projects: memberships.map(membershipView),
+      };
+    },
+
+    async listSessions(principal: Principal): Promise<AuthSession[]> {
+      const session = await sessionOf(principal);
+      return (await store.liveSessions(session.userId, clock.nowIso())).map((s) => sessionView(s, session.id));
+    },
+
+    async revokeSession(principal: Principal, sessionId: string): Promise<void> {
+      const session = await sessionOf(principal);
+      const revoked = await inTransaction(db, (tx, hooks) =>
+        revokeSessions(tx, hooks, { userId: session.userId, id: sessionId }, 'revoked'),
+      );
+      if (revoked.length === 0) throw notFound('session', sessionId);
+    },
+
+    async beginTotp(principal: Principal): Promise<{ secret: string; otpauth_uri: string }> {
+      const session = await sessionOf(principal);
+      const user = await store.userById(db, session.userId);
+      if (!user) throw notFound('user', session.userId);
+      const secret = newTotpSecret();
+      await inTransaction(db, async (tx) => {
+        await store.ensureCredentials(tx, user.id, clock.nowIso());
+        const credentials = await store.credentials(tx, user.id);
+        if (credentials?.totpSecretId)
+          throw new VmcError('conflict', 'two-factor authentication is on already; turn it off first', {
+            reason: 'totp_enabled',
+          });
+        if (credentials?.totpPendingSecretId) await deps.keyStore.remove(credentials.totpPendingSecretId, tx);
+        const pendingId = await deps.keyStore.seal(totpSecretPurpose, secret, tx);
+        await store.setTotp(tx, user.id, { pendingSecretId: pendingId }, clock.nowIso());
+      });
+      return { secret: base32Encode(secret), otpauth_uri: otpauthUri({ secret, issuer, account: user.email }) };
+    },
+
+    async verifyTotp(principal: Principal, code: string): Promise<{ recovery_codes: string[] }> {
+      const session = await sessionOf(principal);
+      return inTransaction(db, async (tx, hooks) => {
+        const credentials = await store.credentials(tx, session.userId);
+        if (!credentials?.totpPendingSecretId)
+          throw new VmcError('conflict', 'no enrolment in progress: begin with POST /v1/auth/totp', {
+            reason: 'totp_not_pending',
+          });
+        const secret = await deps.keyStore.open(credentials.totpPendingSecretId, { purpose: totpSecretPurpose, q: tx });
+        const step = matchStep(secret, code, clock.nowMs());
+        if (step === null)
+          throw invalid('the code does not match: check the time of the device and type the current code', {
+            reason: 'totp_invalid',
+            fields: [{ field: 'code', message: 'does not match the new secret' }],
+          });
+        const nowIso = clock.nowIso();
+        await store.setTotp(
+          tx,
+          session.userId,
+          { secretId: credentials.totpPendingSecretId, pendingSecretId: null, enabledAt: nowIso },
+          nowIso,
+        );
+        await store.claimTotpStep(tx, session.userId, step);
+        const codes = Array.from({ length: recoveryCodeCount }, newRecoveryCode);
+        await store.replaceRecoveryCodes(
+          tx,
+          session.userId,
+          codes.map((c) => sha256(normalizeRecoveryCode(c))),
+          nowIso,
+        );
+        await deps.events.record(tx, hooks, {
+          type: 'user.totp_enabled',
+          projectId: null,
+          resourceType: 'user',
+          resourceId: session.userId,
+          data: {},
+        });
+        return { recovery_codes: codes };
+      });
+    },
+
+    async disableTotp(principal: Principal, password: string): Promise<void> {
+      const session = await sessionOf(principal);
+      const credentials = await store.credentials(db, session.userId);
+      if (!(await hasher.verify(password, credentials?.passwordHash ?? null)).ok)
+        throw new VmcError('forbidden', 'the password is wrong', { reason: 'bad_credentials' });
+      if (!credentials?.totpSecretId) return;
+      await inTransaction(db, async (tx, hooks) => {
+        await deps.keyStore.remove(credentials.totpSecretId!, tx);
+        await store.setTotp(tx, session.userId, { secretId: null, enabledAt: null }, clock.nowIso());
+        await store.replaceRecoveryCodes(tx, session.userId, [], clock.nowIso());
+        await deps.events.record(tx, hooks, {
+          type: 'user.totp_disabled',
+          projectId: null,
+          resourceType: 'user',
+          resourceId: session.userId,
+          data: {},
+        });
+      });
+    },
+
+    async changePassword(principal: Principal, input: { current: string; next: string }): Promise<void> {
+      const session = await sessionOf(principal);
+      const user = await store.userById(db, session.userId);
+      const credentials = await store.credentials(db, session.userId);
+      if (!user || !(await hasher.verify(input.current, credentials?.passwordHash ?? null)).ok)
+        throw new VmcError('forbidden', 'the current password is wrong', { reason: 'bad_credentials' });
+      const problem = passwordProblem(input.next, user.email);
+      if (problem)
+        throw invalid(`the new password ${problem}`, {
+          reason: 'weak_password',
+          fields: [{ field: 'new_password', message: problem }],
+        });
+      const hash = await hasher.hash(input.next);
+      await inTransaction(db, async (tx, hooks) => {
+        await store.setPassword(tx, user.id, hash, clock.nowIso());
+        await revokeSessions(tx, hooks, { userId: user.id, except: session.id }, 'password_changed');
+        await deps.events.record(tx, hooks, {
+          type: 'user.password_changed',
+          projectId: null,
+          resourceType: 'user',
+          resourceId: user.id,
+          data: { via: 'password' },
+        });
+      });
+    },
+
+    /** A one-time link: sets the password, signs in, revokes the user's other sessions. */
+    async redeemLink(input: {
+      token: string;
+      password: string;
+      totpCode?: string;
+      recoveryCode?: string;
+      client: ClientInfo;
+    }): Promise<SessionIssued> {
+      const keys = [`ip:${input.client.ip}`];
+      refuseIfThrottled(keys);
+      const link = /^vml_[A-Za-z0-9_-]{43}$/.test(input.token) ? await store.linkByHash(db, sha256(input.token)) : null;
+      if (!link || link.usedAt || link.expiresAt <= clock.nowIso()) {
+        throttleState = recordFailure(throttleState, keys, clock.nowMs(), limit);
+        throw unauthenticated('this link is unknown, expired or used already: ask for a new one', 'link_invalid');
+      }
+      const user = await store.userById(db, link.userId);
+      if (!user) throw unauthenticated('this link is unknown, expired or used already', 'link_invalid');
+      const problem = passwordProblem(input.password, user.email);
+      if (problem)
+        throw invalid(`the password ${problem}`, {
+          reason: 'weak_password',
+          fields: [{ field: 'password', message: problem }],
+        });
+      const hash = await hasher.hash(input.password);
+      return inTransaction(db, async (tx, hooks) => {
+        await store.ensureCredentials(tx, user.id, clock.nowIso());
+        const credentials = await store.credentials(tx, user.id);
+        const secondFactor: SecondFactor = credentials?.totpSecretId
+          ? await checkSecondFactor(tx, user.id, credentials.totpSecretId, input)
+          : 'link';
+        const membership = await chooseMembership(tx, user.id, undefined);
+        if (!(await store.useLink(tx, link.id, clock.nowIso())))
+          throw unauthenticated('this link was used already', 'link_invalid');
+        await store.setPassword(tx, user.id, hash, clock.nowIso());
+        await revokeSessions(tx, hooks, { userId: user.id }, 'password_reset');
+        await deps.events.record(tx, hooks, {
+          type: 'user.password_changed',
+          projectId: null,
+          resourceType: 'user',
+          resourceId: user.id,
+          data: { via: link.purpose },
+        });
+        const opened = await openSession(tx, hooks, {
+          userId: user.id,
+          projectId: membership.projectId,
+          secondFactor,
+          client: input.client,
+        });
+        return issued(tx, opened, membership);
+      });
+    },
+
+    /** Operators: a user in a project with a role, and a link to set their password. */
+    async createUser(
+      principal: Principal,
+      input: { email: string; name?: string; projectId: string; role: ProjectRole },
+    ): Promise<{ user: { id: string; email: string; name: string }; link: IssuedLink }> {
+      const createdBy = principal.kind === 'operator' ? principal.userId : null;
+      const email = normalizeEmail(input.email);
+      return inTransaction(db, async (tx, hooks) => {
+        if (!(await store.projectExists(tx, input.projectId))) throw notFound('project', input.projectId);
+        const nowIso = clock.nowIso();
+        let user = await store.userByEmail(tx, email);
+        if (!user) {
+          user = { id: newId('user', clock.nowMs()), email, name: input.name ?? email, isOperator: false };
+          await store.insertUser(tx, { ...user, nowIso });
+          await deps.events.record(tx, hooks, {
+            type: 'user.created',
+            projectId: input.projectId,
+            resourceType: 'user',
+            resourceId: user.id,
+            data: { role: input.role, created_by: createdBy },
+          });
+        }
+        await store.upsertMembership(tx, { projectId: input.projectId, userId: user.id, role: input.role, nowIso });
+        await store.ensureCredentials(tx, user.id, nowIso);
+        const credentials = await store.credentials(tx, user.id);
+        const link = await issueLink(tx, hooks, {
+          userId: user.id,
+          email,
+          purpose: credentials?.passwordHash ? 'reset_password' : 'set_password',
+          createdBy,
+        });
+        return { user: { id: user.id, email: user.email, name: user.name }, link };
+      });
+    },
+
+    /** Operators (and the first start): a one-time link for an existing user. */
+    async issueResetLink(
+      principal: Principal | null,
+      emailInput: string,
+    ): Promise<{ user: { id: string; email: string; name: string }; link: IssuedLink }> {
+      const createdBy = principal?.kind === 'operator' ? principal.userId : null;
+      const email = normalizeEmail(emailInput);
+      return inTransaction(db, async (tx, hooks) => {
+        const user = await store.userByEmail(tx, email);
+        if (!user) throw notFound('user', email);
+        await store.ensureCredentials(tx, user.id, clock.nowIso());
+        const credentials = await store.credentials(tx, user.id);
+        const link = await issueLink(tx, hooks, {
+          userId: user.id,
+          email,
+          purpose: credentials?.passwordHash ? 'reset_password' : 'set_password',
+          createdBy,
+        });
+        return { user: { id: user.id, email: user.email, name: user.name }, link };
+      });
+    },
+
+    /** Housekeeping: sessions and links past their expiry are deleted. */
+    async purgeExpired(): Promise<void> {
+      const nowIso = clock.nowIso();
+      await store.deleteSessionsBefore(nowIso);
+      await store.deleteLinksBefore(nowIso);
+    },
+
+    /** Whether a CSRF token matches a session's hash (constant time). */
+    csrfMatches(token: string, csrfHash: string): boolean {
+      const presented = Buffer.from(sha256(token));
+      const expected = Buffer.from(csrfHash);
+      return presented.length === expected.length && timingSafeEqual(presented, expected);
+    },
+  };
+}
+
+export type PeopleService = ReturnType<typeof createPeopleService>;

@@ -1,0 +1,70 @@
+/** Row types of identity's tables shared by the replicas (src/db/migrations/008_replicas.ts). */
+
+/** A console ticket: single use, short-lived; only its SHA-256 is stored. */
+export interface ConsoleTicketsTable {
+  ticket_hash: string;
+  server_id: string;
+  token_id: string;
+  /** The principal that asked, as JSON (its token is checked again when the ticket is used). */
+  principal: string;
+  read_only: number;
+  expires_at_ms: number;
+}
+
+/** Requests counted per caller (token, or client address) and fixed window. */
+export interface RateLimitWindowsTable {
+  key: string;
+  window_start_ms: number;
+  count: number;
+}
+
+/** A user's secrets: password (PHC scrypt string), TOTP (sealed in the key store), its last step used. */
+export interface UserCredentialsTable {
+  user_id: string;
+  password_hash: string | null;
+  password_changed_at: string | null;
+  totp_secret_id: string | null;
+  /** Enrolment begun, not yet confirmed by a code. */
+  totp_pending_secret_id: string | null;
+  /** The last TOTP time step accepted: a code of this step or an earlier one is refused (replay). */
+  totp_last_step: number | null;
+  totp_enabled_at: string | null;
+  updated_at: string;
+}
+
+/** Single-use recovery codes: SHA-256 of each, used once. */
+export interface UserRecoveryCodesTable {
+  user_id: string;
+  code_hash: string;
+  used_at: string | null;
+  created_at: string;
+}
+
+/** Console sessions: the cookie's SHA-256 and its CSRF token's SHA-256; one project at a time. */
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  project_id: string;
+  secret_hash: string;
+  csrf_hash: string;
+  /** How the sign-in was proven besides the password: none | totp | recovery_code | link. */
+  second_factor: string;
+  source_ip: string | null;
+  user_agent: string | null;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+/** Operator-issued one-time links: set or reset a password (only the SHA-256 of the secret is kept). */
+export interface UserLinksTable {
+  id: string;
+  user_id: string;
+  purpose: string;
+  secret_hash: string;
+  created_by: string | null;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}

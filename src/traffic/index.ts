@@ -1,0 +1,12 @@
+/**
+ * The traffic domain: per-server accounting (5-minute samples, hourly/daily rollups, closed months), the 95th
+ * percentile, the sim fleet's traffic model and the qemu hosts' counters. Billing reads `monthlyTrafficUsage`.
+ */
+export type * from './tables.ts';
+export * from './percentile.ts';
+export * from './prefixes.ts';
+export * from './model.ts';
+export * from './model-flows.ts';
+export * from './usage.ts';
+export { createTrafficService, type TrafficService, type MonthlyTrafficUsage } from './service.ts';
+export { createSimTrafficCollector, type SimTrafficCollector, type SimServer } from './sim-collector.ts';

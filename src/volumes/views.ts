@@ -1,0 +1,22 @@
+/** Volumes as the API shows them (the contract's `Volume`). Pure. */
+import type { Volume } from '../contract/index.ts';
+import type { VolumeRecord } from './store.ts';
+
+export function volumeView(volume: VolumeRecord, options: { operator?: boolean } = {}): Volume {
+  return {
+    id: volume.id,
+    name: volume.name,
+    project_id: volume.projectId,
+    region: volume.region,
+    size_gib: volume.sizeGiB,
+    backend: volume.backend,
+    status: volume.status,
+    server_id: volume.serverId,
+    host_id: options.operator ? volume.hostId : null,
+    labels: volume.labels,
+    error: volume.errorMessage,
+    encrypted: volume.keySecretId !== null,
+    created_at: volume.createdAt,
+    updated_at: volume.updatedAt,
+  };
+}

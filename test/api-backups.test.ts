@@ -1,0 +1,178 @@
+/**
+ * Backups through the REST API on the simulated fleet: the schedule follows a new server (event consumer),
+ * policies are validated before anything is written, on-demand backups run full then incremental with a
+ * remote copy, restores to a new server in the remote region and refused in place while running,
+ * RPO/RTO stats, deletion, tenancy, and the events of each change.
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { testDialects } from '../src/db/test-helpers.ts';
+import { startTestControlPlane, until, type TestControlPlane } from './helpers.ts';
+
+for (const dialect of testDialects()) {
+  describe(`backups through the REST API (${dialect})`, () => {
+    let t: TestControlPlane;
+    before(async () => {
+      t = await startTestControlPlane(dialect, { backupLoopIntervalMs: 3_600_000 });
+    });
+    after(async () => {
+      await t?.dispose();
+    });
+
+    /** Runs worker passes until `probe` holds (the worker's jobs are awaited each pass). */
+    const work = async <T>(what: string, probe: () => Promise<T | undefined | false>) =>
+      until(what, async () => {
+        await t.cp.backupWorkerOnce();
+        await t.cp.services.backups.drain();
+        return probe();
+      });
+
+    test('policy, backups full then incremental with a remote copy, restore, stats, delete, events', async () => {
+      const created = await t.call('POST', '/v1/servers', {
+        body: { name: 'db-1', product: 'VPS-STARTER', region: 'FRA1', image: 'debian-12' },
+      });
+      assert.equal(created.status, 202, JSON.stringify(created.body));
+      const server = created.body.server;
+      assert.equal((await t.waitForAction(created.body.action.id)).status, 'success');
+
+      // The default policy, scheduled by the consumer of server.created.
+      const policy = await until('the schedule to include the server', async () => {
+        const got = await t.call('GET', `/v1/servers/${server.id}/backup-policy`);
+        return got.body.policy.next_run_at ? got.body.policy : undefined;
+      });
+      assert.deepEqual(
+        [
+          policy.scope,
+          policy.every_minutes,
+          policy.keep_last,
+          policy.keep_daily,
+          policy.remote_region,
+          policy.remote_keep_days,
+        ],
+        ['default', 330, 5, 7, 'ams1', 30],
+      );
+      assert.ok(policy.offset_minutes >= 0 && policy.offset_minutes < 330);
+
+      // Bad input is refused with a stable code, and changes nothing.
+      for (const [body, field] of [
+        [{ every_minutes: 10 }, 'every_minutes'],
+        [{ remote_region: 'fra1' }, 'remote_region'],
+        [{ remote_region: 'xyz9' }, 'remote_region'],
+        [{ keep_last: 0, keep_daily: 0 }, 'keep_last'],
+        [{ keep_daily: -1 }, 'keep_daily'],
+      ] as const) {
+        const refused = await t.call('PUT', `/v1/servers/${server.id}/backup-policy`, { body });
+        assert.equal(refused.status, 400, JSON.stringify(body));
+        assert.equal(refused.body.code, 'invalid');
+        assert.ok(JSON.stringify(refused.body.errors ?? []).includes(field), JSON.stringify(refused.body));
+      }
+      assert.equal((await t.call('GET', `/v1/servers/${server.id}/backup-policy`)).body.policy.scope, 'default');
+
+      const set = await t.call('PUT', `/v1/servers/${server.id}/backup-policy`, {
+        body: { every_minutes: 360, keep_daily: 7, remote_region: 'ams1', remote_keep_days: 30 },
+      });
+      assert.equal(set.status, 200, JSON.stringify(set.body));
+      assert.deepEqual([set.body.policy.scope, set.body.policy.every_minutes], ['server', 360]);
+
+      // On demand: one at a time.
+      const first = await t.call('POST', `/v1/servers/${server.id}/backups`);
+      assert.equal(first.status, 202, JSON.stringify(first.body));
+      assert.equal(first.body.backup.status, 'pending');
+      const again = await t.call('POST', `/v1/servers/${server.id}/backups`);
+      assert.deepEqual([again.status, again.body.reason], [409, 'backup_in_progress']);
+
+      const done1 = await work('the first backup', async () => {
+        const got = (await t.call('GET', `/v1/backups/${first.body.backup.id}`)).body.backup;
+        return got.status === 'succeeded' ? got : undefined;
+      });
+      assert.deepEqual([done1.kind, done1.location, done1.remote_region], ['full', 'both', 'ams1']);
+      assert.equal(done1.disk_bytes, 50 * 1024 ** 3);
+      assert.ok(done1.read_bytes > 0 && done1.read_bytes <= done1.disk_bytes);
+
+      const second = await t.call('POST', `/v1/servers/${server.id}/backups`);
+      const done2 = await work('the second backup', async () => {
+        const got = (await t.call('GET', `/v1/backups/${second.body.backup.id}`)).body.backup;
+        return got.status === 'succeeded' ? got : undefined;
+      });
+      assert.equal(done2.kind, 'incremental');
+      assert.ok(done2.read_bytes < done1.read_bytes / 10, `incremental read ${done2.read_bytes}`);
+
+      const listed = await t.call('GET', `/v1/backups?server_id=${server.id}`);
+      assert.deepEqual(
+        listed.body.backups.map((b: { id: string }) => b.id),
+        [done2.id, done1.id],
+      );
+
+      // Restores: in place needs the server stopped; to a new server in the remote region works.
+      const inPlace = await t.call('POST', `/v1/backups/${done1.id}/actions/restore`, { body: { mode: 'in_place' } });
+      assert.deepEqual([inPlace.status, inPlace.body.reason], [409, 'server_running']);
+      const nowhere = await t.call('POST', `/v1/backups/${done1.id}/actions/restore`, {
+        body: { mode: 'to_new', name: 'db-1-par', region: 'par1' },
+      });
+      assert.deepEqual([nowhere.status, nowhere.body.code], [400, 'invalid']);
+      const restore = await t.call('POST', `/v1/backups/${done1.id}/actions/restore`, {
+        body: { mode: 'to_new', name: 'db-1-copy', region: 'ams1' },
+      });
+      assert.equal(restore.status, 202, JSON.stringify(restore.body));
+      const restored = await work('the restore', async () => {
+        const got = (await t.call('GET', `/v1/restores/${restore.body.restore.id}`)).body.restore;
+        return got.status === 'succeeded' || got.status === 'failed' ? got : undefined;
+      });
+      assert.equal(restored.status, 'succeeded', restored.error);
+      const copy = (await t.call('GET', `/v1/servers/${restored.server_id}`)).body.server;
+      assert.deepEqual([copy.name, copy.region, copy.product], ['db-1-copy', 'ams1', 'vps-starter']);
+
+      // RPO now and RTO measured.
+      const stats = (await t.call('GET', '/v1/backups/stats')).body;
+      const mine = stats.servers.find((s: { server_id: string }) => s.server_id === server.id);
+      assert.ok(mine.rpo_now_s !== null && mine.rpo_now_s < 600, JSON.stringify(mine));
+      const fra = stats.regions.find((r: { region: string }) => r.region === 'fra1');
+      assert.equal(fra.rpo_s.p50, mine.rpo_now_s);
+      assert.deepEqual(stats.promise, { rpo_s: 21600, rto_s: 3600 });
+      // The restored server joins the stats once the schedule consumer has read its server.created event.
+      const ams = await work('the restored server in the stats', async () =>
+        (await t.call('GET', '/v1/backups/stats')).body.regions.find((r: { region: string }) => r.region === 'ams1'),
+      );
+      assert.ok(ams.rto_s.p50 !== null, 'the restore’s duration is the RTO measured');
+
+      // Another project sees nothing.
+      const other = await t.call('POST', '/v1/projects', {
+        token: t.secrets.operatorToken,
+        body: { name: 'other', owner_email: 'o@example.com' },
+      });
+      if (other.status === 201) {
+        const token = other.body.token?.secret ?? other.body.secret;
+        if (token) {
+          assert.equal((await t.call('GET', `/v1/backups/${done1.id}`, { token })).status, 404);
+          assert.equal((await t.call('POST', `/v1/servers/${server.id}/backups`, { token })).status, 404);
+        }
+      }
+
+      // Delete: gone from the list at once.
+      assert.equal((await t.call('DELETE', `/v1/backups/${done1.id}`)).status, 204);
+      assert.equal((await t.call('GET', `/v1/backups/${done1.id}`)).status, 404);
+      const after = await t.call('GET', `/v1/backups?server_id=${server.id}`);
+      assert.deepEqual(
+        after.body.backups.map((b: { id: string }) => b.id),
+        [done2.id],
+      );
+
+      const events = await until('the backup events', async () => {
+        const got = await t.call('GET', '/v1/events?limit=500');
+        const types = new Set(got.body.events.map((e: { type: string }) => e.type));
+        return [
+          'backup.created',
+          'backup.started',
+          'backup.succeeded',
+          'backup.policy_changed',
+          'restore.started',
+          'restore.finished',
+          'backup.deleted',
+        ].every((x) => types.has(x))
+          ? types
+          : undefined;
+      });
+      assert.ok(events.has('backup.succeeded'));
+    });
+  });
+}

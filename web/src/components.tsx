@@ -1,0 +1,106 @@
+/** Shared pieces: links, the error notice (plain words + the API's code), confirmations, status badges. */
+import { useEffect, useRef, type AnchorHTMLAttributes, type ReactNode } from 'react';
+import { navigate } from './router.ts';
+import { useT, type MessageKey } from './i18n.tsx';
+import { VmcError } from './api.ts';
+
+export function Link(props: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {
+  return (
+    <a
+      {...props}
+      onClick={(event) => {
+        if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+        event.preventDefault();
+        navigate(props.href);
+      }}
+    />
+  );
+}
+
+export function ErrorNotice({ error }: { error: unknown }) {
+  const { t } = useT();
+  if (!error) return null;
+  const vmc = error instanceof VmcError ? error : null;
+  const plain = vmc ? t(`err_${vmc.code}` as MessageKey) : t('err_internal');
+  return (
+    <div className="notice error" role="alert">
+      <strong>{plain}</strong>
+      {vmc && (
+        <>
+          {' '}
+          <span className="detail">{vmc.message}</span>{' '}
+          <code className="code">
+            ({t('code')}: {vmc.code}
+            {vmc.reason ? ` / ${vmc.reason}` : ''})
+          </code>
+          {vmc.fields.length > 0 && (
+            <ul>
+              {vmc.fields.map((f) => (
+                <li key={f.field}>
+                  {f.field}: {f.message}
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      )}
+      {!vmc && <span className="detail"> {String((error as Error)?.message ?? error)}</span>}
+    </div>
+  );
+}
+
+/** A modal confirmation (native <dialog>: focus moves in, Escape cancels). */
+export function ConfirmDialog(props: {
+  open: boolean;
+  title: string;
+  children: ReactNode;
+  confirmLabel: string;
+  danger?: boolean;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const { t } = useT();
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (props.open && !dialog.open) dialog.showModal();
+    if (!props.open && dialog.open) dialog.close();
+  }, [props.open]);
+  return (
+    <dialog ref={ref} aria-labelledby="confirm-title" onCancel={props.onCancel} onClose={props.onCancel}>
+      <h2 id="confirm-title">{props.title}</h2>
+      <p>{props.children}</p>
+      <div className="row end">
+        <button type="button" onClick={props.onCancel} autoFocus>
+          {t('cancel')}
+        </button>
+        <button type="button" className={props.danger ? 'danger' : 'primary'} onClick={props.onConfirm}>
+          {props.confirmLabel}
+        </button>
+      </div>
+    </dialog>
+  );
+}
+
+export function StatusBadge({ status }: { status: string }) {
+  return (
+    <span className={`badge status-${status}`} data-status={status}>
+      {status}
+    </span>
+  );
+}
+
+export function Field(props: { id: string; label: string; help?: string; children: ReactNode }) {
+  return (
+    <div className="field">
+      <label htmlFor={props.id}>{props.label}</label>
+      {props.children}
+      {props.help && (
+        <small id={`${props.id}-help`} className="help">
+          {props.help}
+        </small>
+      )}
+    </div>
+  );
+}

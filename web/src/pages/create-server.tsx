@@ -1,0 +1,261 @@
+/**
+ * The create-server wizard: region, size (price per hour and monthly cap, live availability in the region
+ * from the capacity API), image, details (name, SSH keys, user-data), and a review with the price before
+ * anything is created.
+ */
+import { useEffect, useState, type FormEvent } from 'react';
+import {
+  createServer,
+  getCapacity,
+  listImages,
+  listProducts,
+  listRegions,
+  type CurrentPrincipal,
+  type CustomerCapacity,
+  type Image,
+  type Product,
+  type Region,
+} from '../../../src/contract/index.ts';
+import { api } from '../api.ts';
+import { formatEuros, useT } from '../i18n.tsx';
+import { ErrorNotice, Field } from '../components.tsx';
+import { navigate } from '../router.ts';
+
+const steps = ['chooseRegion', 'chooseProduct', 'chooseImage', 'details', 'review'] as const;
+
+export function CreateServer({ me }: { me: CurrentPrincipal }) {
+  const { t, lang } = useT();
+  const [regions, setRegions] = useState<Region[]>([]);
+  const [products, setProducts] = useState<Product[]>([]);
+  const [images, setImages] = useState<Image[]>([]);
+  const [capacity, setCapacity] = useState<CustomerCapacity[]>([]);
+  const [step, setStep] = useState(0);
+  const [region, setRegion] = useState('');
+  const [product, setProduct] = useState('');
+  const [image, setImage] = useState('');
+  const [name, setName] = useState('');
+  const [sshKeys, setSshKeys] = useState('');
+  const [userData, setUserData] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    Promise.all([api.call(listRegions), api.call(listProducts), api.call(listImages), api.call(getCapacity)])
+      .then(([r, p, i, c]) => {
+        setRegions(r.regions.filter((x) => x.status !== 'planned'));
+        setProducts(p.products);
+        setImages(i.images.filter((x) => x.status === 'available'));
+        setCapacity(c.capacity as CustomerCapacity[]);
+      })
+      .catch(setError);
+    // Availability changes while one chooses: refreshed every 15 s.
+    const timer = setInterval(() => {
+      api
+        .call(getCapacity)
+        .then((c) => setCapacity(c.capacity as CustomerCapacity[]))
+        .catch(() => undefined);
+    }, 15_000);
+    return () => clearInterval(timer);
+  }, []);
+
+  if (me.project.role === 'viewer') return <p>{t('viewerNote')}</p>;
+  const availability = (code: string) =>
+    capacity.find((c) => c.region === region)?.products.find((p) => p.product === code)?.availability ?? 'none';
+  const chosen = products.find((p) => p.code === product);
+  const inRegion = products.filter((p) => p.regions.includes(region));
+  const chosenImage = images.find((i) => i.slug === image);
+  const usableImages = images.filter((i) => !i.requires_gpu || chosen?.gpu);
+  const categories = [...new Set(usableImages.map((i) => i.category))];
+  const canNext =
+    [
+      region !== '',
+      product !== '' && availability(product) !== 'none',
+      image !== '',
+      /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(name),
+    ][step] ?? true;
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (step < steps.length - 1) {
+      if (canNext) setStep(step + 1);
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const keys = sshKeys
+        .split('\n')
+        .map((k) => k.trim())
+        .filter(Boolean);
+      const created = await api.call(createServer, {
+        body: {
+          name,
+          region,
+          product,
+          image,
+          ...(keys.length ? { ssh_keys: keys } : {}),
+          ...(userData ? { user_data: userData } : {}),
+        },
+      });
+      navigate(`/servers/${created.server.id}`);
+    } catch (failure) {
+      setError(failure);
+      setBusy(false);
+    }
+  };
+
+  const price = chosen
+    ? t('priceSummary', {
+        hour: formatEuros(chosen.price.hourly_cents, lang),
+        month: formatEuros(chosen.price.monthly_cents, lang),
+      })
+    : '';
+
+  return (
+    <section aria-labelledby="create-title">
+      <h1 id="create-title">{t('createServer')}</h1>
+      <ol className="steps" aria-label={t('step', { n: step + 1, total: steps.length })}>
+        {steps.map((s, i) => (
+          <li key={s} aria-current={i === step ? 'step' : undefined} className={i < step ? 'done' : ''}>
+            {t(s)}
+          </li>
+        ))}
+      </ol>
+      <form onSubmit={submit}>
+        <h2>
+          {t('step', { n: step + 1, total: steps.length })} — {t(steps[step])}
+        </h2>
+        {step === 0 && (
+          <fieldset className="choices">
+            <legend>{t('chooseRegion')}</legend>
+            {regions.map((r) => {
+              const orderable = capacity.find((c) => c.region === r.code)?.orderable ?? false;
+              return (
+                <label key={r.code} className="choice">
+                  <input
+                    type="radio"
+                    name="region"
+                    value={r.code}
+                    checked={region === r.code}
+                    disabled={!orderable}
+                    onChange={() => {
+                      setRegion(r.code);
+                      setProduct('');
+                    }}
+                  />
+                  <span>
+                    <strong>{r.code.toUpperCase()}</strong> {r.city}, {r.country}
+                  </span>
+                </label>
+              );
+            })}
+          </fieldset>
+        )}
+        {step === 1 && (
+          <fieldset className="choices">
+            <legend>{t('chooseProduct')}</legend>
+            {inRegion.map((p) => {
+              const a = availability(p.code);
+              return (
+                <label key={p.code} className="choice product" data-product={p.code}>
+                  <input
+                    type="radio"
+                    name="product"
+                    value={p.code}
+                    checked={product === p.code}
+                    disabled={a === 'none'}
+                    onChange={() => setProduct(p.code)}
+                  />
+                  <span>
+                    <strong>{p.name}</strong> · {t('vcpus', { n: p.vcpus })} · {t('memory', { n: p.memory_mib / 1024 })}{' '}
+                    · {t('disk', { n: p.disk_gib })}
+                    {p.gpu ? ` · ${p.gpu.count}× ${p.gpu.model}` : ''}
+                    <br />
+                    {t('perHour', { price: formatEuros(p.price.hourly_cents, lang) })} ·{' '}
+                    {t('perMonth', { price: formatEuros(p.price.monthly_cents, lang) })} ·{' '}
+                    <span className={`avail avail-${a}`}>
+                      {t(`availability_${a}`)} ({region.toUpperCase()})
+                    </span>
+                  </span>
+                </label>
+              );
+            })}
+          </fieldset>
+        )}
+        {step === 2 && (
+          <div>
+            {categories.map((category) => (
+              <fieldset className="choices" key={category}>
+                <legend>
+                  {t('category')}: {category}
+                </legend>
+                {usableImages
+                  .filter((i) => i.category === category)
+                  .map((i) => (
+                    <label key={i.slug} className="choice">
+                      <input
+                        type="radio"
+                        name="image"
+                        value={i.slug}
+                        checked={image === i.slug}
+                        onChange={() => setImage(i.slug)}
+                      />
+                      <span>{i.name}</span>
+                    </label>
+                  ))}
+              </fieldset>
+            ))}
+          </div>
+        )}
+        {step === 3 && (
+          <div>
+            <Field id="server-name" label={t('serverName')} help={t('serverNameHelp')}>
+              <input
+                id="server-name"
+                value={name}
+                required
+                maxLength={63}
+                aria-describedby="server-name-help"
+                onChange={(e) => setName(e.target.value)}
+              />
+            </Field>
+            <Field id="ssh-keys" label={t('sshKeys')}>
+              <textarea id="ssh-keys" rows={3} value={sshKeys} onChange={(e) => setSshKeys(e.target.value)} />
+            </Field>
+            <Field id="user-data" label={t('userData')}>
+              <textarea id="user-data" rows={5} value={userData} onChange={(e) => setUserData(e.target.value)} />
+            </Field>
+          </div>
+        )}
+        {step === 4 && (
+          <dl className="facts" data-testid="review">
+            <dt>{t('serverName')}</dt>
+            <dd>{name}</dd>
+            <dt>{t('region')}</dt>
+            <dd>{region.toUpperCase()}</dd>
+            <dt>{t('product')}</dt>
+            <dd>{chosen?.name}</dd>
+            <dt>{t('image')}</dt>
+            <dd>{chosenImage?.name}</dd>
+          </dl>
+        )}
+        {chosen && (
+          <p className="price" aria-live="polite" data-testid="price">
+            {price}
+          </p>
+        )}
+        <ErrorNotice error={error} />
+        <div className="row">
+          {step > 0 && (
+            <button type="button" onClick={() => setStep(step - 1)}>
+              {t('back')}
+            </button>
+          )}
+          <button type="submit" className="primary" disabled={!canNext || busy}>
+            {step < steps.length - 1 ? t('next') : busy ? t('creating') : t('createNow')}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,135 @@
+/** One server: live status, placement, and its actions (confirmed; a viewer sees none). */
+import { useCallback, useEffect, useState } from 'react';
+import {
+  deleteServer,
+  getServer,
+  rebootServer,
+  startServer,
+  stopServer,
+  type CurrentPrincipal,
+  type Server,
+} from '../../../src/contract/index.ts';
+import { api } from '../api.ts';
+import { useT, type MessageKey } from '../i18n.tsx';
+import { ConfirmDialog, ErrorNotice, Link, StatusBadge } from '../components.tsx';
+import { useLiveEvents } from '../live.ts';
+import { navigate } from '../router.ts';
+
+type Verb = 'start' | 'stop' | 'reboot' | 'delete';
+
+export function ServerDetail({ me, id }: { me: CurrentPrincipal; id: string }) {
+  const { t } = useT();
+  const [server, setServer] = useState<Server | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [asking, setAsking] = useState<Verb | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      setServer((await api.call(getServer, { params: { id } })).server);
+    } catch (failure) {
+      setError(failure);
+    }
+  }, [id]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+  useLiveEvents((event) => {
+    if (event.resource.type === 'server' && event.resource.id === id) void load();
+  });
+
+  const run = async (verb: Verb) => {
+    setAsking(null);
+    setError(null);
+    try {
+      if (verb === 'delete') {
+        await api.call(deleteServer, { params: { id } });
+        navigate('/servers');
+        return;
+      }
+      const operation = verb === 'start' ? startServer : verb === 'reboot' ? rebootServer : stopServer;
+      const answer = (await api.call(operation as typeof startServer, { params: { id } })) as {
+        action: { id: string };
+      };
+      setNotice(t('actionStarted', { action: `${verb} (${answer.action.id})` }));
+      void load();
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+
+  if (!server) return error ? <ErrorNotice error={error} /> : <p>{t('loading')}</p>;
+  const canChange = me.project.role !== 'viewer';
+  const confirmKey: Record<Exclude<Verb, 'start'>, MessageKey> = {
+    stop: 'confirmStop',
+    reboot: 'confirmReboot',
+    delete: 'confirmDelete',
+  };
+  return (
+    <section aria-labelledby="server-title">
+      <p>
+        <Link href="/servers">← {t('servers')}</Link>
+      </p>
+      <h1 id="server-title">
+        {server.name} <StatusBadge status={server.status} />
+      </h1>
+      <dl className="facts">
+        <dt>ID</dt>
+        <dd>
+          <code>{server.id}</code>
+        </dd>
+        <dt>{t('region')}</dt>
+        <dd>{server.region.toUpperCase()}</dd>
+        <dt>{t('product')}</dt>
+        <dd>{server.product}</dd>
+        <dt>{t('image')}</dt>
+        <dd>{server.image}</dd>
+        <dt>{t('address')}</dt>
+        <dd>{server.ipv4 ?? '—'}</dd>
+        <dt>{t('placement')}</dt>
+        <dd>
+          {server.placement
+            ? `${t('numaNodes')}: ${server.placement.numa_nodes.join(', ')}${server.placement.gpus.length ? ` · ${t('gpus')}: ${server.placement.gpus.join(', ')}` : ''}`
+            : '—'}
+        </dd>
+        <dt>{t('labels')}</dt>
+        <dd>
+          {Object.entries(server.labels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ') || '—'}
+        </dd>
+      </dl>
+      {server.error && <p className="notice error">{server.error}</p>}
+      {canChange ? (
+        <div className="row actions" role="group" aria-label="actions">
+          <button type="button" onClick={() => run('start')} disabled={server.status === 'running'}>
+            {t('start')}
+          </button>
+          <button type="button" onClick={() => setAsking('stop')} disabled={server.status === 'stopped'}>
+            {t('stop')}
+          </button>
+          <button type="button" onClick={() => setAsking('reboot')}>
+            {t('reboot')}
+          </button>
+          <button type="button" className="danger" onClick={() => setAsking('delete')}>
+            {t('delete')}
+          </button>
+        </div>
+      ) : (
+        <p className="muted">{t('viewerNote')}</p>
+      )}
+      <div aria-live="polite">{notice && <p className="notice">{notice}</p>}</div>
+      <ErrorNotice error={error} />
+      <ConfirmDialog
+        open={asking !== null && asking !== 'start'}
+        title={asking ? t(asking) : ''}
+        confirmLabel={asking ? t(asking) : t('confirm')}
+        danger={asking === 'delete'}
+        onConfirm={() => asking && void run(asking)}
+        onCancel={() => setAsking(null)}
+      >
+        {asking && asking !== 'start' ? t(confirmKey[asking], { name: server.name }) : ''}
+      </ConfirmDialog>
+    </section>
+  );
+}
