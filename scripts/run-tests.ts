@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -40,22 +40,52 @@ console.log(`running ${files.length} test files${pgOnly ? ` on ${env.TEST_DIALEC
  */
 const heavy = (file: string) =>
   /\.real\.test\.ts$|qemu-e2e|qemu-backups-e2e|qemu-driver\.conformance|crash-recovery|\.netns\.test\.ts$/.test(file);
-const run = (list: string[], concurrency: number) =>
-  list.length === 0
-    ? 0
-    : (spawnSync(
-        process.execPath,
-        ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...list.map((f) => relative(root, f))],
-        { cwd: root, env, stdio: 'inherit' },
-      ).status ?? 1);
+/**
+ * Each group of files runs in a process group of its own with a time limit: a file that never ends (a test
+ * past its timeout whose child processes keep the file alive) is killed with everything it started, and the
+ * run fails saying so, instead of holding CI until its own limit.
+ */
+const groupLimitMs = Number(process.env.TEST_GROUP_LIMIT_MS ?? 25 * 60_000);
+const run = (list: string[], concurrency: number): Promise<number> => {
+  if (list.length === 0) return Promise.resolve(0);
+  const child = spawn(
+    process.execPath,
+    ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...list.map((f) => relative(root, f))],
+    { cwd: root, env, stdio: 'inherit', detached: true },
+  );
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // the group is gone already
+    }
+  };
+  const limit = setTimeout(() => {
+    console.error(
+      `\n✖ ${list.length} test files did not finish within ${Math.round(groupLimitMs / 1000)} s: killed with what they started`,
+    );
+    killGroup('SIGKILL');
+  }, groupLimitMs);
+  const forward = (signal: NodeJS.Signals) => killGroup(signal);
+  process.on('SIGINT', forward).on('SIGTERM', forward);
+  return new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      clearTimeout(limit);
+      process.off('SIGINT', forward).off('SIGTERM', forward);
+      // Whatever the files left behind in their group goes with them.
+      killGroup('SIGKILL');
+      resolve(code ?? (signal ? 1 : 0));
+    }),
+  );
+};
 /**
  * On PostgreSQL the files run one at a time too: an ordered read of the event stream waits for every
  * transaction begun before it anywhere in the cluster, so one file's long transaction (a migration, a
  * property test's batch) stalls another file's event consumers for seconds (docs/api.md).
  */
-const light = run(
+const light = await run(
   files.filter((f) => !heavy(f)),
   pgOnly ? 1 : 2,
 );
-const serial = run(files.filter(heavy), 1);
+const serial = await run(files.filter(heavy), 1);
 process.exit(light !== 0 ? light : serial);

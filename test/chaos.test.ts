@@ -20,6 +20,7 @@ for (const dialect of testDialects()) {
       killEveryMs: [300, 1500],
       downMs: [100, 800],
       settleTimeoutMs: 120_000,
+      deadlineMs: 240_000,
       simSpeed: 10,
     });
     t.diagnostic(JSON.stringify({ ...result, examples: undefined }));

@@ -24,10 +24,11 @@ export function startServeProcess(args: string[], env: NodeJS.ProcessEnv, deadli
   });
   let output = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`serve did not start within ${deadlineMs} ms:\n${output}`)),
-      deadlineMs,
-    );
+    // A serve that does not come up is killed: left running, it would keep the test file alive for good.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`serve did not start within ${deadlineMs} ms:\n${output}`));
+    }, deadlineMs);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /VMCloud control plane listening on (https?:\/\/[^\s]+)/.exec(output);

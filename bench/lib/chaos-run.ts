@@ -31,6 +31,11 @@ export interface ChaosOptions {
   settleTimeoutMs: number;
   /** Simulated boot/stop delays are divided by this (serve --sim-speed). */
   simSpeed: number;
+  /**
+   * The longest the whole run may take. Past it the run stops where it is, kills every replica and throws
+   * an error naming the phase it was in and the replicas' last output: a hung run ends, with evidence.
+   */
+  deadlineMs?: number;
   random?: () => number;
   log?: (line: string) => void;
 }
@@ -67,7 +72,18 @@ interface Replica {
   args: string[];
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+class ChaosDeadlineError extends Error {}
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const random = options.random ?? Math.random;
@@ -78,6 +94,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   if (db === 'sqlite' && options.replicas !== 1) throw new Error('SQLite runs one replica (one writer process)');
   let database: BenchDatabase | undefined;
   const replicas: Replica[] = [];
+  /** Every serve process this run started, alive or not: the end kills whatever still runs. */
+  const children: ServeProcess[] = [];
+  const deadline = new AbortController();
+  let phase = 'starting the replicas';
+  const deadlineTimer = options.deadlineMs ? setTimeout(() => deadline.abort(), options.deadlineMs) : undefined;
+  const checkDeadline = () => {
+    if (deadline.signal.aborted)
+      throw new ChaosDeadlineError(`the chaos run passed its ${options.deadlineMs} ms deadline`);
+  };
   const configPath = join(workDir, 'config.json');
   // Replicas share the data dir: its key file holds the key-encryption keys every replica needs.
   const env = (_index: number): NodeJS.ProcessEnv => ({
@@ -88,7 +113,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   });
 
   const start = async (replica: Replica) => {
+    checkDeadline();
     replica.serve = await startServeProcess(replica.args, env(replica.index), 120_000);
+    children.push(replica.serve);
     replica.url = replica.serve.url;
   };
 
@@ -125,6 +152,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       idempotencyKey?: string,
     ): Promise<ApiAnswer> => {
       for (let attempt = 0; ; attempt++) {
+        checkDeadline();
         const candidates = live();
         const replica = candidates[Math.floor(random() * candidates.length)];
         requests++;
@@ -138,7 +166,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
               ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
             },
             body: body === undefined ? undefined : JSON.stringify(body),
-            signal: AbortSignal.timeout(30_000),
+            signal: AbortSignal.any([AbortSignal.timeout(30_000), deadline.signal]),
           });
           const text = await response.text();
           const answer = { status: response.status, body: text ? JSON.parse(text) : null };
@@ -149,10 +177,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           if (!retryable) return answer;
           if (attempt >= 200) return answer;
         } catch (error) {
+          checkDeadline();
           if (attempt >= 200) throw error;
         }
         retries++;
-        await sleep(Math.min(1000, 20 * 2 ** Math.min(attempt, 6)) * (0.5 + random()));
+        await sleep(Math.min(1000, 20 * 2 ** Math.min(attempt, 6)) * (0.5 + random()), deadline.signal);
       }
     };
 
@@ -165,6 +194,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     if (raised.status !== 200) throw new Error(`raising the quotas failed: ${JSON.stringify(raised.body)}`);
 
     // ---- the workload ----
+    phase = 'the workload';
     const run = randomBytes(3).toString('hex');
     /** Servers a client got a 202 for, by id: its name and whether the client deleted it since. */
     const told = new Map<string, { name: string; deleted: boolean }>();
@@ -209,7 +239,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     let kills = 0;
     const killer = async () => {
       for (let trial = 0; trial < options.trials; trial++) {
-        await sleep(between(options.killEveryMs));
+        phase = `the workload, trial ${trial + 1} of ${options.trials}`;
+        await sleep(between(options.killEveryMs), deadline.signal);
+        checkDeadline();
         const victim = replicas[Math.floor(random() * replicas.length)];
         const serve = victim.serve!;
         victim.url = null;
@@ -221,17 +253,31 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         );
         kills++;
         log(`trial ${trial + 1}/${options.trials}: killed replica ${victim.index}`);
-        await sleep(between(options.downMs));
+        await sleep(between(options.downMs), deadline.signal);
+        phase = `the workload, restarting replica ${victim.index} after kill ${trial + 1}`;
         await start(victim);
       }
     };
 
-    const workers = Array.from({ length: options.concurrency }, worker);
-    await killer();
-    stopping = true;
-    await Promise.all(workers);
+    // A worker's failure is kept, not left unhandled while the killer runs: it ends the workload.
+    const workerErrors: unknown[] = [];
+    const workers = Array.from({ length: options.concurrency }, () =>
+      worker().catch((error: unknown) => {
+        workerErrors.push(error);
+        stopping = true;
+      }),
+    );
+    try {
+      await killer();
+    } finally {
+      stopping = true;
+      await Promise.all(workers);
+    }
+    checkDeadline();
+    if (workerErrors.length > 0) throw workerErrors[0];
 
     // ---- convergence and the counts ----
+    phase = 'waiting for convergence';
     const settleStarted = performance.now();
     const listAll = async () => {
       const servers: Array<{ id: string; name: string; status: string; desired_state: string }> = [];
@@ -263,12 +309,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       (unconvergedOf(servers).length > 0 || stuck.length > 0) &&
       performance.now() - settleStarted < options.settleTimeoutMs
     ) {
-      await sleep(500);
+      await sleep(500, deadline.signal);
       servers = await listAll();
       stuck = await runningActions();
     }
     const settleMs = Math.round(performance.now() - settleStarted);
 
+    phase = 'counting';
     const byId = new Map(servers.map((s) => [s.id, s]));
     const lost = [...told].filter(([id, s]) => !s.deleted && !byId.has(id)).map(([id, s]) => ({ id, name: s.name }));
     const byName = new Map<string, string[]>();
@@ -298,14 +345,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           .map(([key, list]) => [key, list.slice(0, 5)]),
       ),
     };
+  } catch (error) {
+    if (!(error instanceof ChaosDeadlineError) && !deadline.signal.aborted) throw error;
+    const outputs = replicas
+      .map((r) => `replica ${r.index} (${r.url ?? 'down'}):\n${(r.serve?.output() ?? '').slice(-2000)}`)
+      .join('\n');
+    throw new Error(`the chaos run passed its ${options.deadlineMs} ms deadline during ${phase}\n${outputs}`, {
+      cause: error,
+    });
   } finally {
-    for (const replica of replicas) {
-      if (!replica.serve) continue;
-      const child = replica.serve.child;
-      const killTimer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await stopProcess(child);
-      clearTimeout(killTimer);
-    }
+    clearTimeout(deadlineTimer);
+    await Promise.all(
+      children.map(async ({ child }) => {
+        const killTimer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await stopProcess(child);
+        clearTimeout(killTimer);
+      }),
+    );
     await database?.drop().catch((error: Error) => log(`could not drop ${database?.name}: ${error.message}`));
     rmSync(workDir, { recursive: true, force: true });
   }
