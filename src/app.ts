@@ -2,6 +2,7 @@
  * The one place that wires stores → services → edges. `createControlPlane` builds a control plane from a
  * config; `serve` (bin) and the tests use it alike. It holds no SQL.
  */
+import { periodicLoop } from './core/periodic-loop.ts';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -844,8 +845,6 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     observe: ddos.observe,
     sitePeer: (region) => sitePeers?.get(region) ?? '10.0.0.9',
   });
-  let trafficTimer: NodeJS.Timeout | null = null;
-  let trafficPass: Promise<unknown> | null = null;
   /** One pass of the traffic worker under the fenced lease `traffic-worker` (one replica at a time). */
   async function trafficWorkerOnce() {
     const intervalMs = config.trafficLoopIntervalMs ?? 60_000;
@@ -917,8 +916,6 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     holder: leases.holder,
     leases,
   });
-  let billingTimer: NodeJS.Timeout | null = null;
-  let billingPass: Promise<unknown> | null = null;
   /** One pass of the billing loop under the fenced lease `billing-invoicer` (one replica at a time). */
   async function billingLoopOnce() {
     const intervalMs = config.billingLoopIntervalMs ?? 600_000;
@@ -1033,8 +1030,6 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     },
   });
   registerStatusRoutes(api, route, { status, nowIso: () => clock.nowIso() });
-  let statusTimer: NodeJS.Timeout | null = null;
-  let statusPass: Promise<unknown> | null = null;
   /** One pass of the status probes under the fenced lease `status-probes` (one replica at a time). */
   async function statusProbesOnce() {
     const intervalMs = config.statusProbeIntervalMs ?? 60_000;
@@ -1043,8 +1038,6 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     return withTransactionParticipants([leases.fence('status-probes')], () => status.probePass());
   }
 
-  let backupTimer: NodeJS.Timeout | null = null;
-  let backupPass: Promise<unknown> | null = null;
   /** One pass of the backup worker under the fenced lease `backup-worker` (one replica at a time). */
   async function backupWorkerOnce() {
     const intervalMs = config.backupLoopIntervalMs ?? 10_000;
@@ -1070,8 +1063,6 @@ export async function createControlPlane(config: ControlPlaneConfig) {
           onLost: () => simFleet!.stop(),
         })
       : null;
-  let loopTimer: NodeJS.Timeout | null = null;
-  let loopRunning: Promise<void> | null = null;
 
   /**
    * Singleton housekeeping: one replica at a time, under a fenced lease — every transaction of a pass
@@ -1104,6 +1095,21 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     await sharedRateCounter?.purgeBefore(clock.nowMs() - 120_000);
     await telemetry.prune();
   }
+
+  /** The background loops `startBackground` starts and `close` stops (each: no overlap, errors logged). */
+  const loop = (name: string, intervalMs: number, pass: () => Promise<unknown>) =>
+    periodicLoop({
+      name,
+      intervalMs,
+      pass,
+      time: (loopName, run) => metrics.timeLoop(loopName, run),
+      onError: (loopName, error) => log.error({ err: error, loop: loopName }, `${loopName} pass failed`),
+    });
+  const housekeepingLoop = loop('housekeeping', config.loopIntervalMs ?? 5000, housekeeping);
+  const backupLoop = loop('backup-worker', config.backupLoopIntervalMs ?? 10_000, backupWorkerOnce);
+  const trafficLoop = loop('traffic-worker', config.trafficLoopIntervalMs ?? 60_000, trafficWorkerOnce);
+  const billingLoop = loop('billing-invoicer', config.billingLoopIntervalMs ?? 600_000, billingLoopOnce);
+  const statusLoop = loop('status-probes', config.statusProbeIntervalMs ?? 60_000, statusProbesOnce);
 
   return {
     db,
@@ -1187,61 +1193,15 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       else await simFleet!.sync();
       auditSealer.start();
       hostTrust.start();
-      const intervalMs = config.loopIntervalMs ?? 5000;
-      loopTimer = setInterval(() => {
-        if (loopRunning) return;
-        loopRunning = metrics
-          .timeLoop('housekeeping', housekeeping)
-          .catch((error: unknown) => log.error({ err: error }, 'housekeeping failed'))
-          .finally(() => {
-            loopRunning = null;
-          });
-      }, intervalMs);
-      loopTimer.unref();
+      housekeepingLoop.start();
       backupSchedule.start();
       serverAddresses.start();
-      backupTimer = setInterval(() => {
-        if (backupPass) return;
-        backupPass = metrics
-          .timeLoop('backup-worker', backupWorkerOnce)
-          .catch((error: unknown) => log.error({ err: error }, 'backup worker failed'))
-          .finally(() => {
-            backupPass = null;
-          });
-      }, config.backupLoopIntervalMs ?? 10_000);
-      backupTimer.unref();
+      backupLoop.start();
       webhookWorker.start();
-      trafficTimer = setInterval(() => {
-        if (trafficPass) return;
-        trafficPass = metrics
-          .timeLoop('traffic-worker', trafficWorkerOnce)
-          .catch((error: unknown) => log.error({ err: error }, 'traffic worker failed'))
-          .finally(() => {
-            trafficPass = null;
-          });
-      }, config.trafficLoopIntervalMs ?? 60_000);
-      trafficTimer.unref();
+      trafficLoop.start();
       metering.start();
-      billingTimer = setInterval(() => {
-        if (billingPass) return;
-        billingPass = metrics
-          .timeLoop('billing-invoicer', billingLoopOnce)
-          .catch((error: unknown) => log.error({ err: error }, 'billing loop failed'))
-          .finally(() => {
-            billingPass = null;
-          });
-      }, config.billingLoopIntervalMs ?? 600_000);
-      billingTimer.unref();
-      statusTimer = setInterval(() => {
-        if (statusPass) return;
-        statusPass = metrics
-          .timeLoop('status-probes', statusProbesOnce)
-          .catch((error: unknown) => log.error({ err: error }, 'status probes failed'))
-          .finally(() => {
-            statusPass = null;
-          });
-      }, config.statusProbeIntervalMs ?? 60_000);
-      statusTimer.unref();
+      billingLoop.start();
+      statusLoop.start();
     },
 
     housekeeping,
@@ -1259,22 +1219,15 @@ export async function createControlPlane(config: ControlPlaneConfig) {
 
     async close() {
       shutdown.abort();
-      if (loopTimer) clearInterval(loopTimer);
-      if (backupTimer) clearInterval(backupTimer);
-      if (trafficTimer) clearInterval(trafficTimer);
-      await backupPass;
-      await trafficPass;
+      await Promise.all([backupLoop.stop(), trafficLoop.stop()]);
       await backupSchedule.stop();
-      if (billingTimer) clearInterval(billingTimer);
-      await billingPass;
-      if (statusTimer) clearInterval(statusTimer);
-      await statusPass;
+      await Promise.all([billingLoop.stop(), statusLoop.stop()]);
       await metering.stop();
       await serverAddresses.stop();
       await backups.drain();
       await webhookWorker.stop();
       webhookSender.close();
-      await loopRunning;
+      await housekeepingLoop.stop();
       await auditSealer.stop();
       hostTrust.stop();
       await agentListener.close();
