@@ -71,7 +71,7 @@ import { registerMetricsRoutes } from './api/rest/routes/metrics.ts';
 import { createBillingService, type BillingPorts } from './billing/index.ts';
 import { registerBillingRoutes } from './api/rest/routes/billing.ts';
 import { createScheduler, wireDrainReport } from './scheduler/index.ts';
-import { createSimFleet, createInProcessLink } from './agent/index.ts';
+import { createSimFleet, createInProcessLink, countedLink } from './agent/index.ts';
 import { createHostClient } from './agent/host-client/index.ts';
 import { createHostEnrollment, createHostTrust } from './agent/enrollment/index.ts';
 import { createKeyStore, openConfiguredKekProvider, type KeyStoreConfig } from './keystore/index.ts';
@@ -521,14 +521,17 @@ export async function createControlPlane(config: ControlPlaneConfig) {
   });
   // ---- end of host trust ----
 
-  const link = createInProcessLink({
-    hostSync,
-    inventory,
-    volumeSync,
-    networkSync: hostNetworkSync,
-    diskKeys: false,
-    telemetry,
-  });
+  const link = countedLink(
+    createInProcessLink({
+      hostSync,
+      inventory,
+      volumeSync,
+      networkSync: hostNetworkSync,
+      diskKeys: false,
+      telemetry,
+    }),
+    (op) => metrics.observeSimAgentCall(op),
+  );
   simFleet = createSimFleet({
     listHostIds: inventory.simulatedHostIds,
     log,

@@ -6,6 +6,7 @@
  */
 import type { Db, Tx, TxHooks } from '../db/index.ts';
 import { inTransaction, isUniqueViolation } from '../db/index.ts';
+import { coalesce } from '../core/coalesce.ts';
 import {
   conflict,
   forbidden,
@@ -77,12 +78,28 @@ export interface InventoryDeps {
   addressPolicy?: HostAddressPolicy;
   /** Told after commit that a host changed (the scheduler rereads it). */
   onHostChanged?: (hostId: string) => void;
+  /** Heartbeats of up hosts within this window share one statement (default 100 ms). */
+  heartbeatWindowMs?: number;
 }
 
 export function createInventoryService(deps: InventoryDeps) {
   const { db, clock } = deps;
   const store = createInventoryStore(db);
   const changed = (hostId: string) => deps.onHostChanged?.(hostId);
+  /**
+   * Heartbeats of up hosts arriving within 100 ms share one UPDATE (20,000 hosts heartbeat 2,000 times a
+   * second). A heartbeat answers after its batch is written: the host is marked seen, or it is not up and
+   * takes the transaction below.
+   */
+  const heartbeats = coalesce<string, boolean>({
+    windowMs: deps.heartbeatWindowMs ?? 100,
+    maxBatch: 500,
+    missing: false,
+    run: async (hostIds) => {
+      const touched = await store.touchManyIfUp(hostIds, clock.nowIso());
+      return new Map(hostIds.map((id) => [id, touched.has(id)]));
+    },
+  });
 
   async function viewOf(record: HostRecord): Promise<Host> {
     return hostView(record, parseStoredTopology(record.topologyJson), (await deps.usageOf([record.id])).get(record.id));
@@ -271,7 +288,8 @@ export function createInventoryService(deps: InventoryDeps) {
      */
     async heartbeat(hostId: string, report: { images?: readonly string[] } = {}): Promise<void> {
       const nowIso = clock.nowIso();
-      if ((await store.touchIfUp(hostId, nowIso)) && !report.images) return;
+      // The common case (an up host, nothing to report): one statement for every heartbeat of the window.
+      if ((await heartbeats.add(hostId)) && !report.images) return;
       await inTransaction(db, async (tx, hooks) => {
         const record = await store.byId(tx, hostId);
         if (!record) throw notFound('host', hostId);

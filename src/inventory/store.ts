@@ -193,15 +193,17 @@ export function createInventoryStore(db: Db) {
         .execute();
     },
 
-    /** Records a heartbeat of an up host; false when the host is not up (the caller brings it back). */
-    async touchIfUp(id: string, nowIso: string): Promise<boolean> {
-      const result = await db
+    /** `touchIfUp` for many hosts in one statement; returns the ids it touched (those up). */
+    async touchManyIfUp(ids: string[], nowIso: string): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const rows = await db
         .updateTable('hosts')
         .set({ last_heartbeat_at: nowIso })
-        .where('id', '=', id)
+        .where('id', 'in', ids)
         .where('health', '=', 'up')
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
+        .returning('id')
+        .execute();
+      return new Set(rows.map((row) => row.id));
     },
 
     /** down → up with a heartbeat; true when this call changed it. Unusable hosts stay unusable. */
