@@ -308,7 +308,7 @@ export function FirewallDetail({ me, id }: { me: CurrentPrincipal; id: string })
                         onChange={(e) => change(row.key, { description: e.target.value })}
                       />
                     </td>
-                    <td>{counters ? `${number(counters.packets, 0)} pkts` : '—'}</td>
+                    <td>{counters ? t('packetsN', { n: number(counters.packets, 0) }) : '—'}</td>
                     {may && (
                       <td>
                         <button
@@ -358,8 +358,8 @@ export function FirewallDetail({ me, id }: { me: CurrentPrincipal; id: string })
           {fw.applied_to.map((target) => (
             <li key={describeTarget(target)}>
               {target.type === 'server'
-                ? `${t('server')}: ${serverName(target.server?.id ?? '')}`
-                : `${t('labelSelector')}: ${target.label_selector?.selector}`}
+                ? t('targetServer', { name: serverName(target.server?.id ?? '') })
+                : t('targetSelector', { selector: target.label_selector?.selector ?? '' })}
               {target.applied_to_resources &&
                 ` (${target.applied_to_resources.map((r) => serverName(r.server.id)).join(', ') || '—'})`}{' '}
               {may && (

@@ -2,7 +2,7 @@
  * Webhooks: create (the signing secret shown once), enable/disable, delete (confirmed); one webhook with its
  * delivery log (each attempt: status code, latency, error), a test delivery and retry of a failed one.
  */
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import {
   createWebhook,
   deleteWebhook,
@@ -17,7 +17,7 @@ import {
 } from '../../../src/contract/index.ts';
 import { api } from '../api.ts';
 import { ErrorNotice, Field, Link, StatusBadge } from '../components.tsx';
-import { PageHeader, canChange, useAction, useConfirm, useFormat, useLoad, useReloadOn } from '../hooks.tsx';
+import { PageHeader, canChange, useAction, useConfirm, useFormat, useLoad } from '../hooks.tsx';
 
 export function Webhooks({ me }: { me: CurrentPrincipal }) {
   const { t, when } = useFormat();
@@ -160,7 +160,14 @@ export function WebhookDetail({ me, id }: { me: CurrentPrincipal; id: string }) 
     async () => (await api.call(listWebhookDeliveries, { params: { id }, query: { limit: '50' } })).deliveries,
     [id],
   );
-  useReloadOn(['webhook', 'webhook_delivery'], deliveries.reload);
+  // Deliveries are not events of the stream: while one is pending, the log is polled.
+  const pending = (deliveries.data ?? []).some((d) => d.status === 'pending');
+  const { reload } = deliveries;
+  useEffect(() => {
+    if (!pending) return;
+    const timer = setInterval(() => void reload(), 2000);
+    return () => clearInterval(timer);
+  }, [pending, reload]);
   const action = useAction();
   const [open, setOpen] = useState<string | null>(null);
   const may = canChange(me);
