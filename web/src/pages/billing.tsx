@@ -70,7 +70,7 @@ export function Usage(_props: { me: CurrentPrincipal }) {
             <dd>{when(u.as_of)}</dd>
           </dl>
           <p className="help">
-            {t('vatExcluded')} {u.projected.note}
+            {t('vatExcluded')} {t('projectionNote')}
           </p>
           <h2>{t('soFar')}</h2>
           <Lines lines={u.so_far.lines} testId="usage-lines" />
