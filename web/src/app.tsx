@@ -21,6 +21,7 @@ import { Tokens } from './pages/tokens.tsx';
 import { AuditLog } from './pages/audit.tsx';
 import { Invoices, SlaReport, Usage } from './pages/billing.tsx';
 import { PlatformStatus } from './pages/status.tsx';
+import { OperatorArea } from './pages/operator.tsx';
 import type { MessageKey } from './i18n.tsx';
 
 type Theme = 'light' | 'dark';
@@ -93,6 +94,7 @@ export function App() {
   else if (path === '/invoices') page = <Invoices me={me} />;
   else if (path === '/sla') page = <SlaReport me={me} />;
   else if (path === '/status') page = <PlatformStatus />;
+  else if (path === '/operator' || path.startsWith('/operator/')) page = <OperatorArea path={path} />;
   else if (path === '/account') page = <Account me={me} onChanged={refresh} />;
   else page = <p>{t('notFoundPage')}</p>;
 
@@ -137,6 +139,7 @@ export function App() {
         ['/status', 'platformStatus'],
       ],
     ],
+    ['navOperator', [['/operator', 'operatorArea']]],
   ];
   const current = (href: string) =>
     path === href ||
