@@ -208,6 +208,33 @@ test('the console’s resource pages in Chromium', { skip: noBrowser }, async (t
     await screenshot(page, 'status');
   });
 
+  await t.test(
+    'server detail: metrics charts, traffic with its 95th percentile, backups, volumes, events',
+    async () => {
+      await page.getByRole('link', { name: 'Servers', exact: true }).click();
+      await page.getByRole('link', { name: 'app-1' }).click();
+      await page.getByRole('heading', { level: 1, name: /app-1/ }).waitFor();
+      for (const chart of ['chart-cpu', 'chart-network', 'chart-disk', 'chart-traffic'])
+        await page.getByTestId(chart).waitFor();
+      // A young server has few points: the chart draws what the API has, described for screen readers.
+      const cpu = page.getByTestId('chart-cpu');
+      assert.match((await cpu.locator('polyline').getAttribute('points')) ?? '', /^[\d.]+,[\d.]+/);
+      assert.match(
+        (await cpu.getByRole('img').getAttribute('aria-label')) ?? '',
+        /^CPU: CPU: [\d.]+ % \(max [\d.]+\)$/,
+      );
+      // The month's summary is computed periodically: before its first pass the page says so with a dash.
+      const summary = (await tcp.call('GET', '/v1/traffic/summary')).body;
+      const mine = summary.servers.find((s: { server_id: string }) => s.server_id === serverId);
+      assert.match(await page.getByTestId('p95').innerText(), mine ? /Mbit\/s/ : /^—$/);
+      await page.getByTestId('server-events').getByText('server.created').waitFor();
+      await page.locator('tr[data-volume="data-1"]').waitFor();
+      await page.locator('tr[data-backup]').first().waitFor();
+      await assertAccessible(page, 'the server detail page with its sections');
+      await screenshot(page, 'server-detail-sections');
+    },
+  );
+
   await t.test('in French, the pages speak French', async () => {
     await page.getByLabel('Language').selectOption('fr');
     await open(page, 'Pare-feu');
