@@ -357,7 +357,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       else notifier.publish(desiredChannel, hostId);
     },
     diskKeys,
-    hostDriverOf: async (hostId) => (await inventory.getHost(hostId)).driver,
+    hostDriverOf: async (hostId) => (await inventory.hostSummary(hostId)).driver,
   });
   const resourceActions = createResourceActions({ db, dialect, clock, events });
   const volumeServers = {
@@ -443,7 +443,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     publicRoutes: addressSync,
     firewalls: firewallSync,
     placeOf: async (hostId) => {
-      const host = await inventory.getHost(hostId).catch(() => null);
+      const host = await inventory.hostSummary(hostId).catch(() => null);
       if (!host) return null;
       const apis = await inventory.hostApisInRegion(host.region);
       return { region: host.region, vteps: new Map(apis.map((api) => [api.hostId, vtepOfAddress(api.address)])) };
@@ -451,7 +451,49 @@ export async function createControlPlane(config: ControlPlaneConfig) {
   });
 
   // ---- Agent telemetry: intra-region peer probes, servers' CPU and disk from real hosts ----
+  /**
+   * The fleet as telemetry sees it: every host grouped by region (each list sorted by id, the order every
+   * replica samples peers from), read at most every 10 s and shared by every caller meanwhile. 20,000
+   * agents ask for their peers every minute; a read per report (every host with its topology) ran the
+   * control plane out of memory, and a filter of the fleet per report saturated it.
+   */
+  let telemetryFleet: { readAtMs: number; fleet: Promise<TelemetryFleet> } | null = null;
+  type TelemetryHostView = { hostId: string; region: string; simulated: boolean; up: boolean; apiUrl: string | null };
+  type TelemetryFleet = { byRegion: Map<string, TelemetryHostView[]>; byId: Map<string, TelemetryHostView> };
+  const fleetForTelemetry = (): Promise<TelemetryFleet> => {
+    const nowMs = Date.now();
+    if (telemetryFleet && nowMs - telemetryFleet.readAtMs < 10_000) return telemetryFleet.fleet;
+    const fleet = (async () => {
+      const all = await inventory.hostSummaries();
+      const regions = [...new Set(all.filter((h) => h.driver !== 'sim').map((h) => h.region))];
+      const apis = (await Promise.all(regions.map((r) => inventory.hostApisInRegion(r)))).flat();
+      const urls = new Map(apis.map((a) => [a.hostId, a.address]));
+      const byRegion = new Map<string, TelemetryHostView[]>();
+      const byId = new Map<string, TelemetryHostView>();
+      for (const h of [...all].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+        const view = {
+          hostId: h.id,
+          region: h.region,
+          simulated: h.driver === 'sim',
+          up: h.health === 'up' && h.state !== 'maintenance',
+          apiUrl: urls.get(h.id) ?? null,
+        };
+        byId.set(h.id, view);
+        if (!byRegion.has(h.region)) byRegion.set(h.region, []);
+        byRegion.get(h.region)!.push(view);
+      }
+      return { byRegion, byId };
+    })();
+    fleet.catch(() => {
+      telemetryFleet = null;
+    });
+    telemetryFleet = { readAtMs: nowMs, fleet };
+    return fleet;
+  };
+  /** A host as telemetry sees it: from the shared fleet read, or read now when it is newer than that. */
   const telemetryHostOf = async (hostId: string) => {
+    const known = (await fleetForTelemetry()).byId.get(hostId);
+    if (known) return known;
     const host = await inventory.getHost(hostId).catch(() => null);
     if (!host) return null;
     const apis = host.driver === 'sim' ? [] : await inventory.hostApisInRegion(host.region);
@@ -463,43 +505,12 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       apiUrl: apis.find((a) => a.hostId === host.id)?.address ?? null,
     };
   };
-  /**
-   * The fleet as telemetry sees it, read at most every 2 s and shared by every caller meanwhile: each of
-   * 1,000 agents asks for its peers with every report, and a read per report (every host with its
-   * topology) ran the control plane out of memory when they all reported at once.
-   */
-  let telemetryFleet: { readAtMs: number; hosts: Promise<TelemetryHostView[]> } | null = null;
-  type TelemetryHostView = { hostId: string; region: string; simulated: boolean; up: boolean; apiUrl: string | null };
-  const fleetForTelemetry = (): Promise<TelemetryHostView[]> => {
-    const nowMs = Date.now();
-    if (telemetryFleet && nowMs - telemetryFleet.readAtMs < 2_000) return telemetryFleet.hosts;
-    const hosts = (async () => {
-      const all = await inventory.listHosts();
-      const regions = [...new Set(all.filter((h) => h.driver !== 'sim').map((h) => h.region))];
-      const apis = (await Promise.all(regions.map((r) => inventory.hostApisInRegion(r)))).flat();
-      const urls = new Map(apis.map((a) => [a.hostId, a.address]));
-      return all.map((h) => ({
-        hostId: h.id,
-        region: h.region,
-        simulated: h.driver === 'sim',
-        up: h.health === 'up' && h.state !== 'maintenance',
-        apiUrl: urls.get(h.id) ?? null,
-      }));
-    })();
-    hosts.catch(() => {
-      telemetryFleet = null;
-    });
-    telemetryFleet = { readAtMs: nowMs, hosts };
-    return hosts;
-  };
   const telemetry = createTelemetryService({
     db,
     clock,
     log,
     host: telemetryHostOf,
-    hostsInRegion: async (region) => (await fleetForTelemetry()).filter((h) => h.region === region),
-    // Inter-region probes: the hosts of the other regions (the service samples two per region).
-    hostsOutsideRegion: async (region) => (await fleetForTelemetry()).filter((h) => h.region !== region),
+    hostsByRegion: async () => (await fleetForTelemetry()).byRegion,
     serverIdsOnHost: (hostId) => compute.serverIdsOnHost(db, hostId),
     options: config.telemetry,
   });
@@ -712,7 +723,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     },
     executor: createRoutedExecutor({
       nowMs: () => clock.nowMs(),
-      hostDriverOf: async (hostId) => ((await inventory.getHost(hostId)).driver === 'sim' ? 'sim' : 'qemu'),
+      hostDriverOf: async (hostId) => ((await inventory.hostSummary(hostId)).driver === 'sim' ? 'sim' : 'qemu'),
       // The host API's backup jobs (POST, then polled: src/agent/host-api/backup-routes.ts).
       hostClientFor,
       repositoryAccess,

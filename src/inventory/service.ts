@@ -25,7 +25,7 @@ import { hostStates } from '../contract/index.ts';
 import { hostShapes, topologyOfShape } from './shapes.ts';
 import { topologyProblems } from './topology-check.ts';
 import { hostAddressProblem, type HostAddressPolicy } from './host-address.ts';
-import { createInventoryStore, type HostRecord } from './store.ts';
+import { createInventoryStore, type HostRecord, type HostSummary } from './store.ts';
 import { hostView, parseStoredTopology, type HostUsage } from './host-view.ts';
 
 export interface RegisterHostInput {
@@ -171,6 +171,18 @@ export function createInventoryService(deps: InventoryDeps) {
       const records = await store.list({ region: filter.region?.toLowerCase(), driver: filter.driver });
       const usage = await deps.usageOf(null);
       return records.map((r) => hostView(r, parseStoredTopology(r.topologyJson), usage.get(r.id)));
+    },
+
+    /** A host's id, region, driver, state and health (no topology parsed, no usage read); 404 when unknown. */
+    async hostSummary(hostId: string): Promise<HostSummary> {
+      const summary = await store.summary(hostId);
+      if (!summary) throw notFound('host', hostId);
+      return summary;
+    },
+
+    /** Every host's id, region, driver, state and health, by id: no topology parsed, no usage read. */
+    hostSummaries(): Promise<HostSummary[]> {
+      return store.summaries();
     },
 
     /** The stored topology of a host (null: no such host, or an unreadable row). */

@@ -25,6 +25,14 @@ export interface HostRecord {
   images: string[] | null;
 }
 
+export interface HostSummary {
+  id: string;
+  region: string;
+  driver: string;
+  state: string;
+  health: string;
+}
+
 export interface NewHost {
   id: string;
   name: string;
@@ -141,6 +149,19 @@ export function createInventoryStore(db: Db) {
       if (filter.driver) query = query.where('driver', '=', filter.driver);
       if (filter.health) query = query.where('health', '=', filter.health);
       return (await query.execute()).map(recordOf);
+    },
+
+    async summary(id: string): Promise<HostSummary | undefined> {
+      return db
+        .selectFrom('hosts')
+        .select(['id', 'region', 'driver', 'state', 'health'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+    },
+
+    /** Every host's identity and state, without its topology (fleet-wide reads at a high rate). */
+    async summaries(): Promise<HostSummary[]> {
+      return db.selectFrom('hosts').select(['id', 'region', 'driver', 'state', 'health']).orderBy('id').execute();
     },
 
     async updateRegistration(tx: Tx, id: string, input: Omit<NewHost, 'id' | 'name' | 'region'>): Promise<void> {
