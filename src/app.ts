@@ -98,9 +98,21 @@ import {
   createWebhookWorker,
   type WebhookWorkerOptions,
 } from './webhooks/index.ts';
-import { createSimTrafficCollector, createTrafficService, toMbps } from './traffic/index.ts';
+import {
+  createHostTrafficReceiver,
+  createSimTrafficCollector,
+  createTrafficService,
+  toMbps,
+  type HostTrafficReceiver,
+} from './traffic/index.ts';
 import { createFlowLogService } from './flowlogs/index.ts';
-import { createDdosService, createLoggingScrubbing, createRecordingMitigator, type Mitigator } from './ddos/index.ts';
+import {
+  createDdosService,
+  createDesiredStateMitigator,
+  createLoggingScrubbing,
+  targetTextOrNull,
+  type Mitigator,
+} from './ddos/index.ts';
 import { registerTrafficRoutes } from './api/rest/routes/traffic.ts';
 import { notFound } from './core/index.ts';
 import { createStatusProbes, createStatusService, type StatusOptions } from './status/index.ts';
@@ -504,6 +516,8 @@ export async function createControlPlane(config: ControlPlaneConfig) {
   });
 
   // ---- Host trust (continued): the agent listener, agents' mutual-TLS endpoint ----
+  let resolveHostTraffic!: (receiver: HostTrafficReceiver) => void;
+  const hostTrafficReady = new Promise<HostTrafficReceiver>((resolve) => (resolveHostTraffic = resolve));
   const agentListener = createAgentListener({
     clock,
     log,
@@ -513,6 +527,8 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     volumeSync,
     networkSync: hostNetworkSync,
     telemetry,
+    // Qemu hosts' traffic reports (the traffic domain is made further down; a report before then waits).
+    hostTraffic: { receive: async (hostId, body) => (await hostTrafficReady).receive(hostId, body) },
     tls: hostTrust.controlPlaneTls,
     onCertificateRenewed: (listener) => hostTrust.controlPlane.onRenewed(listener),
     failedAuth,
@@ -798,10 +814,45 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     clock,
     log,
     events,
-    mitigator: config.ddosMitigator ?? createRecordingMitigator(),
+    mitigator:
+      config.ddosMitigator ??
+      createDesiredStateMitigator({
+        // Real hosts get the mitigation as desired state in their traffic reports' answers.
+        simulated: async (address) => {
+          const server = await traffic.serverByAddress(address);
+          return !server?.hostId || (await inventory.simulatedHostIds()).includes(server.hostId);
+        },
+      }),
     upstream: createLoggingScrubbing(log),
   });
   registerTrafficRoutes(route, { traffic, flowLogs, ddos });
+  resolveHostTraffic(
+    createHostTrafficReceiver({
+      clock,
+      log,
+      traffic,
+      serversOf: async (hostId) => {
+        const out = [];
+        for (const desired of await hostSync.desiredFor(hostId)) {
+          if (desired.desired === 'deleted') continue;
+          const server = await compute.serverForBackup(desired.spec.serverId);
+          if (!server) continue;
+          out.push({
+            serverId: server.id,
+            projectId: server.projectId,
+            name: server.name,
+            region: server.region,
+            product: server.product,
+            ipv4: desired.spec.ipv4?.split('/')[0] ?? null,
+          });
+        }
+        return out;
+      },
+      flowLogs: { enabled: flowLogs.enabled, ingest: flowLogs.ingest },
+      ddos,
+      targetOf: targetTextOrNull,
+    }),
+  );
   let sitePeers: Map<string, string> | null = null;
   const trafficCollector = createSimTrafficCollector({
     seed: config.trafficSeed ?? 'vmcloud',

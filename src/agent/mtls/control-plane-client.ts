@@ -16,6 +16,8 @@ import type {
   ObservedVolume,
   TelemetryAnswer,
   TelemetryBody,
+  HostTrafficAnswer,
+  HostTrafficBody,
 } from '../../contract/index.ts';
 import { fingerprintSha256, isCertificateTrustError, tlsClientOptions } from '../../pki/index.ts';
 import type { ControlPlaneLink, HostRegistration, Registered } from '../link.ts';
@@ -284,6 +286,9 @@ export function createMtlsLink(options: {
     },
     async telemetry(hostId, body: TelemetryBody) {
       return call<TelemetryAnswer>('POST', () => `${own(hostId)}/telemetry`, body);
+    },
+    async traffic(hostId, body: HostTrafficBody) {
+      return call<HostTrafficAnswer>('POST', () => `${own(hostId)}/traffic`, body);
     },
     close() {
       pooled?.agent.destroy();
