@@ -60,7 +60,12 @@ import {
 } from './compute/index.ts';
 import { createVolumeService, createVolumeSync } from './volumes/index.ts';
 import { createHostNetworkSync, createNetworkService, createNetworkSync, vtepOfAddress } from './networks/index.ts';
-import { createAddressService, createAddressSync, type RegionAddressPlan } from './addresses/index.ts';
+import {
+  createAddressService,
+  createAddressSync,
+  defaultAddressPlans,
+  type RegionAddressPlan,
+} from './addresses/index.ts';
 import { registerNetworkRoutes } from './api/rest/routes/networks.ts';
 import { createFirewallService, createFirewallSync } from './firewalls/index.ts';
 import { registerFirewallRoutes } from './api/rest/routes/firewalls.ts';
@@ -826,6 +831,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     upstream: createLoggingScrubbing(log),
   });
   registerTrafficRoutes(route, { traffic, flowLogs, ddos });
+  let unmeteredCache: { atMs: number; prefixes: { v4: string[]; v6: string[] } } | null = null;
   resolveHostTraffic(
     createHostTrafficReceiver({
       clock,
@@ -833,7 +839,9 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       traffic,
       serversOf: async (hostId) => {
         const out = [];
-        for (const desired of await hostSync.desiredFor(hostId)) {
+        const desiredOnHost = (await hostSync.desiredFor(hostId)).filter((d) => d.desired !== 'deleted');
+        const routed = await addresses.publicAddressesOfServers(desiredOnHost.map((d) => d.spec.serverId));
+        for (const desired of desiredOnHost) {
           if (desired.desired === 'deleted') continue;
           const server = await compute.serverForBackup(desired.spec.serverId);
           if (!server) continue;
@@ -844,9 +852,27 @@ export async function createControlPlane(config: ControlPlaneConfig) {
             region: server.region,
             product: server.product,
             ipv4: desired.spec.ipv4?.split('/')[0] ?? null,
+            addresses: routed.get(server.id) ?? [],
           });
         }
         return out;
+      },
+      unmetered: async () => {
+        if (unmeteredCache && clock.nowMs() - unmeteredCache.atMs < 60_000) return unmeteredCache.prefixes;
+        const regions = await catalog.listRegions();
+        const plans = config.addressPlans ?? defaultAddressPlans;
+        const v4 = new Set<string>();
+        const v6 = new Set<string>();
+        for (const region of regions) {
+          v4.add((await catalog.getRegionRecord(region.code)).ipv4Pool);
+          const plan = plans[region.code];
+          if (plan) {
+            v4.add(plan.ipv4);
+            v6.add(plan.ipv6);
+          }
+        }
+        unmeteredCache = { atMs: clock.nowMs(), prefixes: { v4: [...v4], v6: [...v6] } };
+        return unmeteredCache.prefixes;
       },
       flowLogs: { enabled: flowLogs.enabled, ingest: flowLogs.ingest },
       ddos,

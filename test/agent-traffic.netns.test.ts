@@ -29,7 +29,9 @@ import { silentLogger } from '../src/core/index.ts';
 import { hostShapes, topologyOfShape } from '../src/inventory/index.ts';
 import { createClient } from '../src/client/index.ts';
 import { createHostToken } from '../src/contract/index.ts';
-import { mitigationTable, nftRunner } from '../src/ddos/index.ts';
+import { mitigationTable, nftRunner, protectedTarget } from '../src/ddos/index.ts';
+import { defaultAddressPlans } from '../src/addresses/index.ts';
+import { testDialects } from '../src/db/test-helpers.ts';
 import { startTestControlPlane, until, fastSimDelays } from './helpers.ts';
 
 const canRun = process.getuid?.() === 0 && existsSync('/usr/sbin/nft');
@@ -110,202 +112,224 @@ function burst() {
 }
 burst();`;
 
-test(
-  'a qemu host reports its servers’ tap and nft counters and its DDoS meter over the real link; mitigation follows the desired state',
-  { skip: !canRun && 'needs root and nft', timeout: 180_000 },
-  async () => {
-    tearDown();
-    const t = await startTestControlPlane('sqlite', { fleet: 'none' });
-    const stops: Array<() => Promise<void>> = [];
-    const children: ChildProcess[] = [];
-    try {
-      const operator = createClient({ baseUrl: t.url, token: t.secrets.operatorToken });
-      const agentUrl = await t.cp.agentListener.listen({ host: '127.0.0.1', port: 0 });
-      const token = await operator.call(createHostToken, { body: { name: 'fra1-traffic' } });
-      const caPem = await fetchTrustedCa(agentUrl, token.ca_sha256);
-      const { keyPem, csrPem } = await createKeyAndCsr({ commonName: 'vmcloud-agent' });
-      const shape = hostShapes['std-7543'];
-      const joined = await joinControlPlane({
-        controlPlaneUrl: agentUrl,
-        caPem,
-        joinToken: token.secret,
-        registration: {
-          name: 'fra1-traffic',
-          region: 'fra1',
-          driver: 'qemu',
-          cpuModel: shape.cpuModel,
-          topology: topologyOfShape(shape),
-          agentVersion: 'test',
-          address: null,
-          images: null,
-        },
-        csrPem,
-      });
-      const hostId = joined.hostId;
-      const credentials = { hostId, caPem, certPem: joined.certPem, keyPem };
-      const link = createMtlsLink({ controlPlaneUrl: agentUrl, credentials: () => credentials });
-      const driver = createSimDriver({ delays: fastSimDelays });
-      const agent = createAgent({
-        hostId,
-        link,
-        driver,
-        log: silentLogger,
-        resyncIntervalMs: 50,
-        heartbeatIntervalMs: 1000,
-        gracefulStopTimeoutMs: 1000,
-      });
-      agent.start();
-      stops.push(async () => {
-        await agent.stop();
-        link.close();
-        await driver.close();
-      });
-
-      const created = await t.call('POST', '/v1/servers', {
-        body: { name: 'metered', product: 'vps-nano', region: 'fra1', image: 'debian-12' },
-      });
-      assert.equal(created.status, 202, JSON.stringify(created.body));
-      const serverId = created.body.server.id as string;
-      await until('the server running on the qemu host', async () => {
-        const s = await t.call('GET', `/v1/servers/${serverId}`);
-        return s.body.server.status === 'running' ? true : null;
-      });
-      // The host learns its servers and their addresses from its desired state, as the daemon does.
-      const desired = (await link.desired(hostId)).find((d) => d.spec.serverId === serverId)!;
-      const serverIp = desired.spec.ipv4!.split('/')[0];
-      assert.match(serverIp, /^\d+\.\d+\.\d+\.\d+$/);
-
-      setUp(serverIp);
-      // A process living in the host namespace: its /proc/<pid>/root/sys is that namespace's sysfs.
-      const holder = spawn('ip', ['netns', 'exec', ns.host, 'sleep', '600'], { stdio: 'ignore' });
-      children.push(holder);
-      await until('the host namespace’s sysfs', async () =>
-        existsSync(`/proc/${holder.pid}/root/sys/class/net/${tap}`) ? true : null,
-      );
-      children.push(runIn(ns.peer, peerScript, []));
-
-      let aheadMs = 0;
-      const clock = { nowMs: () => Date.now() + aheadMs, nowIso: () => new Date(Date.now() + aheadMs).toISOString() };
-      const loop = createTrafficLoop({
-        hostId,
-        link,
-        log: silentLogger,
-        taps: async () => [{ serverId, ifname: tap, addresses: [serverIp] }],
-        nft: nftRunner(ns.host),
-        unmetered: { v4: ['198.51.100.0/25'], v6: [] },
-        sysClassNet: `/proc/${holder.pid}/root/sys/class/net`,
-        clock,
-      });
-      stops.push(() => loop.stop());
-
-      // 1. Accounting: a baseline tick, known traffic, then the agent's clock past the slot's end.
-      await loop.runOnce();
-      const slotStartMs = Math.floor(clock.nowMs() / 300_000) * 300_000;
-      const allowed = '^198\\.51\\.100\\.(2|200)$';
-      const toSite = exited(runIn(ns.guest, senderScript, ['198.51.100.2', '7', '1000', '200', '30', allowed]));
-      const toOthers = exited(runIn(ns.guest, senderScript, ['198.51.100.200', '9', '500', '300', '30', allowed]));
-      assert.equal(JSON.parse(await toSite).sent, 200);
-      assert.equal(JSON.parse(await toOthers).sent, 300);
-      aheadMs = slotStartMs + 300_000 + 1000 - Date.now();
-      await loop.runOnce();
-      const from = new Date(slotStartMs - 600_000).toISOString();
-      const to = new Date(slotStartMs + 600_000).toISOString();
-      const series = await t.call('GET', `/v1/servers/${serverId}/traffic?from=${from}&to=${to}&step=5m`);
-      assert.equal(series.status, 200, JSON.stringify(series.body));
-      const point = (series.body.points as Array<Record<string, number | string>>).find(
-        (p) => p.at === new Date(slotStartMs).toISOString(),
-      );
-      assert.ok(point, JSON.stringify(series.body.points));
-      // IP bytes: 1 000 + 28 and 500 + 28 per datagram; the tap counts Ethernet frames (14 bytes more).
-      const siteIp = 200 * 1028;
-      const othersIp = 300 * 528;
-      assert.equal(point.tx_unmetered_bytes, siteIp, 'the bytes to the site, counted by nft, are unmetered');
-      assert.equal(point.rx_unmetered_bytes, siteIp, 'the site’s echoes are unmetered');
-      const tx = point.tx_bytes as number;
-      assert.ok(tx >= siteIp + othersIp + 500 * 14 && tx <= siteIp + othersIp + 500 * 14 + 2_000, `tx ${tx}`);
-      assert.ok((point.tx_packets as number) >= 500 && (point.tx_packets as number) <= 520, `${point.tx_packets}`);
-      assert.ok((point.rx_packets as number) >= 200 && (point.rx_packets as number) <= 220, `${point.rx_packets}`);
-      assert.equal(series.body.totals.billable_bytes, tx - siteIp, 'billable: metered outbound');
-
-      // 2. The fast path: an enterprise project with a low threshold for this address.
-      await t.call('PUT', '/v1/ddos/tier', { body: { tier: 'enterprise' } });
-      const thresholds = await t.call('PUT', '/v1/ddos/thresholds', {
-        body: { thresholds: [{ address: serverIp, min_pps: 2000, min_bps: 2_000_000 }] },
-      });
-      assert.equal(thresholds.status, 200, JSON.stringify(thresholds.body));
-      const tick = async () => {
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        await loop.runOnce();
-      };
-      for (let i = 0; i < 14; i++) await tick(); // the baseline: 12 calm observations and more
-      const attacks = async () =>
-        (await t.call('GET', '/v1/ddos/attacks')).body.attacks as Array<Record<string, unknown>>;
-      assert.equal((await attacks()).length, 0, 'nothing flagged while calm');
-
-      const flood = exited(
-        runIn(ns.peer, senderScript, [serverIp, '5000', '64', '0', '5', `^${serverIp.replace(/\./g, '\\.')}$`]),
-      );
-      let ticks = 0;
-      while (loop.installed().size === 0 && ticks++ < 8) await tick();
-      assert.equal(loop.installed().size, 1, 'the answer carried a mitigation and the loop installed it');
-      const nft = nftRunner(ns.host);
-      assert.match(await nft(['list', 'table', 'inet', mitigationTable(serverIp)]), /dropped_rate/);
-      await flood;
-      await tick(); // drops counted and reported
-      await tick();
-      const active = (await attacks())[0];
-      assert.equal(active.status, 'active');
-      assert.equal(active.detected_by, 'fast_path');
-      assert.equal(active.vector, 'udp_flood');
-      assert.equal(active.server_id, serverId);
-      assert.ok((active.dropped_packets as number) > 0, `drops reported: ${active.dropped_packets}`);
-      assert.ok(
-        (active.actions as string[]).some((a) => a.startsWith('host agent: table inet')),
-        JSON.stringify(active.actions),
-      );
-
-      // Quiet: the agent's clock past the enterprise quiet time (30 min); the attack ends, the table goes.
-      await tick();
-      aheadMs += 31 * 60_000;
-      await tick();
-      await tick();
-      assert.equal(loop.installed().size, 0);
-      await assert.rejects(nft(['list', 'table', 'inet', mitigationTable(serverIp)]));
-      const ended = (await attacks())[0];
-      assert.equal(ended.status, 'ended');
-      assert.ok((ended.dropped_packets as number) >= (active.dropped_packets as number));
-      const events = await until('the attack events', async () => {
-        const list = await t.call('GET', '/v1/events?limit=200');
-        const types = (list.body.events as Array<{ type: string }>)
-          .map((e) => e.type)
-          .filter((x) => x.startsWith('ddos.attack'));
-        return types.length >= 2 ? types : null;
-      });
-      assert.deepEqual(events, ['ddos.attack_started', 'ddos.attack_ended']);
-
-      // A host speaks only for its own servers: another server id and a foreign address are refused.
-      const refused = await link.traffic!(hostId, {
-        samples: [
-          {
-            serverId: 'srv_not_here',
-            slot: slotStartMs / 300_000,
-            rxBytes: 1,
-            txBytes: 1,
-            rxPackets: 1,
-            txPackets: 1,
-            rxUnmeteredBytes: 0,
-            txUnmeteredBytes: 0,
-          },
-        ],
-        observations: [{ address: '203.0.113.9', atMs: Date.now(), pps: 1e6, bps: 1e9 }],
-      });
-      assert.equal(refused.refused, 2);
-      assert.equal((await attacks()).length, 1);
-    } finally {
-      for (const stop of stops.reverse()) await stop().catch(() => undefined);
-      for (const child of children) child.kill('SIGTERM');
+for (const dialect of testDialects())
+  test(
+    `a qemu host reports its servers’ tap and nft counters and its DDoS meter over the real link; mitigation follows the desired state (${dialect})`,
+    { skip: !canRun && 'needs root and nft', timeout: 180_000 },
+    async () => {
       tearDown();
-      await t.dispose();
-    }
-  },
-);
+      // The provider's sites include 198.51.100.0/25 here (par1's plan): the control plane tells the agent.
+      const t = await startTestControlPlane(dialect, {
+        fleet: 'none',
+        addressPlans: { ...defaultAddressPlans, par1: { ipv4: '198.51.100.0/25', ipv6: '2001:db8:1::/48' } },
+      });
+      const stops: Array<() => Promise<void>> = [];
+      const children: ChildProcess[] = [];
+      try {
+        const operator = createClient({ baseUrl: t.url, token: t.secrets.operatorToken });
+        const agentUrl = await t.cp.agentListener.listen({ host: '127.0.0.1', port: 0 });
+        const token = await operator.call(createHostToken, { body: { name: 'fra1-traffic' } });
+        const caPem = await fetchTrustedCa(agentUrl, token.ca_sha256);
+        const { keyPem, csrPem } = await createKeyAndCsr({ commonName: 'vmcloud-agent' });
+        const shape = hostShapes['std-7543'];
+        const joined = await joinControlPlane({
+          controlPlaneUrl: agentUrl,
+          caPem,
+          joinToken: token.secret,
+          registration: {
+            name: 'fra1-traffic',
+            region: 'fra1',
+            driver: 'qemu',
+            cpuModel: shape.cpuModel,
+            topology: topologyOfShape(shape),
+            agentVersion: 'test',
+            address: null,
+            images: null,
+          },
+          csrPem,
+        });
+        const hostId = joined.hostId;
+        const credentials = { hostId, caPem, certPem: joined.certPem, keyPem };
+        const link = createMtlsLink({ controlPlaneUrl: agentUrl, credentials: () => credentials });
+        const driver = createSimDriver({ delays: fastSimDelays });
+        const agent = createAgent({
+          hostId,
+          link,
+          driver,
+          log: silentLogger,
+          resyncIntervalMs: 50,
+          heartbeatIntervalMs: 1000,
+          gracefulStopTimeoutMs: 1000,
+        });
+        agent.start();
+        stops.push(async () => {
+          await agent.stop();
+          link.close();
+          await driver.close();
+        });
+
+        const created = await t.call('POST', '/v1/servers', {
+          body: { name: 'metered', product: 'vps-nano', region: 'fra1', image: 'debian-12' },
+        });
+        assert.equal(created.status, 202, JSON.stringify(created.body));
+        const serverId = created.body.server.id as string;
+        await until('the server running on the qemu host', async () => {
+          const s = await t.call('GET', `/v1/servers/${serverId}`);
+          return s.body.server.status === 'running' ? true : null;
+        });
+        // The host learns its servers and their addresses from its desired state, as the daemon does.
+        const desired = (await link.desired(hostId)).find((d) => d.spec.serverId === serverId)!;
+        const serverIp = desired.spec.ipv4!.split('/')[0];
+        assert.match(serverIp, /^\d+\.\d+\.\d+\.\d+$/);
+
+        setUp(serverIp);
+        // A process living in the host namespace: its /proc/<pid>/root/sys is that namespace's sysfs.
+        const holder = spawn('ip', ['netns', 'exec', ns.host, 'sleep', '600'], { stdio: 'ignore' });
+        children.push(holder);
+        await until('the host namespace’s sysfs', async () =>
+          existsSync(`/proc/${holder.pid}/root/sys/class/net/${tap}`) ? true : null,
+        );
+        children.push(runIn(ns.peer, peerScript, []));
+
+        let aheadMs = 0;
+        const clock = { nowMs: () => Date.now() + aheadMs, nowIso: () => new Date(Date.now() + aheadMs).toISOString() };
+        const loop = createTrafficLoop({
+          hostId,
+          link,
+          log: silentLogger,
+          taps: async () => [{ serverId, ifname: tap, addresses: [serverIp] }],
+          nft: nftRunner(ns.host),
+          sysClassNet: `/proc/${holder.pid}/root/sys/class/net`,
+          clock,
+        });
+        stops.push(() => loop.stop());
+
+        // 1. Accounting: baseline ticks (the first report's answer names the unmetered prefixes, the second
+        // tick puts them in the accounting table), known traffic, then the agent's clock past the slot's end.
+        await loop.runOnce();
+        await loop.runOnce();
+        const acct = await nftRunner(ns.host)(['list', 'set', 'inet', 'vmcloud_acct', 'unmetered4']);
+        assert.match(acct, /198\.51\.100\.0\/25/);
+        assert.match(acct, /198\.18\.16\.0\/20/, 'every region’s pool is a site of the provider’s');
+        const slotStartMs = Math.floor(clock.nowMs() / 300_000) * 300_000;
+        const allowed = '^198\\.51\\.100\\.(2|200)$';
+        const toSite = exited(runIn(ns.guest, senderScript, ['198.51.100.2', '7', '1000', '200', '30', allowed]));
+        const toOthers = exited(runIn(ns.guest, senderScript, ['198.51.100.200', '9', '500', '300', '30', allowed]));
+        assert.equal(JSON.parse(await toSite).sent, 200);
+        assert.equal(JSON.parse(await toOthers).sent, 300);
+        aheadMs = slotStartMs + 300_000 + 1000 - Date.now();
+        await loop.runOnce();
+        const from = new Date(slotStartMs - 600_000).toISOString();
+        const to = new Date(slotStartMs + 600_000).toISOString();
+        const series = await t.call('GET', `/v1/servers/${serverId}/traffic?from=${from}&to=${to}&step=5m`);
+        assert.equal(series.status, 200, JSON.stringify(series.body));
+        const point = (series.body.points as Array<Record<string, number | string>>).find(
+          (p) => p.at === new Date(slotStartMs).toISOString(),
+        );
+        assert.ok(point, JSON.stringify(series.body.points));
+        // IP bytes: 1 000 + 28 and 500 + 28 per datagram; the tap counts Ethernet frames (14 bytes more).
+        const siteIp = 200 * 1028;
+        const othersIp = 300 * 528;
+        assert.equal(point.tx_unmetered_bytes, siteIp, 'the bytes to the site, counted by nft, are unmetered');
+        assert.equal(point.rx_unmetered_bytes, siteIp, 'the site’s echoes are unmetered');
+        const tx = point.tx_bytes as number;
+        assert.ok(tx >= siteIp + othersIp + 500 * 14 && tx <= siteIp + othersIp + 500 * 14 + 2_000, `tx ${tx}`);
+        assert.ok((point.tx_packets as number) >= 500 && (point.tx_packets as number) <= 520, `${point.tx_packets}`);
+        assert.ok((point.rx_packets as number) >= 200 && (point.rx_packets as number) <= 220, `${point.rx_packets}`);
+        assert.equal(series.body.totals.billable_bytes, tx - siteIp, 'billable: metered outbound');
+
+        // The meter watches every public address the control plane names for the server: its IPv4 and the
+        // /64 of its IPv6 primary IP.
+        const primaries = (await t.call('GET', '/v1/primary-ips')).body.primary_ips as Array<{
+          type: string;
+          ip: string;
+          assignee_id: string | null;
+        }>;
+        const v6 = primaries.find((p) => p.type === 'ipv6' && p.assignee_id === serverId);
+        assert.ok(v6, JSON.stringify(primaries));
+        const meterText = await nftRunner(ns.host)(['list', 'table', 'inet', 'vmcloud_ddos_meter']);
+        assert.ok(meterText.includes(`ip daddr ${serverIp} `), meterText);
+        assert.ok(meterText.includes(`ip6 daddr ${protectedTarget(v6.ip).text} `), meterText);
+
+        // 2. The fast path: an enterprise project with a low threshold for this address.
+        await t.call('PUT', '/v1/ddos/tier', { body: { tier: 'enterprise' } });
+        const thresholds = await t.call('PUT', '/v1/ddos/thresholds', {
+          body: { thresholds: [{ address: serverIp, min_pps: 2000, min_bps: 2_000_000 }] },
+        });
+        assert.equal(thresholds.status, 200, JSON.stringify(thresholds.body));
+        const tick = async () => {
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          await loop.runOnce();
+        };
+        for (let i = 0; i < 14; i++) await tick(); // the baseline: 12 calm observations and more
+        const attacks = async () =>
+          (await t.call('GET', '/v1/ddos/attacks')).body.attacks as Array<Record<string, unknown>>;
+        assert.equal((await attacks()).length, 0, 'nothing flagged while calm');
+
+        const flood = exited(
+          runIn(ns.peer, senderScript, [serverIp, '5000', '64', '0', '5', `^${serverIp.replace(/\./g, '\\.')}$`]),
+        );
+        let ticks = 0;
+        while (loop.installed().size === 0 && ticks++ < 8) await tick();
+        assert.equal(loop.installed().size, 1, 'the answer carried a mitigation and the loop installed it');
+        const nft = nftRunner(ns.host);
+        assert.match(await nft(['list', 'table', 'inet', mitigationTable(serverIp)]), /dropped_rate/);
+        await flood;
+        await tick(); // drops counted and reported
+        await tick();
+        const active = (await attacks())[0];
+        assert.equal(active.status, 'active');
+        assert.equal(active.detected_by, 'fast_path');
+        assert.equal(active.vector, 'udp_flood');
+        assert.equal(active.server_id, serverId);
+        assert.ok((active.dropped_packets as number) > 0, `drops reported: ${active.dropped_packets}`);
+        assert.ok(
+          (active.actions as string[]).some((a) => a.startsWith('host agent: table inet')),
+          JSON.stringify(active.actions),
+        );
+
+        // Quiet: the agent's clock past the enterprise quiet time (30 min); the attack ends, the table goes.
+        await tick();
+        aheadMs += 31 * 60_000;
+        await tick();
+        await tick();
+        assert.equal(loop.installed().size, 0);
+        await assert.rejects(nft(['list', 'table', 'inet', mitigationTable(serverIp)]));
+        const ended = (await attacks())[0];
+        assert.equal(ended.status, 'ended');
+        assert.ok((ended.dropped_packets as number) >= (active.dropped_packets as number));
+        const events = await until('the attack events', async () => {
+          const list = await t.call('GET', '/v1/events?limit=200');
+          const types = (list.body.events as Array<{ type: string }>)
+            .map((e) => e.type)
+            .filter((x) => x.startsWith('ddos.attack'));
+          return types.length >= 2 ? types : null;
+        });
+        assert.deepEqual(events, ['ddos.attack_started', 'ddos.attack_ended']);
+
+        // A host speaks only for its own servers: another server id and a foreign address are refused.
+        const refused = await link.traffic(hostId, {
+          samples: [
+            {
+              serverId: 'srv_not_here',
+              slot: slotStartMs / 300_000,
+              rxBytes: 1,
+              txBytes: 1,
+              rxPackets: 1,
+              txPackets: 1,
+              rxUnmeteredBytes: 0,
+              txUnmeteredBytes: 0,
+            },
+          ],
+          observations: [{ address: '203.0.113.9', atMs: Date.now(), pps: 1e6, bps: 1e9 }],
+        });
+        assert.equal(refused.refused, 2);
+        assert.equal((await attacks()).length, 1);
+      } finally {
+        for (const stop of stops.reverse()) await stop().catch(() => undefined);
+        for (const child of children) child.kill('SIGTERM');
+        tearDown();
+        await t.dispose();
+      }
+    },
+  );

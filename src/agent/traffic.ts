@@ -38,7 +38,8 @@ export interface HostTap {
   serverId: string;
   /** The tap interface on the host. */
   ifname: string;
-  /** Public addresses of the server that the fast path watches (IPv4; IPv6 counts per /64). */
+  /** Public addresses of the server the fast path watches (IPv4; IPv6 per /64), besides those the control
+   * plane names in its answers. */
   addresses: string[];
 }
 
@@ -54,8 +55,8 @@ export interface TrafficLoopOptions {
   taps: () => Promise<HostTap[]>;
   /** `nft` with arguments and optional stdin (nftRunner of src/ddos). */
   nft: (args: string[], input?: string) => Promise<string>;
-  /** The provider's own prefixes (unmetered), per family. */
-  unmetered: { v4: readonly string[]; v6: readonly string[] };
+  /** The provider's own prefixes (unmetered) until the control plane's answer names them. */
+  unmetered?: { v4: readonly string[]; v6: readonly string[] };
   /** Where the interfaces' counters are (default /sys/class/net). */
   sysClassNet?: string;
   /** Flow records finished since the last call (conntrack, NFLOG); absent: none. */
@@ -82,6 +83,10 @@ export function createTrafficLoop(options: TrafficLoopOptions) {
   let current: Promise<void> | null = null;
   let ticks = 0;
   let rulesetKey = '';
+  let unmetered = options.unmetered ?? { v4: [], v6: [] };
+  /** The addresses the control plane says each server has (its last answer). */
+  let watch = new Map<string, string[]>();
+  const addressesOf = (tap: HostTap) => [...new Set([...tap.addresses, ...(watch.get(tap.serverId) ?? [])])];
   let meter: MeterReading | null = null;
   /** Per server: the slot being counted and the readings at its start. */
   const open = new Map<
@@ -102,31 +107,42 @@ export function createTrafficLoop(options: TrafficLoopOptions) {
   }
 
   async function ensureRulesets(taps: HostTap[]) {
-    const key = JSON.stringify(taps.map((t) => [t.serverId, t.ifname, t.addresses]));
+    const key = JSON.stringify([taps.map((t) => [t.serverId, t.ifname, addressesOf(t)]), unmetered]);
     if (key === rulesetKey) return;
+    // Replacing the accounting table restarts its counters from 0: what the open slots counted so far is
+    // carried over (their baseline becomes minus that), so a change of servers or prefixes loses nothing.
+    const before = open.size > 0 ? await readAcct() : new Map<string, { packets: number; bytes: number }>();
+    for (const [serverId, state] of open) {
+      const c = counterNames(keyOf(serverId));
+      state.acct = {
+        txUnmetered: state.acct.txUnmetered - (before.get(c.txUnmetered)?.bytes ?? state.acct.txUnmetered),
+        rxUnmetered: state.acct.rxUnmetered - (before.get(c.rxUnmetered)?.bytes ?? state.acct.rxUnmetered),
+      };
+    }
     await options.nft(
       ['-f', '-'],
       accountingRuleset({
-        unmetered4: options.unmetered.v4,
-        unmetered6: options.unmetered.v6,
+        unmetered4: unmetered.v4,
+        unmetered6: unmetered.v6,
         taps: taps.map((t) => ({ ifname: t.ifname, key: keyOf(t.serverId) })),
       }),
     );
-    const addresses = taps
-      .flatMap((t) => t.addresses)
-      .filter((a) => {
-        try {
-          protectedTarget(a);
-          return true;
-        } catch {
-          return false;
-        }
-      });
+    const addresses = taps.flatMap(addressesOf).filter((a) => {
+      try {
+        protectedTarget(a);
+        return true;
+      } catch {
+        return false;
+      }
+    });
     await options.nft(['-f', '-'], meterRuleset(addresses));
+    options.log.debug(
+      { servers: taps.length, addresses: addresses.length },
+      'traffic: accounting and meter tables replaced',
+    );
     rulesetKey = key;
-    // The accounting counters started again from 0, so did the meter: new baselines.
+    // The meter's counters started again from 0: its next reading is a new baseline.
     meter = null;
-    for (const state of open.values()) state.acct = { txUnmetered: 0, rxUnmetered: 0 };
   }
 
   async function account(taps: HostTap[], nowMs: number) {
@@ -149,6 +165,7 @@ export function createTrafficLoop(options: TrafficLoopOptions) {
       // from the server's first full slot; the agent's own first partial slot is a baseline).
       const d = counterDelta(state.tap, reading);
       const u = unmetered(tap.serverId);
+      // A counter below its baseline was reset outside the loop (a table deleted by hand): count from 0.
       const du = (now: number, before: number) => (now >= before ? now - before : now);
       const sampleSlot = (state.slot * slotMs) / 300_000;
       if (state.tap)
@@ -170,7 +187,7 @@ export function createTrafficLoop(options: TrafficLoopOptions) {
     const reading: MeterReading = { atMs: nowMs, counters: parseNftCountersJson(json) };
     if (meter) {
       const targets = new Set<string>();
-      for (const a of taps.flatMap((t) => t.addresses))
+      for (const a of taps.flatMap(addressesOf))
         try {
           targets.add(protectedTarget(a).text);
         } catch {
@@ -264,6 +281,8 @@ export function createTrafficLoop(options: TrafficLoopOptions) {
       // What did not fit this report waits for the next.
       pending.samples.unshift(...body.samples.slice(10_000));
       pending.flows.unshift(...body.flows.slice(50_000));
+      unmetered = answer.unmetered;
+      watch = new Map(answer.watch.map((w) => [w.serverId, w.addresses]));
       await applyMitigations(answer.mitigations);
     } catch (error) {
       options.log.warn(

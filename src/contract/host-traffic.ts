@@ -116,6 +116,10 @@ export const HostTrafficAnswer = Type.Object({
   mitigations: Type.Array(HostMitigation),
   /** Records refused (servers not on this host, addresses not of its servers). */
   refused: Type.Integer(),
+  /** The public addresses of the host's servers (IPv4, IPv6 /64s, floating included): what its meter watches. */
+  watch: Type.Array(Type.Object({ serverId: Type.String(), addresses: Type.Array(Type.String()) })),
+  /** The provider's own prefixes: the accounting table's unmetered sets (the agent follows changes). */
+  unmetered: Type.Object({ v4: Type.Array(Type.String()), v6: Type.Array(Type.String()) }),
 });
 export type HostTrafficAnswer = Static<typeof HostTrafficAnswer>;
 

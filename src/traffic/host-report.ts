@@ -42,6 +42,8 @@ export interface HostTrafficDeps {
     mitigationsFor: (addresses: readonly string[]) => Promise<HostTrafficAnswer['mitigations']>;
     addDropped: (attackId: string, address: string, packets: number) => Promise<boolean>;
   };
+  /** The provider's own prefixes (every region's pools): traffic to and from them is unmetered. */
+  unmetered: () => Promise<{ v4: string[]; v6: string[] }>;
   /** The canonical target of an address (an IPv4, an IPv6 /64), or null. */
   targetOf: (address: string) => string | null;
 }
@@ -128,7 +130,15 @@ export function createHostTrafficReceiver(deps: HostTrafficDeps) {
         if (attackId) await deps.ddos.addDropped(attackId, target, d.packets);
       }
       if (refused > 0) deps.log.warn({ host_id: hostId, refused }, 'traffic report: records of other hosts refused');
-      return { mitigations: answer, refused };
+      return {
+        mitigations: answer,
+        refused,
+        watch: servers.map((s) => ({
+          serverId: s.serverId,
+          addresses: [...new Set([s.ipv4, ...(s.addresses ?? [])].filter((a): a is string => !!a))],
+        })),
+        unmetered: await deps.unmetered(),
+      };
     },
   };
 }

@@ -203,6 +203,8 @@ export interface MtlsLink extends ControlPlaneLink {
   renew(csrPem: string): Promise<{ certPem: string; caPem: string }>;
   /** Closes kept-alive connections. */
   close(): void;
+  /** Real hosts always have it (the sim fleet's in-process link does not). */
+  traffic(hostId: string, body: HostTrafficBody): Promise<HostTrafficAnswer>;
 }
 
 /**
