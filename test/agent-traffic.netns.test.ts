@@ -21,6 +21,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createAgent, createTrafficLoop } from '../src/agent/index.ts';
 import { createMtlsLink, fetchTrustedCa, joinControlPlane } from '../src/agent/mtls/index.ts';
 import { createKeyAndCsr } from '../src/pki/index.ts';
@@ -69,6 +70,19 @@ function setUp(serverIp: string) {
   inNs(ns.peer, 'ip', 'link', 'set', 'eth0', 'up');
   inNs(ns.peer, 'ip', 'route', 'add', 'default', 'via', '198.51.100.1');
   inNs(ns.host, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+  // Connection tracking as on a host: its firewall uses it (a ct rule turns it on in the namespace), the
+  // agent turns on per-direction counters; UDP entries expire after 2 s here (30 s and 120 s by default).
+  sh('ip', 'netns', 'exec', ns.host, 'nft', 'add table inet test_fw');
+  sh('ip', 'netns', 'exec', ns.host, 'nft', 'add chain inet test_fw f { type filter hook forward priority 0; }');
+  sh('ip', 'netns', 'exec', ns.host, 'nft', 'add rule inet test_fw f ct state established,related accept');
+  inNs(
+    ns.host,
+    'sysctl',
+    '-qw',
+    'net.netfilter.nf_conntrack_acct=1',
+    'net.netfilter.nf_conntrack_udp_timeout=2',
+    'net.netfilter.nf_conntrack_udp_timeout_stream=2',
+  );
 }
 
 function tearDown() {
@@ -200,10 +214,14 @@ for (const dialect of testDialects())
           taps: async () => [{ serverId, ifname: tap, addresses: [serverIp] }],
           nft: nftRunner(ns.host),
           sysClassNet: `/proc/${holder.pid}/root/sys/class/net`,
+          // The host namespace's conntrack table (/proc/<pid>/net is the net namespace of that process).
+          readConntrack: () => readFile(`/proc/${holder.pid}/net/nf_conntrack`, 'utf8'),
           clock,
         });
         stops.push(() => loop.stop());
 
+        const logging = await t.call('PUT', '/v1/flow-logs/settings', { body: { enabled: true } });
+        assert.equal(logging.status, 200, JSON.stringify(logging.body));
         // 1. Accounting: baseline ticks (the first report's answer names the unmetered prefixes, the second
         // tick puts them in the accounting table), known traffic, then the agent's clock past the slot's end.
         await loop.runOnce();
@@ -250,6 +268,27 @@ for (const dialect of testDialects())
         const meterText = await nftRunner(ns.host)(['list', 'table', 'inet', 'vmcloud_ddos_meter']);
         assert.ok(meterText.includes(`ip daddr ${serverIp} `), meterText);
         assert.ok(meterText.includes(`ip6 daddr ${protectedTarget(v6.ip).text} `), meterText);
+
+        // Flow records: the connections ended (2 s of UDP timeout here), conntrack forgot them, the next
+        // tick reports them; the project logs flows, so they are kept.
+        await new Promise((resolve) => setTimeout(resolve, 3500));
+        await loop.runOnce();
+        const flows = await t.call(
+          'GET',
+          `/v1/flow-logs?server=${serverId}&from=${from}&to=${new Date(Date.now() + aheadMs + 60_000).toISOString()}`,
+        );
+        assert.equal(flows.status, 200, JSON.stringify(flows.body));
+        const seen = (flows.body.flows as Array<Record<string, unknown>>)
+          .map((f) => [f.direction, f.src_addr, f.dst_addr, f.dst_port, f.protocol, f.packets, f.bytes, f.action])
+          .sort((a, b) => String(a).localeCompare(String(b)));
+        const echoPort = (flows.body.flows as Array<{ dst_port: number; src_port: number; dst_addr: string }>).find(
+          (f) => f.dst_addr === '198.51.100.2',
+        )?.src_port;
+        assert.deepEqual(seen, [
+          ['in', '198.51.100.2', serverIp, echoPort, 17, 200, 200 * 1028, 'accept'],
+          ['out', serverIp, '198.51.100.2', 7, 17, 200, 200 * 1028, 'accept'],
+          ['out', serverIp, '198.51.100.200', 9, 17, 300, 300 * 528, 'accept'],
+        ]);
 
         // 2. The fast path: an enterprise project with a low threshold for this address.
         await t.call('PUT', '/v1/ddos/tier', { body: { tier: 'enterprise' } });

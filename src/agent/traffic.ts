@@ -10,13 +10,14 @@
  * A failed report keeps its samples, flows and drops for the next one (bounded), so a slot is never lost to
  * a short control-plane outage; observations older than a minute are dropped (detection wants the present).
  */
-import type { HostFlowRecord, HostMitigation, HostTrafficAnswer, HostTrafficBody } from '../contract/index.ts';
+import type { HostMitigation, HostTrafficAnswer, HostTrafficBody } from '../contract/index.ts';
 import { systemClock, type Clock, type Logger } from '../core/index.ts';
 import {
   accountingRuleset,
   accountingTable,
   counterDelta,
   counterNames,
+  createConntrackFlows,
   parseNftCounters,
   readInterfaceCounters,
   serverViewOfTap,
@@ -59,8 +60,11 @@ export interface TrafficLoopOptions {
   unmetered?: { v4: readonly string[]; v6: readonly string[] };
   /** Where the interfaces' counters are (default /sys/class/net). */
   sysClassNet?: string;
-  /** Flow records finished since the last call (conntrack, NFLOG); absent: none. */
-  drainFlows?: () => Promise<HostFlowRecord[]>;
+  /**
+   * The connection tracking table's text (`/proc/net/nf_conntrack`, with nf_conntrack_acct=1): ended
+   * connections of the servers become flow records (src/traffic/conntrack.ts). Absent: no flow records.
+   */
+  readConntrack?: () => Promise<string>;
   /** The meter period (default 1 s) and how many periods a report gathers (default 1). */
   tickMs?: number;
   reportEveryTicks?: number;
@@ -84,6 +88,21 @@ export function createTrafficLoop(options: TrafficLoopOptions) {
   let ticks = 0;
   let rulesetKey = '';
   let unmetered = options.unmetered ?? { v4: [], v6: [] };
+  /** Which server each watched target (an IPv4, an IPv6 /64) belongs to: conntrack entries → servers. */
+  let targetServer = new Map<string, string>();
+  const flowSource = options.readConntrack
+    ? createConntrackFlows({
+        read: options.readConntrack,
+        serverOf: (address) => {
+          try {
+            return targetServer.get(protectedTarget(address).text) ?? null;
+          } catch {
+            return null;
+          }
+        },
+        nowMs: () => clock.nowMs(),
+      })
+    : null;
   /** The addresses the control plane says each server has (its last answer). */
   let watch = new Map<string, string[]>();
   const addressesOf = (tap: HostTap) => [...new Set([...tap.addresses, ...(watch.get(tap.serverId) ?? [])])];
@@ -136,6 +155,17 @@ export function createTrafficLoop(options: TrafficLoopOptions) {
       }
     });
     await options.nft(['-f', '-'], meterRuleset(addresses));
+    targetServer = new Map(
+      taps.flatMap((t) =>
+        addressesOf(t).flatMap((a) => {
+          try {
+            return [[protectedTarget(a).text, t.serverId] as const];
+          } catch {
+            return [];
+          }
+        }),
+      ),
+    );
     options.log.debug(
       { servers: taps.length, addresses: addresses.length },
       'traffic: accounting and meter tables replaced',
@@ -254,7 +284,7 @@ export function createTrafficLoop(options: TrafficLoopOptions) {
       await ensureRulesets(taps);
       await observe(taps, nowMs);
       await account(taps, nowMs);
-      if (options.drainFlows) pending.flows.push(...(await options.drainFlows()));
+      if (flowSource) pending.flows.push(...(await flowSource.drain()));
       await collectDrops();
       ticks++;
       if (ticks % every !== 0 && pending.samples.length === 0) return;

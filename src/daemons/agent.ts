@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -394,7 +394,12 @@ export async function runAgent(argv: string[], io: AgentIo): Promise<number> {
         return taps.taps;
       },
       nft: nftRunner(),
+      // Flow records from conntrack: its entries need per-direction counters (acct), off by default.
+      readConntrack: () => readFile('/proc/net/nf_conntrack', 'utf8').catch(() => ''),
     });
+    await writeFile('/proc/sys/net/netfilter/nf_conntrack_acct', '1').catch((error: unknown) =>
+      log.warn({ err: (error as Error).message }, 'flow records: nf_conntrack_acct could not be set'),
+    );
     trafficLoop.start();
     log.info({}, 'traffic: accounting every 5 minutes, DDoS meter every second');
   }

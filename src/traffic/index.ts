@@ -13,3 +13,4 @@ export { createSimTrafficCollector, type SimTrafficCollector, type SimServer } f
 export { createHostTrafficReceiver, type HostTrafficReceiver, type HostServer } from './host-report.ts';
 export * from './tap-counters.ts';
 export * from './nft-accounting.ts';
+export * from './conntrack.ts';
