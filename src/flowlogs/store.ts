@@ -11,7 +11,7 @@
  */
 import { CompiledQuery, sql } from 'kysely';
 import type { Db, DialectName, Tx } from '../db/index.ts';
-import { dayOf, dayTable, type FlowInput } from './format.ts';
+import { dayMs, dayOf, dayTable, type FlowInput } from './format.ts';
 
 export interface FlowRow extends FlowInput {
   seq: number;
@@ -184,13 +184,15 @@ export function createFlowLogStore(deps: { db: Db; dialect: DialectName }) {
 
     /** Writes records into their days' tables (one transaction). */
     async insert(flows: readonly FlowInput[], nowIso: string): Promise<void> {
-      const byDay = new Map<string, FlowInput[]>();
+      // Grouped by day number (one Date formatting per day, not per record: it was 5 % of ingest).
+      const byDayNumber = new Map<number, FlowInput[]>();
       for (const f of flows) {
-        const day = dayOf(f.startMs);
-        let list = byDay.get(day);
-        if (!list) byDay.set(day, (list = []));
+        const n = Math.floor(f.startMs / dayMs);
+        let list = byDayNumber.get(n);
+        if (!list) byDayNumber.set(n, (list = []));
         list.push(f);
       }
+      const byDay = new Map([...byDayNumber].map(([n, list]) => [dayOf(n * dayMs), list]));
       const tables = new Map<string, string>();
       for (const day of byDay.keys()) tables.set(day, await ensureDay(day, nowIso));
       await db.transaction().execute(async (tx) => {
