@@ -61,7 +61,12 @@ import {
 } from './compute/index.ts';
 import { createVolumeService, createVolumeSync } from './volumes/index.ts';
 import { createHostNetworkSync, createNetworkService, createNetworkSync, vtepOfAddress } from './networks/index.ts';
-import { createAddressService, createAddressSync, type RegionAddressPlan } from './addresses/index.ts';
+import {
+  createAddressService,
+  createAddressSync,
+  defaultAddressPlans,
+  type RegionAddressPlan,
+} from './addresses/index.ts';
 import { registerNetworkRoutes } from './api/rest/routes/networks.ts';
 import { createFirewallService, createFirewallSync } from './firewalls/index.ts';
 import { registerFirewallRoutes } from './api/rest/routes/firewalls.ts';
@@ -99,9 +104,21 @@ import {
   createWebhookWorker,
   type WebhookWorkerOptions,
 } from './webhooks/index.ts';
-import { createSimTrafficCollector, createTrafficService, toMbps } from './traffic/index.ts';
+import {
+  createHostTrafficReceiver,
+  createSimTrafficCollector,
+  createTrafficService,
+  toMbps,
+  type HostTrafficReceiver,
+} from './traffic/index.ts';
 import { createFlowLogService } from './flowlogs/index.ts';
-import { createDdosService, createLoggingScrubbing, createRecordingMitigator, type Mitigator } from './ddos/index.ts';
+import {
+  createDdosService,
+  createDesiredStateMitigator,
+  createLoggingScrubbing,
+  targetTextOrNull,
+  type Mitigator,
+} from './ddos/index.ts';
 import { registerTrafficRoutes } from './api/rest/routes/traffic.ts';
 import { notFound } from './core/index.ts';
 import { createStatusProbes, createStatusService, type StatusOptions } from './status/index.ts';
@@ -516,6 +533,8 @@ export async function createControlPlane(config: ControlPlaneConfig) {
   });
 
   // ---- Host trust (continued): the agent listener, agents' mutual-TLS endpoint ----
+  let resolveHostTraffic!: (receiver: HostTrafficReceiver) => void;
+  const hostTrafficReady = new Promise<HostTrafficReceiver>((resolve) => (resolveHostTraffic = resolve));
   const agentListener = createAgentListener({
     clock,
     log,
@@ -525,6 +544,8 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     volumeSync,
     networkSync: hostNetworkSync,
     telemetry,
+    // Qemu hosts' traffic reports (the traffic domain is made further down; a report before then waits).
+    hostTraffic: { receive: async (hostId, body) => (await hostTrafficReady).receive(hostId, body) },
     tls: hostTrust.controlPlaneTls,
     onCertificateRenewed: (listener) => hostTrust.controlPlane.onRenewed(listener),
     failedAuth,
@@ -813,10 +834,66 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     clock,
     log,
     events,
-    mitigator: config.ddosMitigator ?? createRecordingMitigator(),
+    mitigator:
+      config.ddosMitigator ??
+      createDesiredStateMitigator({
+        // Real hosts get the mitigation as desired state in their traffic reports' answers.
+        simulated: async (address) => {
+          const server = await traffic.serverByAddress(address);
+          return !server?.hostId || (await inventory.simulatedHostIds()).includes(server.hostId);
+        },
+      }),
     upstream: createLoggingScrubbing(log),
   });
   registerTrafficRoutes(route, { traffic, flowLogs, ddos });
+  let unmeteredCache: { atMs: number; prefixes: { v4: string[]; v6: string[] } } | null = null;
+  resolveHostTraffic(
+    createHostTrafficReceiver({
+      clock,
+      log,
+      traffic,
+      serversOf: async (hostId) => {
+        const out = [];
+        const desiredOnHost = (await hostSync.desiredFor(hostId)).filter((d) => d.desired !== 'deleted');
+        const routed = await addresses.publicAddressesOfServers(desiredOnHost.map((d) => d.spec.serverId));
+        for (const desired of desiredOnHost) {
+          if (desired.desired === 'deleted') continue;
+          const server = await compute.serverForBackup(desired.spec.serverId);
+          if (!server) continue;
+          out.push({
+            serverId: server.id,
+            projectId: server.projectId,
+            name: server.name,
+            region: server.region,
+            product: server.product,
+            ipv4: desired.spec.ipv4?.split('/')[0] ?? null,
+            addresses: routed.get(server.id) ?? [],
+          });
+        }
+        return out;
+      },
+      unmetered: async () => {
+        if (unmeteredCache && clock.nowMs() - unmeteredCache.atMs < 60_000) return unmeteredCache.prefixes;
+        const regions = await catalog.listRegions();
+        const plans = config.addressPlans ?? defaultAddressPlans;
+        const v4 = new Set<string>();
+        const v6 = new Set<string>();
+        for (const region of regions) {
+          v4.add((await catalog.getRegionRecord(region.code)).ipv4Pool);
+          const plan = plans[region.code];
+          if (plan) {
+            v4.add(plan.ipv4);
+            v6.add(plan.ipv6);
+          }
+        }
+        unmeteredCache = { atMs: clock.nowMs(), prefixes: { v4: [...v4], v6: [...v6] } };
+        return unmeteredCache.prefixes;
+      },
+      flowLogs: { enabled: flowLogs.enabled, ingest: flowLogs.ingest },
+      ddos,
+      targetOf: targetTextOrNull,
+    }),
+  );
   let sitePeers: Map<string, string> | null = null;
   const trafficCollector = createSimTrafficCollector({
     seed: config.trafficSeed ?? 'vmcloud',
