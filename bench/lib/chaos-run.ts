@@ -98,7 +98,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const children: ServeProcess[] = [];
   const deadline = new AbortController();
   let phase = 'starting the replicas';
-  const deadlineTimer = options.deadlineMs ? setTimeout(() => deadline.abort(), options.deadlineMs) : undefined;
+  let busyCalls = (): string[] => [];
+  // What was under way when the deadline passed (the calls unwind right after).
+  let busyAtDeadline: string[] = [];
+  const deadlineTimer = options.deadlineMs
+    ? setTimeout(() => {
+        busyAtDeadline = busyCalls();
+        deadline.abort();
+      }, options.deadlineMs)
+    : undefined;
   const checkDeadline = () => {
     if (deadline.signal.aborted)
       throw new ChaosDeadlineError(`the chaos run passed its ${options.deadlineMs} ms deadline`);
@@ -141,18 +149,46 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const operator = profiles.operator.token!;
 
     const live = () => replicas.filter((r) => r.url !== null);
+    let stopping = false;
     let requests = 0;
     let retries = 0;
-    /** One request, retried on another live replica while the answer is lost or a 5xx (same key). */
+    /** The calls under way and their last outcome: what a run past its deadline was waiting for. */
+    const busy = new Map<number, string>();
+    let callSerial = 0;
+    busyCalls = () => [...busy.values()];
+    /**
+     * One request, retried on another live replica while the answer is lost or a 5xx (same key). A call
+     * of the workload gives up once the workload stops (status 0): nothing counts an unanswered request.
+     */
     const call = async (
       method: string,
       path: string,
       token: string,
       body?: unknown,
       idempotencyKey?: string,
+      workload = false,
     ): Promise<ApiAnswer> => {
+      const id = callSerial++;
+      try {
+        return await attempts(id, method, path, token, body, idempotencyKey, workload);
+      } finally {
+        busy.delete(id);
+      }
+    };
+    const attempts = async (
+      id: number,
+      method: string,
+      path: string,
+      token: string,
+      body: unknown,
+      idempotencyKey: string | undefined,
+      workload: boolean,
+    ): Promise<ApiAnswer> => {
+      let last = 'not sent yet';
       for (let attempt = 0; ; attempt++) {
         checkDeadline();
+        if (workload && stopping && attempt > 0) return { status: 0, body: null };
+        busy.set(id, `${method} ${path} attempt ${attempt + 1} (before: ${last})`);
         const candidates = live();
         const replica = candidates[Math.floor(random() * candidates.length)];
         requests++;
@@ -176,9 +212,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
             answer.status >= 500 || (answer.status === 409 && answer.body?.reason === 'idempotency_key_in_use');
           if (!retryable) return answer;
           if (attempt >= 200) return answer;
+          last = `${answer.status} ${answer.body?.reason ?? ''}`;
         } catch (error) {
           checkDeadline();
           if (attempt >= 200) throw error;
+          last = error instanceof Error ? error.message : String(error);
         }
         retries++;
         await sleep(Math.min(1000, 20 * 2 ** Math.min(attempt, 6)) * (0.5 + random()), deadline.signal);
@@ -200,9 +238,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const told = new Map<string, { name: string; deleted: boolean }>();
     const actionIds = new Set<string>();
     const unexpected: unknown[] = [];
-    let stopping = false;
     let serial = 0;
-    const acceptable = new Set([200, 202, 204, 404, 409]);
+    // 0: a workload call abandoned when the workload stopped.
+    const acceptable = new Set([0, 200, 202, 204, 404, 409]);
     const worker = async () => {
       while (!stopping) {
         const known = [...told].filter(([, s]) => !s.deleted);
@@ -215,6 +253,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
             owner,
             { name, product: 'vps-nano', region: ['par1', 'fra1', 'ams1'][serial % 3], image: 'debian-12' },
             randomUUID(),
+            true,
           );
           if (answer.status === 202) {
             told.set(answer.body.server.id, { name, deleted: false });
@@ -226,8 +265,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         const verb = roll < 0.65 ? 'start' : roll < 0.85 ? 'stop' : 'delete';
         const answer =
           verb === 'delete'
-            ? await call('DELETE', `/v1/servers/${serverId}`, owner, undefined, randomUUID())
-            : await call('POST', `/v1/servers/${serverId}/actions/${verb}`, owner, {}, randomUUID());
+            ? await call('DELETE', `/v1/servers/${serverId}`, owner, undefined, randomUUID(), true)
+            : await call('POST', `/v1/servers/${serverId}/actions/${verb}`, owner, {}, randomUUID(), true);
         if (answer.status === 202) {
           if (verb === 'delete') server.deleted = true;
           if (answer.body?.action?.id) actionIds.add(answer.body.action.id);
@@ -350,9 +389,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const outputs = replicas
       .map((r) => `replica ${r.index} (${r.url ?? 'down'}):\n${(r.serve?.output() ?? '').slice(-2000)}`)
       .join('\n');
-    throw new Error(`the chaos run passed its ${options.deadlineMs} ms deadline during ${phase}\n${outputs}`, {
-      cause: error,
-    });
+    const waiting = busyAtDeadline.slice(0, 20).join('\n  ') || 'none';
+    throw new Error(
+      `the chaos run passed its ${options.deadlineMs} ms deadline during ${phase}\ncalls under way:\n  ${waiting}\n${outputs}`,
+      { cause: error },
+    );
   } finally {
     clearTimeout(deadlineTimer);
     await Promise.all(
