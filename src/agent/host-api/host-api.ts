@@ -8,7 +8,7 @@
  *
  * Routes: WS /console/:serverId, GET /logs/:serverId, GET|POST /snapshots/:serverId,
  * POST /snapshots/:serverId/:name/restore, DELETE /snapshots/:serverId/:name, GET /export/:serverId,
- * GET /images, PUT /images/:slug, GET /images/:slug/disk, GET /pinning/:serverId, GET /info,
+ * GET /images, PUT /images/:slug, GET /images/:slug/disk, DELETE /images/:slug (custom images), GET /pinning/:serverId, GET /info,
  * POST /backups/:serverId, POST /restores/:serverId, GET /jobs/:id (backup-routes.ts: long jobs, polled).
  */
 import { createReadStream } from 'node:fs';
@@ -356,6 +356,21 @@ export function createHostApi(options: HostApiOptions): HostApi {
         }
       },
     );
+
+    // Only custom images (`cimg_…`) are removed this way: the control plane asks once no live server uses one.
+    scope.delete<{ Params: { slug: string } }>('/images/:slug', async (request, reply) => {
+      const { slug } = request.params;
+      if (!slug.startsWith('cimg_'))
+        throw invalid('only custom images (cimg_…) are removed through the host API', {
+          reason: 'not_a_custom_image',
+        });
+      if (!(await images().remove(slug)))
+        throw new VmcError('not_found', `image ${slug} is not on this host`, {
+          details: { resource: 'image', id: slug },
+        });
+      log.info({ slug }, 'custom image removed');
+      return reply.code(204).send();
+    });
 
     scope.get<{ Params: { slug: string } }>('/images/:slug/disk', async (request, reply) => {
       const image = await images().get(request.params.slug);

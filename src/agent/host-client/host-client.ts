@@ -98,6 +98,8 @@ export interface HostClient {
     options?: { name?: string; sha256?: string; signal?: AbortSignal },
   ): Promise<HostImageWire>;
   downloadImage(slug: string, options?: { signal?: AbortSignal }): Promise<ImageDownload>;
+  /** Removes a custom image (`cimg_…`) from the host's image store (not_found when it holds none). */
+  deleteImage(slug: string): Promise<void>;
   pinning(serverId: string): Promise<PinningWire | null>;
   /**
    * Backs the server's disk up on the host (a job: started, then polled until it ends; a retry with the
@@ -467,6 +469,10 @@ export function createHostClient(options: HostClientOptions): HostClient {
         sha256: headerOf(response, uploadHeaders.sha256),
         name: name === null ? null : decodeURIComponent(name),
       };
+    },
+
+    deleteImage: async (slug) => {
+      await json('DELETE', `/images/${seg(slug)}`);
     },
 
     pinning: async (serverId) =>
