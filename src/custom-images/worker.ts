@@ -25,7 +25,7 @@ export interface CustomImageHostClient {
   uploadImage(
     slug: string,
     source: Readable,
-    options?: { name?: string; sha256?: string },
+    options?: { name?: string; sha256?: string; bootLike?: string },
   ): Promise<{ size_bytes: number; sha256: string; name: string }>;
   downloadImage(slug: string): Promise<{ stream: Readable }>;
   deleteImage(slug: string): Promise<void>;
@@ -115,7 +115,7 @@ export function createCustomImageWorker(deps: CustomImageWorkerDeps) {
           error: `server ${server.name} was started while its image was being made; stop it and try again`,
         });
       }
-      facts = await source.uploadImage(image.id, exported.stream, { name: image.name });
+      facts = await source.uploadImage(image.id, exported.stream, { name: image.name, bootLike: image.sourceImage });
     } catch (error) {
       // A pass that crashed after the import left the file there: it is the image.
       if (!(isVmcError(error) && error.reason === 'image_exists')) throw error;
@@ -127,6 +127,7 @@ export function createCustomImageWorker(deps: CustomImageWorkerDeps) {
         const download = await source.downloadImage(image.id);
         await client.uploadImage(image.id, download.stream, {
           name: image.name,
+          bootLike: image.sourceImage,
           ...(facts ? { sha256: facts.sha256 } : {}),
         });
         holders.push(other);

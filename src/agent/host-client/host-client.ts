@@ -95,7 +95,7 @@ export interface HostClient {
   uploadImage(
     slug: string,
     source: Readable | AsyncIterable<Uint8Array>,
-    options?: { name?: string; sha256?: string; signal?: AbortSignal },
+    options?: { name?: string; sha256?: string; signal?: AbortSignal; bootLike?: string },
   ): Promise<HostImageWire>;
   downloadImage(slug: string, options?: { signal?: AbortSignal }): Promise<ImageDownload>;
   /** Removes a custom image (`cimg_…`) from the host's image store (not_found when it holds none). */
@@ -448,6 +448,7 @@ export function createHostClient(options: HostClientOptions): HostClient {
       const headers: Record<string, string> = {};
       if (uploadOptions.name !== undefined) headers[uploadHeaders.name] = encodeURIComponent(uploadOptions.name);
       if (uploadOptions.sha256 !== undefined) headers[uploadHeaders.sha256] = uploadOptions.sha256;
+      if (uploadOptions.bootLike !== undefined) headers[uploadHeaders.bootLike] = uploadOptions.bootLike;
       const raw = source instanceof Readable ? source : Readable.from(source);
       // No timeout on an upload's body; the signal aborts it.
       const response = await call('PUT', `/images/${seg(slug)}`, {
