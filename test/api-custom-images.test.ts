@@ -127,6 +127,16 @@ for (const dialect of testDialects()) {
       assert.equal(booted.body.server.image, image.id);
       assert.equal((await t.waitForAction(booted.body.action.id)).status, 'success');
 
+      // Rebuild resolves it too (the source server, from debian-12 to its own image).
+      const rebuilt = await t.call('POST', `/v1/servers/${sourceId}/actions/rebuild`, { body: { image: 'golden' } });
+      assert.equal(rebuilt.status, 202, JSON.stringify(rebuilt.body));
+      assert.equal((await t.waitForAction(rebuilt.body.action.id)).status, 'success');
+      assert.equal((await t.call('GET', `/v1/servers/${sourceId}`)).body.server.image, image.id);
+      const back = await t.call('POST', `/v1/servers/${sourceId}/actions/rebuild`, { body: { image: 'debian-12' } });
+      assert.equal((await t.waitForAction(back.body.action.id)).status, 'success');
+      const stopAgain = await t.call('POST', `/v1/servers/${sourceId}/actions/stop`);
+      assert.equal((await t.waitForAction(stopAgain.body.action.id)).status, 'success');
+
       const inUse = await t.call('DELETE', `/v1/images/golden`);
       assert.equal(inUse.status, 409, JSON.stringify(inUse.body));
       assert.equal(inUse.body.reason, 'image_in_use');
@@ -147,15 +157,22 @@ for (const dialect of testDialects()) {
       assert.equal(again.status, 400, 'a deleted image boots nothing');
       assert.equal(again.body.reason, 'unknown_image');
 
-      const types = await until('custom_image.deleted in the stream', async () => {
-        const events = await t.call('GET', '/v1/events?limit=1000');
-        const ofImage = events.body.events.filter((e: { resource: { id: string } }) => e.resource.id === image.id);
-        return ofImage.some((e: { type: string }) => e.type === 'custom_image.deleted')
-          ? ofImage.map((e: { type: string }) => e.type)
-          : null;
-      });
+      const imageEvents =
+        '/v1/events?limit=1000&type=custom_image.creating,custom_image.available,custom_image.error,custom_image.deleted,action.finished';
+      // PostgreSQL: ordered reads wait for every open transaction of the cluster: polled, with time to spare.
+      const types = await until(
+        'custom_image.deleted in the stream',
+        async () => {
+          const events = await t.call('GET', imageEvents);
+          const ofImage = events.body.events.filter((e: { resource: { id: string } }) => e.resource.id === image.id);
+          return ofImage.some((e: { type: string }) => e.type === 'custom_image.deleted')
+            ? ofImage.map((e: { type: string }) => e.type)
+            : null;
+        },
+        60_000,
+      );
       assert.deepEqual(types, ['custom_image.creating', 'custom_image.available', 'custom_image.deleted']);
-      const finished = (await t.call('GET', '/v1/events?limit=1000')).body.events.filter(
+      const finished = (await t.call('GET', imageEvents)).body.events.filter(
         (e: { type: string; data: { custom_image_id?: string } }) =>
           e.type === 'action.finished' && e.data.custom_image_id === image.id,
       );
