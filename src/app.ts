@@ -1188,6 +1188,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       idempotency,
       volumes,
       volumeSync,
+      customImages,
       backups,
       webhooks,
       webhookWorker,
