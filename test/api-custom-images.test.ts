@@ -48,6 +48,8 @@ for (const dialect of testDialects()) {
         body: { name: 'Not_A-Name!' },
       });
       assert.equal(bad.status, 400);
+      const upper = await t.call('POST', `/v1/servers/${sourceId}/actions/create-image`, { body: { name: 'Golden' } });
+      assert.equal(upper.status, 400, 'names are lower-case, like slugs');
 
       const created = await t.call('POST', `/v1/servers/img-src/actions/create-image`, { body: { name: 'golden' } });
       assert.equal(created.status, 202, JSON.stringify(created.body));
@@ -68,7 +70,7 @@ for (const dialect of testDialects()) {
       assert.equal(taken.body.reason, 'name_taken');
 
       assert.equal((await t.waitForAction(action.id)).status, 'success');
-      const shown = (await t.call('GET', `/v1/images/golden`)).body.image;
+      const shown = (await t.call('GET', `/v1/images/GOLDEN`)).body.image;
       assert.equal(shown.status, 'available');
       assert.equal(shown.id, image.id);
       const listed = (await t.call('GET', '/v1/images')).body.images;

@@ -7,7 +7,6 @@ import { Type, type Static } from 'typebox';
 import { IdParams, Literals, Nullable, Timestamp } from './common.ts';
 import { Action, ActionAccepted } from './actions.ts';
 import { defineOperation } from './operation.ts';
-import { hostnamePattern } from './servers.ts';
 
 export const customImageStatuses = ['creating', 'available', 'error', 'deleted'] as const;
 export const CustomImageStatus = Literals(customImageStatuses);
@@ -16,8 +15,9 @@ export type CustomImageStatus = (typeof customImageStatuses)[number];
 export const CustomImageName = Type.String({
   minLength: 1,
   maxLength: 63,
-  pattern: hostnamePattern,
-  description: '1–63 letters, digits and hyphens, not starting or ending with a hyphen; unique in the project',
+  pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$',
+  description:
+    '1–63 lower-case letters, digits and hyphens, not starting or ending with a hyphen (an image is named like a slug); unique in the project',
 });
 
 export const CustomImage = Type.Object({

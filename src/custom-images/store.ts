@@ -104,7 +104,8 @@ export function createCustomImageStore(db: Db, dialect: DialectName) {
         .selectAll()
         .where('project_id', '=', projectId)
         .where('deleted_at', 'is', null)
-        .where(isId(ref) ? 'id' : 'name', '=', ref);
+        // Names are lower-case (the CLI lower-cases `--image` as it does catalog slugs): any case finds them.
+        .where(isId(ref) ? 'id' : 'name', '=', ref.toLowerCase());
       if (options.lock && dialect === 'postgres') query = query.forUpdate();
       const row = await query.executeTakeFirst();
       return row ? recordOf(row) : null;

@@ -86,8 +86,9 @@ export function createCustomImageWorker(deps: CustomImageWorkerDeps) {
   }
 
   async function build(image: CustomImageRecord): Promise<void> {
-    const hostId = image.sourceHostId;
     const server = await deps.server(image.sourceServerId);
+    // Where the disk is now (a simulated server may have moved since), else where it was when asked.
+    const hostId = server?.hostId ?? image.sourceHostId;
     if (!hostId || !server || server.deleted)
       return settle(image, { code: 'source_gone', error: 'the source server or its host is gone' });
     if (server.status !== 'stopped' || server.desiredState !== 'stopped')
