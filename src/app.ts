@@ -2,6 +2,7 @@
  * The one place that wires stores → services → edges. `createControlPlane` builds a control plane from a
  * config; `serve` (bin) and the tests use it alike. It holds no SQL.
  */
+import { periodicLoop } from './core/periodic-loop.ts';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -61,7 +62,12 @@ import {
 import { createVolumeService, createVolumeSync } from './volumes/index.ts';
 import { createCustomImageService, createCustomImageWorker } from './custom-images/index.ts';
 import { createHostNetworkSync, createNetworkService, createNetworkSync, vtepOfAddress } from './networks/index.ts';
-import { createAddressService, createAddressSync, type RegionAddressPlan } from './addresses/index.ts';
+import {
+  createAddressService,
+  createAddressSync,
+  defaultAddressPlans,
+  type RegionAddressPlan,
+} from './addresses/index.ts';
 import { registerNetworkRoutes } from './api/rest/routes/networks.ts';
 import { createFirewallService, createFirewallSync } from './firewalls/index.ts';
 import { registerFirewallRoutes } from './api/rest/routes/firewalls.ts';
@@ -71,7 +77,7 @@ import { registerMetricsRoutes } from './api/rest/routes/metrics.ts';
 import { createBillingService, type BillingPorts } from './billing/index.ts';
 import { registerBillingRoutes } from './api/rest/routes/billing.ts';
 import { createScheduler, wireDrainReport } from './scheduler/index.ts';
-import { createSimFleet, createInProcessLink } from './agent/index.ts';
+import { createSimFleet, createInProcessLink, countedLink } from './agent/index.ts';
 import { createHostClient } from './agent/host-client/index.ts';
 import { createHostEnrollment, createHostTrust } from './agent/enrollment/index.ts';
 import { createKeyStore, openConfiguredKekProvider, type KeyStoreConfig } from './keystore/index.ts';
@@ -100,9 +106,21 @@ import {
   createWebhookWorker,
   type WebhookWorkerOptions,
 } from './webhooks/index.ts';
-import { createSimTrafficCollector, createTrafficService, toMbps } from './traffic/index.ts';
+import {
+  createHostTrafficReceiver,
+  createSimTrafficCollector,
+  createTrafficService,
+  toMbps,
+  type HostTrafficReceiver,
+} from './traffic/index.ts';
 import { createFlowLogService } from './flowlogs/index.ts';
-import { createDdosService, createLoggingScrubbing, createRecordingMitigator, type Mitigator } from './ddos/index.ts';
+import {
+  createDdosService,
+  createDesiredStateMitigator,
+  createLoggingScrubbing,
+  targetTextOrNull,
+  type Mitigator,
+} from './ddos/index.ts';
 import { registerTrafficRoutes } from './api/rest/routes/traffic.ts';
 import { notFound } from './core/index.ts';
 import { createStatusProbes, createStatusService, type StatusOptions } from './status/index.ts';
@@ -360,7 +378,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       else notifier.publish(desiredChannel, hostId);
     },
     diskKeys,
-    hostDriverOf: async (hostId) => (await inventory.getHost(hostId)).driver,
+    hostDriverOf: async (hostId) => (await inventory.hostSummary(hostId)).driver,
     resolveCustomImage: (projectId, ref) => customImages.resolve(projectId, ref),
   });
   const resourceActions = createResourceActions({ db, dialect, clock, events });
@@ -461,7 +479,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     publicRoutes: addressSync,
     firewalls: firewallSync,
     placeOf: async (hostId) => {
-      const host = await inventory.getHost(hostId).catch(() => null);
+      const host = await inventory.hostSummary(hostId).catch(() => null);
       if (!host) return null;
       const apis = await inventory.hostApisInRegion(host.region);
       return { region: host.region, vteps: new Map(apis.map((api) => [api.hostId, vtepOfAddress(api.address)])) };
@@ -469,7 +487,49 @@ export async function createControlPlane(config: ControlPlaneConfig) {
   });
 
   // ---- Agent telemetry: intra-region peer probes, servers' CPU and disk from real hosts ----
+  /**
+   * The fleet as telemetry sees it: every host grouped by region (each list sorted by id, the order every
+   * replica samples peers from), read at most every 10 s and shared by every caller meanwhile. 20,000
+   * agents ask for their peers every minute; a read per report (every host with its topology) ran the
+   * control plane out of memory, and a filter of the fleet per report saturated it.
+   */
+  let telemetryFleet: { readAtMs: number; fleet: Promise<TelemetryFleet> } | null = null;
+  type TelemetryHostView = { hostId: string; region: string; simulated: boolean; up: boolean; apiUrl: string | null };
+  type TelemetryFleet = { byRegion: Map<string, TelemetryHostView[]>; byId: Map<string, TelemetryHostView> };
+  const fleetForTelemetry = (): Promise<TelemetryFleet> => {
+    const nowMs = Date.now();
+    if (telemetryFleet && nowMs - telemetryFleet.readAtMs < 10_000) return telemetryFleet.fleet;
+    const fleet = (async () => {
+      const all = await inventory.hostSummaries();
+      const regions = [...new Set(all.filter((h) => h.driver !== 'sim').map((h) => h.region))];
+      const apis = (await Promise.all(regions.map((r) => inventory.hostApisInRegion(r)))).flat();
+      const urls = new Map(apis.map((a) => [a.hostId, a.address]));
+      const byRegion = new Map<string, TelemetryHostView[]>();
+      const byId = new Map<string, TelemetryHostView>();
+      for (const h of [...all].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+        const view = {
+          hostId: h.id,
+          region: h.region,
+          simulated: h.driver === 'sim',
+          up: h.health === 'up' && h.state !== 'maintenance',
+          apiUrl: urls.get(h.id) ?? null,
+        };
+        byId.set(h.id, view);
+        if (!byRegion.has(h.region)) byRegion.set(h.region, []);
+        byRegion.get(h.region)!.push(view);
+      }
+      return { byRegion, byId };
+    })();
+    fleet.catch(() => {
+      telemetryFleet = null;
+    });
+    telemetryFleet = { readAtMs: nowMs, fleet };
+    return fleet;
+  };
+  /** A host as telemetry sees it: from the shared fleet read, or read now when it is newer than that. */
   const telemetryHostOf = async (hostId: string) => {
+    const known = (await fleetForTelemetry()).byId.get(hostId);
+    if (known) return known;
     const host = await inventory.getHost(hostId).catch(() => null);
     if (!host) return null;
     const apis = host.driver === 'sim' ? [] : await inventory.hostApisInRegion(host.region);
@@ -481,48 +541,19 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       apiUrl: apis.find((a) => a.hostId === host.id)?.address ?? null,
     };
   };
-  /**
-   * The fleet as telemetry sees it, read at most every 2 s and shared by every caller meanwhile: each of
-   * 1,000 agents asks for its peers with every report, and a read per report (every host with its
-   * topology) ran the control plane out of memory when they all reported at once.
-   */
-  let telemetryFleet: { readAtMs: number; hosts: Promise<TelemetryHostView[]> } | null = null;
-  type TelemetryHostView = { hostId: string; region: string; simulated: boolean; up: boolean; apiUrl: string | null };
-  const fleetForTelemetry = (): Promise<TelemetryHostView[]> => {
-    const nowMs = Date.now();
-    if (telemetryFleet && nowMs - telemetryFleet.readAtMs < 2_000) return telemetryFleet.hosts;
-    const hosts = (async () => {
-      const all = await inventory.listHosts();
-      const regions = [...new Set(all.filter((h) => h.driver !== 'sim').map((h) => h.region))];
-      const apis = (await Promise.all(regions.map((r) => inventory.hostApisInRegion(r)))).flat();
-      const urls = new Map(apis.map((a) => [a.hostId, a.address]));
-      return all.map((h) => ({
-        hostId: h.id,
-        region: h.region,
-        simulated: h.driver === 'sim',
-        up: h.health === 'up' && h.state !== 'maintenance',
-        apiUrl: urls.get(h.id) ?? null,
-      }));
-    })();
-    hosts.catch(() => {
-      telemetryFleet = null;
-    });
-    telemetryFleet = { readAtMs: nowMs, hosts };
-    return hosts;
-  };
   const telemetry = createTelemetryService({
     db,
     clock,
     log,
     host: telemetryHostOf,
-    hostsInRegion: async (region) => (await fleetForTelemetry()).filter((h) => h.region === region),
-    // Inter-region probes: the hosts of the other regions (the service samples two per region).
-    hostsOutsideRegion: async (region) => (await fleetForTelemetry()).filter((h) => h.region !== region),
+    hostsByRegion: async () => (await fleetForTelemetry()).byRegion,
     serverIdsOnHost: (hostId) => compute.serverIdsOnHost(db, hostId),
     options: config.telemetry,
   });
 
   // ---- Host trust (continued): the agent listener, agents' mutual-TLS endpoint ----
+  let resolveHostTraffic!: (receiver: HostTrafficReceiver) => void;
+  const hostTrafficReady = new Promise<HostTrafficReceiver>((resolve) => (resolveHostTraffic = resolve));
   const agentListener = createAgentListener({
     clock,
     log,
@@ -532,6 +563,8 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     volumeSync,
     networkSync: hostNetworkSync,
     telemetry,
+    // Qemu hosts' traffic reports (the traffic domain is made further down; a report before then waits).
+    hostTraffic: { receive: async (hostId, body) => (await hostTrafficReady).receive(hostId, body) },
     tls: hostTrust.controlPlaneTls,
     onCertificateRenewed: (listener) => hostTrust.controlPlane.onRenewed(listener),
     failedAuth,
@@ -539,14 +572,17 @@ export async function createControlPlane(config: ControlPlaneConfig) {
   });
   // ---- end of host trust ----
 
-  const link = createInProcessLink({
-    hostSync,
-    inventory,
-    volumeSync,
-    networkSync: hostNetworkSync,
-    diskKeys: false,
-    telemetry,
-  });
+  const link = countedLink(
+    createInProcessLink({
+      hostSync,
+      inventory,
+      volumeSync,
+      networkSync: hostNetworkSync,
+      diskKeys: false,
+      telemetry,
+    }),
+    (op) => metrics.observeSimAgentCall(op),
+  );
   simFleet = createSimFleet({
     listHostIds: inventory.simulatedHostIds,
     log,
@@ -770,7 +806,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     },
     executor: createRoutedExecutor({
       nowMs: () => clock.nowMs(),
-      hostDriverOf: async (hostId) => ((await inventory.getHost(hostId)).driver === 'sim' ? 'sim' : 'qemu'),
+      hostDriverOf: async (hostId) => ((await inventory.hostSummary(hostId)).driver === 'sim' ? 'sim' : 'qemu'),
       // The host API's backup jobs (POST, then polled: src/agent/host-api/backup-routes.ts).
       hostClientFor,
       repositoryAccess,
@@ -860,10 +896,66 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     clock,
     log,
     events,
-    mitigator: config.ddosMitigator ?? createRecordingMitigator(),
+    mitigator:
+      config.ddosMitigator ??
+      createDesiredStateMitigator({
+        // Real hosts get the mitigation as desired state in their traffic reports' answers.
+        simulated: async (address) => {
+          const server = await traffic.serverByAddress(address);
+          return !server?.hostId || (await inventory.simulatedHostIds()).includes(server.hostId);
+        },
+      }),
     upstream: createLoggingScrubbing(log),
   });
   registerTrafficRoutes(route, { traffic, flowLogs, ddos });
+  let unmeteredCache: { atMs: number; prefixes: { v4: string[]; v6: string[] } } | null = null;
+  resolveHostTraffic(
+    createHostTrafficReceiver({
+      clock,
+      log,
+      traffic,
+      serversOf: async (hostId) => {
+        const out = [];
+        const desiredOnHost = (await hostSync.desiredFor(hostId)).filter((d) => d.desired !== 'deleted');
+        const routed = await addresses.publicAddressesOfServers(desiredOnHost.map((d) => d.spec.serverId));
+        for (const desired of desiredOnHost) {
+          if (desired.desired === 'deleted') continue;
+          const server = await compute.serverForBackup(desired.spec.serverId);
+          if (!server) continue;
+          out.push({
+            serverId: server.id,
+            projectId: server.projectId,
+            name: server.name,
+            region: server.region,
+            product: server.product,
+            ipv4: desired.spec.ipv4?.split('/')[0] ?? null,
+            addresses: routed.get(server.id) ?? [],
+          });
+        }
+        return out;
+      },
+      unmetered: async () => {
+        if (unmeteredCache && clock.nowMs() - unmeteredCache.atMs < 60_000) return unmeteredCache.prefixes;
+        const regions = await catalog.listRegions();
+        const plans = config.addressPlans ?? defaultAddressPlans;
+        const v4 = new Set<string>();
+        const v6 = new Set<string>();
+        for (const region of regions) {
+          v4.add((await catalog.getRegionRecord(region.code)).ipv4Pool);
+          const plan = plans[region.code];
+          if (plan) {
+            v4.add(plan.ipv4);
+            v6.add(plan.ipv6);
+          }
+        }
+        unmeteredCache = { atMs: clock.nowMs(), prefixes: { v4: [...v4], v6: [...v6] } };
+        return unmeteredCache.prefixes;
+      },
+      flowLogs: { enabled: flowLogs.enabled, ingest: flowLogs.ingest },
+      ddos,
+      targetOf: targetTextOrNull,
+    }),
+  );
   let sitePeers: Map<string, string> | null = null;
   const trafficCollector = createSimTrafficCollector({
     seed: config.trafficSeed ?? 'vmcloud',
@@ -906,8 +998,6 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     observe: ddos.observe,
     sitePeer: (region) => sitePeers?.get(region) ?? '10.0.0.9',
   });
-  let trafficTimer: NodeJS.Timeout | null = null;
-  let trafficPass: Promise<unknown> | null = null;
   /** One pass of the traffic worker under the fenced lease `traffic-worker` (one replica at a time). */
   async function trafficWorkerOnce() {
     const intervalMs = config.trafficLoopIntervalMs ?? 60_000;
@@ -979,8 +1069,6 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     holder: leases.holder,
     leases,
   });
-  let billingTimer: NodeJS.Timeout | null = null;
-  let billingPass: Promise<unknown> | null = null;
   /** One pass of the billing loop under the fenced lease `billing-invoicer` (one replica at a time). */
   async function billingLoopOnce() {
     const intervalMs = config.billingLoopIntervalMs ?? 600_000;
@@ -1095,8 +1183,6 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     },
   });
   registerStatusRoutes(api, route, { status, nowIso: () => clock.nowIso() });
-  let statusTimer: NodeJS.Timeout | null = null;
-  let statusPass: Promise<unknown> | null = null;
   /** One pass of the status probes under the fenced lease `status-probes` (one replica at a time). */
   async function statusProbesOnce() {
     const intervalMs = config.statusProbeIntervalMs ?? 60_000;
@@ -1105,8 +1191,6 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     return withTransactionParticipants([leases.fence('status-probes')], () => status.probePass());
   }
 
-  let backupTimer: NodeJS.Timeout | null = null;
-  let backupPass: Promise<unknown> | null = null;
   /** One pass of the backup worker under the fenced lease `backup-worker` (one replica at a time). */
   async function backupWorkerOnce() {
     const intervalMs = config.backupLoopIntervalMs ?? 10_000;
@@ -1132,8 +1216,6 @@ export async function createControlPlane(config: ControlPlaneConfig) {
           onLost: () => simFleet!.stop(),
         })
       : null;
-  let loopTimer: NodeJS.Timeout | null = null;
-  let loopRunning: Promise<void> | null = null;
 
   /**
    * Singleton housekeeping: one replica at a time, under a fenced lease — every transaction of a pass
@@ -1166,6 +1248,21 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     await sharedRateCounter?.purgeBefore(clock.nowMs() - 120_000);
     await telemetry.prune();
   }
+
+  /** The background loops `startBackground` starts and `close` stops (each: no overlap, errors logged). */
+  const loop = (name: string, intervalMs: number, pass: () => Promise<unknown>) =>
+    periodicLoop({
+      name,
+      intervalMs,
+      pass,
+      time: (loopName, run) => metrics.timeLoop(loopName, run),
+      onError: (loopName, error) => log.error({ err: error, loop: loopName }, `${loopName} pass failed`),
+    });
+  const housekeepingLoop = loop('housekeeping', config.loopIntervalMs ?? 5000, housekeeping);
+  const backupLoop = loop('backup-worker', config.backupLoopIntervalMs ?? 10_000, backupWorkerOnce);
+  const trafficLoop = loop('traffic-worker', config.trafficLoopIntervalMs ?? 60_000, trafficWorkerOnce);
+  const billingLoop = loop('billing-invoicer', config.billingLoopIntervalMs ?? 600_000, billingLoopOnce);
+  const statusLoop = loop('status-probes', config.statusProbeIntervalMs ?? 60_000, statusProbesOnce);
 
   return {
     db,
@@ -1250,63 +1347,17 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       else await simFleet!.sync();
       auditSealer.start();
       hostTrust.start();
-      const intervalMs = config.loopIntervalMs ?? 5000;
-      loopTimer = setInterval(() => {
-        if (loopRunning) return;
-        loopRunning = metrics
-          .timeLoop('housekeeping', housekeeping)
-          .catch((error: unknown) => log.error({ err: error }, 'housekeeping failed'))
-          .finally(() => {
-            loopRunning = null;
-          });
-      }, intervalMs);
-      loopTimer.unref();
+      housekeepingLoop.start();
       backupSchedule.start();
       serverAddresses.start();
-      backupTimer = setInterval(() => {
-        if (backupPass) return;
-        backupPass = metrics
-          .timeLoop('backup-worker', backupWorkerOnce)
-          .catch((error: unknown) => log.error({ err: error }, 'backup worker failed'))
-          .finally(() => {
-            backupPass = null;
-          });
-      }, config.backupLoopIntervalMs ?? 10_000);
-      backupTimer.unref();
+      backupLoop.start();
       customImageTimer = setInterval(kickCustomImageWorker, config.customImageLoopIntervalMs ?? 10_000);
       customImageTimer.unref();
       webhookWorker.start();
-      trafficTimer = setInterval(() => {
-        if (trafficPass) return;
-        trafficPass = metrics
-          .timeLoop('traffic-worker', trafficWorkerOnce)
-          .catch((error: unknown) => log.error({ err: error }, 'traffic worker failed'))
-          .finally(() => {
-            trafficPass = null;
-          });
-      }, config.trafficLoopIntervalMs ?? 60_000);
-      trafficTimer.unref();
+      trafficLoop.start();
       metering.start();
-      billingTimer = setInterval(() => {
-        if (billingPass) return;
-        billingPass = metrics
-          .timeLoop('billing-invoicer', billingLoopOnce)
-          .catch((error: unknown) => log.error({ err: error }, 'billing loop failed'))
-          .finally(() => {
-            billingPass = null;
-          });
-      }, config.billingLoopIntervalMs ?? 600_000);
-      billingTimer.unref();
-      statusTimer = setInterval(() => {
-        if (statusPass) return;
-        statusPass = metrics
-          .timeLoop('status-probes', statusProbesOnce)
-          .catch((error: unknown) => log.error({ err: error }, 'status probes failed'))
-          .finally(() => {
-            statusPass = null;
-          });
-      }, config.statusProbeIntervalMs ?? 60_000);
-      statusTimer.unref();
+      billingLoop.start();
+      statusLoop.start();
     },
 
     housekeeping,
@@ -1329,22 +1380,15 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       closing = true;
       if (customImageTimer) clearInterval(customImageTimer);
       await customImagePass;
-      if (loopTimer) clearInterval(loopTimer);
-      if (backupTimer) clearInterval(backupTimer);
-      if (trafficTimer) clearInterval(trafficTimer);
-      await backupPass;
-      await trafficPass;
+      await Promise.all([backupLoop.stop(), trafficLoop.stop()]);
       await backupSchedule.stop();
-      if (billingTimer) clearInterval(billingTimer);
-      await billingPass;
-      if (statusTimer) clearInterval(statusTimer);
-      await statusPass;
+      await Promise.all([billingLoop.stop(), statusLoop.stop()]);
       await metering.stop();
       await serverAddresses.stop();
       await backups.drain();
       await webhookWorker.stop();
       webhookSender.close();
-      await loopRunning;
+      await housekeepingLoop.stop();
       await auditSealer.stop();
       hostTrust.stop();
       await agentListener.close();

@@ -242,6 +242,7 @@ for (const dialect of testDialects()) {
           ['POST', `${base}/report`, { observed: [], full: true }],
           ['POST', `${base}/register`, { ...registrationOf('cert-check', 'https://127.0.0.1:9') }],
           ['POST', `${base}/certificate`, { csr: foreignKey.csrPem }],
+          ['POST', `${base}/traffic`, { observations: [] }],
         ] as const) {
           const refused = await call(method, path, tls, body === undefined ? undefined : bodyOf(body));
           assert.equal(refused.status, 401, `${what}: ${method} ${path}`);
@@ -266,6 +267,7 @@ for (const dialect of testDialects()) {
         ['POST', `${base}/report`, { observed: [], full: true }],
         ['POST', `${base}/register`, registrationOf('host-b', 'https://127.0.0.1:9')],
         ['POST', `${base}/certificate`, { csr: csr.csrPem }],
+        ['POST', `${base}/traffic`, { observations: [] }],
       ] as const) {
         const refused = await call(method, path, asHost(a), body === undefined ? undefined : bodyOf(body));
         assert.equal(refused.status, 403, `${method} ${path}`);

@@ -342,6 +342,23 @@ export function createAddressService(deps: AddressesDeps) {
   }
 
   return {
+    /**
+     * The public addresses routed to these servers now — primary and floating, IPv4 addresses and IPv6 /64s
+     * (what a host's DDoS fast path watches for them): server id → addresses.
+     */
+    async publicAddressesOfServers(serverIds: readonly string[]): Promise<Map<string, string[]>> {
+      const out = new Map<string, string[]>();
+      for (const kind of ['primary', 'floating'] as const)
+        for (const a of await store.routedForServers(db, kind, serverIds)) {
+          const serverId = a.serverId ?? a.observedServerId;
+          if (!serverId) continue;
+          const list = out.get(serverId) ?? [];
+          if (!list.includes(a.ip)) list.push(a.ip);
+          out.set(serverId, list);
+        }
+      return out;
+    },
+
     // ---------------- floating IPs ----------------
     async createFloatingIp(principal: Principal, body: CreateFloatingIpBody) {
       const caller = requireProject(principal, 'member');

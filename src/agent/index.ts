@@ -5,3 +5,4 @@ export * from './sim-fleet.ts';
 export * from './network-pass.ts';
 export * from './probes.ts';
 export * from './telemetry.ts';
+export * from './traffic.ts';

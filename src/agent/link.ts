@@ -7,6 +7,8 @@ import type {
   ObservedHostNetwork,
   TelemetryAnswer,
   TelemetryBody,
+  HostTrafficAnswer,
+  HostTrafficBody,
 } from '../contract/index.ts';
 import type { HostTopology } from '../inventory/index.ts';
 
@@ -26,6 +28,8 @@ export interface ControlPlaneLink {
   reportNetwork?(hostId: string, observed: ObservedHostNetwork): Promise<void>;
   /** Peer probes and server usage; answers the peers to probe (absent: a control plane without telemetry). */
   telemetry?(hostId: string, body: TelemetryBody): Promise<TelemetryAnswer>;
+  /** A qemu host's traffic samples, flows and DDoS meter observations; answers the mitigation to apply. */
+  traffic?(hostId: string, body: HostTrafficBody): Promise<HostTrafficAnswer>;
 }
 
 export interface HostRegistration {

@@ -51,6 +51,20 @@ export function createInProcessLink(deps: {
   };
 }
 
+/** The same link, calling `onCall(operation)` before each call (the simulated agents' metric). */
+export function countedLink(link: ControlPlaneLink, onCall: (op: keyof ControlPlaneLink) => void): ControlPlaneLink {
+  const counted: Partial<Record<keyof ControlPlaneLink, unknown>> = {};
+  for (const op of Object.keys(link) as Array<keyof ControlPlaneLink>) {
+    const call = link[op] as ((...args: unknown[]) => Promise<unknown>) | undefined;
+    if (typeof call !== 'function') continue;
+    counted[op] = (...args: unknown[]) => {
+      onCall(op);
+      return call(...args);
+    };
+  }
+  return counted as ControlPlaneLink;
+}
+
 export interface SimFleetOptions {
   /** The simulated hosts that should have an agent here (the inventory's). */
   listHostIds: () => Promise<string[]>;

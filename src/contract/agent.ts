@@ -12,6 +12,7 @@ import { defineOperation } from './operation.ts';
 import { DesiredHostNetwork, ObservedHostNetwork } from './host-network.ts';
 import { imageSlugPattern } from './images.ts';
 import { sendTelemetry } from './telemetry.ts';
+import { reportHostTraffic } from './host-traffic.ts';
 
 export const hostNamePattern = '^[a-zA-Z0-9][a-zA-Z0-9._-]*$';
 
@@ -306,4 +307,5 @@ export const agentOperations = {
   getDesired,
   report,
   sendTelemetry,
+  reportHostTraffic,
 };

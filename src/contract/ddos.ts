@@ -12,7 +12,7 @@ export const DdosTierName = Literals(ddosTierNames);
 export const DdosRule = Type.Object(
   {
     action: Literals(['allow', 'deny'] as const),
-    source: Type.Optional(Type.String({ maxLength: 18, description: 'IPv4 address or prefix' })),
+    source: Type.Optional(Type.String({ maxLength: 43, description: 'IPv4 or IPv6 address or prefix' })),
     protocol: Type.Optional(Literals(['tcp', 'udp', 'icmp'] as const)),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'destination port' })),
     length_min: Type.Optional(Type.Integer({ minimum: 20, maximum: 65535 })),
@@ -24,7 +24,10 @@ export type DdosRule = Static<typeof DdosRule>;
 
 export const DdosThreshold = Type.Object(
   {
-    address: Type.String({ maxLength: 15 }),
+    address: Type.String({
+      maxLength: 43,
+      description: 'an IPv4 address, or an IPv6 address or /64 (stored as its /64: IPv6 is protected per /64)',
+    }),
     min_pps: Type.Integer({ minimum: 100 }),
     min_bps: Type.Integer({ minimum: 100_000 }),
   },

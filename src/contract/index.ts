@@ -37,6 +37,7 @@ export * from './server-metrics.ts';
 export * from './billing.ts';
 export * from './status.ts';
 export * from './telemetry.ts';
+export * from './host-traffic.ts';
 export * from './auth.ts';
 
 import { actionOperations } from './actions.ts';

@@ -1,13 +1,16 @@
 import { parseArgs } from 'node:util';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   createAgent,
   createModelSteal,
   createProcStatSteal,
+  createTrafficLoop,
   createUdpProber,
   type Agent,
+  type HostTap,
+  type TrafficLoop,
   type HostDataPlane,
   type UdpProber,
 } from '../agent/index.ts';
@@ -16,7 +19,8 @@ import { createHostIdentity, createMtlsLink, establishHostIdentity } from '../ag
 import type { ImageStore } from '../images/index.ts';
 import { createSimDriver, type Driver } from '../compute/index.ts';
 import { hostShapes, topologyOfShape, type HostShapeName, type HostTopology } from '../inventory/index.ts';
-import type { RoutedSourcesSink } from '../network/index.ts';
+import { tapName, type RoutedSourcesSink } from '../network/index.ts';
+import { nftRunner } from '../ddos/index.ts';
 import {
   createLogger,
   isVmcError,
@@ -64,6 +68,9 @@ Options:
                           disk and network, host CPU steal) on this plain-HTTP address; off by default
   --probes on|off         probe the other hosts of the region (UDP echo on the host API's port number,
                           latency and loss for the status page; default on)
+  --traffic on|off        with --driver qemu and --network on: report each server's traffic (tap and nft
+                          accounting counters every 5 minutes) and run the DDoS fast path (nft meter read
+                          every second, mitigation tables as the control plane answers; default on)
   --metrics-token-file F  require "Authorization: Bearer <token>" there, the token read from F (needed
                           for an address other than loopback; see docs/observability.md)
 `;
@@ -110,6 +117,7 @@ export async function runAgent(argv: string[], io: AgentIo): Promise<number> {
         'metrics-listen': { type: 'string' },
         'metrics-token-file': { type: 'string' },
         probes: { type: 'string' },
+        traffic: { type: 'string' },
       },
       strict: true,
     }).values;
@@ -133,6 +141,11 @@ export async function runAgent(argv: string[], io: AgentIo): Promise<number> {
   const probes = values.probes ?? 'on';
   if (probes !== 'on' && probes !== 'off') {
     io.stderr('error: --probes must be on or off\n');
+    return 2;
+  }
+  const traffic = values.traffic ?? 'on';
+  if (traffic !== 'on' && traffic !== 'off') {
+    io.stderr('error: --traffic must be on or off\n');
     return 2;
   }
   if (driverName !== 'qemu' && driverName !== 'sim') {
@@ -174,6 +187,7 @@ export async function runAgent(argv: string[], io: AgentIo): Promise<number> {
   let makeDriver: (ipv4Pool: string) => Driver;
   let imageStore: ImageStore | null = null;
   let dataPlane: HostDataPlane | undefined;
+  let tapsOnHost = false;
   if (driverName === 'sim') {
     const shapeName = (values['sim-shape'] ?? 'std-7543') as HostShapeName;
     const shape = hostShapes[shapeName];
@@ -219,6 +233,7 @@ export async function runAgent(argv: string[], io: AgentIo): Promise<number> {
     // Private networks (VXLAN segments) and public routes (floating and primary IPs) on this host.
     // The isolation ruleset (made with the driver) learns the addresses routed to each server from it.
     let isolation: RoutedSourcesSink | null = null;
+    tapsOnHost = network === 'on';
     if (network === 'on')
       dataPlane = qemu.createHostDataPlane({
         publicBridge: 'vmcbr0',
@@ -355,6 +370,39 @@ export async function runAgent(argv: string[], io: AgentIo): Promise<number> {
     },
   });
   agent.start();
+  // Traffic accounting and the DDoS fast path need the servers' taps (qemu with host networking) and nft.
+  let trafficLoop: TrafficLoop | null = null;
+  if (tapsOnHost && traffic === 'on') {
+    let taps: { atMs: number; taps: HostTap[] } | null = null;
+    trafficLoop = createTrafficLoop({
+      hostId,
+      link,
+      log,
+      // The servers that should run here, from the desired state (re-read every 30 s): their taps.
+      taps: async () => {
+        if (!taps || Date.now() - taps.atMs > 30_000)
+          taps = {
+            atMs: Date.now(),
+            taps: (await link.desired(hostId))
+              .filter((d) => d.desired === 'running')
+              .map((d) => ({
+                serverId: d.spec.serverId,
+                ifname: tapName(d.spec.serverId),
+                addresses: d.spec.ipv4 ? [d.spec.ipv4.split('/')[0]] : [],
+              })),
+          };
+        return taps.taps;
+      },
+      nft: nftRunner(),
+      // Flow records from conntrack: its entries need per-direction counters (acct), off by default.
+      readConntrack: () => readFile('/proc/net/nf_conntrack', 'utf8').catch(() => ''),
+    });
+    await writeFile('/proc/sys/net/netfilter/nf_conntrack_acct', '1').catch((error: unknown) =>
+      log.warn({ err: (error as Error).message }, 'flow records: nf_conntrack_acct could not be set'),
+    );
+    trafficLoop.start();
+    log.info({}, 'traffic: accounting every 5 minutes, DDoS meter every second');
+  }
   // The agent's timers do not hold the process open; this does, until a signal.
   const keepAlive = setInterval(() => undefined, 60_000);
   await new Promise<void>((resolveStop) => {
@@ -363,6 +411,7 @@ export async function runAgent(argv: string[], io: AgentIo): Promise<number> {
   });
   clearInterval(keepAlive);
   identity.stop();
+  await trafficLoop?.stop();
   await agent.stop();
   await prober?.close();
   link.close();

@@ -100,7 +100,10 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   // dropped by the pool (its 'error'), one checked out between two queries of a transaction errors with no
   // listener of its own — its next query fails (a retryable 503) and the pool drops it when released.
   pool.on('error', () => undefined);
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    acceptCopyFromStdin(client);
+  });
   const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
   return {
     db,
@@ -211,4 +214,73 @@ export function isUniqueViolation(error: unknown): boolean {
   const e = error as { code?: string; errcode?: string; message?: string };
   if (e?.code === '23505') return true;
   return typeof e?.message === 'string' && e.message.includes('UNIQUE constraint failed');
+}
+
+/**
+ * `COPY … FROM STDIN` through Kysely (the fastest bulk load PostgreSQL has, used by the flow-log ingest):
+ * `db.executeQuery(CompiledQuery.raw('copy t (a, b) from stdin', [buffer]))`, the buffer being the rows in
+ * COPY's text format. Kysely hands a raw query to `client.query(text, parameters)`; this wraps each pooled
+ * client's `query` so that exactly that shape (a `copy … from stdin` text and one Buffer) streams the buffer
+ * with the protocol's CopyData messages instead — in the caller's transaction, on its connection. Any other
+ * call goes to pg unchanged. (pg speaks the COPY sub-protocol through a "submittable"; no package needed.)
+ */
+function acceptCopyFromStdin(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const [text, values] = args;
+    if (
+      args.length === 2 &&
+      typeof text === 'string' &&
+      /^\s*copy\s[^;]*\sfrom\s+stdin\s*$/i.test(text) &&
+      Array.isArray(values) &&
+      values.length === 1 &&
+      Buffer.isBuffer(values[0])
+    )
+      return copyIn(client, text, values[0]);
+    return query(...args);
+  };
+}
+
+interface PgWire {
+  query(text: string): void;
+  sendCopyFromChunk(chunk: Buffer): void;
+  endCopyFrom(): void;
+}
+
+function copyIn(
+  client: pg.PoolClient,
+  text: string,
+  data: Buffer,
+): Promise<{ command: string; rowCount: number; rows: [] }> {
+  return new Promise((resolve, reject) => {
+    let failed = false;
+    let rowCount = 0;
+    const noop = () => undefined;
+    const submittable = {
+      submit: (connection: PgWire) => connection.query(text),
+      handleCopyInResponse: (connection: PgWire) => {
+        // CopyData messages of ≤ 1 MiB each (the server accepts any size; smaller ones stream better).
+        for (let i = 0; i < data.length; i += 1 << 20) connection.sendCopyFromChunk(data.subarray(i, i + (1 << 20)));
+        connection.endCopyFrom();
+      },
+      handleCommandComplete: (msg: { text: string }) => {
+        rowCount = Number(msg.text.split(' ').pop());
+      },
+      // As pg's own queries: an error settles at once (a broken connection sends no ReadyForQuery; a
+      // rejected COPY's ReadyForQuery follows, and the client queues the next query until it has).
+      handleError: (err: unknown) => {
+        failed = true;
+        reject(err as Error);
+      },
+      handleReadyForQuery: () => {
+        if (!failed) resolve({ command: 'COPY', rowCount, rows: [] });
+      },
+      handleRowDescription: noop,
+      handleDataRow: noop,
+      handleEmptyQuery: noop,
+      handlePortalSuspended: noop,
+      handleCopyData: noop,
+    };
+    (client.query as unknown as (s: unknown) => unknown).call(client, submittable);
+  });
 }

@@ -3,9 +3,11 @@
  * transaction, which waits for the query — forever. The guard turns that deadlock into an error at once:
  * `inTransaction` marks the transaction's async context, and the connection of the handle refuses to be
  * taken from inside it (queries of the transaction itself use the connection it holds and are not asked).
+ * The connection is handed to waiters in arrival order, one at a time (src/db/fifo-lock.ts).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { SqliteDialect, type Driver } from 'kysely';
+import { createFifoLock } from './fifo-lock.ts';
 
 interface OpenTransaction {
   guard: object;
@@ -34,10 +36,26 @@ export function guardedSqliteDialect(config: ConstructorParameters<typeof Sqlite
     override createDriver(): Driver {
       const driver = super.createDriver();
       const acquire = driver.acquireConnection.bind(driver);
+      const release = driver.releaseConnection.bind(driver);
+      // Our own lock in front of the driver's: one waiter woken per release (the driver's wakes them all).
+      const lock = createFifoLock();
       driver.acquireConnection = async () => {
         const current = openTransaction.getStore();
         if (current?.open && current.guard === guard) throw new SqliteDeadlockError();
-        return acquire();
+        await lock.acquire();
+        try {
+          return await acquire();
+        } catch (error) {
+          lock.release();
+          throw error;
+        }
+      };
+      driver.releaseConnection = async (connection) => {
+        try {
+          await release(connection);
+        } finally {
+          lock.release();
+        }
       };
       return driver;
     }

@@ -1,29 +1,37 @@
 /**
- * The fast path's eyes: a meter table (`inet vmcloud_ddos_meter`) counting, per protected address, inbound
- * packets, bytes, SYNs, UDP and UDP from reflector ports — at priority -300 in prerouting, before any
+ * The fast path's eyes: a meter table (`inet vmcloud_ddos_meter`) counting, per protected target (an IPv4
+ * address, or the /64 of an IPv6 address: targets.ts), inbound packets, bytes, SYNs, UDP, ICMP and UDP from
+ * reflector ports — at priority -300 in prerouting, before any
  * mitigation drops, so an attack stays visible while it is mitigated. Read every second; the difference of
  * two readings is the per-second observation the detector takes.
  */
 import { reflectorPorts, type Observation } from './detection.ts';
+import { protectedTarget } from './targets.ts';
 
 export const meterTable = 'vmcloud_ddos_meter';
 
-const key = (address: string) => address.replace(/\./g, '_');
+/** The counters' infix of a target: `10_12_0_5` (IPv4, as before), `6_20010db800000005` (a /64). */
+const key = (address: string) => {
+  const target = protectedTarget(address);
+  return target.family === 4 ? target.text.replace(/\./g, '_') : `6_${target.hex}`;
+};
 
-/** The meter table for a set of addresses (replaced whole with `nft -f -`). */
+const kinds = ['all', 'syn', 'udp', 'icmp', 'refl'] as const;
+
+/** The meter table for a set of targets (replaced whole with `nft -f -`); addresses of one /64 count once. */
 export function meterRuleset(addresses: readonly string[]): string {
-  for (const a of addresses) if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(a)) throw new RangeError(`not an IPv4 address: ${a}`);
+  const targets = [...new Map(addresses.map((a) => [protectedTarget(a).text, protectedTarget(a)])).values()];
   const lines = [`table inet ${meterTable} {}`, `flush table inet ${meterTable}`, `table inet ${meterTable} {`];
-  for (const a of addresses)
-    for (const kind of ['all', 'syn', 'udp', 'refl']) lines.push(`  counter m_${key(a)}_${kind} {}`);
+  for (const t of targets) for (const kind of kinds) lines.push(`  counter m_${key(t.text)}_${kind} {}`);
   lines.push('  chain observe {', '    type filter hook prerouting priority -300; policy accept;');
-  for (const a of addresses) {
-    const k = key(a);
+  for (const t of targets) {
+    const k = key(t.text);
     lines.push(
-      `    ip daddr ${a} counter name m_${k}_all`,
-      `    ip daddr ${a} tcp flags & (syn | ack) == syn counter name m_${k}_syn`,
-      `    ip daddr ${a} meta l4proto udp counter name m_${k}_udp`,
-      `    ip daddr ${a} udp sport { ${reflectorPorts.join(', ')} } counter name m_${k}_refl`,
+      `    ${t.daddr} counter name m_${k}_all`,
+      `    ${t.daddr} tcp flags & (syn | ack) == syn counter name m_${k}_syn`,
+      `    ${t.daddr} meta l4proto udp counter name m_${k}_udp`,
+      `    ${t.daddr} meta l4proto ${t.family === 4 ? 'icmp' : 'ipv6-icmp'} counter name m_${k}_icmp`,
+      `    ${t.daddr} udp sport { ${reflectorPorts.join(', ')} } counter name m_${k}_refl`,
     );
   }
   lines.push('  }', '}');
@@ -50,7 +58,7 @@ export interface MeterReading {
   counters: Map<string, { packets: number; bytes: number }>;
 }
 
-/** The observation of one address between two readings (rates per second). */
+/** The observation of one target (an IPv4 address, an IPv6 address's /64) between two readings (rates per second). */
 export function observationOf(address: string, before: MeterReading, after: MeterReading): Observation {
   const seconds = Math.max(0.001, (after.atMs - before.atMs) / 1000);
   const k = key(address);
@@ -65,6 +73,7 @@ export function observationOf(address: string, before: MeterReading, after: Mete
     bps: (delta('all', 'bytes') * 8) / seconds,
     synPps: delta('syn', 'packets') / seconds,
     udpPps: delta('udp', 'packets') / seconds,
+    icmpPps: delta('icmp', 'packets') / seconds,
     reflectorPps: delta('refl', 'packets') / seconds,
   };
 }

@@ -20,7 +20,8 @@ import type {
 } from '../contract/index.ts';
 import { createDdosStore, type AttackRecord, type SettingsRecord } from './store.ts';
 import { emptyBaseline, trackAttack, type Observation } from './detection.ts';
-import { customRuleProblem, type CustomRule } from './nft-rules.ts';
+import { customRuleProblem, type CustomRule, type MitigationInput } from './nft-rules.ts';
+import { protectedTarget, targetTextOrNull } from './targets.ts';
 import { tierPolicies as basePolicies, type DdosTier, type TierPolicy } from './tiers.ts';
 import type { Mitigator } from './mitigator.ts';
 import type { UpstreamScrubbing } from './upstream.ts';
@@ -194,11 +195,13 @@ export function createDdosService(deps: DdosServiceDeps) {
 
     async setThresholds(principal: Principal, thresholds: DdosThreshold[]): Promise<DdosSettings> {
       const caller = requireProject(principal, 'member');
-      thresholds.forEach((t, i) => {
-        if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(t.address))
-          throw invalid('address must be an IPv4 address', {
-            fields: [{ field: `thresholds/${i}/address`, message: 'not IPv4' }],
+      const targets = thresholds.map((t, i) => {
+        const target = targetTextOrNull(t.address);
+        if (target === null)
+          throw invalid('address must be an IPv4 address, or an IPv6 address or /64', {
+            fields: [{ field: `thresholds/${i}/address`, message: 'not an IPv4 address or an IPv6 /64' }],
           });
+        return target;
       });
       const current = await settingsOf(caller.projectId);
       if (thresholds.length > 0 && !tierPolicies[current.tier].perAddressThresholds)
@@ -209,7 +212,7 @@ export function createDdosService(deps: DdosServiceDeps) {
         caller.projectId,
         (c) => ({
           ...c,
-          thresholds: thresholds.map((t) => ({ address: t.address, minPps: t.min_pps, minBps: t.min_bps })),
+          thresholds: thresholds.map((t, i) => ({ address: targets[i], minPps: t.min_pps, minBps: t.min_bps })),
         }),
         (_b, after) => ({
           type: 'ddos.rules_changed',
@@ -253,8 +256,48 @@ export function createDdosService(deps: DdosServiceDeps) {
       return rows.sort((a, b) => rank[a.tier] - rank[b.tier] || b.peakBps - a.peakBps).map(attackView);
     },
 
+    /**
+     * The mitigation hosts should have now for these addresses (desired state): one per active incident of
+     * their targets, compiled by the host's agent with `compileMitigation`. Rules and limits are read now,
+     * so a change of custom rules during an attack reaches the host at its next report.
+     */
+    async mitigationsFor(
+      addresses: readonly string[],
+    ): Promise<Array<MitigationInput & { attackId: string; customRules: CustomRule[] }>> {
+      const targets = [...new Set(addresses.map((a) => targetTextOrNull(a)).filter((t): t is string => t !== null))];
+      const out: Array<MitigationInput & { attackId: string; customRules: CustomRule[] }> = [];
+      for (const target of targets) {
+        const active = await store.activeAttack(db, target);
+        if (!active) continue;
+        const settings = await settingsOf(active.projectId);
+        const policy = tierPolicies[settings.tier];
+        out.push({
+          address: target,
+          attackId: active.id,
+          customRules: settings.rules,
+          perSourcePps: policy.perSourcePps,
+          synPps: policy.synPps,
+        });
+      }
+      return out;
+    },
+
+    /** Packets a host's mitigation table of this incident dropped since its previous report (its agent's). */
+    async addDropped(attackId: string, address: string, packets: number): Promise<boolean> {
+      if (!(packets > 0)) return false;
+      return inTransaction(db, async (tx) => {
+        const attack = await store.attack(tx, attackId);
+        if (!attack || attack.address !== targetTextOrNull(address)) return false;
+        await store.updateAttack(tx, attackId, { droppedPackets: attack.droppedPackets + Math.round(packets) });
+        return true;
+      });
+    },
+
     /** One observation of one address: detect, and start, follow or end its incident. */
-    async observe(input: AddressObservation): Promise<'started' | 'continues' | 'ended' | 'calm'> {
+    async observe(observed: AddressObservation): Promise<'started' | 'continues' | 'ended' | 'calm'> {
+      // IPv6 is watched and mitigated per /64: its state, incident and table are the /64's (targets.ts).
+      const target = protectedTarget(observed.address);
+      const input = { ...observed, address: target.text };
       const settings = await settingsOf(input.projectId);
       const policy = tierPolicies[settings.tier];
       const own = policy.perAddressThresholds
@@ -283,9 +326,7 @@ export function createDdosService(deps: DdosServiceDeps) {
             return [`mitigation failed: ${(error as Error).message}`];
           });
         if (t.attack.peakBps >= policy.upstreamAboveBps)
-          actions.push(
-            await deps.upstream.announce({ prefix: `${input.address}/32`, attackId: id, bps: t.attack.peakBps }),
-          );
+          actions.push(await deps.upstream.announce({ prefix: target.prefix, attackId: id, bps: t.attack.peakBps }));
         await inTransaction(db, async (tx, hooks) => {
           await store.insertAttack(tx, {
             id,
@@ -345,7 +386,7 @@ export function createDdosService(deps: DdosServiceDeps) {
           `mitigation removed after ${Math.round(policy.quietMs / 60_000)} quiet minutes`,
         ];
         if (active.actions.some((a) => a.startsWith('upstream: announce')))
-          actions.push(await deps.upstream.withdraw({ prefix: `${input.address}/32`, attackId: active.id }));
+          actions.push(await deps.upstream.withdraw({ prefix: target.prefix, attackId: active.id }));
         const endedAt = new Date(t.endedAtMs).toISOString();
         await inTransaction(db, async (tx, hooks) => {
           await store.updateAttack(tx, active.id, {

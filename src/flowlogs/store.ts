@@ -7,12 +7,11 @@
  *   protocol · packets · bytes · action · rule        — one index: (server_id, start_ms)
  *
  * Ingest is the hot path (docs/benchmarks.md): multi-row INSERTs of 1 000 rows precompiled once per batch
- * size on SQLite (one transaction per call), `INSERT … SELECT FROM unnest($1::text[], …)` on PostgreSQL
- * (one statement per 10 000 rows, 14 array parameters whatever the batch size).
+ * size on SQLite (one transaction per call), `COPY … FROM STDIN` on PostgreSQL (10 000 rows per COPY).
  */
 import { CompiledQuery, sql } from 'kysely';
 import type { Db, DialectName, Tx } from '../db/index.ts';
-import { dayOf, dayTable, type FlowInput } from './format.ts';
+import { dayMs, dayOf, dayTable, type FlowInput } from './format.ts';
 
 export interface FlowRow extends FlowInput {
   seq: number;
@@ -56,28 +55,16 @@ const columns = [
   'rule',
 ] as const;
 
-const pgTypes = [
-  'text',
-  'text',
-  'int8',
-  'int8',
-  'int2',
-  'text',
-  'text',
-  'int4',
-  'int4',
-  'int2',
-  'int8',
-  'int8',
-  'int2',
-  'text',
-];
-
 const sqliteBatch = 1000;
 const pgBatch = 10_000;
 
 function ddl(dialect: DialectName, table: string): string[] {
-  const seq = dialect === 'sqlite' ? 'seq integer primary key' : 'seq bigint generated always as identity primary key';
+  // PostgreSQL: `seq` is unique by construction (an identity nobody may set), so it needs no index of its
+  // own — a primary key would be a second B-tree written per record; numbers handed out 10 000 at a time
+  // (one sequence access per COPY, not per row). seq only breaks ties of start_ms within a server's
+  // records and orders cursor pages; gaps or two sessions' blocks interleaving don't matter.
+  const seq =
+    dialect === 'sqlite' ? 'seq integer primary key' : 'seq bigint not null generated always as identity (cache 10000)';
   const int = dialect === 'sqlite' ? 'integer' : 'bigint';
   const small = dialect === 'sqlite' ? 'integer' : 'smallint';
   return [
@@ -91,22 +78,9 @@ function ddl(dialect: DialectName, table: string): string[] {
   ];
 }
 
-const rowValues = (f: FlowInput) => [
-  f.serverId,
-  f.projectId,
-  f.startMs,
-  f.endMs,
-  f.direction === 'in' ? 0 : 1,
-  f.srcAddr,
-  f.dstAddr,
-  f.srcPort,
-  f.dstPort,
-  f.protocol,
-  f.packets,
-  f.bytes,
-  f.action === 'accept' ? 0 : 1,
-  f.rule,
-];
+/** A text value in COPY's text format: backslash, tab, newline and carriage return escaped. */
+const copyText = (v: string) => (/[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => copyEscapes[c]) : v);
+const copyEscapes: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
 const rowOf = (r: Record<string, unknown>): FlowRow => ({
   seq: Number(r.seq),
@@ -191,17 +165,17 @@ export function createFlowLogStore(deps: { db: Db; dialect: DialectName }) {
       }
       return;
     }
-    const text = `insert into ${table} (${columns.join(',')}) select * from unnest(${pgTypes
-      .map((t, i) => `$${i + 1}::${t}[]`)
-      .join(', ')})`;
+    // COPY … FROM STDIN in text format (src/db/connection.ts streams the buffer on the transaction's
+    // connection): no per-row parameter binding, no unnest, ~2× the rows/s of INSERT … SELECT FROM unnest.
+    const text = `copy ${table} (${columns.join(',')}) from stdin`;
     for (let i = 0; i < flows.length; i += pgBatch) {
-      const batch = flows.slice(i, i + pgBatch);
-      const arrays: unknown[][] = columns.map(() => new Array(batch.length));
-      for (let r = 0; r < batch.length; r++) {
-        const values = rowValues(batch[r]);
-        for (let c = 0; c < values.length; c++) arrays[c][r] = values[c];
+      const end = Math.min(flows.length, i + pgBatch);
+      let body = '';
+      for (let r = i; r < end; r++) {
+        const f = flows[r];
+        body += `${copyText(f.serverId)}\t${copyText(f.projectId)}\t${f.startMs}\t${f.endMs}\t${f.direction === 'in' ? 0 : 1}\t${copyText(f.srcAddr)}\t${copyText(f.dstAddr)}\t${f.srcPort}\t${f.dstPort}\t${f.protocol}\t${f.packets}\t${f.bytes}\t${f.action === 'accept' ? 0 : 1}\t${f.rule === null ? '\\N' : copyText(f.rule)}\n`;
       }
-      await q.executeQuery(CompiledQuery.raw(text, arrays));
+      await q.executeQuery(CompiledQuery.raw(text, [Buffer.from(body)]));
     }
   }
 
@@ -210,13 +184,15 @@ export function createFlowLogStore(deps: { db: Db; dialect: DialectName }) {
 
     /** Writes records into their days' tables (one transaction). */
     async insert(flows: readonly FlowInput[], nowIso: string): Promise<void> {
-      const byDay = new Map<string, FlowInput[]>();
+      // Grouped by day number (one Date formatting per day, not per record: it was 5 % of ingest).
+      const byDayNumber = new Map<number, FlowInput[]>();
       for (const f of flows) {
-        const day = dayOf(f.startMs);
-        let list = byDay.get(day);
-        if (!list) byDay.set(day, (list = []));
+        const n = Math.floor(f.startMs / dayMs);
+        let list = byDayNumber.get(n);
+        if (!list) byDayNumber.set(n, (list = []));
         list.push(f);
       }
+      const byDay = new Map([...byDayNumber].map(([n, list]) => [dayOf(n * dayMs), list]));
       const tables = new Map<string, string>();
       for (const day of byDay.keys()) tables.set(day, await ensureDay(day, nowIso));
       await db.transaction().execute(async (tx) => {

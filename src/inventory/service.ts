@@ -6,6 +6,7 @@
  */
 import type { Db, Tx, TxHooks } from '../db/index.ts';
 import { inTransaction, isUniqueViolation } from '../db/index.ts';
+import { coalesce } from '../core/coalesce.ts';
 import {
   conflict,
   forbidden,
@@ -24,7 +25,7 @@ import { hostStates } from '../contract/index.ts';
 import { hostShapes, topologyOfShape } from './shapes.ts';
 import { topologyProblems } from './topology-check.ts';
 import { hostAddressProblem, type HostAddressPolicy } from './host-address.ts';
-import { createInventoryStore, type HostRecord } from './store.ts';
+import { createInventoryStore, type HostRecord, type HostSummary } from './store.ts';
 import { hostView, parseStoredTopology, type HostUsage } from './host-view.ts';
 
 export interface RegisterHostInput {
@@ -77,12 +78,28 @@ export interface InventoryDeps {
   addressPolicy?: HostAddressPolicy;
   /** Told after commit that a host changed (the scheduler rereads it). */
   onHostChanged?: (hostId: string) => void;
+  /** Heartbeats of up hosts within this window share one statement (default 100 ms). */
+  heartbeatWindowMs?: number;
 }
 
 export function createInventoryService(deps: InventoryDeps) {
   const { db, clock } = deps;
   const store = createInventoryStore(db);
   const changed = (hostId: string) => deps.onHostChanged?.(hostId);
+  /**
+   * Heartbeats of up hosts arriving within 100 ms share one UPDATE (20,000 hosts heartbeat 2,000 times a
+   * second). A heartbeat answers after its batch is written: the host is marked seen, or it is not up and
+   * takes the transaction below.
+   */
+  const heartbeats = coalesce<string, boolean>({
+    windowMs: deps.heartbeatWindowMs ?? 100,
+    maxBatch: 500,
+    missing: false,
+    run: async (hostIds) => {
+      const touched = await store.touchManyIfUp(hostIds, clock.nowIso());
+      return new Map(hostIds.map((id) => [id, touched.has(id)]));
+    },
+  });
 
   async function viewOf(record: HostRecord): Promise<Host> {
     return hostView(record, parseStoredTopology(record.topologyJson), (await deps.usageOf([record.id])).get(record.id));
@@ -154,6 +171,18 @@ export function createInventoryService(deps: InventoryDeps) {
       const records = await store.list({ region: filter.region?.toLowerCase(), driver: filter.driver });
       const usage = await deps.usageOf(null);
       return records.map((r) => hostView(r, parseStoredTopology(r.topologyJson), usage.get(r.id)));
+    },
+
+    /** A host's id, region, driver, state and health (no topology parsed, no usage read); 404 when unknown. */
+    async hostSummary(hostId: string): Promise<HostSummary> {
+      const summary = await store.summary(hostId);
+      if (!summary) throw notFound('host', hostId);
+      return summary;
+    },
+
+    /** Every host's id, region, driver, state and health, by id: no topology parsed, no usage read. */
+    hostSummaries(): Promise<HostSummary[]> {
+      return store.summaries();
     },
 
     /** The stored topology of a host (null: no such host, or an unreadable row). */
@@ -271,7 +300,8 @@ export function createInventoryService(deps: InventoryDeps) {
      */
     async heartbeat(hostId: string, report: { images?: readonly string[] } = {}): Promise<void> {
       const nowIso = clock.nowIso();
-      if ((await store.touchIfUp(hostId, nowIso)) && !report.images) return;
+      // The common case (an up host, nothing to report): one statement for every heartbeat of the window.
+      if ((await heartbeats.add(hostId)) && !report.images) return;
       await inTransaction(db, async (tx, hooks) => {
         const record = await store.byId(tx, hostId);
         if (!record) throw notFound('host', hostId);

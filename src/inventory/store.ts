@@ -25,6 +25,14 @@ export interface HostRecord {
   images: string[] | null;
 }
 
+export interface HostSummary {
+  id: string;
+  region: string;
+  driver: string;
+  state: string;
+  health: string;
+}
+
 export interface NewHost {
   id: string;
   name: string;
@@ -143,6 +151,19 @@ export function createInventoryStore(db: Db) {
       return (await query.execute()).map(recordOf);
     },
 
+    async summary(id: string): Promise<HostSummary | undefined> {
+      return db
+        .selectFrom('hosts')
+        .select(['id', 'region', 'driver', 'state', 'health'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+    },
+
+    /** Every host's identity and state, without its topology (fleet-wide reads at a high rate). */
+    async summaries(): Promise<HostSummary[]> {
+      return db.selectFrom('hosts').select(['id', 'region', 'driver', 'state', 'health']).orderBy('id').execute();
+    },
+
     async updateRegistration(tx: Tx, id: string, input: Omit<NewHost, 'id' | 'name' | 'region'>): Promise<void> {
       await tx
         .updateTable('hosts')
@@ -193,15 +214,17 @@ export function createInventoryStore(db: Db) {
         .execute();
     },
 
-    /** Records a heartbeat of an up host; false when the host is not up (the caller brings it back). */
-    async touchIfUp(id: string, nowIso: string): Promise<boolean> {
-      const result = await db
+    /** `touchIfUp` for many hosts in one statement; returns the ids it touched (those up). */
+    async touchManyIfUp(ids: string[], nowIso: string): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const rows = await db
         .updateTable('hosts')
         .set({ last_heartbeat_at: nowIso })
-        .where('id', '=', id)
+        .where('id', 'in', ids)
         .where('health', '=', 'up')
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
+        .returning('id')
+        .execute();
+      return new Set(rows.map((row) => row.id));
     },
 
     /** down → up with a heartbeat; true when this call changed it. Unusable hosts stay unusable. */

@@ -166,6 +166,13 @@ export function createControlPlaneMetrics(deps: { log: Logger; sources: ControlP
     registers,
   });
 
+  const simAgentCalls = new Counter({
+    name: 'vmcloud_sim_agent_calls_total',
+    help: "Calls of the simulated hosts' agents into this replica (the in-process link), by operation.",
+    labelNames: ['op'],
+    registers,
+  });
+
   // ---- read at scrape time ----
   const familyDeclarations: Record<string, readonly string[]> = {
     vmcloud_servers: ['region', 'status'],
@@ -418,6 +425,11 @@ export function createControlPlaneMetrics(deps: { log: Logger; sources: ControlP
       const outcome = result.error === null ? 'success' : result.statusCode === null ? 'network_error' : 'http_error';
       webhookAttempts.inc({ outcome });
       webhookAttemptDuration.observe(result.latencyMs / 1000);
+    },
+
+    /** One call of a simulated host's agent through the in-process link (`desired`, `heartbeat`, …). */
+    observeSimAgentCall(op: string) {
+      simAgentCalls.inc({ op });
     },
 
     /** Wraps one pass of a background loop: `null` from the pass means another replica holds its lease. */

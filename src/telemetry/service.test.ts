@@ -21,6 +21,9 @@ const hosts: TelemetryHost[] = [
 
 for (const dialect of testDialects()) {
   test(`telemetry service (${dialect})`, async () => {
+    const fleet = new Map<string, typeof hosts>();
+    for (const h of [...hosts].sort((a, b) => a.hostId.localeCompare(b.hostId)))
+      fleet.set(h.region, [...(fleet.get(h.region) ?? []), h]);
     const t = await createTestDatabase(dialect);
     let now = Date.parse('2025-03-01T12:00:30Z');
     const clock = { nowMs: () => now, nowIso: () => new Date(now).toISOString() };
@@ -30,8 +33,7 @@ for (const dialect of testDialects()) {
         clock,
         log: silentLogger,
         host: async (id) => hosts.find((h) => h.hostId === id) ?? null,
-        hostsInRegion: async (region) => hosts.filter((h) => h.region === region),
-        hostsOutsideRegion: async (region) => hosts.filter((h) => h.region !== region),
+        hostsByRegion: async () => fleet,
         serverIdsOnHost: async (id) => (id === 'host_a' ? ['srv_1'] : []),
       });
       // Peers: the up hosts of its kind with an echo endpoint; never itself. Then two hosts of each other

@@ -59,9 +59,11 @@ export interface TelemetryDeps {
   clock: Clock;
   log: Logger;
   host(hostId: string): Promise<TelemetryHost | null>;
-  hostsInRegion(region: string): Promise<TelemetryHost[]>;
-  /** The hosts of the regions other than this one (absent: no inter-region probes). */
-  hostsOutsideRegion?(region: string): Promise<TelemetryHost[]>;
+  /**
+   * Every host by region, each list in a stable order (by id). Return the same Map while the fleet is
+   * unchanged: the service keeps the probeable hosts of each region per Map, not per call.
+   */
+  hostsByRegion(): Promise<ReadonlyMap<string, readonly TelemetryHost[]>>;
   /** The live servers placed on a host: a host reports usage for those only. */
   serverIdsOnHost(hostId: string): Promise<string[]>;
   options?: Partial<TelemetryOptions>;
@@ -218,10 +220,28 @@ export function createTelemetryService(deps: TelemetryDeps) {
   const options: TelemetryOptions = { ...defaultTelemetryOptions, ...deps.options };
   let lastPruneMs = -Infinity;
 
+  /** The hosts of a region a host of this kind can probe (up, same kind, an echo endpoint for real ones). */
+  const probeable = new WeakMap<ReadonlyMap<string, readonly TelemetryHost[]>, Map<string, TelemetryHost[]>>();
+  function probeableIn(
+    fleet: ReadonlyMap<string, readonly TelemetryHost[]>,
+    region: string,
+    simulated: boolean,
+  ): TelemetryHost[] {
+    let byKey = probeable.get(fleet);
+    if (!byKey) probeable.set(fleet, (byKey = new Map()));
+    const key = `${region}\u0000${simulated}`;
+    let list = byKey.get(key);
+    if (!list) {
+      list = (fleet.get(region) ?? []).filter(
+        (h) => h.up && h.simulated === simulated && (h.simulated || echoEndpointOf(h.apiUrl) !== null),
+      );
+      byKey.set(key, list);
+    }
+    return list;
+  }
+
   async function peersOf(host: TelemetryHost, nowMs: number): Promise<ProbePeer[]> {
-    const candidates = (await deps.hostsInRegion(host.region)).filter(
-      (h) => h.up && h.simulated === host.simulated && (h.simulated || echoEndpointOf(h.apiUrl) !== null),
-    );
+    const fleet = await deps.hostsByRegion();
     const epoch = Math.floor(nowMs / hourMs);
     const peerOf = (h: TelemetryHost, remote: boolean): ProbePeer => {
       const endpoint = h.simulated ? null : echoEndpointOf(h.apiUrl);
@@ -232,18 +252,20 @@ export function createTelemetryService(deps: TelemetryDeps) {
         ...(remote && { region: h.region }),
       };
     };
-    const local = samplePeers(host.hostId, candidates, options.maxPeers, epoch).map((h) => peerOf(h, false));
-    if (!deps.hostsOutsideRegion || options.maxRemotePeersPerRegion <= 0) return local;
-    const others = new Map<string, TelemetryHost[]>();
-    for (const h of await deps.hostsOutsideRegion(host.region)) {
-      if (h.region === host.region || !h.up || h.simulated !== host.simulated) continue;
-      if (!h.simulated && echoEndpointOf(h.apiUrl) === null) continue;
-      if (!others.has(h.region)) others.set(h.region, []);
-      others.get(h.region)!.push(h);
-    }
-    const remote = [...others]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .flatMap(([, list]) => samplePeers(host.hostId, list, options.maxRemotePeersPerRegion, epoch))
+    const local = samplePeers(
+      host.hostId,
+      probeableIn(fleet, host.region, host.simulated),
+      options.maxPeers,
+      epoch,
+    ).map((h) => peerOf(h, false));
+    if (options.maxRemotePeersPerRegion <= 0) return local;
+    // Inter-region probes: a few hosts of each other region.
+    const remote = [...fleet.keys()]
+      .filter((region) => region !== host.region)
+      .sort()
+      .flatMap((region) =>
+        samplePeers(host.hostId, probeableIn(fleet, region, host.simulated), options.maxRemotePeersPerRegion, epoch),
+      )
       .map((h) => peerOf(h, true));
     return [...local, ...remote];
   }

@@ -126,6 +126,21 @@ test('samplePeers: never itself, at most max, deterministic per epoch, rotates a
   assert.equal(seen.size, 29);
 });
 
+test('samplePeers in a large region: max distinct others, deterministic, rotating, covering the region in a day', () => {
+  const hosts = Array.from({ length: 500 }, (_, i) => ({ hostId: `host_${String(i).padStart(3, '0')}` }));
+  const a = samplePeers('host_007', hosts, 8, 5);
+  assert.equal(a.length, 8);
+  assert.equal(new Set(a.map((h) => h.hostId)).size, 8, 'distinct');
+  assert.ok(!a.some((h) => h.hostId === 'host_007'));
+  assert.deepEqual(samplePeers('host_007', hosts, 8, 5), a);
+  assert.notDeepEqual(samplePeers('host_007', hosts, 8, 6), a);
+  assert.notDeepEqual(samplePeers('host_008', hosts, 8, 5), a, 'each host its own sample');
+  const seen = new Set<string>();
+  for (let epoch = 0; epoch < 24 * 30; epoch++)
+    for (const h of samplePeers('host_007', hosts, 8, epoch)) seen.add(h.hostId);
+  assert.ok(seen.size > 490, `${seen.size} of 499 probed in 30 days`);
+});
+
 test('sim round trips: symmetric, deterministic, intra-DC sized, rare losses', () => {
   assert.equal(simRoundTripMs('host_a', 'host_b', 7), simRoundTripMs('host_b', 'host_a', 7));
   const rtts: Array<number | null> = [];

@@ -10,3 +10,7 @@ export * from './model-flows.ts';
 export * from './usage.ts';
 export { createTrafficService, type TrafficService, type MonthlyTrafficUsage } from './service.ts';
 export { createSimTrafficCollector, type SimTrafficCollector, type SimServer } from './sim-collector.ts';
+export { createHostTrafficReceiver, type HostTrafficReceiver, type HostServer } from './host-report.ts';
+export * from './tap-counters.ts';
+export * from './nft-accounting.ts';
+export * from './conntrack.ts';

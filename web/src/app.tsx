@@ -11,6 +11,18 @@ import { ServerList } from './pages/servers.tsx';
 import { ServerDetail } from './pages/server-detail.tsx';
 import { CreateServer } from './pages/create-server.tsx';
 import { Account } from './pages/account.tsx';
+import { Networks } from './pages/networks.tsx';
+import { FloatingIps } from './pages/floating-ips.tsx';
+import { FirewallDetail, Firewalls } from './pages/firewalls.tsx';
+import { Volumes } from './pages/volumes.tsx';
+import { Backups } from './pages/backups.tsx';
+import { WebhookDetail, Webhooks } from './pages/webhooks.tsx';
+import { Tokens } from './pages/tokens.tsx';
+import { AuditLog } from './pages/audit.tsx';
+import { Invoices, SlaReport, Usage } from './pages/billing.tsx';
+import { PlatformStatus } from './pages/status.tsx';
+import { OperatorArea } from './pages/operator.tsx';
+import type { MessageKey } from './i18n.tsx';
 
 type Theme = 'light' | 'dark';
 const defaultTheme = (): Theme =>
@@ -60,21 +72,79 @@ export function App() {
     }
   };
 
+  const idAfter = (prefix: string) => decodeURIComponent(path.slice(prefix.length));
   let page;
   if (path === '/reset') page = <ResetPassword onSignedIn={signedIn} />;
   else if (me === undefined) page = error ? <ErrorNotice error={error} /> : <p>{t('loading')}</p>;
   else if (me === null || path === '/sign-in') page = <SignIn onSignedIn={signedIn} />;
   else if (path === '/' || path === '/servers') page = <ServerList me={me} />;
   else if (path === '/servers/new') page = <CreateServer me={me} />;
-  else if (path.startsWith('/servers/')) page = <ServerDetail me={me} id={decodeURIComponent(path.slice(9))} />;
+  else if (path.startsWith('/servers/')) page = <ServerDetail me={me} id={idAfter('/servers/')} />;
+  else if (path === '/networks') page = <Networks me={me} />;
+  else if (path === '/floating-ips') page = <FloatingIps me={me} />;
+  else if (path === '/firewalls') page = <Firewalls me={me} />;
+  else if (path.startsWith('/firewalls/')) page = <FirewallDetail me={me} id={idAfter('/firewalls/')} />;
+  else if (path === '/volumes') page = <Volumes me={me} />;
+  else if (path === '/backups') page = <Backups me={me} />;
+  else if (path === '/webhooks') page = <Webhooks me={me} />;
+  else if (path.startsWith('/webhooks/')) page = <WebhookDetail me={me} id={idAfter('/webhooks/')} />;
+  else if (path === '/tokens') page = <Tokens me={me} />;
+  else if (path === '/audit-log') page = <AuditLog me={me} />;
+  else if (path === '/usage') page = <Usage me={me} />;
+  else if (path === '/invoices') page = <Invoices me={me} />;
+  else if (path === '/sla') page = <SlaReport me={me} />;
+  else if (path === '/status') page = <PlatformStatus />;
+  else if (path === '/operator' || path.startsWith('/operator/')) page = <OperatorArea path={path} />;
   else if (path === '/account') page = <Account me={me} onChanged={refresh} />;
   else page = <p>{t('notFoundPage')}</p>;
 
-  const nav = [
-    ['/servers', t('servers')],
-    ['/servers/new', t('createServer')],
-    ['/account', t('account')],
-  ] as const;
+  const nav: [MessageKey, [string, MessageKey][]][] = [
+    [
+      'navCompute',
+      [
+        ['/servers', 'servers'],
+        ['/servers/new', 'createServer'],
+      ],
+    ],
+    [
+      'navNetwork',
+      [
+        ['/networks', 'networks'],
+        ['/floating-ips', 'floatingIps'],
+        ['/firewalls', 'firewalls'],
+      ],
+    ],
+    [
+      'navData',
+      [
+        ['/volumes', 'volumes'],
+        ['/backups', 'backups'],
+      ],
+    ],
+    [
+      'navProject',
+      [
+        ['/webhooks', 'webhooks'],
+        ['/tokens', 'apiTokens'],
+        ['/audit-log', 'auditLog'],
+        ['/account', 'account'],
+      ],
+    ],
+    [
+      'navBilling',
+      [
+        ['/usage', 'usage'],
+        ['/invoices', 'invoices'],
+        ['/sla', 'slaReport'],
+        ['/status', 'platformStatus'],
+      ],
+    ],
+    ['navOperator', [['/operator', 'operatorArea']]],
+  ];
+  const current = (href: string) =>
+    path === href ||
+    (href !== '/servers' && href !== '/servers/new' && path.startsWith(`${href}/`)) ||
+    (href === '/servers' && path.startsWith('/servers/') && path !== '/servers/new');
   return (
     <LangContext.Provider value={{ lang, t }}>
       <a className="skip" href="#main">
@@ -84,19 +154,6 @@ export function App() {
         <Link href="/servers" className="brand">
           VMCloud
         </Link>
-        {me && (
-          <nav aria-label={t('appName')}>
-            <ul>
-              {nav.map(([href, label]) => (
-                <li key={href}>
-                  <Link href={href} aria-current={path === href ? 'page' : undefined}>
-                    {label}
-                  </Link>
-                </li>
-              ))}
-            </ul>
-          </nav>
-        )}
         <div className="prefs">
           {me && (
             <span className="who" data-testid="who">
@@ -125,9 +182,29 @@ export function App() {
           )}
         </div>
       </header>
-      <main id="main" tabIndex={-1}>
-        {page}
-      </main>
+      <div className={me ? 'layout' : undefined}>
+        {me && (
+          <nav aria-label={t('appName')} className="sidenav">
+            {nav.map(([group, links]) => (
+              <div key={group}>
+                <h2 className="navgroup">{t(group)}</h2>
+                <ul>
+                  {links.map(([href, label]) => (
+                    <li key={href}>
+                      <Link href={href} aria-current={current(href) ? 'page' : undefined}>
+                        {t(label)}
+                      </Link>
+                    </li>
+                  ))}
+                </ul>
+              </div>
+            ))}
+          </nav>
+        )}
+        <main id="main" tabIndex={-1}>
+          {page}
+        </main>
+      </div>
     </LangContext.Provider>
   );
 }

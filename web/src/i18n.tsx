@@ -1,9 +1,10 @@
 /** French and English: the browser's language by default, switchable, remembered in localStorage. */
 import { createContext, useContext } from 'react';
+import { enResources, frResources } from './i18n-resources.ts';
 
 export type Lang = 'en' | 'fr';
 
-const en = {
+const enBase = {
   appName: 'VMCloud console',
   skip: 'Skip to content',
   signIn: 'Sign in',
@@ -116,9 +117,10 @@ const en = {
   err_internal: 'An unexpected error happened on our side.',
 };
 
+const en = { ...enBase, ...enResources };
 type Messages = typeof en;
 
-const fr: Messages = {
+const frBase: typeof enBase = {
   appName: 'Console VMCloud',
   skip: 'Aller au contenu',
   signIn: 'Se connecter',
@@ -231,6 +233,8 @@ const fr: Messages = {
   err_unavailable: 'Le service est indisponible pour le moment.',
   err_internal: 'Une erreur inattendue est survenue de notre côté.',
 };
+
+const fr: Messages = { ...frBase, ...frResources };
 
 export type MessageKey = keyof Messages;
 export const messages: Record<Lang, Messages> = { en, fr };

@@ -16,6 +16,8 @@ import type {
   ObservedVolume,
   TelemetryAnswer,
   TelemetryBody,
+  HostTrafficAnswer,
+  HostTrafficBody,
 } from '../../contract/index.ts';
 import { fingerprintSha256, isCertificateTrustError, tlsClientOptions } from '../../pki/index.ts';
 import type { ControlPlaneLink, HostRegistration, Registered } from '../link.ts';
@@ -201,6 +203,8 @@ export interface MtlsLink extends ControlPlaneLink {
   renew(csrPem: string): Promise<{ certPem: string; caPem: string }>;
   /** Closes kept-alive connections. */
   close(): void;
+  /** Real hosts always have it (the sim fleet's in-process link does not). */
+  traffic(hostId: string, body: HostTrafficBody): Promise<HostTrafficAnswer>;
 }
 
 /**
@@ -284,6 +288,9 @@ export function createMtlsLink(options: {
     },
     async telemetry(hostId, body: TelemetryBody) {
       return call<TelemetryAnswer>('POST', () => `${own(hostId)}/telemetry`, body);
+    },
+    async traffic(hostId, body: HostTrafficBody) {
+      return call<HostTrafficAnswer>('POST', () => `${own(hostId)}/traffic`, body);
     },
     close() {
       pooled?.agent.destroy();

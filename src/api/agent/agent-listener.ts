@@ -18,7 +18,13 @@ import type { HostNetworkSync } from '../../networks/index.ts';
 import type { InventoryService } from '../../inventory/index.ts';
 import type { FailedAuthRecorder } from '../../audit/index.ts';
 import { tlsServerOptions } from '../../pki/index.ts';
-import { Problem, type TelemetryAnswer, type TelemetryBody } from '../../contract/index.ts';
+import {
+  Problem,
+  type HostTrafficAnswer,
+  type HostTrafficBody,
+  type TelemetryAnswer,
+  type TelemetryBody,
+} from '../../contract/index.ts';
 import { containsNul } from '../rest/server.ts';
 import { registerAgentListenerRoutes } from './routes.ts';
 
@@ -34,6 +40,8 @@ export interface AgentListenerOptions {
   networkSync?: Pick<HostNetworkSync, 'desiredFor' | 'applyReport'>;
   /** Telemetry: peer probes and server usage in, the peers to probe out (absent: the route answers 404). */
   telemetry?: { receive(hostId: string, body: TelemetryBody): Promise<TelemetryAnswer> };
+  /** Qemu hosts' traffic samples, flows and DDoS meter observations (src/traffic/host-report.ts). */
+  hostTraffic?: { receive(hostId: string, body: HostTrafficBody): Promise<HostTrafficAnswer> };
   /** The CA and this replica's current certificate (read again on each renewal). */
   tls: () => TlsMaterial;
   /** Subscribes to renewals of this replica's certificate. */

@@ -17,6 +17,7 @@ import {
   renewHostCertificate,
   report,
   sendTelemetry,
+  reportHostTraffic,
   type AnyOperation,
   type BodyOf,
   type ParamsOf,
@@ -181,5 +182,10 @@ export function registerAgentListenerRoutes(app: FastifyInstance<any, any, any, 
   if (deps.telemetry) {
     const telemetry = deps.telemetry;
     add(sendTelemetry, true, async ({ params, body }) => telemetry.receive(params.id, body));
+  }
+
+  if (deps.hostTraffic) {
+    const hostTraffic = deps.hostTraffic;
+    add(reportHostTraffic, true, async ({ params, body }) => hostTraffic.receive(params.id, body));
   }
 }

@@ -20,7 +20,6 @@ import {
   type FirewallTarget,
 } from '../../contract/index.ts';
 import {
-  flagOf,
   integerOf,
   parseKeyValues,
   requiredString,
@@ -31,7 +30,7 @@ import {
   type Group,
 } from '../command.ts';
 import { formatAge, formatLabels, renderData, renderDetail, renderList, type Column } from '../output.ts';
-import { listPages } from '../pagination.ts';
+import { listCommand, selectorFilter } from '../list-command.ts';
 
 /** `in:tcp:22:10.0.0.0/8,2001:db8::/32` → a rule (IPv6 addresses may hold colons: the port is optional). */
 export function parseRuleSpec(spec: string, description?: string): FirewallRule {
@@ -145,37 +144,19 @@ const create: Command = {
   },
 };
 
-const list: Command = {
-  name: 'list',
+const list = listCommand({
+  plural: 'firewalls',
   summary: 'list firewalls',
   usage: '[--selector k=v,...] [--limit N] [--all]',
-  options: {
-    selector: { type: 'string', short: 'l', arg: 'SELECTOR', help: 'label selector, e.g. env=prod' },
-    limit: { type: 'string', arg: 'N', help: 'firewalls per page (1-500, default 50)' },
-    cursor: { type: 'string', arg: 'CURSOR', help: 'start after this cursor' },
-    all: { type: 'boolean', short: 'A', help: 'fetch every page' },
-  },
+  filters: selectorFilter,
   examples: ['vmcloud firewall list', 'vmcloud firewall list -o json'],
-  async run(ctx, { values }) {
-    const limit = integerOf(values, 'limit', { min: 1, max: 500 });
-    const client = await ctx.client();
-    const query = {
-      label_selector: stringOf(values, 'selector'),
-      limit: limit === undefined ? undefined : String(limit),
-    };
-    const { items, nextCursor } = await listPages(
-      async (cursor) => {
-        const page = await client.call(listFirewalls, { query: { ...query, cursor } });
-        return { items: page.firewalls, next_cursor: page.next_cursor };
-      },
-      flagOf(values, 'all'),
-      stringOf(values, 'cursor'),
-    );
-    ctx.out(renderList(ctx.output, columns(ctx.now()), items, 'No firewalls found.'));
-    if (nextCursor) ctx.err(`more firewalls: pass --all, or --cursor ${nextCursor} for the next page\n`);
-    return 0;
+  query: (values) => ({ label_selector: stringOf(values, 'selector') }),
+  page: async (client, query) => {
+    const page = await client.call(listFirewalls, { query });
+    return { items: page.firewalls, next_cursor: page.next_cursor };
   },
-};
+  columns,
+});
 
 const showCommand: Command = {
   name: 'show',

@@ -13,7 +13,6 @@ import {
 } from '../../contract/index.ts';
 import {
   flagOf,
-  integerOf,
   parseKeyValues,
   requiredString,
   stringOf,
@@ -22,8 +21,8 @@ import {
   type Command,
   type Group,
 } from '../command.ts';
-import { formatAge, formatLabels, renderData, renderDetail, renderList, type Column } from '../output.ts';
-import { listPages } from '../pagination.ts';
+import { formatAge, formatLabels, renderData, renderDetail, type Column } from '../output.ts';
+import { listCommand, regionQuery, selectorFilter } from '../list-command.ts';
 import { normalizeRegion } from '../resolve.ts';
 import { waitOption } from './action.ts';
 import { assignCommand, setDnsPtrCommand, unassignCommand } from './ip-verbs.ts';
@@ -100,42 +99,27 @@ const create: Command = {
   },
 };
 
-const list: Command = {
-  name: 'list',
+const list = listCommand({
+  plural: 'floating IPs',
   summary: 'list floating IPs',
   usage: '[--selector k=v,...] [--region CODE] [--server ID] [--limit N] [--all]',
-  options: {
-    selector: { type: 'string', short: 'l', arg: 'SELECTOR', help: 'label selector' },
+  filters: {
+    ...selectorFilter,
     region: { type: 'string', arg: 'CODE', help: 'only this region' },
     server: { type: 'string', arg: 'ID', help: 'only those assigned to this server (id)' },
-    limit: { type: 'string', arg: 'N', help: 'per page (1-500, default 50)' },
-    cursor: { type: 'string', arg: 'CURSOR', help: 'start after this cursor' },
-    all: { type: 'boolean', short: 'A', help: 'fetch every page' },
   },
   examples: ['vmcloud floating-ip list'],
-  async run(ctx, { values }) {
-    const region = stringOf(values, 'region');
-    const limit = integerOf(values, 'limit', { min: 1, max: 500 });
-    const client = await ctx.client();
-    const query = {
-      label_selector: stringOf(values, 'selector'),
-      region: region === undefined ? undefined : normalizeRegion(region),
-      server_id: stringOf(values, 'server'),
-      limit: limit === undefined ? undefined : String(limit),
-    };
-    const { items, nextCursor } = await listPages(
-      async (cursor) => {
-        const page = await client.call(listFloatingIps, { query: { ...query, cursor } });
-        return { items: page.floating_ips, next_cursor: page.next_cursor };
-      },
-      flagOf(values, 'all'),
-      stringOf(values, 'cursor'),
-    );
-    ctx.out(renderList(ctx.output, columns(ctx.now()), items, 'No floating IPs found.'));
-    if (nextCursor) ctx.err(`more floating IPs: pass --all, or --cursor ${nextCursor} for the next page\n`);
-    return 0;
+  query: (values) => ({
+    label_selector: stringOf(values, 'selector'),
+    region: regionQuery(values),
+    server_id: stringOf(values, 'server'),
+  }),
+  page: async (client, query) => {
+    const page = await client.call(listFloatingIps, { query });
+    return { items: page.floating_ips, next_cursor: page.next_cursor };
   },
-};
+  columns,
+});
 
 const show: Command = {
   name: 'show',

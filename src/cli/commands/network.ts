@@ -17,7 +17,6 @@ import {
 } from '../../contract/index.ts';
 import {
   flagOf,
-  integerOf,
   parseKeyValues,
   requiredString,
   stringOf,
@@ -27,7 +26,7 @@ import {
   type Group,
 } from '../command.ts';
 import { formatAge, formatLabels, renderData, renderDetail, renderList, type Column } from '../output.ts';
-import { listPages } from '../pagination.ts';
+import { listCommand, regionQuery, selectorFilter } from '../list-command.ts';
 import { normalizeRegion } from '../resolve.ts';
 import { finishAction, waitOption } from './action.ts';
 
@@ -114,40 +113,19 @@ const create: Command = {
   },
 };
 
-const list: Command = {
-  name: 'list',
+const list = listCommand({
+  plural: 'networks',
   summary: 'list private networks',
   usage: '[--selector k=v,...] [--region CODE] [--limit N] [--all]',
-  options: {
-    selector: { type: 'string', short: 'l', arg: 'SELECTOR', help: 'label selector, e.g. env=prod' },
-    region: { type: 'string', arg: 'CODE', help: 'only networks in this region' },
-    limit: { type: 'string', arg: 'N', help: 'networks per page (1-500, default 50)' },
-    cursor: { type: 'string', arg: 'CURSOR', help: 'start after this cursor' },
-    all: { type: 'boolean', short: 'A', help: 'fetch every page' },
-  },
+  filters: { ...selectorFilter, region: { type: 'string', arg: 'CODE', help: 'only networks in this region' } },
   examples: ['vmcloud network list', 'vmcloud network list --region fra1 -o json'],
-  async run(ctx, { values }) {
-    const region = stringOf(values, 'region');
-    const limit = integerOf(values, 'limit', { min: 1, max: 500 });
-    const client = await ctx.client();
-    const query = {
-      label_selector: stringOf(values, 'selector'),
-      region: region === undefined ? undefined : normalizeRegion(region),
-      limit: limit === undefined ? undefined : String(limit),
-    };
-    const { items, nextCursor } = await listPages(
-      async (cursor) => {
-        const page = await client.call(listNetworks, { query: { ...query, cursor } });
-        return { items: page.networks, next_cursor: page.next_cursor };
-      },
-      flagOf(values, 'all'),
-      stringOf(values, 'cursor'),
-    );
-    ctx.out(renderList(ctx.output, columns(ctx.now()), items, 'No networks found.'));
-    if (nextCursor) ctx.err(`more networks: pass --all, or --cursor ${nextCursor} for the next page\n`);
-    return 0;
+  query: (values) => ({ label_selector: stringOf(values, 'selector'), region: regionQuery(values) }),
+  page: async (client, query) => {
+    const page = await client.call(listNetworks, { query });
+    return { items: page.networks, next_cursor: page.next_cursor };
   },
-};
+  columns,
+});
 
 const show: Command = {
   name: 'show',

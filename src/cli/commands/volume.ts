@@ -23,8 +23,8 @@ import {
   type Group,
   type Options,
 } from '../command.ts';
-import { formatAge, formatLabels, renderData, renderDetail, renderList, type Column } from '../output.ts';
-import { listPages } from '../pagination.ts';
+import { formatAge, formatLabels, renderData, renderDetail, type Column } from '../output.ts';
+import { listCommand, regionQuery, selectorFilter } from '../list-command.ts';
 import { normalizeRegion } from '../resolve.ts';
 import { finishAction, waitOption } from './action.ts';
 
@@ -106,42 +106,27 @@ const create: Command = {
   },
 };
 
-const list: Command = {
-  name: 'list',
+const list = listCommand({
+  plural: 'volumes',
   summary: 'list volumes',
   usage: '[--selector k=v,...] [--region CODE] [--server ID] [--limit N] [--all]',
-  options: {
-    selector: { type: 'string', short: 'l', arg: 'SELECTOR', help: 'label selector, e.g. env=prod' },
+  filters: {
+    ...selectorFilter,
     region: { type: 'string', arg: 'CODE', help: 'only volumes in this region' },
     server: { type: 'string', arg: 'ID', help: 'only volumes attached to this server (id)' },
-    limit: { type: 'string', arg: 'N', help: 'volumes per page (1-500, default 50)' },
-    cursor: { type: 'string', arg: 'CURSOR', help: 'start after this cursor' },
-    all: { type: 'boolean', short: 'A', help: 'fetch every page' },
   },
   examples: ['vmcloud volume list', 'vmcloud volume list --region fra1 -o json'],
-  async run(ctx, { values }) {
-    const region = stringOf(values, 'region');
-    const limit = integerOf(values, 'limit', { min: 1, max: 500 });
-    const client = await ctx.client();
-    const query = {
-      label_selector: stringOf(values, 'selector'),
-      region: region === undefined ? undefined : normalizeRegion(region),
-      server_id: stringOf(values, 'server'),
-      limit: limit === undefined ? undefined : String(limit),
-    };
-    const { items, nextCursor } = await listPages(
-      async (cursor) => {
-        const page = await client.call(listVolumes, { query: { ...query, cursor } });
-        return { items: page.volumes, next_cursor: page.next_cursor };
-      },
-      flagOf(values, 'all'),
-      stringOf(values, 'cursor'),
-    );
-    ctx.out(renderList(ctx.output, volumeColumns(ctx.now()), items, 'No volumes found.'));
-    if (nextCursor) ctx.err(`more volumes: pass --all, or --cursor ${nextCursor} for the next page\n`);
-    return 0;
+  query: (values) => ({
+    label_selector: stringOf(values, 'selector'),
+    region: regionQuery(values),
+    server_id: stringOf(values, 'server'),
+  }),
+  page: async (client, query) => {
+    const page = await client.call(listVolumes, { query });
+    return { items: page.volumes, next_cursor: page.next_cursor };
   },
-};
+  columns: volumeColumns,
+});
 
 const show: Command = {
   name: 'show',

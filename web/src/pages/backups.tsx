@@ -1,0 +1,149 @@
+/** Backups: the project's (or one server's), back up now, restore to a new server (confirmed), delete (confirmed). */
+import { useState } from 'react';
+import {
+  createBackup,
+  deleteBackup,
+  listBackups,
+  restoreBackup,
+  type Backup,
+  type CurrentPrincipal,
+} from '../../../src/contract/index.ts';
+import { api } from '../api.ts';
+import { ErrorNotice, StatusBadge } from '../components.tsx';
+import { PageHeader, canChange, useAction, useConfirm, useFormat, useLoad, useReloadOn } from '../hooks.tsx';
+import { ServerSelect, useServers } from '../pickers.tsx';
+
+export function BackupTable({ me, serverId }: { me: CurrentPrincipal; serverId?: string }) {
+  const { t, when, bytes } = useFormat();
+  const list = useLoad(
+    async () =>
+      (await api.call(listBackups, { query: { limit: '100', ...(serverId ? { server_id: serverId } : {}) } })).backups,
+    [serverId],
+  );
+  const servers = useServers();
+  useReloadOn(['backup', 'restore'], list.reload);
+  const action = useAction();
+  const { ask, dialog } = useConfirm();
+  const [source, setSource] = useState(serverId ?? '');
+  const [restoreName, setRestoreName] = useState<Record<string, string>>({});
+  const may = canChange(me);
+
+  const backUp = () =>
+    void action.run(async () => {
+      const { backup } = await api.call(createBackup, { params: { id: source } });
+      await list.reload();
+      return t('backupStarted', { id: backup.id });
+    });
+  const restore = (backup: Backup) => {
+    const name = (restoreName[backup.id] ?? '').trim() || `${backup.source.server_name}-restored`;
+    ask(
+      t('restoreToNew'),
+      t('confirmRestore', { when: when(backup.created_at), server: backup.source.server_name, name }),
+      () =>
+        void action.run(async () => {
+          const { restore } = await api.call(restoreBackup, {
+            params: { id: backup.id },
+            body: { mode: 'to_new', name },
+          });
+          return t('restoreStarted', { id: restore.id, name });
+        }),
+      { danger: false },
+    );
+  };
+  const remove = (backup: Backup) =>
+    ask(
+      t('deleteBackup'),
+      t('confirmDeleteBackup', { when: when(backup.created_at), server: backup.source.server_name }),
+      () =>
+        void action.run(async () => {
+          await api.call(deleteBackup, { params: { id: backup.id } });
+          await list.reload();
+          return t('deletedThing', { name: backup.id });
+        }),
+    );
+
+  return (
+    <>
+      {action.view}
+      <ErrorNotice error={list.error} />
+      {may && (
+        <div className="row">
+          {!serverId && (
+            <ServerSelect label={t('backUpServer')} value={source} onChange={setSource} servers={servers.data} />
+          )}
+          <button type="button" className="primary" onClick={backUp} disabled={!source || action.busy}>
+            {t('backUpNow')}
+          </button>
+        </div>
+      )}
+      {list.data === null ? (
+        <p>{t('loading')}</p>
+      ) : list.data.length === 0 ? (
+        <p>{t('noneYet')}</p>
+      ) : (
+        <table className="list">
+          <thead>
+            <tr>
+              <th scope="col">{t('created')}</th>
+              <th scope="col">{t('server')}</th>
+              <th scope="col">{t('status')}</th>
+              <th scope="col">{t('trigger')}</th>
+              <th scope="col">{t('stored')}</th>
+              <th scope="col">{t('location')}</th>
+              {may && <th scope="col">{t('actions')}</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {list.data.map((backup) => (
+              <tr key={backup.id} data-backup={backup.id}>
+                <td>{when(backup.created_at)}</td>
+                <td>{backup.source.server_name}</td>
+                <td>
+                  <StatusBadge status={backup.status} />
+                </td>
+                <td>{backup.trigger}</td>
+                <td>{bytes(backup.stored_bytes)}</td>
+                <td>{backup.location ?? '—'}</td>
+                {may && (
+                  <td>
+                    <div className="row">
+                      {backup.status === 'succeeded' && (
+                        <>
+                          <label className="inline">
+                            <span className="sr-only">{t('newServerName')}</span>
+                            <input
+                              size={14}
+                              placeholder={`${backup.source.server_name}-restored`}
+                              value={restoreName[backup.id] ?? ''}
+                              onChange={(e) => setRestoreName({ ...restoreName, [backup.id]: e.target.value })}
+                            />
+                          </label>
+                          <button type="button" onClick={() => restore(backup)}>
+                            {t('restoreToNew')}
+                          </button>
+                        </>
+                      )}
+                      <button type="button" className="danger" onClick={() => remove(backup)}>
+                        {t('delete')}
+                      </button>
+                    </div>
+                  </td>
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {dialog}
+    </>
+  );
+}
+
+export function Backups({ me }: { me: CurrentPrincipal }) {
+  return (
+    <section aria-labelledby="backups-title">
+      <PageHeader id="backups-title" title="backups" />
+      <BackupTable me={me} />
+    </section>
+  );
+}

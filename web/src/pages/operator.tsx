@@ -1,0 +1,540 @@
+/**
+ * The operator area: hosts (state, health, utilisation; drain and back to active, confirmed), capacity per
+ * product and region as a heat map, the placement audit, incidents and maintenances, revenue.
+ *
+ * Operators have no console sessions yet (sessions are project members'): the operator signs this area in
+ * with an operator token (`vmcloud operator-token create`), kept in this tab's sessionStorage and sent as a
+ * bearer token — so the API authorizes exactly as for the CLI. Closing the tab or "Leave" forgets it.
+ */
+import { useMemo, useState, type FormEvent, type ReactNode } from 'react';
+import { createClient } from '../../../src/client/http.ts';
+import {
+  auditPlacement,
+  cancelMaintenance,
+  createIncident,
+  getCapacity,
+  getRevenue,
+  incidentImpacts,
+  listComponents,
+  listHosts,
+  listIncidents,
+  listMaintenances,
+  resolveIncident,
+  setHostState,
+  type Host,
+  type HostState,
+  type Incident,
+  type Maintenance,
+  type RegionCapacity,
+} from '../../../src/contract/index.ts';
+import { ErrorNotice, Field, Link, StatusBadge } from '../components.tsx';
+import { useAction, useConfirm, useFormat, useLoad } from '../hooks.tsx';
+import type { MessageKey } from '../i18n.tsx';
+
+type OperatorClient = ReturnType<typeof createClient>;
+const storageKey = 'vmcloud.operatorToken';
+const clientFor = (token: string) => createClient({ baseUrl: window.location.origin, token });
+
+export function OperatorArea({ path }: { path: string }) {
+  const { t } = useFormat();
+  const [token, setToken] = useState<string | null>(() => sessionStorage.getItem(storageKey));
+  const client = useMemo(() => (token ? clientFor(token) : null), [token]);
+  const leave = () => {
+    sessionStorage.removeItem(storageKey);
+    setToken(null);
+  };
+  if (!client) return <OperatorSignIn onToken={setToken} />;
+  const tabs: [string, MessageKey][] = [
+    ['/operator', 'hosts'],
+    ['/operator/capacity', 'capacity'],
+    ['/operator/placement', 'placementAudit'],
+    ['/operator/incidents', 'incidentsAndMaintenances'],
+    ['/operator/revenue', 'revenue'],
+  ];
+  let body: ReactNode;
+  if (path === '/operator/capacity') body = <CapacityHeatMap client={client} />;
+  else if (path === '/operator/placement') body = <PlacementAudit client={client} />;
+  else if (path === '/operator/incidents') body = <Incidents client={client} />;
+  else if (path === '/operator/revenue') body = <Revenue client={client} />;
+  else body = <Hosts client={client} />;
+  return (
+    <section aria-labelledby="operator-title">
+      <div className="row between">
+        <h1 id="operator-title">{t('operatorArea')}</h1>
+        <button type="button" onClick={leave}>
+          {t('leaveOperator')}
+        </button>
+      </div>
+      <nav aria-label={t('operatorArea')}>
+        <ul className="tabs">
+          {tabs.map(([href, label]) => (
+            <li key={href}>
+              <Link href={href} aria-current={path === href ? 'page' : undefined}>
+                {t(label)}
+              </Link>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      {body}
+    </section>
+  );
+}
+
+function OperatorSignIn({ onToken }: { onToken: (token: string) => void }) {
+  const { t } = useFormat();
+  const [value, setValue] = useState('');
+  const action = useAction();
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void action.run(async () => {
+      const token = value.trim();
+      await clientFor(token).call(listHosts); // refused unless it is an operator token
+      sessionStorage.setItem(storageKey, token);
+      onToken(token);
+    });
+  };
+  return (
+    <section aria-labelledby="operator-title" className="narrow card">
+      <h1 id="operator-title">{t('operatorArea')}</h1>
+      <p>{t('operatorTokenIntro')}</p>
+      <form onSubmit={submit}>
+        <Field id="operator-token" label={t('operatorToken')}>
+          <input
+            id="operator-token"
+            type="password"
+            autoComplete="off"
+            required
+            value={value}
+            onChange={(e) => setValue(e.target.value)}
+          />
+        </Field>
+        {action.view}
+        <button type="submit" className="primary" disabled={action.busy}>
+          {t('continue')}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+const pct = (used: number, total: number) => (total > 0 ? Math.round((used / total) * 100) : 0);
+
+function Meter({ used, total, label }: { used: number; total: number; label: string }) {
+  const p = pct(used, total);
+  return (
+    <span className="meter-cell">
+      <meter min={0} max={100} value={p} aria-label={label} low={70} high={90} optimum={0} /> {p} %
+    </span>
+  );
+}
+
+function Hosts({ client }: { client: OperatorClient }) {
+  const { t, when } = useFormat();
+  const hosts = useLoad(async () => (await client.call(listHosts)).hosts, [client]);
+  const action = useAction();
+  const { ask, dialog } = useConfirm();
+  const change = (host: Host, state: HostState) => {
+    const run = () =>
+      void action.run(async () => {
+        const answer = await client.call(setHostState, { params: { id: host.id }, body: { state } });
+        await hosts.reload();
+        return answer.drain
+          ? t('drained', { name: host.name, moved: answer.drain.moved.length, stuck: answer.drain.stuck.length })
+          : t('hostNowState', { name: host.name, state });
+      });
+    if (state === 'active') run();
+    else
+      ask(
+        t(state === 'draining' ? 'drain' : 'maintenance'),
+        t('confirmDrain', { name: host.name, n: host.usage.servers }),
+        run,
+        {
+          label: t(state === 'draining' ? 'drain' : 'maintenance'),
+        },
+      );
+  };
+  return (
+    <>
+      <h2>{t('hosts')}</h2>
+      <ErrorNotice error={hosts.error} />
+      {action.view}
+      {hosts.data === null ? (
+        !hosts.error && <p>{t('loading')}</p>
+      ) : (
+        <table className="list" data-testid="hosts">
+          <thead>
+            <tr>
+              <th scope="col">{t('name')}</th>
+              <th scope="col">{t('region')}</th>
+              <th scope="col">{t('state')}</th>
+              <th scope="col">{t('health')}</th>
+              <th scope="col">{t('servers')}</th>
+              <th scope="col">vCPU</th>
+              <th scope="col">RAM</th>
+              <th scope="col">{t('disk_')}</th>
+              <th scope="col">{t('lastHeartbeat')}</th>
+              <th scope="col">{t('actions')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {hosts.data.map((host) => (
+              <tr key={host.id} data-host={host.name}>
+                <td>
+                  {host.name}
+                  <div className="muted">
+                    {host.kind} · {host.driver}
+                  </div>
+                </td>
+                <td>{host.region.toUpperCase()}</td>
+                <td>
+                  <StatusBadge status={host.state} />
+                </td>
+                <td>
+                  <StatusBadge status={host.health} />
+                  {host.health_reason && <div className="muted">{host.health_reason}</div>}
+                </td>
+                <td>{host.usage.servers}</td>
+                <td>
+                  <Meter used={host.usage.vcpus} total={host.capacity.vcpus} label={`${host.name} vCPU`} />
+                </td>
+                <td>
+                  <Meter used={host.usage.memory_mib} total={host.capacity.memory_mib} label={`${host.name} RAM`} />
+                </td>
+                <td>
+                  <Meter
+                    used={host.usage.disk_gib}
+                    total={host.capacity.disk_gib}
+                    label={`${host.name} ${t('disk_')}`}
+                  />
+                </td>
+                <td>{when(host.last_heartbeat_at)}</td>
+                <td>
+                  <div className="row">
+                    {host.state === 'active' ? (
+                      <>
+                        <button type="button" className="danger" onClick={() => change(host, 'draining')}>
+                          {t('drain')}
+                        </button>
+                        <button type="button" onClick={() => change(host, 'maintenance')}>
+                          {t('maintenance')}
+                        </button>
+                      </>
+                    ) : (
+                      <button type="button" onClick={() => change(host, 'active')}>
+                        {t('activate')}
+                      </button>
+                    )}
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {dialog}
+    </>
+  );
+}
+
+/** Products × regions: how many more servers fit now, coloured by the share of the empty capacity left. */
+function CapacityHeatMap({ client }: { client: OperatorClient }) {
+  const { t } = useFormat();
+  const capacity = useLoad(async () => (await client.call(getCapacity)).capacity as RegionCapacity[], [client]);
+  const regions = capacity.data ?? [];
+  const products = [...new Set(regions.flatMap((r) => r.products.map((p) => p.product)))].sort();
+  const heat = (left: number, whenEmpty: number) => {
+    if (whenEmpty === 0) return 'na';
+    const share = left / whenEmpty;
+    return share === 0 ? '4' : share < 0.2 ? '3' : share < 0.5 ? '2' : share < 0.8 ? '1' : '0';
+  };
+  return (
+    <>
+      <h2>{t('capacity')}</h2>
+      <p className="help">{t('heatMapHelp')}</p>
+      <ErrorNotice error={capacity.error} />
+      {regions.length > 0 && (
+        <table className="list heatmap" data-testid="heatmap">
+          <thead>
+            <tr>
+              <th scope="col">{t('product')}</th>
+              {regions.map((r) => (
+                <th scope="col" key={r.region} className="num">
+                  {r.region.toUpperCase()}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            <tr>
+              <th scope="row">{t('vcpuUsed')}</th>
+              {regions.map((r) => (
+                <td key={r.region} className="num">
+                  {r.compute.used_vcpus}/{r.compute.sellable_vcpus} ({Math.round(r.compute.pct)} %)
+                </td>
+              ))}
+            </tr>
+            {products.map((product) => (
+              <tr key={product}>
+                <th scope="row">{product}</th>
+                {regions.map((r) => {
+                  const cell = r.products.find((p) => p.product === product);
+                  return cell ? (
+                    <td
+                      key={r.region}
+                      className={`num heat heat-${heat(cell.servers, cell.servers_when_empty)}`}
+                      data-cell={`${product}@${r.region}`}
+                      title={t(`availability_${cell.availability}` as MessageKey)}
+                    >
+                      {cell.servers}
+                      <span className="muted"> / {cell.servers_when_empty}</span>
+                    </td>
+                  ) : (
+                    <td key={r.region} className="num muted">
+                      —
+                    </td>
+                  );
+                })}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
+function PlacementAudit({ client }: { client: OperatorClient }) {
+  const { t } = useFormat();
+  const audit = useLoad(() => client.call(auditPlacement), [client]);
+  const a = audit.data;
+  return (
+    <>
+      <h2>{t('placementAudit')}</h2>
+      <ErrorNotice error={audit.error} />
+      {a && (
+        <>
+          <p data-testid="placement-audit">
+            {t('auditSummary', { hosts: a.hosts, allocations: a.allocations, violations: a.violations.length })}
+          </p>
+          {a.violations.length > 0 && (
+            <ul className="notice error">
+              {a.violations.map((v, i) => (
+                <li key={i}>
+                  <code>{JSON.stringify(v)}</code>
+                </li>
+              ))}
+            </ul>
+          )}
+          <button type="button" onClick={() => void audit.reload()}>
+            {t('runAgain')}
+          </button>
+        </>
+      )}
+    </>
+  );
+}
+
+function Incidents({ client }: { client: OperatorClient }) {
+  const { t, when } = useFormat();
+  const incidents = useLoad(
+    async () => (await client.call(listIncidents, { query: { limit: '50' } })).incidents,
+    [client],
+  );
+  const maintenances = useLoad(
+    async () => (await client.call(listMaintenances, { query: { state: 'upcoming', limit: '50' } })).maintenances,
+    [client],
+  );
+  const components = useLoad(async () => (await client.call(listComponents)).components, [client]);
+  const action = useAction();
+  const { ask, dialog } = useConfirm();
+  const [title, setTitle] = useState('');
+  const [impact, setImpact] = useState<Incident['impact']>('minor');
+  const [chosen, setChosen] = useState<string[]>([]);
+  const [message, setMessage] = useState('');
+
+  const open = (event: FormEvent) => {
+    event.preventDefault();
+    void action.run(async () => {
+      const { incident } = await client.call(createIncident, {
+        body: { title: title.trim(), impact, components: chosen, body: message.trim() },
+      });
+      setTitle('');
+      setMessage('');
+      setChosen([]);
+      await incidents.reload();
+      return t('createdThing', { name: incident.title });
+    });
+  };
+  const resolve = (incident: Incident) =>
+    ask(
+      t('resolve'),
+      t('confirmResolve', { title: incident.title }),
+      () =>
+        void action.run(async () => {
+          await client.call(resolveIncident, { params: { id: incident.id }, body: {} });
+          await incidents.reload();
+          return t('saved');
+        }),
+      { danger: false },
+    );
+  const cancel = (m: Maintenance) =>
+    ask(
+      t('cancelMaintenance'),
+      t('confirmCancelMaintenance', { title: m.title }),
+      () =>
+        void action.run(async () => {
+          await client.call(cancelMaintenance, { params: { id: m.id } });
+          await maintenances.reload();
+          return t('saved');
+        }),
+    );
+  return (
+    <>
+      <h2>{t('incidents')}</h2>
+      <ErrorNotice error={incidents.error ?? maintenances.error} />
+      {action.view}
+      {(incidents.data ?? []).length === 0 ? (
+        <p className="muted">{t('noIncidents')}</p>
+      ) : (
+        <table className="list" data-testid="incidents">
+          <thead>
+            <tr>
+              <th scope="col">{t('title')}</th>
+              <th scope="col">{t('impact')}</th>
+              <th scope="col">{t('status')}</th>
+              <th scope="col">{t('components')}</th>
+              <th scope="col">{t('created')}</th>
+              <th scope="col">{t('actions')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(incidents.data ?? []).map((incident) => (
+              <tr key={incident.id} data-incident={incident.title}>
+                <td>{incident.title}</td>
+                <td>{incident.impact}</td>
+                <td>
+                  <StatusBadge status={incident.status} />
+                </td>
+                <td>{incident.components.join(', ')}</td>
+                <td>{when(incident.created_at)}</td>
+                <td>
+                  {incident.status !== 'resolved' && (
+                    <button type="button" onClick={() => resolve(incident)}>
+                      {t('resolve')}
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <form className="card" onSubmit={open} aria-labelledby="new-incident">
+        <h3 id="new-incident">{t('openIncident')}</h3>
+        <Field id="incident-title" label={t('title')}>
+          <input id="incident-title" required value={title} onChange={(e) => setTitle(e.target.value)} />
+        </Field>
+        <Field id="incident-impact" label={t('impact')}>
+          <select id="incident-impact" value={impact} onChange={(e) => setImpact(e.target.value as Incident['impact'])}>
+            {incidentImpacts.map((i) => (
+              <option key={i} value={i}>
+                {i}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field id="incident-components" label={t('components')}>
+          <select
+            id="incident-components"
+            multiple
+            required
+            size={6}
+            value={chosen}
+            onChange={(e) => setChosen([...e.target.selectedOptions].map((o) => o.value))}
+          >
+            {(components.data ?? []).map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.id}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field id="incident-body" label={t('message')}>
+          <textarea id="incident-body" required rows={3} value={message} onChange={(e) => setMessage(e.target.value)} />
+        </Field>
+        <button type="submit" className="primary" disabled={action.busy}>
+          {t('openIncident')}
+        </button>
+      </form>
+      <h2>{t('maintenances')}</h2>
+      {(maintenances.data ?? []).length === 0 ? (
+        <p className="muted">{t('noMaintenances')}</p>
+      ) : (
+        <ul>
+          {(maintenances.data ?? []).map((m) => (
+            <li key={m.id}>
+              <strong>{m.title}</strong> <StatusBadge status={m.status} /> · {when(m.starts_at)} → {when(m.ends_at)}{' '}
+              <button type="button" className="danger" onClick={() => cancel(m)}>
+                {t('cancelMaintenance')}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {dialog}
+    </>
+  );
+}
+
+function Revenue({ client }: { client: OperatorClient }) {
+  const { t, euros } = useFormat();
+  const revenue = useLoad(() => client.call(getRevenue), [client]);
+  const r = revenue.data;
+  return (
+    <>
+      <h2>{t('revenue')}</h2>
+      <ErrorNotice error={revenue.error} />
+      {r && (
+        <>
+          <dl className="facts" data-testid="revenue">
+            <dt>{t('month')}</dt>
+            <dd>{r.month}</dd>
+            <dt>{t('netRevenue')}</dt>
+            <dd>{euros(r.net_cents)}</dd>
+            <dt>{t('vat')}</dt>
+            <dd>{euros(r.vat_cents)}</dd>
+            <dt>{t('creditsGiven')}</dt>
+            <dd>{euros(r.credits_given_cents)}</dd>
+            <dt>{t('unpaid')}</dt>
+            <dd>
+              {r.unpaid.invoices} · {euros(r.unpaid.total_cents)}
+            </dd>
+          </dl>
+          {r.lines.length > 0 && (
+            <table className="list">
+              <thead>
+                <tr>
+                  <th scope="col">{t('region')}</th>
+                  <th scope="col">{t('item')}</th>
+                  <th scope="col" className="num">
+                    {t('amount')}
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {r.lines.map((line) => (
+                  <tr key={`${line.region}-${line.item}`}>
+                    <td>{line.region.toUpperCase()}</td>
+                    <td>{line.item}</td>
+                    <td className="num">{euros(line.amount_cents)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,274 @@
+/**
+ * Webhooks: create (the signing secret shown once), enable/disable, delete (confirmed); one webhook with its
+ * delivery log (each attempt: status code, latency, error), a test delivery and retry of a failed one.
+ */
+import { useEffect, useState, type FormEvent } from 'react';
+import {
+  createWebhook,
+  deleteWebhook,
+  getWebhook,
+  listWebhookDeliveries,
+  listWebhooks,
+  retryWebhookDelivery,
+  testWebhook,
+  updateWebhook,
+  type CurrentPrincipal,
+  type Webhook,
+} from '../../../src/contract/index.ts';
+import { api } from '../api.ts';
+import { ErrorNotice, Field, Link, StatusBadge } from '../components.tsx';
+import { PageHeader, canChange, useAction, useConfirm, useFormat, useLoad } from '../hooks.tsx';
+
+export function Webhooks({ me }: { me: CurrentPrincipal }) {
+  const { t, when } = useFormat();
+  const list = useLoad(async () => (await api.call(listWebhooks, { query: { limit: '100' } })).webhooks, []);
+  const action = useAction();
+  const { ask, dialog } = useConfirm();
+  const [url, setUrl] = useState('');
+  const [events, setEvents] = useState('*');
+  const [description, setDescription] = useState('');
+  const [secret, setSecret] = useState<string | null>(null);
+  const may = canChange(me);
+
+  const create = (event: FormEvent) => {
+    event.preventDefault();
+    void action.run(async () => {
+      const filters = events
+        .split(/[\s,]+/)
+        .map((e) => e.trim())
+        .filter(Boolean);
+      const answer = await api.call(createWebhook, {
+        body: {
+          url: url.trim(),
+          ...(filters.length ? { events: filters } : {}),
+          ...(description.trim() ? { description: description.trim() } : {}),
+        },
+      });
+      setSecret(answer.secret);
+      setUrl('');
+      setDescription('');
+      await list.reload();
+    });
+  };
+  const toggle = (hook: Webhook) =>
+    void action.run(async () => {
+      await api.call(updateWebhook, { params: { id: hook.id }, body: { enabled: !hook.enabled } });
+      await list.reload();
+      return t('saved');
+    });
+  const remove = (hook: Webhook) =>
+    ask(
+      t('deleteWebhook'),
+      t('confirmDeleteWebhook', { url: hook.url }),
+      () =>
+        void action.run(async () => {
+          await api.call(deleteWebhook, { params: { id: hook.id } });
+          await list.reload();
+          return t('deletedThing', { name: hook.url });
+        }),
+    );
+
+  return (
+    <section aria-labelledby="webhooks-title">
+      <PageHeader id="webhooks-title" title="webhooks" />
+      <ErrorNotice error={list.error} />
+      {action.view}
+      {secret && (
+        <div className="card" data-testid="webhook-secret">
+          <p>{t('secretOnce')}</p>
+          <code>{secret}</code>
+        </div>
+      )}
+      {list.data === null ? (
+        <p>{t('loading')}</p>
+      ) : list.data.length === 0 ? (
+        <p>{t('noneYet')}</p>
+      ) : (
+        <table className="list">
+          <thead>
+            <tr>
+              <th scope="col">URL</th>
+              <th scope="col">{t('eventTypes')}</th>
+              <th scope="col">{t('status')}</th>
+              <th scope="col">{t('created')}</th>
+              {may && <th scope="col">{t('actions')}</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {list.data.map((hook) => (
+              <tr key={hook.id} data-webhook={hook.url}>
+                <td>
+                  <Link href={`/webhooks/${hook.id}`}>{hook.url}</Link>
+                  {hook.description && <div className="muted">{hook.description}</div>}
+                </td>
+                <td>{hook.events.join(', ')}</td>
+                <td>
+                  <StatusBadge status={hook.enabled ? 'enabled' : 'disabled'} />
+                  {hook.disabled_reason && <div className="muted">{hook.disabled_reason}</div>}
+                </td>
+                <td>{when(hook.created_at)}</td>
+                {may && (
+                  <td>
+                    <div className="row">
+                      <button type="button" onClick={() => toggle(hook)}>
+                        {hook.enabled ? t('disable') : t('enable')}
+                      </button>
+                      <button type="button" className="danger" onClick={() => remove(hook)}>
+                        {t('delete')}
+                      </button>
+                    </div>
+                  </td>
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {may && (
+        <form className="card" onSubmit={create} aria-labelledby="new-webhook">
+          <h2 id="new-webhook">{t('createWebhook')}</h2>
+          <Field id="webhook-url" label="URL">
+            <input
+              id="webhook-url"
+              type="url"
+              required
+              placeholder="https://example.com/hooks/vmcloud"
+              value={url}
+              onChange={(e) => setUrl(e.target.value)}
+            />
+          </Field>
+          <Field id="webhook-events" label={t('eventTypes')} help={t('eventTypesHelp')}>
+            <input id="webhook-events" value={events} onChange={(e) => setEvents(e.target.value)} />
+          </Field>
+          <Field id="webhook-description" label={t('description')}>
+            <input id="webhook-description" value={description} onChange={(e) => setDescription(e.target.value)} />
+          </Field>
+          <button type="submit" className="primary" disabled={action.busy}>
+            {t('create')}
+          </button>
+        </form>
+      )}
+      {dialog}
+    </section>
+  );
+}
+
+export function WebhookDetail({ me, id }: { me: CurrentPrincipal; id: string }) {
+  const { t, when } = useFormat();
+  const hook = useLoad(async () => (await api.call(getWebhook, { params: { id } })).webhook, [id]);
+  const deliveries = useLoad(
+    async () => (await api.call(listWebhookDeliveries, { params: { id }, query: { limit: '50' } })).deliveries,
+    [id],
+  );
+  // Deliveries are not events of the stream: while one is pending, the log is polled.
+  const pending = (deliveries.data ?? []).some((d) => d.status === 'pending');
+  const { reload } = deliveries;
+  useEffect(() => {
+    if (!pending) return;
+    const timer = setInterval(() => void reload(), 2000);
+    return () => clearInterval(timer);
+  }, [pending, reload]);
+  const action = useAction();
+  const [open, setOpen] = useState<string | null>(null);
+  const may = canChange(me);
+
+  if (!hook.data) return hook.error ? <ErrorNotice error={hook.error} /> : <p>{t('loading')}</p>;
+  const sendTest = () =>
+    void action.run(async () => {
+      const { delivery } = await api.call(testWebhook, { params: { id } });
+      await deliveries.reload();
+      return t('testQueued', { id: delivery.id });
+    });
+  const retry = (deliveryId: string) =>
+    void action.run(async () => {
+      await api.call(retryWebhookDelivery, { params: { id, delivery_id: deliveryId } });
+      await deliveries.reload();
+      return t('requestAccepted');
+    });
+
+  return (
+    <section aria-labelledby="webhook-title">
+      <p>
+        <Link href="/webhooks">← {t('webhooks')}</Link>
+      </p>
+      <h1 id="webhook-title">{hook.data.url}</h1>
+      <p className="muted">
+        <code>{hook.data.id}</code> · {hook.data.events.join(', ')} · {hook.data.enabled ? t('enabled') : t('disabled')}
+        {hook.data.failing_since && ` · ${t('failingSince', { when: when(hook.data.failing_since) })}`}
+      </p>
+      {action.view}
+      <div className="row between">
+        <h2>{t('deliveryLog')}</h2>
+        {may && (
+          <button type="button" onClick={sendTest} disabled={action.busy}>
+            {t('sendTest')}
+          </button>
+        )}
+      </div>
+      <ErrorNotice error={deliveries.error} />
+      {deliveries.data === null ? (
+        <p>{t('loading')}</p>
+      ) : deliveries.data.length === 0 ? (
+        <p>{t('noneYet')}</p>
+      ) : (
+        <table className="list" data-testid="deliveries">
+          <thead>
+            <tr>
+              <th scope="col">{t('created')}</th>
+              <th scope="col">{t('eventType')}</th>
+              <th scope="col">{t('status')}</th>
+              <th scope="col">{t('attempts')}</th>
+              <th scope="col">{t('lastAnswer')}</th>
+              <th scope="col">{t('actions')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {deliveries.data.map((delivery) => (
+              <tr key={delivery.id} data-delivery={delivery.id}>
+                <td>{when(delivery.created_at)}</td>
+                <td>
+                  {delivery.event_type}
+                  <div className="muted">
+                    {delivery.resource.type} {delivery.resource.id}
+                  </div>
+                </td>
+                <td>
+                  <StatusBadge status={delivery.status} />
+                </td>
+                <td>{delivery.attempts}</td>
+                <td>{delivery.last_status_code ?? delivery.last_error ?? '—'}</td>
+                <td>
+                  <div className="row">
+                    <button
+                      type="button"
+                      aria-expanded={open === delivery.id}
+                      onClick={() => setOpen(open === delivery.id ? null : delivery.id)}
+                    >
+                      {t('attemptLog')}
+                    </button>
+                    {may && delivery.status === 'failed' && (
+                      <button type="button" onClick={() => retry(delivery.id)}>
+                        {t('retry')}
+                      </button>
+                    )}
+                  </div>
+                  {open === delivery.id && (
+                    <ol className="attempts">
+                      {delivery.attempt_log.map((attempt) => (
+                        <li key={attempt.attempt}>
+                          {when(attempt.at)} · {attempt.status_code ?? '—'} · {attempt.latency_ms} ms
+                          {attempt.error && ` · ${attempt.error}`}
+                          {attempt.response && <pre>{attempt.response}</pre>}
+                        </li>
+                      ))}
+                    </ol>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
