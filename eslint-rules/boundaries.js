@@ -57,6 +57,7 @@ export const tableOwners = {
   pki_authorities: ['pki'],
   host_certificates: ['pki'],
   volumes: ['volumes'],
+  custom_images: ['custom-images'],
   backup_policies: ['backups'],
   backup_schedules: ['backups'],
   backups: ['backups'],

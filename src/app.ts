@@ -60,6 +60,7 @@ import {
   type SimDelays,
 } from './compute/index.ts';
 import { createVolumeService, createVolumeSync } from './volumes/index.ts';
+import { createCustomImageService, createCustomImageWorker } from './custom-images/index.ts';
 import { createHostNetworkSync, createNetworkService, createNetworkSync, vtepOfAddress } from './networks/index.ts';
 import {
   createAddressService,
@@ -95,6 +96,7 @@ import { registerCapacityRoutes } from './api/rest/routes/capacity.ts';
 import { registerServerHostRoutes } from './api/rest/routes/server-host.ts';
 import { registerImageUploadRoutes } from './api/rest/routes/images-upload.ts';
 import { registerVolumeRoutes } from './api/rest/routes/volumes.ts';
+import { registerCustomImageRoutes } from './api/rest/routes/custom-images.ts';
 import { registerWebhookRoutes } from './api/rest/routes/webhooks.ts';
 import { registerGraphql } from './api/graphql/plugin.ts';
 import {
@@ -187,6 +189,8 @@ export interface ControlPlaneConfig {
   >;
   /** Public address plan per region (floating/primary IPv4 pool, IPv6 /48); default: documentation ranges. */
   addressPlans?: Record<string, RegionAddressPlan>;
+  /** How often the custom-image worker looks for work it was not told about (default 10 s; it is kicked after each create and delete). */
+  customImageLoopIntervalMs?: number;
   /** PostgreSQL: how long the replica running the simulated hosts' agents holds its lease (default 5 s). */
   simFleetLeaseTtlMs?: number;
   /** How often the traffic worker runs: sim collector, rollups, month close, retention (default 60 s). */
@@ -375,8 +379,23 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     },
     diskKeys,
     hostDriverOf: async (hostId) => (await inventory.hostSummary(hostId)).driver,
+    resolveCustomImage: (projectId, ref) => customImages.resolve(projectId, ref),
   });
   const resourceActions = createResourceActions({ db, dialect, clock, events });
+  // ---- Custom images: made from stopped servers by a singleton worker, booted by the project's servers ----
+  let customImagePass: Promise<unknown> | null = null;
+  let customImagePassAgain = false;
+  const customImages = createCustomImageService({
+    db,
+    dialect,
+    clock,
+    events,
+    catalog,
+    identity,
+    actions: resourceActions,
+    servers: { findServer: compute.findServer, liveServersWithImage: compute.liveServersWithImage },
+    onWork: () => kickCustomImageWorker(),
+  });
   const volumeServers = {
     findServer: compute.findServer,
     serverRefs: compute.serverRefs,
@@ -606,9 +625,10 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     },
     onResponse: metrics.observeRequest,
   });
-  registerCatalogRoutes(route, { catalog });
+  registerCatalogRoutes(route, { catalog, listImages: customImages.listImages });
   registerServerRoutes(route, { compute });
   registerVolumeRoutes(route, { volumes });
+  registerCustomImageRoutes(route, { customImages });
   registerNetworkRoutes(route, { networks, addresses });
   registerFirewallRoutes(route, { firewalls });
   registerIdentityRoutes(route, { identity, audit, sealAuditLog: auditSealer.sealNow });
@@ -669,6 +689,48 @@ export async function createControlPlane(config: ControlPlaneConfig) {
         client: createHostClient({ baseUrl: h.address, hostId: h.hostId, tls: hostTrust.controlPlaneTls() }),
       })),
   });
+  const customImageWorker = createCustomImageWorker({
+    service: customImages,
+    clock,
+    log,
+    server: async (serverId) => (await compute.serverRefs(db, [serverId])).get(serverId) ?? null,
+    hostDriverOf: async (hostId) => {
+      const host = await inventory.getHost(hostId).catch(() => null);
+      return host ? (host.driver === 'sim' ? 'sim' : 'qemu') : null;
+    },
+    hostClientFor,
+    hostsInRegion: async (region) => ({
+      qemu: (await inventory.hostApisInRegion(region)).map((h) => h.hostId),
+      sim: (await inventory.listHosts({ region, driver: 'sim' })).map((h) => h.id),
+    }),
+    hostHasImage: inventory.addHostImage,
+    hostLostImage: inventory.removeHostImage,
+  });
+  /** One pass of the custom-image worker under the fenced lease `custom-image-worker` (one replica at a time). */
+  async function customImageWorkerOnce() {
+    const intervalMs = config.customImageLoopIntervalMs ?? 10_000;
+    if (!(await leases.acquire('custom-image-worker', Math.max(intervalMs * 3, 600_000)))) return null;
+    return withTransactionParticipants([leases.fence('custom-image-worker')], () => customImageWorker.runOnce());
+  }
+  /** Runs a pass now (after a create or a delete), or once more after the pass under way. */
+  function kickCustomImageWorker() {
+    if (customImagePass) {
+      customImagePassAgain = true;
+      return;
+    }
+    customImagePass = metrics
+      .timeLoop('custom-image-worker', customImageWorkerOnce)
+      .catch((error: unknown) => log.error({ err: error }, 'custom image worker failed'))
+      .finally(() => {
+        customImagePass = null;
+        if (customImagePassAgain && !closing) {
+          customImagePassAgain = false;
+          kickCustomImageWorker();
+        }
+      });
+  }
+  let closing = false;
+  let customImageTimer: NodeJS.Timeout | null = null;
   const eventTail = createEventTail({ db, dialect, bus });
   /** Aborted when the control plane closes: live streams (SSE, GraphQL subscriptions) end so that close() can. */
   const shutdown = new AbortController();
@@ -1223,6 +1285,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       idempotency,
       volumes,
       volumeSync,
+      customImages,
       backups,
       webhooks,
       webhookWorker,
@@ -1288,6 +1351,8 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       backupSchedule.start();
       serverAddresses.start();
       backupLoop.start();
+      customImageTimer = setInterval(kickCustomImageWorker, config.customImageLoopIntervalMs ?? 10_000);
+      customImageTimer.unref();
       webhookWorker.start();
       trafficLoop.start();
       metering.start();
@@ -1300,6 +1365,8 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     backupWorkerOnce,
     backupSchedule,
     serverAddresses,
+    /** The custom-image worker: one pass (tests). */
+    customImageWorkerOnce,
     /** The traffic worker: one pass (tests). */
     trafficWorkerOnce,
     /** Billing: the metering consumer and one pass of the monthly loop (tests). */
@@ -1310,6 +1377,9 @@ export async function createControlPlane(config: ControlPlaneConfig) {
 
     async close() {
       shutdown.abort();
+      closing = true;
+      if (customImageTimer) clearInterval(customImageTimer);
+      await customImagePass;
       await Promise.all([backupLoop.stop(), trafficLoop.stop()]);
       await backupSchedule.stop();
       await Promise.all([billingLoop.stop(), statusLoop.stop()]);
@@ -1326,6 +1396,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       if (simFleetRole) await simFleetRole.stop();
       await simFleet!.stop();
       await leases.release('housekeeping').catch(() => undefined);
+      await leases.release('custom-image-worker').catch(() => undefined);
       await leases.release('audit-sealer').catch(() => undefined);
       await notifier.close();
       await handle.close();

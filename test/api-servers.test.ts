@@ -230,7 +230,14 @@ for (const dialect of testDialects()) {
       const list = await t.call('GET', '/v1/servers', { token });
       assert.equal(list.body.servers.length, 1);
       const me = await t.call('GET', '/v1/project', { token });
-      assert.deepEqual(me.body.project.usage, { servers: 1, vcpus: 1, gpus: 0, volumes: 0, volume_gib: 0 });
+      assert.deepEqual(me.body.project.usage, {
+        servers: 1,
+        vcpus: 1,
+        gpus: 0,
+        volumes: 0,
+        volume_gib: 0,
+        custom_images: 0,
+      });
     });
 
     test('Idempotency-Key: a retry returns the first result; another body with the same key is refused', async () => {

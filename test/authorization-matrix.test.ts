@@ -78,6 +78,7 @@ type Ref =
   | 'imageSlug'
   | 'snapshot'
   | 'volumeA'
+  | 'customImageA'
   | 'backupA'
   | 'restoreA'
   | 'webhookA'
@@ -101,6 +102,7 @@ type Fresh =
   | 'deadHost'
   | 'volumeA'
   | 'attachedVolumeA'
+  | 'customImageA'
   | 'backupA'
   | 'webhookA'
   | 'draftInvoiceA'
@@ -161,6 +163,9 @@ const rules: Record<string, Rule> = {
   resizeServer: serverRule('member', 'stoppedServerA'),
   rebuildServer: serverRule('member', 'runningServerA'),
   attachServerIso: serverRule('member', 'runningServerA'),
+  createServerImage: serverRule('member', 'stoppedServerA'),
+  getCustomImage: { role: 'viewer', params: { slug: 'customImageA' } },
+  deleteCustomImage: { role: 'member', params: { slug: 'customImageA' }, fresh: { slug: 'customImageA' } },
   detachServerIso: serverRule('member', 'runningServerA'),
   getAction: { role: 'viewer', params: { id: 'actionA' } },
   // what the server's host serves
@@ -648,6 +653,31 @@ async function buildWorld(dialect: DialectName, cleanups: Array<() => Promise<vo
       )
     ).volume.id as string;
   const volumeA = await volumeOfA();
+  const stoppedServer = async () => {
+    const { serverId } = await runningServer();
+    const stop = await ok('stop', 202, t.call('POST', `/v1/servers/${serverId}/actions/stop`, { body: {} }));
+    assert.equal((await t.waitForAction(stop.action.id)).status, 'success');
+    return serverId;
+  };
+  /**
+   * A custom image of A, made from a stopped server and recorded `available` in SQL (host 1 is a fake QEMU
+   * host: whatever the worker makes of it, the probes need an image that is not being created).
+   */
+  const customImageOfA = async () => {
+    const serverId = await stoppedServer();
+    const created = await ok(
+      'custom image of A',
+      202,
+      t.call('POST', `/v1/servers/${serverId}/actions/create-image`, { body: { name: `a-img-${unique()}` } }),
+    );
+    await t.cp.db
+      .updateTable('custom_images')
+      .set({ status: 'available' })
+      .where('id', '=', created.image.id)
+      .execute();
+    return created.image.id as string;
+  };
+  const customImageA = await customImageOfA();
   /**
    * A finished backup of A's server: asked for through the API, then recorded as done in SQL, as the
    * worker would (host 1's agent does not take backups). Each is of a fresh server: one runs at a time.
@@ -908,6 +938,7 @@ async function buildWorld(dialect: DialectName, cleanups: Array<() => Promise<vo
       imageSlug: 'matrix-upload',
       snapshot: 'base',
       volumeA,
+      customImageA,
       backupA,
       restoreA,
       webhookA,
@@ -932,6 +963,7 @@ async function buildWorld(dialect: DialectName, cleanups: Array<() => Promise<vo
       serverA.actionId,
       victimTokenA.token.id,
       volumeA,
+      customImageA,
       backupA,
       restoreA,
       webhookA,
@@ -976,12 +1008,10 @@ async function buildWorld(dialect: DialectName, cleanups: Array<() => Promise<vo
           return addressOfA('primary', (await runningServer()).serverId);
         case 'runningServerA':
           return (await runningServer()).serverId;
-        case 'stoppedServerA': {
-          const { serverId } = await runningServer();
-          const stop = await ok('stop', 202, t.call('POST', `/v1/servers/${serverId}/actions/stop`, { body: {} }));
-          assert.equal((await t.waitForAction(stop.action.id)).status, 'success');
-          return serverId;
-        }
+        case 'stoppedServerA':
+          return stoppedServer();
+        case 'customImageA':
+          return customImageOfA();
         case 'tokenA':
           return (
             await ok('fresh token', 201, t.call('POST', '/v1/tokens', { body: { name: 'fresh', role: 'viewer' } }))

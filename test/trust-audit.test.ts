@@ -72,6 +72,7 @@ function fakeHostClient(): HostClient {
     listImages: unsupported,
     uploadImage: unsupported,
     downloadImage: unsupported,
+    deleteImage: unsupported,
     pinning: async () => null,
   };
 }

@@ -222,6 +222,7 @@ for (const dialect of testDialects()) {
         gpus: usageBefore.gpus,
         volumes: usageBefore.volumes,
         volume_gib: usageBefore.volume_gib,
+        custom_images: usageBefore.custom_images,
       });
 
       const keep = (await owner().call(getServer, { params: { id: servers.get('par-keep')! } })).server;

@@ -39,6 +39,7 @@ import { primaryIpGroup } from './commands/primary-ip.ts';
 import { tokenGroup } from './commands/token.ts';
 import { serverHostCommands } from './commands/server-host.ts';
 import { imageImportCommand } from './commands/image-import.ts';
+import { createImageCommand, customImageCommands } from './commands/custom-image.ts';
 import { hostRecoveryCommands } from './commands/host-recovery.ts';
 import { operatorTokenGroup } from './commands/operator-token.ts';
 import { userGroup } from './commands/user.ts';
@@ -62,10 +63,17 @@ export const entries: Entry[] = [
   configGroup,
   regionGroup,
   productGroup,
-  { ...imageGroup, commands: [...imageGroup.commands, imageImportCommand] },
+  { ...imageGroup, commands: [...imageGroup.commands, ...customImageCommands, imageImportCommand] },
   {
     ...serverGroup,
-    commands: [...serverGroup.commands, ...serverHostCommands, serverTraffic, serverMetrics, ...serverNetworkCommands],
+    commands: [
+      ...serverGroup.commands,
+      createImageCommand,
+      ...serverHostCommands,
+      serverTraffic,
+      serverMetrics,
+      ...serverNetworkCommands,
+    ],
   },
   volumeGroup,
   networkGroup,

@@ -36,11 +36,15 @@ const resourceActionOf = (record: ActionRecord): ResourceAction => ({
 });
 
 /** Where `action.finished` names the action's resource: `volume_id`, `network_id`, … (servers: `server_id`). */
-const resourceIdFields: Record<string, 'volume_id' | 'network_id' | 'floating_ip_id' | 'primary_ip_id'> = {
+const resourceIdFields: Record<
+  string,
+  'volume_id' | 'network_id' | 'floating_ip_id' | 'primary_ip_id' | 'custom_image_id'
+> = {
   volume: 'volume_id',
   network: 'network_id',
   floating_ip: 'floating_ip_id',
   primary_ip: 'primary_ip_id',
+  custom_image: 'custom_image_id',
 };
 const resourceIdField = (action: ResourceAction) => ({
   [resourceIdFields[action.resourceType] ?? 'server_id']: action.resourceId,

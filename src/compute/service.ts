@@ -42,7 +42,7 @@ import type { DiskKeyVault } from './disk-keys.ts';
 import { createSettler } from './settle.ts';
 import { createResize } from './resize.ts';
 import type { ActionCommand, ActionTarget } from './server-status.ts';
-import type { Action, DesiredState, EventPayloads, Labels, ServerStatus } from '../contract/index.ts';
+import type { Action, DesiredState, EventPayloads, Image, Labels, ServerStatus } from '../contract/index.ts';
 
 type ServerEventType = Extract<keyof EventPayloads, `server.${string}`>;
 
@@ -64,6 +64,12 @@ export interface ComputeDeps {
    * before the resize's transaction (never inside it: on SQLite that would wait for the transaction).
    */
   hostDriverOf?: (hostId: string) => Promise<string>;
+  /**
+   * A custom image of the project by id or name (src/custom-images), resolved before the catalog when a
+   * server is created or rebuilt; null when the project has none by that reference. Its `region` is the
+   * only region whose hosts hold it.
+   */
+  resolveCustomImage?: (projectId: string, ref: string) => Promise<(Image & { region: string }) | null>;
 }
 
 /** A server as the routes that reach its host see it. */
@@ -85,6 +91,10 @@ export interface ServerRef {
   status: ServerStatus;
   desiredState: DesiredState;
   deleted: boolean;
+  /** The image it was built from (a catalog slug or a custom image id), its product, and its disk if grown past it. */
+  image: string;
+  product: string;
+  diskGiB: number | null;
 }
 
 /** A live server with its labels, for the domains that select servers by label (firewalls). */
@@ -105,6 +115,9 @@ const refOf = (server: ServerRecord & { deletedAt?: string | null }): ServerRef 
   status: server.status,
   desiredState: server.desiredState,
   deleted: server.status === 'deleted',
+  image: server.image,
+  product: server.product,
+  diskGiB: server.diskGiB,
 });
 
 const encodeCursor = (id: string) => Buffer.from(id).toString('base64url');
@@ -277,6 +290,20 @@ export function createComputeService(deps: ComputeDeps) {
     });
   }
 
+  /** The image a server is created or rebuilt from: the project's custom image first, then the catalog's. */
+  async function resolveImage(projectId: string, ref: string, regionCode: string): Promise<Image> {
+    const custom = deps.resolveCustomImage ? await deps.resolveCustomImage(projectId, ref) : null;
+    if (!custom) return deps.catalog.getImage(ref);
+    if (custom.region !== regionCode)
+      throw new VmcError(
+        'invalid',
+        `custom image ${custom.name} is in ${custom.region.toUpperCase()}; servers of it are created there`,
+        { reason: 'image_not_in_region', fields: [{ field: 'image', message: `in ${custom.region}` }] },
+      );
+    const { region: _region, ...image } = custom;
+    return image;
+  }
+
   const resize = createResize({
     ...deps,
     store,
@@ -297,7 +324,7 @@ export function createComputeService(deps: ComputeDeps) {
           fields: [{ field: 'region', message: `unknown region ${body.region}` }],
         });
       });
-      const image = await deps.catalog.getImage(body.image);
+      const image = await resolveImage(caller.projectId, body.image, region.code);
       checkOrder({ region, product, image });
       let placementGroupId: string | null = null;
       if (body.placement_group) {
@@ -473,6 +500,10 @@ export function createComputeService(deps: ComputeDeps) {
       const servers = await store.serversByIds(q, [...new Set(serverIds)]);
       return new Map(servers.map((server) => [server.id, refOf(server)]));
     },
+
+    /** For other domains (custom images): the live servers of a project built from an image, at most `limit`. */
+    liveServersWithImage: (q: Tx | Db, projectId: string, image: string, limit = 10): Promise<string[]> =>
+      store.liveServerIdsWithImage(q, projectId, image, limit),
 
     /** For other domains: the ids of the live servers placed on a host. */
     serverIdsOnHost: (q: Tx | Db, hostId: string): Promise<string[]> => store.serverIdsOfHost(q, hostId),
@@ -664,7 +695,7 @@ export function createComputeService(deps: ComputeDeps) {
       const caller = requireProject(principal, 'member');
       const current = await loadServer(db, caller.projectId, serverId);
       const [image, product, region] = await Promise.all([
-        deps.catalog.getImage(body.image),
+        resolveImage(caller.projectId, body.image, current.region),
         deps.catalog.productSpec(current.product),
         deps.catalog.getRegionRecord(current.region),
       ]);

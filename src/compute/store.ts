@@ -234,6 +234,19 @@ export function createComputeStore(db: Db, dialect: DialectName) {
     },
 
     /** The ids of the live servers placed on a host. */
+    async liveServerIdsWithImage(q: Tx | Db, projectId: string, image: string, limit: number): Promise<string[]> {
+      const rows = await q
+        .selectFrom('servers')
+        .select('id')
+        .where('project_id', '=', projectId)
+        .where('image', '=', image)
+        .where('deleted_at', 'is', null)
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => r.id);
+    },
+
     async serverIdsOfHost(q: Tx | Db, hostId: string): Promise<string[]> {
       const rows = await q
         .selectFrom('servers')

@@ -90,6 +90,21 @@ export const eventPayloadSchemas = {
   'volume.resized': StatusChange,
   'volume.deleted': StatusChange,
   'volume.error': StatusChange,
+  'custom_image.creating': Type.Object(
+    {
+      name: Type.String(),
+      region: Type.String(),
+      source_server_id: Id('srv_…'),
+      action_id: Id('act_…'),
+    },
+    { additionalProperties: false },
+  ),
+  'custom_image.available': Type.Object(
+    { hosts: Type.Array(Id('host_…')), size_bytes: Nullable(Type.Integer()) },
+    { additionalProperties: false },
+  ),
+  'custom_image.error': Type.Object({ error: Type.String() }, { additionalProperties: false }),
+  'custom_image.deleted': Type.Object({ name: Type.String() }, { additionalProperties: false }),
   'action.finished': Type.Object(
     {
       command: Type.String(),
@@ -99,6 +114,7 @@ export const eventPayloadSchemas = {
       network_id: Type.Optional(Id('net_…')),
       floating_ip_id: Type.Optional(Id('fip_…')),
       primary_ip_id: Type.Optional(Id('pip_…')),
+      custom_image_id: Type.Optional(Id('cimg_…')),
       status: Type.Union([Type.Literal('success'), Type.Literal('error')]),
       error: Type.Optional(
         Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: false }),

@@ -12,7 +12,9 @@ export const Image = Type.Object({
   category: Type.String({ description: 'os | app | ai | custom' }),
   requires_gpu: Type.Boolean(),
   min_disk_gib: Type.Integer(),
-  status: Type.String({ description: 'available | deleted' }),
+  status: Type.String({
+    description: 'available | deleted; a custom image of the project: creating | available | error',
+  }),
 });
 export type Image = Static<typeof Image>;
 
@@ -52,6 +54,8 @@ export const listImages = defineOperation({
   path: '/v1/images',
   tags: ['catalog'],
   summary: 'List images',
+  description:
+    "The catalog's images; with a project token, the project's custom images too (category `custom`, slug `cimg_…`, not deleted).",
   auth: 'any',
   status: 200,
   response: Type.Object({ images: Type.Array(Image) }),

@@ -10,6 +10,7 @@ export * from './volumes.ts';
 export * from './regions.ts';
 export * from './products.ts';
 export * from './images.ts';
+export * from './custom-images.ts';
 export * from './topology.ts';
 export * from './hosts.ts';
 export * from './placement.ts';
@@ -45,6 +46,7 @@ import { volumeOperations } from './volumes.ts';
 import { regionOperations } from './regions.ts';
 import { productOperations } from './products.ts';
 import { imageOperations } from './images.ts';
+import { customImageOperations } from './custom-images.ts';
 import { hostOperations } from './hosts.ts';
 import { placementOperations } from './placement.ts';
 import { capacityOperations } from './capacity.ts';
@@ -81,6 +83,7 @@ export const operations = {
   ...regionOperations,
   ...productOperations,
   ...imageOperations,
+  ...customImageOperations,
   ...hostOperations,
   ...placementOperations,
   ...capacityOperations,

@@ -13,6 +13,7 @@ export const ProjectCounts = Type.Object({
   gpus: Type.Integer(),
   volumes: Type.Integer(),
   volume_gib: Type.Integer({ description: 'GiB over all volumes' }),
+  custom_images: Type.Integer({ description: 'custom images made from servers (not deleted)' }),
 });
 export type ProjectCounts = Static<typeof ProjectCounts>;
 
@@ -34,6 +35,7 @@ export const QuotasPatch = Type.Object(
     gpus: Type.Optional(QuotaValue),
     volumes: Type.Optional(QuotaValue),
     volume_gib: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
+    custom_images: Type.Optional(QuotaValue),
   },
   { additionalProperties: false },
 );

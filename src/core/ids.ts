@@ -12,6 +12,7 @@ export const idPrefixes = {
   audit: 'aud',
   event: 'evt',
   image: 'img',
+  customImage: 'cimg',
   placementGroup: 'pg',
   snapshot: 'snap',
   request: 'req',

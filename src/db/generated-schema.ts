@@ -192,6 +192,29 @@ export interface ConsoleTickets {
   token_id: string;
 }
 
+export interface CustomImages {
+  action_id: string | null;
+  created_at: string;
+  deleted_at: string | null;
+  error_message: string | null;
+  hosts_json: string;
+  id: string;
+  min_disk_gib: number;
+  name: string;
+  os_family: string;
+  os_version: string;
+  project_id: string;
+  region: string;
+  requires_gpu: number;
+  sha256: string | null;
+  size_bytes: number | null;
+  source_host_id: string | null;
+  source_image: string;
+  source_server_id: string;
+  status: string;
+  updated_at: string;
+}
+
 export interface DdosAddresses {
   address: string;
   state_json: string;
@@ -570,11 +593,13 @@ export interface Projects {
   created_at: string;
   id: string;
   name: string;
+  quota_custom_images: Generated<number>;
   quota_gpus: number;
   quota_servers: number;
   quota_vcpus: number;
   quota_volume_gib: Generated<number>;
   quota_volumes: Generated<number>;
+  used_custom_images: Generated<number>;
   used_gpus: Generated<number>;
   used_servers: Generated<number>;
   used_vcpus: Generated<number>;
@@ -958,6 +983,7 @@ export interface DB {
   billing_prices: BillingPrices;
   billing_runs: BillingRuns;
   console_tickets: ConsoleTickets;
+  custom_images: CustomImages;
   ddos_addresses: DdosAddresses;
   ddos_attacks: DdosAttacks;
   ddos_settings: DdosSettings;

@@ -17,6 +17,7 @@ import type {
 } from '../identity/index.ts';
 import type { LeaseRow } from './lease.ts';
 import type { VolumesTable } from '../volumes/index.ts';
+import type { CustomImagesTable } from '../custom-images/index.ts';
 import type { WebhookAttemptsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from '../webhooks/index.ts';
 import type {
   AddressAllocationsTable,
@@ -213,7 +214,9 @@ export interface ProjectsTable {
   quota_volume_gib: Generated<number>;
   used_volumes: Generated<number>;
   used_volume_gib: Generated<number>;
-  /** Custom images made from servers: count, quota and usage (migration 025). */
+  /** Custom images made from servers: count, quota and usage (migration 027). */
+  quota_custom_images: Generated<number>;
+  used_custom_images: Generated<number>;
   created_at: string;
 }
 
@@ -290,6 +293,7 @@ export interface Database extends BillingTables, StatusTables, TelemetryTables {
   pki_authorities: PkiAuthoritiesTable;
   host_certificates: HostCertificatesTable;
   volumes: VolumesTable;
+  custom_images: CustomImagesTable;
   backup_policies: BackupPoliciesTable;
   backup_schedules: BackupSchedulesTable;
   backups: BackupsTable;

@@ -13,7 +13,14 @@ import { generateTokenSecret, hashToken, isWellFormedToken, displayPrefix } from
 import { isProjectRole, roleAllows, type Principal, type ProjectRole } from './roles.ts';
 import { createIdentityStore, tokenView, type TokenRecord } from './store.ts';
 
-export const defaultQuotas: ProjectCounts = { servers: 50, vcpus: 200, gpus: 4, volumes: 100, volume_gib: 10_240 };
+export const defaultQuotas: ProjectCounts = {
+  servers: 50,
+  vcpus: 200,
+  gpus: 4,
+  volumes: 100,
+  volume_gib: 10_240,
+  custom_images: 20,
+};
 
 /** What a reservation or a release counts: any subset of the project's counts. */
 export type QuotaDelta = Partial<ProjectCounts>;
@@ -36,6 +43,7 @@ const fullDelta = (delta: QuotaDelta): ProjectCounts => ({
   gpus: delta.gpus ?? 0,
   volumes: delta.volumes ?? 0,
   volume_gib: delta.volume_gib ?? 0,
+  custom_images: delta.custom_images ?? 0,
 });
 
 export function requireProject(principal: Principal, role: ProjectRole): Extract<Principal, { kind: 'project' }> {
@@ -472,6 +480,8 @@ export function createIdentityService(deps: {
         over.push(`volumes ${usage.volumes}/${quotas.volumes}`);
       if (delta.volume_gib > 0 && usage.volume_gib + delta.volume_gib > quotas.volume_gib)
         over.push(`volume GiB ${usage.volume_gib}+${delta.volume_gib}/${quotas.volume_gib}`);
+      if (delta.custom_images > 0 && usage.custom_images + delta.custom_images > quotas.custom_images)
+        over.push(`custom images ${usage.custom_images}/${quotas.custom_images}`);
       throw new VmcError(
         'forbidden',
         `project quota exceeded: ${over.join(', ') || 'see quotas'}; ask support to raise it`,
@@ -491,6 +501,7 @@ export function createIdentityService(deps: {
         gpus: -delta.gpus,
         volumes: -delta.volumes,
         volume_gib: -delta.volume_gib,
+        custom_images: -delta.custom_images,
       });
     },
 

@@ -229,6 +229,7 @@ export function createIdentityStore(db: Db, dialect: DialectName) {
           quota_gpus: project.quotas.gpus,
           quota_volumes: project.quotas.volumes,
           quota_volume_gib: project.quotas.volume_gib,
+          quota_custom_images: project.quotas.custom_images,
           created_at: project.nowIso,
         })
         .execute();
@@ -256,6 +257,7 @@ export function createIdentityStore(db: Db, dialect: DialectName) {
           gpus: row.quota_gpus,
           volumes: Number(row.quota_volumes),
           volume_gib: Number(row.quota_volume_gib),
+          custom_images: Number(row.quota_custom_images),
         },
         usage: {
           servers: row.used_servers,
@@ -263,6 +265,7 @@ export function createIdentityStore(db: Db, dialect: DialectName) {
           gpus: row.used_gpus,
           volumes: Number(row.used_volumes),
           volume_gib: Number(row.used_volume_gib),
+          custom_images: Number(row.used_custom_images),
         },
         createdAt: row.created_at,
       };
@@ -282,6 +285,7 @@ export function createIdentityStore(db: Db, dialect: DialectName) {
           used_gpus: eb('used_gpus', '+', delta.gpus),
           used_volumes: eb('used_volumes', '+', delta.volumes),
           used_volume_gib: eb('used_volume_gib', '+', delta.volume_gib),
+          used_custom_images: eb('used_custom_images', '+', delta.custom_images),
         }))
         .where('id', '=', id)
         .where((eb) =>
@@ -294,6 +298,9 @@ export function createIdentityStore(db: Db, dialect: DialectName) {
               : eb.lit(true),
             delta.volume_gib > 0
               ? eb(eb('used_volume_gib', '+', delta.volume_gib), '<=', eb.ref('quota_volume_gib'))
+              : eb.lit(true),
+            delta.custom_images > 0
+              ? eb(eb('used_custom_images', '+', delta.custom_images), '<=', eb.ref('quota_custom_images'))
               : eb.lit(true),
           ]),
         )
@@ -310,6 +317,7 @@ export function createIdentityStore(db: Db, dialect: DialectName) {
           used_gpus: eb('used_gpus', '+', delta.gpus),
           used_volumes: eb('used_volumes', '+', delta.volumes),
           used_volume_gib: eb('used_volume_gib', '+', delta.volume_gib),
+          used_custom_images: eb('used_custom_images', '+', delta.custom_images),
         }))
         .where('id', '=', id)
         .execute();
@@ -324,6 +332,7 @@ export function createIdentityStore(db: Db, dialect: DialectName) {
           ...(quotas.gpus !== undefined && { quota_gpus: quotas.gpus }),
           ...(quotas.volumes !== undefined && { quota_volumes: quotas.volumes }),
           ...(quotas.volume_gib !== undefined && { quota_volume_gib: quotas.volume_gib }),
+          ...(quotas.custom_images !== undefined && { quota_custom_images: quotas.custom_images }),
         })
         .where('id', '=', id)
         .executeTakeFirst();

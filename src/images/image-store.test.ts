@@ -90,6 +90,39 @@ test('copies boot files of a directly booting image', { skip: skipReason }, () =
   }),
 );
 
+test(
+  'a custom image boots like its base image (bootLike), and refuses when the base is absent',
+  { skip: skipReason },
+  () =>
+    withDir(async (dir) => {
+      const store = createImageStore({ dir: join(dir, 'store') });
+      const disk = join(dir, 'disk.qcow2');
+      execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '16M']);
+      await writeFile(join(dir, 'vmlinuz'), 'kernel-bytes');
+      await store.importFile('base', disk, {
+        boot: { kernelPath: join(dir, 'vmlinuz'), append: 'console=ttyS0 quiet' },
+      });
+      const custom = await store.importFile('cimg_one', disk, { bootLike: 'base' });
+      assert.ok(custom.boot);
+      assert.equal(await readFile(custom.boot.kernelPath, 'utf8'), 'kernel-bytes');
+      assert.ok(custom.boot.kernelPath.startsWith(join(dir, 'store', 'cimg_one')), 'its own copy of the kernel');
+      assert.equal(custom.boot.append, 'console=ttyS0 quiet');
+      const plain = await store.importFile('plain', disk);
+      assert.equal(
+        (await store.importFile('cimg_two', disk, { bootLike: 'plain' })).boot,
+        null,
+        'a disk that boots itself',
+      );
+      await assert.rejects(store.importFile('cimg_three', disk, { bootLike: 'missing' }), (error: unknown) => {
+        assert.ok(isVmcError(error));
+        assert.equal(error.reason, 'boot_image_missing');
+        return true;
+      });
+      assert.equal(await store.get('cimg_three'), null, 'nothing imported');
+      assert.equal(plain.boot, null);
+    }),
+);
+
 test('refuses what it must refuse, with clear errors and nothing left behind', { skip: skipReason }, (t) =>
   withDir(async (dir) => {
     const store = createImageStore({ dir: join(dir, 'store'), maxBytes: 512 * 1024, catalogSlugs: ['debian-12'] });

@@ -27,6 +27,11 @@ export interface ImportOptions {
   expectedSha256?: string;
   /** Kernel, initrd and command line for images that boot directly (copied into the image's directory). */
   boot?: { kernelPath: string; initrdPath?: string | null; append: string };
+  /**
+   * Boot like this image of the store (its kernel, initrd and command line copied), when it boots directly:
+   * a custom image made from a server's disk keeps its base image's boot method. Fails when it is absent.
+   */
+  bootLike?: string;
 }
 
 export interface ImageStore {
@@ -175,6 +180,18 @@ export function createImageStore(options: ImageStoreOptions): ImageStore {
       await chmod(join(staging, diskName), 0o444);
       const finalDir = join(dir, slug);
       let boot: StoredImage['boot'] = null;
+      if (importOptions.bootLike !== undefined && !importOptions.boot) {
+        const like = await get(importOptions.bootLike);
+        if (!like)
+          throw new VmcError('conflict', `image ${importOptions.bootLike} (how ${slug} boots) is not on this host`, {
+            reason: 'boot_image_missing',
+          });
+        if (like.boot)
+          importOptions = {
+            ...importOptions,
+            boot: { kernelPath: like.boot.kernelPath, initrdPath: like.boot.initrdPath, append: like.boot.append },
+          };
+      }
       if (importOptions.boot) {
         await copyFile(importOptions.boot.kernelPath, join(staging, 'kernel'));
         if (importOptions.boot.initrdPath) await copyFile(importOptions.boot.initrdPath, join(staging, 'initrd'));

@@ -338,6 +338,23 @@ export function createInventoryService(deps: InventoryDeps) {
       });
     },
 
+    /** An image was removed from a host (a deleted custom image): the scheduler no longer places it there. */
+    async removeHostImage(hostId: string, slug: string): Promise<void> {
+      await inTransaction(db, async (tx, hooks) => {
+        const images = await store.images(tx, hostId);
+        if (images === null || !images.includes(slug)) return;
+        if (
+          await store.setImages(
+            tx,
+            hostId,
+            images.filter((image) => image !== slug),
+            clock.nowIso(),
+          )
+        )
+          hooks.afterCommit(() => changed(hostId));
+      });
+    },
+
     /** Hosts whose last heartbeat is older than `staleAfterMs` are marked down; returns those this call changed. */
     async markStaleHostsDown(staleAfterMs: number): Promise<string[]> {
       const cutoff = new Date(clock.nowMs() - staleAfterMs).toISOString();

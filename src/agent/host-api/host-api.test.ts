@@ -383,6 +383,24 @@ test('image upload: streamed into the store, checksum checked, listed and downlo
   await assert.rejects(client.downloadImage('nope'), rejectsWith('not_found'));
 });
 
+test('custom images: DELETE removes a cimg_ image from the store; catalog images are not removed this way', async () => {
+  const disk = Buffer.alloc(64 * 1024, 0);
+  await client.uploadImage('cimg_deleteme', Readable.from([disk]));
+  assert.ok((await client.listImages()).some((i) => i.slug === 'cimg_deleteme'));
+  await client.deleteImage('cimg_deleteme');
+  assert.ok(!(await client.listImages()).some((i) => i.slug === 'cimg_deleteme'));
+  await assert.rejects(client.deleteImage('cimg_deleteme'), rejectsWith('not_found'));
+  await assert.rejects(client.deleteImage('custom-1'), rejectsWith('invalid', 'not_a_custom_image'));
+  assert.ok(
+    (await client.listImages()).some((i) => i.slug === 'custom-1'),
+    'the catalog image stays',
+  );
+  await assert.rejects(
+    client.uploadImage('cimg_noboot', Readable.from([disk]), { bootLike: 'missing' }),
+    rejectsWith('conflict', 'boot_image_missing'),
+  );
+});
+
 test('a host whose driver has no host features (sim) answers 409 unsupported; an unreachable host is unavailable', async () => {
   const simApi = createHostApi({ driver: () => null, imageStore: null, tls: await hostTls(ca, 'host_sim') });
   const simUrl = await simApi.listen({ host: '127.0.0.1', port: 0 });

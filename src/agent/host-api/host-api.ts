@@ -8,7 +8,7 @@
  *
  * Routes: WS /console/:serverId, GET /logs/:serverId, GET|POST /snapshots/:serverId,
  * POST /snapshots/:serverId/:name/restore, DELETE /snapshots/:serverId/:name, GET /export/:serverId,
- * GET /images, PUT /images/:slug, GET /images/:slug/disk, GET /pinning/:serverId, GET /info,
+ * GET /images, PUT /images/:slug, GET /images/:slug/disk, DELETE /images/:slug (custom images), GET /pinning/:serverId, GET /info,
  * POST /backups/:serverId, POST /restores/:serverId, GET /jobs/:id (backup-routes.ts: long jobs, polled).
  */
 import { createReadStream } from 'node:fs';
@@ -22,7 +22,7 @@ import Fastify, { type FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import { invalid, isVmcError, VmcError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/log.ts';
-import type { ImageStore } from '../../images/index.ts';
+import { isValidSlug, type ImageStore } from '../../images/index.ts';
 import type { WsSocket } from '../../client/index.ts';
 import { wsDataToBuffer } from '../../client/index.ts';
 import { backupFeaturesOf, type HostFeatureDriver } from './feature-driver.ts';
@@ -334,6 +334,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
         const declared = Number(request.headers['content-length'] ?? NaN);
         const name = request.query.name ?? headerText(request.headers[uploadHeaders.name]);
         const sha256 = request.query.sha256 ?? headerText(request.headers[uploadHeaders.sha256]);
+        const bootLike = headerText(request.headers[uploadHeaders.bootLike]);
         try {
           if (Number.isFinite(declared) && declared > maxUploadBytes) {
             throw invalid(`the image is larger than the limit of ${maxUploadBytes} bytes`, {
@@ -347,7 +348,13 @@ export function createHostApi(options: HostApiOptions): HostApi {
             throw invalid('name must have 1 to 200 characters', {
               fields: [{ field: 'name', message: '1 to 200 characters' }],
             });
-          const image = await store.importStream(request.params.slug, body, { name, expectedSha256: sha256 });
+          if (bootLike !== undefined && !isValidSlug(bootLike))
+            throw invalid('the image to boot like is not a valid slug', { reason: 'boot_image_invalid' });
+          const image = await store.importStream(request.params.slug, body, {
+            name,
+            expectedSha256: sha256,
+            ...(bootLike !== undefined ? { bootLike } : {}),
+          });
           return reply.code(201).send({ image: imageToWire(image) });
         } catch (error) {
           // The client may still be sending: close the connection after the answer rather than read it all.
@@ -356,6 +363,21 @@ export function createHostApi(options: HostApiOptions): HostApi {
         }
       },
     );
+
+    // Only custom images (`cimg_…`) are removed this way: the control plane asks once no live server uses one.
+    scope.delete<{ Params: { slug: string } }>('/images/:slug', async (request, reply) => {
+      const { slug } = request.params;
+      if (!slug.startsWith('cimg_'))
+        throw invalid('only custom images (cimg_…) are removed through the host API', {
+          reason: 'not_a_custom_image',
+        });
+      if (!(await images().remove(slug)))
+        throw new VmcError('not_found', `image ${slug} is not on this host`, {
+          details: { resource: 'image', id: slug },
+        });
+      log.info({ slug }, 'custom image removed');
+      return reply.code(204).send();
+    });
 
     scope.get<{ Params: { slug: string } }>('/images/:slug/disk', async (request, reply) => {
       const image = await images().get(request.params.slug);

@@ -51,6 +51,8 @@ export const exportHeaders = {
 export const uploadHeaders = {
   name: 'x-vmcloud-image-name',
   sha256: 'x-vmcloud-image-sha256',
+  /** Boot like this image of the host (a custom image keeps its base image's kernel, initrd and command line). */
+  bootLike: 'x-vmcloud-image-boot-like',
 } as const;
 
 export const snapshotToWire = (snapshot: DiskSnapshot): SnapshotWire => ({

@@ -95,9 +95,11 @@ export interface HostClient {
   uploadImage(
     slug: string,
     source: Readable | AsyncIterable<Uint8Array>,
-    options?: { name?: string; sha256?: string; signal?: AbortSignal },
+    options?: { name?: string; sha256?: string; signal?: AbortSignal; bootLike?: string },
   ): Promise<HostImageWire>;
   downloadImage(slug: string, options?: { signal?: AbortSignal }): Promise<ImageDownload>;
+  /** Removes a custom image (`cimg_…`) from the host's image store (not_found when it holds none). */
+  deleteImage(slug: string): Promise<void>;
   pinning(serverId: string): Promise<PinningWire | null>;
   /**
    * Backs the server's disk up on the host (a job: started, then polled until it ends; a retry with the
@@ -446,6 +448,7 @@ export function createHostClient(options: HostClientOptions): HostClient {
       const headers: Record<string, string> = {};
       if (uploadOptions.name !== undefined) headers[uploadHeaders.name] = encodeURIComponent(uploadOptions.name);
       if (uploadOptions.sha256 !== undefined) headers[uploadHeaders.sha256] = uploadOptions.sha256;
+      if (uploadOptions.bootLike !== undefined) headers[uploadHeaders.bootLike] = uploadOptions.bootLike;
       const raw = source instanceof Readable ? source : Readable.from(source);
       // No timeout on an upload's body; the signal aborts it.
       const response = await call('PUT', `/images/${seg(slug)}`, {
@@ -467,6 +470,10 @@ export function createHostClient(options: HostClientOptions): HostClient {
         sha256: headerOf(response, uploadHeaders.sha256),
         name: name === null ? null : decodeURIComponent(name),
       };
+    },
+
+    deleteImage: async (slug) => {
+      await json('DELETE', `/images/${seg(slug)}`);
     },
 
     pinning: async (serverId) =>

@@ -4,7 +4,7 @@ import type { Command, Group } from '../command.ts';
 import { renderData, renderDetail, renderTable } from '../output.ts';
 
 export function projectDetail(project: Project): string {
-  const rows = (['servers', 'vcpus', 'gpus', 'volumes', 'volume_gib'] as const).map((resource) => ({
+  const rows = (['servers', 'vcpus', 'gpus', 'volumes', 'volume_gib', 'custom_images'] as const).map((resource) => ({
     resource,
     used: project.usage[resource],
     quota: project.quotas[resource],

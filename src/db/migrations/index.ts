@@ -24,6 +24,7 @@ import { productSriovMigration } from './023_product_sriov.ts';
 import { hostProbesMigration } from './024_host_probes.ts';
 import { volumeKeysMigration } from './025_volume_keys.ts';
 import { regionPairProbesMigration } from './026_region_pair_probes.ts';
+import { customImagesMigration } from './027_custom_images.ts';
 
 /** Every migration, in order. Add a new file and one line here; never edit a released migration. */
 export function migrationProvider(dialect: DialectName): MigrationProvider {
@@ -54,6 +55,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         '024_host_probes': hostProbesMigration(dialect),
         '025_volume_keys': volumeKeysMigration(),
         '026_region_pair_probes': regionPairProbesMigration(),
+        '027_custom_images': customImagesMigration(),
       };
     },
   };
