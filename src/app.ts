@@ -383,8 +383,6 @@ export async function createControlPlane(config: ControlPlaneConfig) {
   });
   const resourceActions = createResourceActions({ db, dialect, clock, events });
   // ---- Custom images: made from stopped servers by a singleton worker, booted by the project's servers ----
-  let customImagePass: Promise<unknown> | null = null;
-  let customImagePassAgain = false;
   const customImages = createCustomImageService({
     db,
     dialect,
@@ -713,24 +711,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     return withTransactionParticipants([leases.fence('custom-image-worker')], () => customImageWorker.runOnce());
   }
   /** Runs a pass now (after a create or a delete), or once more after the pass under way. */
-  function kickCustomImageWorker() {
-    if (customImagePass) {
-      customImagePassAgain = true;
-      return;
-    }
-    customImagePass = metrics
-      .timeLoop('custom-image-worker', customImageWorkerOnce)
-      .catch((error: unknown) => log.error({ err: error }, 'custom image worker failed'))
-      .finally(() => {
-        customImagePass = null;
-        if (customImagePassAgain && !closing) {
-          customImagePassAgain = false;
-          kickCustomImageWorker();
-        }
-      });
-  }
-  let closing = false;
-  let customImageTimer: NodeJS.Timeout | null = null;
+  const kickCustomImageWorker = () => customImageLoop.kick();
   const eventTail = createEventTail({ db, dialect, bus });
   /** Aborted when the control plane closes: live streams (SSE, GraphQL subscriptions) end so that close() can. */
   const shutdown = new AbortController();
@@ -1263,6 +1244,11 @@ export async function createControlPlane(config: ControlPlaneConfig) {
   const trafficLoop = loop('traffic-worker', config.trafficLoopIntervalMs ?? 60_000, trafficWorkerOnce);
   const billingLoop = loop('billing-invoicer', config.billingLoopIntervalMs ?? 600_000, billingLoopOnce);
   const statusLoop = loop('status-probes', config.statusProbeIntervalMs ?? 60_000, statusProbesOnce);
+  const customImageLoop = loop(
+    'custom-image-worker',
+    config.customImageLoopIntervalMs ?? 10_000,
+    customImageWorkerOnce,
+  );
 
   return {
     db,
@@ -1351,8 +1337,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       backupSchedule.start();
       serverAddresses.start();
       backupLoop.start();
-      customImageTimer = setInterval(kickCustomImageWorker, config.customImageLoopIntervalMs ?? 10_000);
-      customImageTimer.unref();
+      customImageLoop.start();
       webhookWorker.start();
       trafficLoop.start();
       metering.start();
@@ -1377,9 +1362,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
 
     async close() {
       shutdown.abort();
-      closing = true;
-      if (customImageTimer) clearInterval(customImageTimer);
-      await customImagePass;
+      await customImageLoop.stop();
       await Promise.all([backupLoop.stop(), trafficLoop.stop()]);
       await backupSchedule.stop();
       await Promise.all([billingLoop.stop(), statusLoop.stop()]);

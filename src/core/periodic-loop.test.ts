@@ -88,3 +88,32 @@ test('each pass goes through the timing wrapper under the loop name', async () =
   assert.ok(timed.length >= 1);
   assert.ok(timed.every((name) => name === 'timed'));
 });
+
+test('kick runs a pass now, or exactly once more after the pass under way; nothing after stop', async () => {
+  let passes = 0;
+  let release: () => void = () => undefined;
+  const loop = periodicLoop({
+    name: 'kicked',
+    intervalMs: 60_000,
+    onError: () => undefined,
+    pass: async () => {
+      passes++;
+      await new Promise<void>((resolve) => (release = resolve));
+    },
+  });
+  loop.start();
+  loop.kick();
+  assert.equal(passes, 1, 'ran at once');
+  loop.kick();
+  loop.kick();
+  release();
+  await sleep(5);
+  assert.equal(passes, 2, 'two kicks during a pass: one more pass');
+  release();
+  await sleep(5);
+  assert.equal(passes, 2);
+  const stopping = loop.stop();
+  loop.kick();
+  await stopping;
+  assert.equal(passes, 2, 'no pass after stop');
+});

@@ -6,6 +6,8 @@
  */
 export interface PeriodicLoop {
   start(): void;
+  /** Runs a pass now, or once more right after the pass under way (work was just queued for it). */
+  kick(): void;
   /** Stops the timer and resolves once the pass in flight (if any) has ended. */
   stop(): Promise<void>;
 }
@@ -23,8 +25,13 @@ export function periodicLoop(options: PeriodicLoopOptions): PeriodicLoop {
   const time = options.time ?? ((_name, pass) => pass());
   let timer: NodeJS.Timeout | null = null;
   let inFlight: Promise<void> | null = null;
-  const tick = () => {
-    if (inFlight) return;
+  let again = false;
+  let stopped = false;
+  const tick = (queue: boolean) => {
+    if (inFlight) {
+      if (queue) again = true;
+      return;
+    }
     inFlight = time(options.name, options.pass)
       .then(
         () => undefined,
@@ -32,18 +39,28 @@ export function periodicLoop(options: PeriodicLoopOptions): PeriodicLoop {
       )
       .finally(() => {
         inFlight = null;
+        if (again && !stopped) {
+          again = false;
+          tick(false);
+        }
       });
   };
   return {
     start() {
       if (timer) return;
-      timer = setInterval(tick, options.intervalMs);
+      stopped = false;
+      timer = setInterval(() => tick(false), options.intervalMs);
       timer.unref();
     },
+    kick() {
+      if (!stopped) tick(true);
+    },
     async stop() {
+      stopped = true;
       if (timer) clearInterval(timer);
       timer = null;
-      await inFlight;
+      // A pass that chained another (kick) leaves it in flight: wait until none is.
+      while (inFlight) await inFlight;
     },
   };
 }
