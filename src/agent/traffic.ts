@@ -117,7 +117,11 @@ export function createTrafficLoop(options: TrafficLoopOptions) {
     ? createFirewallDropFlows({
         read: async () => {
           const json = await options.nft(['-j', 'list', 'table', 'bridge', firewallTable]).catch(() => null);
-          return json ? parseFirewallDrops(json) : [];
+          try {
+            return json ? parseFirewallDrops(json) : [];
+          } catch {
+            return [];
+          }
         },
         serverOf: (ifname) => tapServer.get(ifname) ?? null,
         nowMs: () => clock.nowMs(),

@@ -37,7 +37,7 @@ export interface FirewallDataPlaneOptions {
   state?: StateMatch | 'auto';
   /** The tap of a server (default: its public tap, `vmc…`). */
   ifnameOf?: (serverId: string) => string;
-  /** The drop sets' size and element timeout (default 4 096 elements, 60 s). */
+  /** The drop sets' size and element timeout (default 1 024 elements per set, 60 s). */
   dropSets?: DropSetOptions;
 }
 

@@ -157,8 +157,8 @@ test('updates touch only the ports that changed and keep the counters of unchang
   const update = renderFirewallUpdate([web, egress], [web3, egress], 'ct').split('\n').filter(Boolean);
   assert.deepEqual(update, [
     'add counter bridge vmcloud_fw vmcaaaaaaaaaaaa_fw_web_v3_0',
-    'add set bridge vmcloud_fw drops4_in_vmcaaaaaaaaaaaa { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 4096; flags dynamic,timeout; timeout 60s; counter; }',
-    'add set bridge vmcloud_fw drops6_in_vmcaaaaaaaaaaaa { type ipv6_addr . ipv6_addr . inet_proto . inet_service; size 4096; flags dynamic,timeout; timeout 60s; counter; }',
+    'add set bridge vmcloud_fw drops4_in_vmcaaaaaaaaaaaa { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 1024; flags dynamic,timeout; timeout 60s; counter; }',
+    'add set bridge vmcloud_fw drops6_in_vmcaaaaaaaaaaaa { type ipv6_addr . ipv6_addr . inet_proto . inet_service; size 1024; flags dynamic,timeout; timeout 60s; counter; }',
     'add chain bridge vmcloud_fw in_vmcaaaaaaaaaaaa',
     'flush chain bridge vmcloud_fw in_vmcaaaaaaaaaaaa',
     'add rule bridge vmcloud_fw in_vmcaaaaaaaaaaaa ct state established,related accept',

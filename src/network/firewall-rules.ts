@@ -63,7 +63,7 @@ export interface DropSetOptions {
   size: number;
   timeoutSeconds: number;
 }
-export const defaultDropSets: DropSetOptions = { size: 4096, timeoutSeconds: 60 };
+export const defaultDropSets: DropSetOptions = { size: 1024, timeoutSeconds: 60 };
 export const dropSetName = (ifname: string, direction: 'in' | 'out', family: 4 | 6) =>
   `drops${family}_${chainName(ifname, direction)}`;
 /** The protocols whose packets have a destination port (`th dport`); others count with port 0. */
