@@ -3,7 +3,8 @@
  * per protected address: an IPv4, an IPv6 /64) into one observation per address; at each 5-minute slot
  * boundary it closes the slot of every server — the tap's counters (bytes and packets in/out, the server's
  * view) and the nft accounting counters (`inet vmcloud_acct`: the bytes to and from the provider's sites,
- * unmetered) — and sends both, with the flow records its flow source drained, to the control plane
+ * unmetered) — and sends both, with the flow records its flow sources drained (conntrack's ended
+ * connections; the firewall's drop sets, src/traffic/firewall-drops.ts), to the control plane
  * (`POST /v1/agent/hosts/:id/traffic`). The answer is the mitigation the host should have: tables are
  * installed, replaced or deleted to match, and the packets they dropped are reported with the next report.
  *
@@ -18,6 +19,7 @@ import {
   counterDelta,
   counterNames,
   createConntrackFlows,
+  createFirewallDropFlows,
   parseNftCounters,
   readInterfaceCounters,
   serverViewOfTap,
@@ -34,6 +36,7 @@ import {
   protectedTarget,
   type MeterReading,
 } from '../ddos/index.ts';
+import { firewallTable, parseFirewallDrops } from '../network/index.ts';
 
 export interface HostTap {
   serverId: string;
@@ -65,6 +68,11 @@ export interface TrafficLoopOptions {
    * connections of the servers become flow records (src/traffic/conntrack.ts). Absent: no flow records.
    */
   readConntrack?: () => Promise<string>;
+  /**
+   * Read the firewall's drop sets (`nft -j list table bridge vmcloud_fw`) each period: what the servers'
+   * firewalls dropped becomes flow records with action `drop` (src/traffic/firewall-drops.ts).
+   */
+  firewallDrops?: boolean;
   /** The meter period (default 1 s) and how many periods a report gathers (default 1). */
   tickMs?: number;
   reportEveryTicks?: number;
@@ -100,6 +108,22 @@ export function createTrafficLoop(options: TrafficLoopOptions) {
             return null;
           }
         },
+        nowMs: () => clock.nowMs(),
+      })
+    : null;
+  /** Which server each tap belongs to (the taps of the last tick): drop-set elements → servers. */
+  let tapServer = new Map<string, string>();
+  const dropSource = options.firewallDrops
+    ? createFirewallDropFlows({
+        read: async () => {
+          const json = await options.nft(['-j', 'list', 'table', 'bridge', firewallTable]).catch(() => null);
+          try {
+            return json ? parseFirewallDrops(json) : [];
+          } catch {
+            return [];
+          }
+        },
+        serverOf: (ifname) => tapServer.get(ifname) ?? null,
         nowMs: () => clock.nowMs(),
       })
     : null;
@@ -285,6 +309,8 @@ export function createTrafficLoop(options: TrafficLoopOptions) {
       await observe(taps, nowMs);
       await account(taps, nowMs);
       if (flowSource) pending.flows.push(...(await flowSource.drain()));
+      tapServer = new Map(taps.map((t) => [t.ifname, t.serverId]));
+      if (dropSource) pending.flows.push(...(await dropSource.drain()));
       await collectDrops();
       ticks++;
       if (ticks % every !== 0 && pending.samples.length === 0) return;

@@ -396,6 +396,8 @@ export async function runAgent(argv: string[], io: AgentIo): Promise<number> {
       nft: nftRunner(),
       // Flow records from conntrack: its entries need per-direction counters (acct), off by default.
       readConntrack: () => readFile('/proc/net/nf_conntrack', 'utf8').catch(() => ''),
+      // Flow records of what the servers' firewalls dropped, from the firewall table's drop sets.
+      firewallDrops: true,
     });
     await writeFile('/proc/sys/net/netfilter/nf_conntrack_acct', '1').catch((error: unknown) =>
       log.warn({ err: (error as Error).message }, 'flow records: nf_conntrack_acct could not be set'),

@@ -15,9 +15,10 @@ const run = promisify(execFile);
 export function nftRunner(netns?: string) {
   return async (args: string[], input?: string): Promise<string> => {
     const [cmd, argv] = netns ? ['ip', ['netns', 'exec', netns, 'nft', ...args]] : ['nft', args];
-    if (input === undefined) return (await run(cmd, argv)).stdout;
+    // Listings of tables with big sets (the firewall's drop sets) exceed execFile's 1 MiB default.
+    if (input === undefined) return (await run(cmd, argv, { maxBuffer: 64 << 20 })).stdout;
     return new Promise((resolve, reject) => {
-      const child = execFile(cmd, argv, (error, stdout, stderr) =>
+      const child = execFile(cmd, argv, { maxBuffer: 64 << 20 }, (error, stdout, stderr) =>
         error ? reject(new Error(`nft failed: ${stderr || error.message}`)) : resolve(stdout),
       );
       child.stdin!.end(input);

@@ -22,6 +22,7 @@ import {
   renderFirewallRuleset,
   renderFirewallUpdate,
   renderStateTable,
+  type DropSetOptions,
   type FirewallPort,
   type StateMatch,
 } from './firewall-rules.ts';
@@ -36,6 +37,8 @@ export interface FirewallDataPlaneOptions {
   state?: StateMatch | 'auto';
   /** The tap of a server (default: its public tap, `vmc…`). */
   ifnameOf?: (serverId: string) => string;
+  /** The drop sets' size and element timeout (default 1 024 elements per set, 60 s). */
+  dropSets?: DropSetOptions;
 }
 
 export interface FirewallDataPlane {
@@ -115,7 +118,9 @@ export function createFirewallDataPlane(options: FirewallDataPlaneOptions = {}):
       const state = await stateMatch();
       if (state === 'mark') await ensureStateTable();
       const intact = applied !== null && current !== null && firewallFingerprint(current) === applied.fingerprint;
-      let script = intact ? renderFirewallUpdate(applied!.ports, ports, state) : renderFirewallRuleset(ports, state);
+      let script = intact
+        ? renderFirewallUpdate(applied!.ports, ports, state, options.dropSets)
+        : renderFirewallRuleset(ports, state, options.dropSets);
       last = intact ? (script === '' ? 'none' : 'update') : 'full';
       if (script !== '') {
         try {
@@ -127,7 +132,7 @@ export function createFirewallDataPlane(options: FirewallDataPlaneOptions = {}):
             { err: error instanceof Error ? error.message : String(error) },
             'firewall update failed: replacing the table',
           );
-          script = renderFirewallRuleset(ports, state);
+          script = renderFirewallRuleset(ports, state, options.dropSets);
           await apply(script);
           last = 'full';
         }

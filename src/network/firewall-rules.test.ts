@@ -3,8 +3,11 @@ import assert from 'node:assert/strict';
 import type { DesiredFirewallRule } from '../contract/index.ts';
 import {
   chainRules,
+  dropSetBody,
+  dropSetRules,
   firewallFingerprint,
   parseFirewallCounters,
+  parseFirewallDrops,
   portCounters,
   renderFirewallRuleset,
   renderFirewallUpdate,
@@ -89,6 +92,10 @@ test('a chain: replies, ARP and neighbour discovery accepted, each rule counted 
     'ip saddr { 10.0.0.0/8 } tcp dport 22 counter name vmcaaaaaaaaaaaa_fw_web_v2_0 accept',
     'ip saddr { 0.0.0.0/0 } tcp dport 443 counter name vmcaaaaaaaaaaaa_fw_web_v2_1 accept',
     'ip6 saddr { ::/0 } tcp dport 443 counter name vmcaaaaaaaaaaaa_fw_web_v2_1 accept',
+    'meta l4proto { tcp, udp, sctp, dccp, udplite } add @drops4_in_vmcaaaaaaaaaaaa { ip saddr . ip daddr . meta l4proto . th dport }',
+    'meta l4proto != { tcp, udp, sctp, dccp, udplite } add @drops4_in_vmcaaaaaaaaaaaa { ip saddr . ip daddr . meta l4proto . 0 }',
+    'meta l4proto { tcp, udp, sctp, dccp, udplite } add @drops6_in_vmcaaaaaaaaaaaa { ip6 saddr . ip6 daddr . meta l4proto . th dport }',
+    'meta l4proto != { tcp, udp, sctp, dccp, udplite } add @drops6_in_vmcaaaaaaaaaaaa { ip6 saddr . ip6 daddr . meta l4proto . 0 }',
     'counter name vmcaaaaaaaaaaaa_drop_in drop',
   ]);
   assert.equal(chainRules(web, 'in', 'mark')[0], 'meta mark & 0x10000000 == 0x10000000 accept');
@@ -97,8 +104,13 @@ test('a chain: replies, ARP and neighbour discovery accepted, each rule counted 
     'ct state established,related accept',
     'ether type arp accept',
     'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert, nd-redirect } accept',
+    ...dropSetRules('vmcc', 'in'),
     'counter name vmcc_drop_in drop',
   ]);
+  // The drop sets come just before the drop, each rule on its own (a full set fails its rule, not the drop).
+  const out = chainRules(egress, 'out', 'ct');
+  assert.deepEqual(out.slice(-5, -1), dropSetRules('vmcbbbbbbbbbbbb', 'out'));
+  assert.ok(out.slice(-5, -1).every((line) => line.includes('@drops') && !/accept|drop$/.test(line)));
   assert.deepEqual(portCounters(egress), [
     'vmcbbbbbbbbbbbb_drop_in',
     'vmcbbbbbbbbbbbb_drop_out',
@@ -145,12 +157,15 @@ test('updates touch only the ports that changed and keep the counters of unchang
   const update = renderFirewallUpdate([web, egress], [web3, egress], 'ct').split('\n').filter(Boolean);
   assert.deepEqual(update, [
     'add counter bridge vmcloud_fw vmcaaaaaaaaaaaa_fw_web_v3_0',
+    'add set bridge vmcloud_fw drops4_in_vmcaaaaaaaaaaaa { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 1024; flags dynamic,timeout; timeout 60s; counter; }',
+    'add set bridge vmcloud_fw drops6_in_vmcaaaaaaaaaaaa { type ipv6_addr . ipv6_addr . inet_proto . inet_service; size 1024; flags dynamic,timeout; timeout 60s; counter; }',
     'add chain bridge vmcloud_fw in_vmcaaaaaaaaaaaa',
     'flush chain bridge vmcloud_fw in_vmcaaaaaaaaaaaa',
     'add rule bridge vmcloud_fw in_vmcaaaaaaaaaaaa ct state established,related accept',
     'add rule bridge vmcloud_fw in_vmcaaaaaaaaaaaa ether type arp accept',
     'add rule bridge vmcloud_fw in_vmcaaaaaaaaaaaa icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert, nd-redirect } accept',
     'add rule bridge vmcloud_fw in_vmcaaaaaaaaaaaa ip saddr { 10.1.0.0/16 } tcp dport 22 counter name vmcaaaaaaaaaaaa_fw_web_v3_0 accept',
+    ...dropSetRules('vmcaaaaaaaaaaaa', 'in').map((r) => `add rule bridge vmcloud_fw in_vmcaaaaaaaaaaaa ${r}`),
     'add rule bridge vmcloud_fw in_vmcaaaaaaaaaaaa counter name vmcaaaaaaaaaaaa_drop_in drop',
     'delete counter bridge vmcloud_fw vmcaaaaaaaaaaaa_fw_web_v2_0',
     'delete counter bridge vmcloud_fw vmcaaaaaaaaaaaa_fw_web_v2_1',
@@ -169,9 +184,13 @@ test('updates touch only the ports that changed and keep the counters of unchang
     'delete element bridge vmcloud_fw in_ports { "vmcbbbbbbbbbbbb" }',
     'flush chain bridge vmcloud_fw in_vmcbbbbbbbbbbbb',
     'delete chain bridge vmcloud_fw in_vmcbbbbbbbbbbbb',
+    'delete set bridge vmcloud_fw drops4_in_vmcbbbbbbbbbbbb',
+    'delete set bridge vmcloud_fw drops6_in_vmcbbbbbbbbbbbb',
     'delete element bridge vmcloud_fw out_ports { "vmcbbbbbbbbbbbb" }',
     'flush chain bridge vmcloud_fw out_vmcbbbbbbbbbbbb',
     'delete chain bridge vmcloud_fw out_vmcbbbbbbbbbbbb',
+    'delete set bridge vmcloud_fw drops4_out_vmcbbbbbbbbbbbb',
+    'delete set bridge vmcloud_fw drops6_out_vmcbbbbbbbbbbbb',
     'delete counter bridge vmcloud_fw vmcbbbbbbbbbbbb_drop_in',
     'delete counter bridge vmcloud_fw vmcbbbbbbbbbbbb_drop_out',
     'delete counter bridge vmcloud_fw vmcbbbbbbbbbbbb_fw_b_v1_0',
@@ -186,6 +205,42 @@ test('updates touch only the ports that changed and keep the counters of unchang
   assert.ok(
     fresh.includes('add rule bridge vmcloud_fw out_vmcbbbbbbbbbbbb meta mark & 0x10000000 == 0x10000000 accept'),
   );
+  // Its drop sets exist before the first rule that adds to them.
+  assert.ok(
+    fresh.indexOf(`add set bridge vmcloud_fw drops4_out_vmcbbbbbbbbbbbb ${dropSetBody(4)}`) <
+      fresh.findIndex((line) => line.includes('add @drops4_out_vmcbbbbbbbbbbbb')),
+  );
+});
+
+test('drop sets: one per chain and family, bounded, their timeout and size configurable', () => {
+  assert.equal(
+    dropSetBody(6, { size: 16, timeoutSeconds: 5 }),
+    '{ type ipv6_addr . ipv6_addr . inet_proto . inet_service; size 16; flags dynamic,timeout; timeout 5s; counter; }',
+  );
+  const text = renderFirewallRuleset([web, egress], 'ct', { size: 100, timeoutSeconds: 30 });
+  const sets = text.split('\n').filter((line) => line.startsWith('  set '));
+  assert.deepEqual(
+    sets.map((line) => line.split(' ')[3]),
+    [
+      'drops4_in_vmcaaaaaaaaaaaa',
+      'drops6_in_vmcaaaaaaaaaaaa',
+      'drops4_in_vmcbbbbbbbbbbbb',
+      'drops6_in_vmcbbbbbbbbbbbb',
+      'drops4_out_vmcbbbbbbbbbbbb',
+      'drops6_out_vmcbbbbbbbbbbbb',
+    ],
+  );
+  assert.ok(sets.every((line) => line.includes('size 100;') && line.includes('timeout 30s;')));
+  // Sets come before the chains that use them.
+  assert.ok(text.indexOf('set drops4_in_vmcaaaaaaaaaaaa') < text.indexOf('chain in_vmcaaaaaaaaaaaa'));
+  for (const bad of [
+    { size: 0, timeoutSeconds: 60 },
+    { size: 10, timeoutSeconds: 0 },
+    { size: 1.5, timeoutSeconds: 60 },
+  ]) {
+    assert.throws(() => renderFirewallRuleset([web], 'ct', bad), RangeError);
+    assert.throws(() => renderFirewallUpdate([], [web], 'ct', bad), RangeError);
+  }
 });
 
 test('bad input never reaches nft text', () => {
@@ -240,4 +295,89 @@ test('counters and the fingerprint from nft -j', () => {
   const drifted = JSON.parse(listed(4)) as { nftables: unknown[] };
   drifted.nftables.pop();
   assert.notEqual(firewallFingerprint(JSON.stringify(drifted)), firewallFingerprint(listed(4)), 'a rule gone is drift');
+});
+
+test('drop-set elements from nft -j; they are no drift', () => {
+  // As `nft -j list table bridge vmcloud_fw` prints them (nftables 1.0.6, recorded in a namespace).
+  const listed = (elements: unknown[]) =>
+    JSON.stringify({
+      nftables: [
+        { metainfo: { version: '1.0.6' } },
+        { table: { family: 'bridge', name: 'vmcloud_fw', handle: 2 } },
+        {
+          set: {
+            family: 'bridge',
+            name: 'drops4_in_vmca',
+            table: 'vmcloud_fw',
+            type: ['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'],
+            handle: 3,
+            size: 4096,
+            flags: ['timeout'],
+            timeout: 60,
+            stmt: [{ counter: null }],
+            ...(elements.length > 0 && { elem: elements }),
+          },
+        },
+        { set: { family: 'bridge', name: 'other', table: 'vmcloud_fw', elem: ['10.0.0.1'] } },
+        { rule: { chain: 'in_vmca', expr: [{ counter: { packets: 1, bytes: 1 } }, { drop: null }] } },
+      ],
+    });
+  const elements = [
+    {
+      elem: {
+        val: { concat: ['10.77.0.20', '10.77.0.10', 'icmp', 0] },
+        expires: 25,
+        counter: { packets: 2, bytes: 168 },
+      },
+    },
+    {
+      elem: {
+        val: { concat: ['10.77.0.20', '10.77.0.10', 'tcp', 5432] },
+        expires: 57,
+        counter: { packets: 3, bytes: 180 },
+      },
+    },
+    { elem: { val: { concat: ['10.77.0.21', '10.77.0.10', 132, 9] }, counter: { packets: 1, bytes: 60 } } },
+    { elem: { val: { concat: ['10.77.0.22', '10.77.0.10', 'no-such-protocol', 0] } } },
+  ];
+  assert.deepEqual(parseFirewallDrops(listed(elements)), [
+    {
+      ifname: 'vmca',
+      direction: 'in',
+      src: '10.77.0.20',
+      dst: '10.77.0.10',
+      protocol: 1,
+      dstPort: 0,
+      packets: 2,
+      bytes: 168,
+      expiresSeconds: 25,
+      timeoutSeconds: 60,
+    },
+    {
+      ifname: 'vmca',
+      direction: 'in',
+      src: '10.77.0.20',
+      dst: '10.77.0.10',
+      protocol: 6,
+      dstPort: 5432,
+      packets: 3,
+      bytes: 180,
+      expiresSeconds: 57,
+      timeoutSeconds: 60,
+    },
+    {
+      ifname: 'vmca',
+      direction: 'in',
+      src: '10.77.0.21',
+      dst: '10.77.0.10',
+      protocol: 132,
+      dstPort: 9,
+      packets: 1,
+      bytes: 60,
+      expiresSeconds: null,
+      timeoutSeconds: 60,
+    },
+  ]);
+  assert.deepEqual(parseFirewallDrops(listed([])), []);
+  assert.equal(firewallFingerprint(listed(elements)), firewallFingerprint(listed([])), 'dropped packets are no drift');
 });

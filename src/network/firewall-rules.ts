@@ -8,7 +8,13 @@
  *   - each chain: replies accepted (established/related), ARP and IPv6 neighbour discovery accepted, the
  *     rules of every firewall of the server (a union: all accept), then a counted drop;
  *   - one named counter per rule, `<tap>_<firewall id>_v<version>_<index>` (both address families of a
- *     rule count into it), read back with `nft -j list table`.
+ *     rule count into it), read back with `nft -j list table`;
+ *   - per chain, two dynamic sets `drops4_<chain>` / `drops6_<chain>` that remember what the chain's drop
+ *     dropped: one element per (source, destination, protocol, destination port — 0 for protocols without
+ *     ports) with its own counter, added by a rule of its own just before the drop (a full set makes that
+ *     rule fail, never the drop), expiring `timeout` after it was added (not refreshed: an element covers
+ *     at most that long). The agent's traffic loop turns the elements into flow records with action `drop`
+ *     (src/traffic/firewall-drops.ts).
  *
  * Stateful matching, two ways (the host picks one, firewall-data-plane.ts):
  *   - `ct`: `ct state established,related` in the bridge family (needs nf_conntrack_bridge, Linux ≥ 5.3);
@@ -51,6 +57,46 @@ export const counterName = (ifname: string, firewall: { id: string; version: num
   `${ifname}_${firewall.id}_v${firewall.version}_${index}`;
 export const dropCounterName = (ifname: string, direction: 'in' | 'out') => `${ifname}_drop_${direction}`;
 const chainName = (ifname: string, direction: 'in' | 'out') => `${direction}_${ifname}`;
+
+/** The drop sets: elements at most per set, and how long one lives after the first packet it counts. */
+export interface DropSetOptions {
+  size: number;
+  timeoutSeconds: number;
+}
+export const defaultDropSets: DropSetOptions = { size: 1024, timeoutSeconds: 60 };
+export const dropSetName = (ifname: string, direction: 'in' | 'out', family: 4 | 6) =>
+  `drops${family}_${chainName(ifname, direction)}`;
+/** The protocols whose packets have a destination port (`th dport`); others count with port 0. */
+const portProtocols = '{ tcp, udp, sctp, dccp, udplite }';
+
+function checkDropSets(drops: DropSetOptions) {
+  const ok = (n: number, max: number) => Number.isInteger(n) && n >= 1 && n <= max;
+  if (!ok(drops.size, 1_000_000) || !ok(drops.timeoutSeconds, 86_400))
+    throw new RangeError(`bad drop sets: size ${drops.size}, timeout ${drops.timeoutSeconds}s`);
+}
+
+/** The body of a drop set's declaration (`{ type …; }`), for the table text and for `add set`. */
+export function dropSetBody(family: 4 | 6, drops: DropSetOptions = defaultDropSets): string {
+  checkDropSets(drops);
+  const addr = family === 4 ? 'ipv4_addr' : 'ipv6_addr';
+  return `{ type ${addr} . ${addr} . inet_proto . inet_service; size ${drops.size}; flags dynamic,timeout; timeout ${drops.timeoutSeconds}s; counter; }`;
+}
+
+/** The rules that put a dropped packet in the chain's drop sets (they carry no verdict). */
+export function dropSetRules(ifname: string, direction: 'in' | 'out'): string[] {
+  const lines: string[] = [];
+  for (const [family, ip] of [
+    [4, 'ip'],
+    [6, 'ip6'],
+  ] as const) {
+    const set = `@${dropSetName(ifname, direction, family)}`;
+    lines.push(
+      `meta l4proto ${portProtocols} add ${set} { ${ip} saddr . ${ip} daddr . meta l4proto . th dport }`,
+      `meta l4proto != ${portProtocols} add ${set} { ${ip} saddr . ${ip} daddr . meta l4proto . 0 }`,
+    );
+  }
+  return lines;
+}
 
 function check(port: FirewallPort) {
   if (!ifnameOk(port.ifname)) throw new RangeError(`bad interface name ${port.ifname}`);
@@ -125,6 +171,7 @@ export function chainRules(port: FirewallPort, direction: 'in' | 'out', state: S
       for (const match of ruleMatches(rule))
         lines.push(`${match} counter name ${counterName(port.ifname, firewall, i)} accept`);
     });
+  lines.push(...dropSetRules(port.ifname, direction));
   lines.push(`counter name ${dropCounterName(port.ifname, direction)} drop`);
   return lines;
 }
@@ -158,9 +205,14 @@ export function renderStateTable(): string {
 }
 
 /** The whole firewall table for these ports, replacing whatever table there was (one transaction). */
-export function renderFirewallRuleset(ports: readonly FirewallPort[], state: StateMatch): string {
+export function renderFirewallRuleset(
+  ports: readonly FirewallPort[],
+  state: StateMatch,
+  drops: DropSetOptions = defaultDropSets,
+): string {
   const sorted = sortPorts(ports);
   sorted.forEach(check);
+  checkDropSets(drops);
   const element = (port: FirewallPort, direction: 'in' | 'out') =>
     `"${port.ifname}" : jump ${chainName(port.ifname, direction)}`;
   const map = (name: string, elements: string[]) =>
@@ -183,6 +235,10 @@ export function renderFirewallRuleset(ports: readonly FirewallPort[], state: Sta
       sorted.filter(hasOut).map((p) => element(p, 'out')),
     ),
   );
+  for (const port of sorted)
+    for (const direction of hasOut(port) ? (['in', 'out'] as const) : (['in'] as const))
+      for (const family of [4, 6] as const)
+        lines.push(`  set ${dropSetName(port.ifname, direction, family)} ${dropSetBody(family, drops)}`);
   for (const port of sorted)
     for (const direction of hasOut(port) ? (['in', 'out'] as const) : (['in'] as const)) {
       lines.push(`  chain ${chainName(port.ifname, direction)} {`);
@@ -220,7 +276,9 @@ export function renderFirewallUpdate(
   previous: readonly FirewallPort[],
   next: readonly FirewallPort[],
   state: StateMatch,
+  drops: DropSetOptions = defaultDropSets,
 ): string {
+  checkDropSets(drops);
   const before = new Map(sortPorts(previous).map((p) => [p.ifname, p]));
   const after = new Map(sortPorts(next).map((p) => [p.ifname, p]));
   after.forEach(check);
@@ -240,6 +298,9 @@ export function renderFirewallUpdate(
       const chain = chainName(ifname, direction);
       const mapName = `${direction}_ports`;
       if (has) {
+        // `add set` keeps a set that is there (and what it remembers).
+        for (const family of [4, 6] as const)
+          lines.push(`add set ${t} ${dropSetName(ifname, direction, family)} ${dropSetBody(family, drops)}`);
         lines.push(`add chain ${t} ${chain}`, `flush chain ${t} ${chain}`);
         for (const rule of chainRules(now, direction, state)) lines.push(`add rule ${t} ${chain} ${rule}`);
         if (!had) lines.push(`add element ${t} ${mapName} { "${ifname}" : jump ${chain} }`);
@@ -248,6 +309,8 @@ export function renderFirewallUpdate(
           `delete element ${t} ${mapName} { "${ifname}" }`,
           `flush chain ${t} ${chain}`,
           `delete chain ${t} ${chain}`,
+          `delete set ${t} ${dropSetName(ifname, direction, 4)}`,
+          `delete set ${t} ${dropSetName(ifname, direction, 6)}`,
         );
       }
     }
@@ -284,5 +347,93 @@ export function firewallFingerprint(json: string): string {
     }
     return value;
   };
-  return JSON.stringify((doc.nftables ?? []).filter((item) => !('metainfo' in item)).map(strip));
+  // A drop set's elements come and go with the traffic: they are no drift either.
+  const withoutElements = (item: Record<string, unknown>) => {
+    if (!item.set || typeof item.set !== 'object') return item;
+    const { elem: _elem, ...set } = item.set as Record<string, unknown>;
+    return { set };
+  };
+  return JSON.stringify(
+    (doc.nftables ?? [])
+      .filter((item) => !('metainfo' in item))
+      .map(withoutElements)
+      .map(strip),
+  );
+}
+
+/** One element of a drop set: what a chain dropped from one source to one destination port so far. */
+export interface FirewallDropElement {
+  ifname: string;
+  /** `in`: the chain of what reaches the server; `out`: of what it sends. */
+  direction: 'in' | 'out';
+  src: string;
+  dst: string;
+  /** IANA protocol number. */
+  protocol: number;
+  /** 0 for protocols without ports. */
+  dstPort: number;
+  packets: number;
+  bytes: number;
+  /** Seconds until the element expires, and the set's timeout (its age is their difference). */
+  expiresSeconds: number | null;
+  timeoutSeconds: number | null;
+}
+
+/** Protocol names nft prints (from /etc/protocols) → numbers; numbers pass through (`nft -p`). */
+const protocolNumbers: Record<string, number> = {
+  icmp: 1,
+  igmp: 2,
+  ipip: 4,
+  tcp: 6,
+  egp: 8,
+  udp: 17,
+  dccp: 33,
+  ipv6: 41,
+  gre: 47,
+  esp: 50,
+  ah: 51,
+  'ipv6-icmp': 58,
+  icmpv6: 58,
+  ospf: 89,
+  pim: 103,
+  vrrp: 112,
+  l2tp: 115,
+  sctp: 132,
+  udplite: 136,
+};
+
+/** `nft -j list table bridge vmcloud_fw` (or `list set`) → the elements of its drop sets. */
+export function parseFirewallDrops(json: string): FirewallDropElement[] {
+  const out: FirewallDropElement[] = [];
+  const doc = JSON.parse(json) as { nftables?: Array<Record<string, unknown>> };
+  for (const item of doc.nftables ?? []) {
+    const set = item.set as { name?: string; timeout?: number; elem?: unknown[] } | undefined;
+    const named = set?.name !== undefined ? /^drops[46]_(in|out)_([A-Za-z0-9_]{1,15})$/.exec(set.name) : null;
+    if (!set || !named) continue;
+    for (const raw of set.elem ?? []) {
+      const wrapped = (raw as { elem?: Record<string, unknown> }).elem;
+      const value = (wrapped ? wrapped.val : raw) as { concat?: unknown[] } | undefined;
+      const concat = value?.concat;
+      if (!Array.isArray(concat) || concat.length !== 4) continue;
+      const [src, dst, proto, port] = concat;
+      const protocol = typeof proto === 'number' ? proto : protocolNumbers[String(proto)];
+      const dstPort = Number(port);
+      if (typeof src !== 'string' || typeof dst !== 'string' || protocol === undefined || !Number.isInteger(dstPort))
+        continue;
+      const counter = wrapped?.counter as { packets?: number; bytes?: number } | undefined;
+      out.push({
+        ifname: named[2],
+        direction: named[1] as 'in' | 'out',
+        src,
+        dst,
+        protocol,
+        dstPort,
+        packets: Number(counter?.packets ?? 0),
+        bytes: Number(counter?.bytes ?? 0),
+        expiresSeconds: typeof wrapped?.expires === 'number' ? wrapped.expires : null,
+        timeoutSeconds: typeof set.timeout === 'number' ? set.timeout : null,
+      });
+    }
+  }
+  return out;
 }

@@ -14,3 +14,4 @@ export { createHostTrafficReceiver, type HostTrafficReceiver, type HostServer } 
 export * from './tap-counters.ts';
 export * from './nft-accounting.ts';
 export * from './conntrack.ts';
+export * from './firewall-drops.ts';
