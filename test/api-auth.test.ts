@@ -205,8 +205,18 @@ for (const dialect of testDialects())
       const page = await fetch(`${tcp.url}/servers/srv_123`);
       assert.equal(page.status, 200);
       assert.equal(page.headers.get('cache-control'), 'no-cache');
-      assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/);
-      assert.match(await page.text(), /<title>VMCloud/);
+      const csp = page.headers.get('content-security-policy') ?? '';
+      assert.match(csp, /default-src 'self'/);
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+      const html = await page.text();
+      assert.match(html, /<title>VMCloud/);
+      // Each page load gets its own style nonce, in the CSP (style elements only) and in the page.
+      const nonce = /style-src-elem 'self' 'nonce-([A-Za-z0-9+/=]+)'/.exec(csp)?.[1];
+      assert.ok(nonce, csp);
+      assert.ok(html.includes(`<meta property="csp-nonce" nonce="${nonce}" />`), html);
+      const again = (await fetch(`${tcp.url}/`)).headers.get('content-security-policy') ?? '';
+      assert.doesNotMatch(again, new RegExp(`nonce-${nonce.replace(/[+/=]/g, '\\$&')}`), 'a fresh nonce');
+      assert.match(asset.headers.get('content-security-policy') ?? '', /^default-src 'self'/);
       const api = await fetch(`${tcp.url}/v1/nothing-here`);
       assert.equal(api.status, 404);
       assert.match(api.headers.get('content-type') ?? '', /problem\+json/);

@@ -1,5 +1,12 @@
 /** Messages of the resource pages (networks … status) and the operator area, in English and French. */
 export const enResources = {
+  serialConsole: 'Serial console',
+  openSerialConsole: 'Open the serial console',
+  closeSerialConsole: 'Close the console',
+  serialConnecting: 'Connecting…',
+  serialOpen: 'Connected: what you type goes to the server.',
+  serialClosed: 'The console closed ({reason}).',
+  serialViewerNote: 'The serial console is for owners and members.',
   // navigation and common
   networks: 'Networks',
   floatingIps: 'Floating IPs',
@@ -243,6 +250,13 @@ export const enResources = {
 };
 
 export const frResources: typeof enResources = {
+  serialConsole: 'Console série',
+  openSerialConsole: 'Ouvrir la console série',
+  closeSerialConsole: 'Fermer la console',
+  serialConnecting: 'Connexion…',
+  serialOpen: 'Connecté : ce que vous tapez va au serveur.',
+  serialClosed: 'La console s’est fermée ({reason}).',
+  serialViewerNote: 'La console série est réservée aux propriétaires et aux membres.',
   networks: 'Réseaux',
   floatingIps: 'IP flottantes',
   firewalls: 'Pare-feu',

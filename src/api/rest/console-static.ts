@@ -4,6 +4,7 @@
  * fallback: any other GET outside the API's own prefixes answers index.html, so /servers/srv_… reloads.
  * /v1, /graphql, /status, /docs, /metrics and /healthz keep their problem+json 404s.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -27,10 +28,25 @@ const contentTypes: Record<string, string> = {
 const apiPrefixes = ['/v1', '/graphql', '/graphiql', '/status', '/docs', '/metrics', '/healthz'];
 export const isApiPath = (path: string) => apiPrefixes.some((p) => path === p || path.startsWith(`${p}/`));
 
-/** The console's own security headers: scripts, styles and connections from this origin only. */
+/**
+ * The console's Content-Security-Policy: scripts, styles, images and connections from this origin only.
+ * `<style>` elements also with `nonce` — a fresh one for each index.html, which the page's script stamps on
+ * the `<style>` elements it creates (xterm.js needs them: docs/adr/0011-console-style-nonce.md). Style
+ * attributes and inline script stay refused.
+ */
+export function consoleCsp(nonce?: string): string {
+  const styleElements = nonce ? `; style-src-elem 'self' 'nonce-${nonce}'` : '';
+  return `default-src 'self'; script-src 'self'; style-src 'self'${styleElements}; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'`;
+}
+
+/** index.html with the meta element that hands the page its style nonce. */
+export function withStyleNonce(html: string, nonce: string): string {
+  const meta = `<meta property="csp-nonce" nonce="${nonce}" />`;
+  if (/<head[^>]*>/i.test(html)) return html.replace(/<head[^>]*>/i, (head) => `${head}\n    ${meta}`);
+  return html.replace(/^(<!doctype html>)?/i, (doctype) => `${doctype}${meta}`);
+}
+
 const securityHeaders = {
-  'content-security-policy':
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
@@ -78,6 +94,12 @@ export function registerConsole(app: Api, options: { directory: string }) {
     reply.headers(securityHeaders);
     reply.header('cache-control', hashedAsset ? 'public, max-age=31536000, immutable' : 'no-cache');
     reply.type(contentTypes[extname(found.file)] ?? 'application/octet-stream');
+    if (extname(found.file) === '.html') {
+      const nonce = randomBytes(18).toString('base64');
+      reply.header('content-security-policy', consoleCsp(nonce));
+      return reply.send(withStyleNonce(found.body.toString('utf8'), nonce));
+    }
+    reply.header('content-security-policy', consoleCsp());
     return reply.send(found.body);
   }
 

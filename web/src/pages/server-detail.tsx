@@ -14,6 +14,7 @@ import { useT, type MessageKey } from '../i18n.tsx';
 import { ConfirmDialog, ErrorNotice, Link, StatusBadge } from '../components.tsx';
 import { useLiveEvents } from '../live.ts';
 import { navigate } from '../router.ts';
+import { SerialConsole } from './serial-console.tsx';
 import { ServerSections } from './server-sections.tsx';
 
 type Verb = 'start' | 'stop' | 'reboot' | 'delete';
@@ -131,6 +132,7 @@ export function ServerDetail({ me, id }: { me: CurrentPrincipal; id: string }) {
       >
         {asking && asking !== 'start' ? t(confirmKey[asking], { name: server.name }) : ''}
       </ConfirmDialog>
+      <SerialConsole me={me} server={server} />
       <ServerSections me={me} server={server} />
     </section>
   );
