@@ -104,3 +104,53 @@ export function Field(props: { id: string; label: string; help?: string; childre
     </div>
   );
 }
+
+/** A column of a resource table: its header and what a row shows in it. */
+export interface TableColumn<T> {
+  header: MessageKey | { text: string };
+  cell: (row: T) => ReactNode;
+}
+
+/**
+ * The list of a resource page: "loading" until the rows arrive, "none yet" when there are none, else a
+ * table with a header per column and, when `actions` is given (the role may change things), a last column
+ * of buttons per row. `rowData` names the row for tests and styles (`data-…` attributes).
+ */
+export function ResourceTable<T>(props: {
+  rows: readonly T[] | null;
+  columns: ReadonlyArray<TableColumn<T>>;
+  rowKey: (row: T) => string;
+  rowData?: (row: T) => Record<`data-${string}`, string>;
+  actions?: (row: T) => ReactNode;
+  testId?: string;
+}) {
+  const { t } = useT();
+  if (props.rows === null) return <p>{t('loading')}</p>;
+  if (props.rows.length === 0) return <p>{t('noneYet')}</p>;
+  const headerOf = (column: TableColumn<T>) =>
+    typeof column.header === 'string' ? t(column.header) : column.header.text;
+  return (
+    <table className="list" data-testid={props.testId}>
+      <thead>
+        <tr>
+          {props.columns.map((column) => (
+            <th scope="col" key={headerOf(column)}>
+              {headerOf(column)}
+            </th>
+          ))}
+          {props.actions && <th scope="col">{t('actions')}</th>}
+        </tr>
+      </thead>
+      <tbody>
+        {props.rows.map((row) => (
+          <tr key={props.rowKey(row)} {...props.rowData?.(row)}>
+            {props.columns.map((column) => (
+              <td key={headerOf(column)}>{column.cell(row)}</td>
+            ))}
+            {props.actions && <td>{props.actions(row)}</td>}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

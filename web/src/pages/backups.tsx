@@ -9,7 +9,7 @@ import {
   type CurrentPrincipal,
 } from '../../../src/contract/index.ts';
 import { api } from '../api.ts';
-import { ErrorNotice, StatusBadge } from '../components.tsx';
+import { ErrorNotice, ResourceTable, StatusBadge } from '../components.tsx';
 import { PageHeader, canChange, useAction, useConfirm, useFormat, useLoad, useReloadOn } from '../hooks.tsx';
 import { ServerSelect, useServers } from '../pickers.tsx';
 
@@ -76,64 +76,49 @@ export function BackupTable({ me, serverId }: { me: CurrentPrincipal; serverId?:
           </button>
         </div>
       )}
-      {list.data === null ? (
-        <p>{t('loading')}</p>
-      ) : list.data.length === 0 ? (
-        <p>{t('noneYet')}</p>
-      ) : (
-        <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">{t('created')}</th>
-              <th scope="col">{t('server')}</th>
-              <th scope="col">{t('status')}</th>
-              <th scope="col">{t('trigger')}</th>
-              <th scope="col">{t('stored')}</th>
-              <th scope="col">{t('location')}</th>
-              {may && <th scope="col">{t('actions')}</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.map((backup) => (
-              <tr key={backup.id} data-backup={backup.id}>
-                <td>{when(backup.created_at)}</td>
-                <td>{backup.source.server_name}</td>
-                <td>
-                  <StatusBadge status={backup.status} />
-                </td>
-                <td>{backup.trigger}</td>
-                <td>{bytes(backup.stored_bytes)}</td>
-                <td>{backup.location ?? '—'}</td>
-                {may && (
-                  <td>
-                    <div className="row">
-                      {backup.status === 'succeeded' && (
-                        <>
-                          <label className="inline">
-                            <span className="sr-only">{t('newServerName')}</span>
-                            <input
-                              size={14}
-                              placeholder={`${backup.source.server_name}-restored`}
-                              value={restoreName[backup.id] ?? ''}
-                              onChange={(e) => setRestoreName({ ...restoreName, [backup.id]: e.target.value })}
-                            />
-                          </label>
-                          <button type="button" onClick={() => restore(backup)}>
-                            {t('restoreToNew')}
-                          </button>
-                        </>
-                      )}
-                      <button type="button" className="danger" onClick={() => remove(backup)}>
-                        {t('delete')}
+      <ResourceTable
+        rows={list.data}
+        rowKey={(backup) => backup.id}
+        rowData={(backup) => ({ 'data-backup': backup.id })}
+        columns={[
+          { header: 'created', cell: (backup) => when(backup.created_at) },
+          { header: 'server', cell: (backup) => backup.source.server_name },
+          {
+            header: 'status',
+            cell: (backup) => <StatusBadge status={backup.status} />,
+          },
+          { header: 'trigger', cell: (backup) => backup.trigger },
+          { header: 'stored', cell: (backup) => bytes(backup.stored_bytes) },
+          { header: 'location', cell: (backup) => backup.location ?? '—' },
+        ]}
+        actions={
+          may
+            ? (backup) => (
+                <div className="row">
+                  {backup.status === 'succeeded' && (
+                    <>
+                      <label className="inline">
+                        <span className="sr-only">{t('newServerName')}</span>
+                        <input
+                          size={14}
+                          placeholder={`${backup.source.server_name}-restored`}
+                          value={restoreName[backup.id] ?? ''}
+                          onChange={(e) => setRestoreName({ ...restoreName, [backup.id]: e.target.value })}
+                        />
+                      </label>
+                      <button type="button" onClick={() => restore(backup)}>
+                        {t('restoreToNew')}
                       </button>
-                    </div>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+                    </>
+                  )}
+                  <button type="button" className="danger" onClick={() => remove(backup)}>
+                    {t('delete')}
+                  </button>
+                </div>
+              )
+            : undefined
+        }
+      />
       {dialog}
     </>
   );

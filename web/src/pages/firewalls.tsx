@@ -22,7 +22,7 @@ import {
 } from '../../../src/contract/index.ts';
 import type { CallInput } from '../../../src/client/http.ts';
 import { api } from '../api.ts';
-import { ErrorNotice, Field, Link } from '../components.tsx';
+import { ErrorNotice, ResourceTable, Field, Link } from '../components.tsx';
 import { PageHeader, canChange, useAction, useConfirm, useFormat, useLoad, useReloadOn } from '../hooks.tsx';
 import { ServerSelect, useServers } from '../pickers.tsx';
 import { navigate } from '../router.ts';
@@ -60,42 +60,29 @@ export function Firewalls({ me }: { me: CurrentPrincipal }) {
       <PageHeader id="firewalls-title" title="firewalls" />
       <ErrorNotice error={list.error} />
       {action.view}
-      {list.data === null ? (
-        <p>{t('loading')}</p>
-      ) : list.data.length === 0 ? (
-        <p>{t('noneYet')}</p>
-      ) : (
-        <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">{t('name')}</th>
-              <th scope="col">{t('rules')}</th>
-              <th scope="col">{t('appliedTo')}</th>
-              <th scope="col">{t('created')}</th>
-              {may && <th scope="col">{t('actions')}</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.map((firewall) => (
-              <tr key={firewall.id} data-firewall={firewall.name}>
-                <td>
-                  <Link href={`/firewalls/${firewall.id}`}>{firewall.name}</Link>
-                </td>
-                <td>{firewall.rules.length}</td>
-                <td>{firewall.applied_to.map(describeTarget).join(', ') || '—'}</td>
-                <td>{when(firewall.created_at)}</td>
-                {may && (
-                  <td>
-                    <button type="button" className="danger" onClick={() => remove(firewall)}>
-                      {t('delete')}
-                    </button>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <ResourceTable
+        rows={list.data}
+        rowKey={(firewall) => firewall.id}
+        rowData={(firewall) => ({ 'data-firewall': firewall.name })}
+        columns={[
+          {
+            header: 'name',
+            cell: (firewall) => <Link href={`/firewalls/${firewall.id}`}>{firewall.name}</Link>,
+          },
+          { header: 'rules', cell: (firewall) => firewall.rules.length },
+          { header: 'appliedTo', cell: (firewall) => firewall.applied_to.map(describeTarget).join(', ') || '—' },
+          { header: 'created', cell: (firewall) => when(firewall.created_at) },
+        ]}
+        actions={
+          may
+            ? (firewall) => (
+                <button type="button" className="danger" onClick={() => remove(firewall)}>
+                  {t('delete')}
+                </button>
+              )
+            : undefined
+        }
+      />
       {may && (
         <form className="card" onSubmit={create} aria-labelledby="new-firewall">
           <h2 id="new-firewall">{t('createFirewall')}</h2>

@@ -10,7 +10,7 @@ import {
   type FloatingIp,
 } from '../../../src/contract/index.ts';
 import { api } from '../api.ts';
-import { ErrorNotice, Field } from '../components.tsx';
+import { ErrorNotice, ResourceTable, Field } from '../components.tsx';
 import { PageHeader, canChange, useAction, useConfirm, useFormat, useLoad, useReloadOn } from '../hooks.tsx';
 import { RegionSelect, ServerSelect, useRegions, useServers } from '../pickers.tsx';
 
@@ -73,61 +73,47 @@ export function FloatingIps({ me }: { me: CurrentPrincipal }) {
       <PageHeader id="fips-title" title="floatingIps" />
       <ErrorNotice error={list.error} />
       {action.view}
-      {list.data === null ? (
-        <p>{t('loading')}</p>
-      ) : list.data.length === 0 ? (
-        <p>{t('noneYet')}</p>
-      ) : (
-        <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">{t('address')}</th>
-              <th scope="col">{t('name')}</th>
-              <th scope="col">{t('region')}</th>
-              <th scope="col">{t('server')}</th>
-              <th scope="col">{t('created')}</th>
-              {may && <th scope="col">{t('actions')}</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.map((ip) => (
-              <tr key={ip.id} data-fip={ip.ip}>
-                <td>
-                  <code>{ip.ip}</code>
-                </td>
-                <td>{ip.name}</td>
-                <td>{ip.region.toUpperCase()}</td>
-                <td>{serverName(ip.server_id)}</td>
-                <td>{when(ip.created_at)}</td>
-                {may && (
-                  <td>
-                    <div className="row">
-                      <ServerSelect
-                        label={t('assignIpTo', { ip: ip.ip })}
-                        value={target[ip.id] ?? ''}
-                        onChange={(id) => setTarget({ ...target, [ip.id]: id })}
-                        servers={servers.data}
-                        region={ip.region}
-                      />
-                      <button type="button" onClick={() => assign(ip)} disabled={!target[ip.id]}>
-                        {t('assign')}
-                      </button>
-                      {ip.server_id && (
-                        <button type="button" onClick={() => unassign(ip)}>
-                          {t('unassign')}
-                        </button>
-                      )}
-                      <button type="button" className="danger" onClick={() => release(ip)}>
-                        {t('release')}
-                      </button>
-                    </div>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <ResourceTable
+        rows={list.data}
+        rowKey={(ip) => ip.id}
+        rowData={(ip) => ({ 'data-fip': ip.ip })}
+        columns={[
+          {
+            header: 'address',
+            cell: (ip) => <code>{ip.ip}</code>,
+          },
+          { header: 'name', cell: (ip) => ip.name },
+          { header: 'region', cell: (ip) => ip.region.toUpperCase() },
+          { header: 'server', cell: (ip) => serverName(ip.server_id) },
+          { header: 'created', cell: (ip) => when(ip.created_at) },
+        ]}
+        actions={
+          may
+            ? (ip) => (
+                <div className="row">
+                  <ServerSelect
+                    label={t('assignIpTo', { ip: ip.ip })}
+                    value={target[ip.id] ?? ''}
+                    onChange={(id) => setTarget({ ...target, [ip.id]: id })}
+                    servers={servers.data}
+                    region={ip.region}
+                  />
+                  <button type="button" onClick={() => assign(ip)} disabled={!target[ip.id]}>
+                    {t('assign')}
+                  </button>
+                  {ip.server_id && (
+                    <button type="button" onClick={() => unassign(ip)}>
+                      {t('unassign')}
+                    </button>
+                  )}
+                  <button type="button" className="danger" onClick={() => release(ip)}>
+                    {t('release')}
+                  </button>
+                </div>
+              )
+            : undefined
+        }
+      />
       {may && (
         <form className="card" onSubmit={create} aria-labelledby="new-fip">
           <h2 id="new-fip">{t('allocateIp')}</h2>

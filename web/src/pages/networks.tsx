@@ -9,7 +9,7 @@ import {
   type Network,
 } from '../../../src/contract/index.ts';
 import { api } from '../api.ts';
-import { ErrorNotice, Field } from '../components.tsx';
+import { ErrorNotice, ResourceTable, Field } from '../components.tsx';
 import { PageHeader, canChange, useAction, useConfirm, useFormat, useLoad, useReloadOn } from '../hooks.tsx';
 import { RegionSelect, useRegions } from '../pickers.tsx';
 
@@ -61,60 +61,50 @@ export function Networks({ me }: { me: CurrentPrincipal }) {
       <PageHeader id="networks-title" title="networks" />
       <ErrorNotice error={list.error} />
       {action.view}
-      {list.data === null ? (
-        <p>{t('loading')}</p>
-      ) : list.data.length === 0 ? (
-        <p>{t('noneYet')}</p>
-      ) : (
-        <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">{t('name')}</th>
-              <th scope="col">{t('region')}</th>
-              <th scope="col">{t('ipRange')}</th>
-              <th scope="col">{t('subnets')}</th>
-              <th scope="col">{t('attachedServers')}</th>
-              <th scope="col">{t('created')}</th>
-              {may && <th scope="col">{t('actions')}</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.map((network) => (
-              <tr key={network.id} data-network={network.name}>
-                <td>{network.name}</td>
-                <td>{network.region.toUpperCase()}</td>
-                <td>
-                  <code>{network.ip_range}</code>
-                </td>
-                <td>{network.subnets.map((s) => s.ip_range).join(', ')}</td>
-                <td>{network.attachments.map((a) => `${a.server_id} (${a.ip}, ${a.status})`).join(', ') || '—'}</td>
-                <td>{when(network.created_at)}</td>
-                {may && (
-                  <td>
-                    <div className="row">
-                      <label className="inline">
-                        <span className="sr-only">{t('newSubnetOf', { name: network.name })}</span>
-                        <input
-                          size={14}
-                          placeholder="10.20.1.0/24"
-                          value={subnet[network.id] ?? ''}
-                          onChange={(e) => setSubnet({ ...subnet, [network.id]: e.target.value })}
-                        />
-                      </label>
-                      <button type="button" onClick={() => addSubnet(network)} disabled={!subnet[network.id]}>
-                        {t('addSubnet')}
-                      </button>
-                      <button type="button" className="danger" onClick={() => remove(network)}>
-                        {t('delete')}
-                      </button>
-                    </div>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <ResourceTable
+        rows={list.data}
+        rowKey={(network) => network.id}
+        rowData={(network) => ({ 'data-network': network.name })}
+        columns={[
+          { header: 'name', cell: (network) => network.name },
+          { header: 'region', cell: (network) => network.region.toUpperCase() },
+          {
+            header: 'ipRange',
+            cell: (network) => <code>{network.ip_range}</code>,
+          },
+          { header: 'subnets', cell: (network) => network.subnets.map((s) => s.ip_range).join(', ') },
+          {
+            header: 'attachedServers',
+            cell: (network) => (
+              <>{network.attachments.map((a) => `${a.server_id} (${a.ip}, ${a.status})`).join(', ') || '—'}</>
+            ),
+          },
+          { header: 'created', cell: (network) => when(network.created_at) },
+        ]}
+        actions={
+          may
+            ? (network) => (
+                <div className="row">
+                  <label className="inline">
+                    <span className="sr-only">{t('newSubnetOf', { name: network.name })}</span>
+                    <input
+                      size={14}
+                      placeholder="10.20.1.0/24"
+                      value={subnet[network.id] ?? ''}
+                      onChange={(e) => setSubnet({ ...subnet, [network.id]: e.target.value })}
+                    />
+                  </label>
+                  <button type="button" onClick={() => addSubnet(network)} disabled={!subnet[network.id]}>
+                    {t('addSubnet')}
+                  </button>
+                  <button type="button" className="danger" onClick={() => remove(network)}>
+                    {t('delete')}
+                  </button>
+                </div>
+              )
+            : undefined
+        }
+      />
       {may && (
         <form className="card" onSubmit={create} aria-labelledby="new-network">
           <h2 id="new-network">{t('createNetwork')}</h2>

@@ -8,7 +8,7 @@ import {
   type Token,
 } from '../../../src/contract/index.ts';
 import { api } from '../api.ts';
-import { ErrorNotice, Field } from '../components.tsx';
+import { ErrorNotice, ResourceTable, Field } from '../components.tsx';
 import { PageHeader, isOwner, useAction, useConfirm, useFormat, useLoad } from '../hooks.tsx';
 
 type Role = 'owner' | 'member' | 'viewer';
@@ -65,42 +65,26 @@ export function Tokens({ me }: { me: CurrentPrincipal }) {
           <code>{secret}</code>
         </div>
       )}
-      {list.data === null ? (
-        <p>{t('loading')}</p>
-      ) : list.data.length === 0 ? (
-        <p>{t('noneYet')}</p>
-      ) : (
-        <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">{t('name')}</th>
-              <th scope="col">{t('role')}</th>
-              <th scope="col">{t('prefix')}</th>
-              <th scope="col">{t('expires')}</th>
-              <th scope="col">{t('lastUsed')}</th>
-              <th scope="col">{t('actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.map((token) => (
-              <tr key={token.id} data-token={token.name}>
-                <td>{token.name}</td>
-                <td>{token.role}</td>
-                <td>
-                  <code>{token.prefix}…</code>
-                </td>
-                <td>{when(token.expires_at)}</td>
-                <td>{when(token.last_used_at)}</td>
-                <td>
-                  <button type="button" className="danger" onClick={() => revoke(token)}>
-                    {t('revoke')}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <ResourceTable
+        rows={list.data}
+        rowKey={(token) => token.id}
+        rowData={(token) => ({ 'data-token': token.name })}
+        columns={[
+          { header: 'name', cell: (token) => token.name },
+          { header: 'role', cell: (token) => token.role },
+          {
+            header: 'prefix',
+            cell: (token) => <code>{token.prefix}…</code>,
+          },
+          { header: 'expires', cell: (token) => when(token.expires_at) },
+          { header: 'lastUsed', cell: (token) => when(token.last_used_at) },
+        ]}
+        actions={(token) => (
+          <button type="button" className="danger" onClick={() => revoke(token)}>
+            {t('revoke')}
+          </button>
+        )}
+      />
       <form className="card" onSubmit={create} aria-labelledby="new-token">
         <h2 id="new-token">{t('createToken')}</h2>
         <Field id="token-name" label={t('name')}>

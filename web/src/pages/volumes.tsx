@@ -11,7 +11,7 @@ import {
   type Volume,
 } from '../../../src/contract/index.ts';
 import { api } from '../api.ts';
-import { ErrorNotice, Field, StatusBadge } from '../components.tsx';
+import { ErrorNotice, ResourceTable, Field, StatusBadge } from '../components.tsx';
 import { PageHeader, canChange, useAction, useConfirm, useFormat, useLoad, useReloadOn } from '../hooks.tsx';
 import { RegionSelect, ServerSelect, useRegions, useServers } from '../pickers.tsx';
 
@@ -80,80 +80,65 @@ export function VolumeTable({ me, serverId }: { me: CurrentPrincipal; serverId?:
     <>
       <ErrorNotice error={list.error} />
       {action.view}
-      {list.data === null ? (
-        <p>{t('loading')}</p>
-      ) : list.data.length === 0 ? (
-        <p>{t('noneYet')}</p>
-      ) : (
-        <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">{t('name')}</th>
-              <th scope="col">{t('status')}</th>
-              <th scope="col">{t('size')}</th>
-              <th scope="col">{t('region')}</th>
-              <th scope="col">{t('server')}</th>
-              <th scope="col">{t('created')}</th>
-              {may && <th scope="col">{t('actions')}</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.map((volume) => (
-              <tr key={volume.id} data-volume={volume.name}>
-                <td>{volume.name}</td>
-                <td>
-                  <StatusBadge status={volume.status} />
-                </td>
-                <td>{volume.size_gib} GiB</td>
-                <td>{volume.region.toUpperCase()}</td>
-                <td>{serverName(volume.server_id)}</td>
-                <td>{when(volume.created_at)}</td>
-                {may && (
-                  <td>
-                    <div className="row">
-                      {volume.server_id ? (
-                        <button type="button" onClick={() => detach(volume)}>
-                          {t('detach')}
-                        </button>
-                      ) : (
-                        <>
-                          <ServerSelect
-                            label={t('attachVolumeTo', { name: volume.name })}
-                            value={target[volume.id] ?? ''}
-                            onChange={(id) => setTarget({ ...target, [volume.id]: id })}
-                            servers={servers.data}
-                            region={volume.region}
-                          />
-                          <button type="button" onClick={() => attach(volume)} disabled={!target[volume.id]}>
-                            {t('attach')}
-                          </button>
-                        </>
-                      )}
-                      <label className="inline">
-                        <span className="sr-only">{t('newSizeOf', { name: volume.name })}</span>
-                        <input
-                          type="number"
-                          min={volume.size_gib + 1}
-                          size={6}
-                          placeholder="GiB"
-                          value={size[volume.id] ?? ''}
-                          onChange={(e) => setSize({ ...size, [volume.id]: e.target.value })}
-                        />
-                      </label>
-                      <button type="button" onClick={() => resize(volume)} disabled={!size[volume.id]}>
-                        {t('resize')}
+      <ResourceTable
+        rows={list.data}
+        rowKey={(volume) => volume.id}
+        rowData={(volume) => ({ 'data-volume': volume.name })}
+        columns={[
+          { header: 'name', cell: (volume) => volume.name },
+          {
+            header: 'status',
+            cell: (volume) => <StatusBadge status={volume.status} />,
+          },
+          { header: 'size', cell: (volume) => <>{volume.size_gib} GiB</> },
+          { header: 'region', cell: (volume) => volume.region.toUpperCase() },
+          { header: 'server', cell: (volume) => serverName(volume.server_id) },
+          { header: 'created', cell: (volume) => when(volume.created_at) },
+        ]}
+        actions={
+          may
+            ? (volume) => (
+                <div className="row">
+                  {volume.server_id ? (
+                    <button type="button" onClick={() => detach(volume)}>
+                      {t('detach')}
+                    </button>
+                  ) : (
+                    <>
+                      <ServerSelect
+                        label={t('attachVolumeTo', { name: volume.name })}
+                        value={target[volume.id] ?? ''}
+                        onChange={(id) => setTarget({ ...target, [volume.id]: id })}
+                        servers={servers.data}
+                        region={volume.region}
+                      />
+                      <button type="button" onClick={() => attach(volume)} disabled={!target[volume.id]}>
+                        {t('attach')}
                       </button>
-                      <button type="button" className="danger" onClick={() => remove(volume)}>
-                        {t('delete')}
-                      </button>
-                    </div>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+                    </>
+                  )}
+                  <label className="inline">
+                    <span className="sr-only">{t('newSizeOf', { name: volume.name })}</span>
+                    <input
+                      type="number"
+                      min={volume.size_gib + 1}
+                      size={6}
+                      placeholder="GiB"
+                      value={size[volume.id] ?? ''}
+                      onChange={(e) => setSize({ ...size, [volume.id]: e.target.value })}
+                    />
+                  </label>
+                  <button type="button" onClick={() => resize(volume)} disabled={!size[volume.id]}>
+                    {t('resize')}
+                  </button>
+                  <button type="button" className="danger" onClick={() => remove(volume)}>
+                    {t('delete')}
+                  </button>
+                </div>
+              )
+            : undefined
+        }
+      />
       {dialog}
     </>
   );

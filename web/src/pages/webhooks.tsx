@@ -16,7 +16,7 @@ import {
   type Webhook,
 } from '../../../src/contract/index.ts';
 import { api } from '../api.ts';
-import { ErrorNotice, Field, Link, StatusBadge } from '../components.tsx';
+import { ErrorNotice, ResourceTable, Field, Link, StatusBadge } from '../components.tsx';
 import { PageHeader, canChange, useAction, useConfirm, useFormat, useLoad } from '../hooks.tsx';
 
 export function Webhooks({ me }: { me: CurrentPrincipal }) {
@@ -79,51 +79,47 @@ export function Webhooks({ me }: { me: CurrentPrincipal }) {
           <code>{secret}</code>
         </div>
       )}
-      {list.data === null ? (
-        <p>{t('loading')}</p>
-      ) : list.data.length === 0 ? (
-        <p>{t('noneYet')}</p>
-      ) : (
-        <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">URL</th>
-              <th scope="col">{t('eventTypes')}</th>
-              <th scope="col">{t('status')}</th>
-              <th scope="col">{t('created')}</th>
-              {may && <th scope="col">{t('actions')}</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.map((hook) => (
-              <tr key={hook.id} data-webhook={hook.url}>
-                <td>
-                  <Link href={`/webhooks/${hook.id}`}>{hook.url}</Link>
-                  {hook.description && <div className="muted">{hook.description}</div>}
-                </td>
-                <td>{hook.events.join(', ')}</td>
-                <td>
-                  <StatusBadge status={hook.enabled ? 'enabled' : 'disabled'} />
-                  {hook.disabled_reason && <div className="muted">{hook.disabled_reason}</div>}
-                </td>
-                <td>{when(hook.created_at)}</td>
-                {may && (
-                  <td>
-                    <div className="row">
-                      <button type="button" onClick={() => toggle(hook)}>
-                        {hook.enabled ? t('disable') : t('enable')}
-                      </button>
-                      <button type="button" className="danger" onClick={() => remove(hook)}>
-                        {t('delete')}
-                      </button>
-                    </div>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <ResourceTable
+        rows={list.data}
+        rowKey={(hook) => hook.id}
+        rowData={(hook) => ({ 'data-webhook': hook.url })}
+        columns={[
+          {
+            header: { text: 'URL' },
+            cell: (hook) => (
+              <>
+                <Link href={`/webhooks/${hook.id}`}>{hook.url}</Link>
+                {hook.description && <div className="muted">{hook.description}</div>}
+              </>
+            ),
+          },
+          { header: 'eventTypes', cell: (hook) => hook.events.join(', ') },
+          {
+            header: 'status',
+            cell: (hook) => (
+              <>
+                <StatusBadge status={hook.enabled ? 'enabled' : 'disabled'} />
+                {hook.disabled_reason && <div className="muted">{hook.disabled_reason}</div>}
+              </>
+            ),
+          },
+          { header: 'created', cell: (hook) => when(hook.created_at) },
+        ]}
+        actions={
+          may
+            ? (hook) => (
+                <div className="row">
+                  <button type="button" onClick={() => toggle(hook)}>
+                    {hook.enabled ? t('disable') : t('enable')}
+                  </button>
+                  <button type="button" className="danger" onClick={() => remove(hook)}>
+                    {t('delete')}
+                  </button>
+                </div>
+              )
+            : undefined
+        }
+      />
       {may && (
         <form className="card" onSubmit={create} aria-labelledby="new-webhook">
           <h2 id="new-webhook">{t('createWebhook')}</h2>
