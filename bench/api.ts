@@ -5,7 +5,7 @@
  *   node bench/api.ts [--json] [--hosts 1000] [--duration-s 10] [--requests 2000] [--replicas N]
  *
  * Measures POST /v1/servers (unique names, par1/fra1/ams1, the catalog's VPS products) and
- * GET /v1/servers?limit=50 at concurrency 1 and 64. Each phase stops after --requests requests or
+ * GET /v1/servers?limit=50 at concurrency 1, 8 and 64. Each phase stops after --requests requests or
  * --duration-s seconds, whichever comes first. With DATABASE_URL=postgres://… the control plane runs on a
  * fresh database `vmcloud_bench_<random>` that is dropped at the end; otherwise on SQLite in a temp dir.
  * `--replicas N` (PostgreSQL) runs N replicas behind one port (`vmcloud serve --replicas N`).
@@ -195,8 +195,11 @@ async function main() {
   const results: PhaseResult[] = [];
   const phases: Array<{ op: string; concurrency: number; send: () => Promise<Outcome> }> = [
     { op: 'create', concurrency: 1, send: create },
+    // 8: the point of comparison with peers (OpenStack Placement's figures are at concurrency 8).
+    { op: 'create', concurrency: 8, send: create },
     { op: 'create', concurrency: 64, send: create },
     { op: 'list', concurrency: 1, send: list },
+    { op: 'list', concurrency: 8, send: list },
     { op: 'list', concurrency: 64, send: list },
   ];
   if (!asJson)
