@@ -183,6 +183,9 @@ for (const dialect of testDialects())
       };
       const first = await invite('viewer');
       const token = first.path.split('#token=')[1];
+      const none = await json('POST', '/v1/invitations/accept', { body: { token } });
+      assert.equal(none.status, 400);
+      assert.equal(none.body.reason, 'account_password_required', 'a known account: its password, not a new one');
       const wrong = await json('POST', '/v1/invitations/accept', { body: { token, password: 'not the password!!' } });
       assert.equal(wrong.status, 401);
       assert.equal(wrong.body.reason, 'bad_credentials');

@@ -129,7 +129,7 @@ export const acceptInvitation = defineOperation({
   tags: ['auth'],
   summary: 'Accept an invitation: join the project and sign in to it',
   description:
-    'A new e-mail becomes a user with the `password` sent (the rules of one-time links). A known user sends their password (and TOTP code when enrolled), or is signed in as that user in the console. 401 `invitation_invalid` (unknown), `invitation_expired`, `invitation_used`, `invitation_revoked`; 400 `password_required`, `weak_password`; 401 `bad_credentials`, `totp_required`; 409 `already_member`. Nothing changes on a refusal.',
+    'A new e-mail becomes a user with the `password` sent (the rules of one-time links). A known user sends their password (and TOTP code when enrolled), or is signed in as that user in the console. 401 `invitation_invalid` (unknown), `invitation_expired`, `invitation_used`, `invitation_revoked`; 400 `password_required` (a new account: choose one), `account_password_required` (a known account: its password), `weak_password`; 401 `bad_credentials`, `totp_required`; 409 `already_member`. Nothing changes on a refusal.',
   auth: 'public',
   body: AcceptInvitationBody,
   status: 200,

@@ -809,7 +809,7 @@ export function createPeopleService(deps: {
       } else if (!signedIn) {
         if (!input.password)
           throw invalid(`${invitation.email} has an account: send its password (or accept while signed in)`, {
-            reason: 'password_required',
+            reason: 'account_password_required',
             fields: [{ field: 'password', message: 'the password of the account' }],
           });
         const keys = throttleKeys(invitation.email, input.client);
