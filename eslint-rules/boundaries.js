@@ -83,6 +83,7 @@ export const tableOwners = {
   user_recovery_codes: ['identity'],
   sessions: ['identity'],
   user_links: ['identity'],
+  project_invitations: ['identity'],
   traffic_servers: ['traffic'],
   traffic_samples: ['traffic'],
   traffic_rollups: ['traffic'],

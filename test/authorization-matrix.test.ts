@@ -90,7 +90,8 @@ type Ref =
   | 'floatingIpA'
   | 'primaryIpA'
   | 'incident'
-  | 'maintenance';
+  | 'maintenance'
+  | 'invitationA';
 
 /** Throw-away resources made for one allowed probe. */
 type Fresh =
@@ -118,7 +119,8 @@ type Fresh =
   | 'primaryIpAndServerA'
   | 'assignedPrimaryIpA'
   | 'incident'
-  | 'maintenance';
+  | 'maintenance'
+  | 'invitationA';
 
 interface Rule {
   /** The least project role (project and project_or_operator operations only). */
@@ -380,6 +382,16 @@ const rules: Record<string, Rule> = {
   changePassword: { role: 'viewer', sessionOnly: true },
   createUser: { body: (world) => ({ project_id: world.shared.projectA }) },
   issueResetLink: { body: () => ({ email: 'owner@vmcloud.local' }) },
+  // members and invitations: owners of the project the path names; accepting is public (the link)
+  listMembers: { role: 'owner', params: { id: 'projectA' } },
+  createInvitation: { role: 'owner', params: { id: 'projectA' } },
+  listInvitations: { role: 'owner', params: { id: 'projectA' } },
+  revokeInvitation: {
+    role: 'owner',
+    params: { id: 'projectA', invitation_id: 'invitationA' },
+    fresh: { invitation_id: 'invitationA' },
+  },
+  acceptInvitation: { signIn: true },
 };
 
 /** A maintenance window starting in an hour. */
@@ -728,6 +740,18 @@ async function buildWorld(dialect: DialectName, cleanups: Array<() => Promise<vo
     ).maintenance.id as string;
   const incident = await incidentOf();
   const maintenance = await maintenanceOf();
+  const invitationOfA = async () =>
+    (
+      await ok(
+        'invitation of A',
+        201,
+        t.call('POST', `/v1/projects/${t.secrets.projectId}/invitations`, {
+          token: ownerA,
+          body: { email: `invitee-${unique()}@example.com`, role: 'viewer' },
+        }),
+      )
+    ).invitation.id as string;
+  const invitationA = await invitationOfA();
   const deliveryA = (await ok('delivery of A', 202, t.call('POST', `/v1/webhooks/${webhookA}/test`, { body: {} })))
     .delivery.id as string;
   let rangeCounter = 100;
@@ -951,6 +975,7 @@ async function buildWorld(dialect: DialectName, cleanups: Array<() => Promise<vo
       invoiceA,
       incident,
       maintenance,
+      invitationA,
     },
     idsOfA: [
       networkA,
@@ -969,6 +994,7 @@ async function buildWorld(dialect: DialectName, cleanups: Array<() => Promise<vo
       webhookA,
       deliveryA,
       invoiceA,
+      invitationA,
     ],
     projectB: { id: projectB.project_id, tokenId: projectB.token.id },
     unique,
@@ -1027,6 +1053,8 @@ async function buildWorld(dialect: DialectName, cleanups: Array<() => Promise<vo
           return backupOfA();
         case 'webhookA':
           return webhookOfA();
+        case 'invitationA':
+          return invitationOfA();
         case 'incident':
           return incidentOf();
         case 'maintenance':
@@ -1369,6 +1397,13 @@ for (const dialect of testDialects()) {
     assert.ok(
       victim.body.tokens.some((tok: { id: string }) => tok.id === world.shared.tokenA),
       'A victim token is live',
+    );
+    const invitations = await call('GET', `/v1/projects/${secrets.projectId}/invitations`, {
+      token: secrets.projectToken,
+    });
+    assert.ok(
+      invitations.body.invitations.some((i: { id: string }) => i.id === world.shared.invitationA),
+      'A invitation is still pending (refused probes did not revoke it)',
     );
     const operatorTokens = await call('GET', '/v1/operator-tokens', { token: secrets.operatorToken });
     assert.ok(operatorTokens.body.tokens.some((tok: { id: string }) => tok.id === world.shared.operatorToken));

@@ -283,6 +283,15 @@ export const eventPayloadSchemas = {
     { purpose: Type.String(), expires_at: Type.String(), created_by: Nullable(Type.String()) },
     { additionalProperties: false },
   ),
+  'invitation.created': Type.Object(
+    { email: Type.String(), role: Type.String(), expires_at: Type.String(), invited_by: Nullable(Type.String()) },
+    { additionalProperties: false },
+  ),
+  'invitation.accepted': Type.Object(
+    { email: Type.String(), role: Type.String(), user_id: Id('usr_…'), new_user: Type.Boolean() },
+    { additionalProperties: false },
+  ),
+  'invitation.revoked': Type.Object({ email: Type.String(), role: Type.String() }, { additionalProperties: false }),
   'user.password_changed': Type.Object({ via: Type.String() }, { additionalProperties: false }),
   'user.totp_enabled': Empty,
   'user.totp_disabled': Empty,

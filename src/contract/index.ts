@@ -39,6 +39,7 @@ export * from './status.ts';
 export * from './telemetry.ts';
 export * from './host-traffic.ts';
 export * from './auth.ts';
+export * from './invitations.ts';
 
 import { actionOperations } from './actions.ts';
 import { serverOperations } from './servers.ts';
@@ -71,6 +72,7 @@ import { billingOperations } from './billing.ts';
 import { statusOperations } from './status.ts';
 import { hostNetworkOperations } from './host-network.ts';
 import { authOperations } from './auth.ts';
+import { invitationOperations } from './invitations.ts';
 
 /**
  * Every operation of the REST API v1, by operationId-ish key. The agent protocol's operations
@@ -108,5 +110,6 @@ export const operations = {
   ...statusOperations,
   ...hostNetworkOperations,
   ...authOperations,
+  ...invitationOperations,
 };
 export * from './events.ts';

@@ -36,6 +36,7 @@ export const idPrefixes = {
   probe: 'prb',
   session: 'ses',
   userLink: 'lnk',
+  invitation: 'ivt',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

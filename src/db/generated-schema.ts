@@ -589,6 +589,20 @@ export interface Products {
   vcpus: number;
 }
 
+export interface ProjectInvitations {
+  accepted_at: string | null;
+  accepted_by: string | null;
+  created_at: string;
+  email: string;
+  expires_at: string;
+  id: string;
+  invited_by: string | null;
+  project_id: string;
+  revoked_at: string | null;
+  role: string;
+  secret_hash: string;
+}
+
 export interface Projects {
   created_at: string;
   id: string;
@@ -1018,6 +1032,7 @@ export interface DB {
   placement_groups: PlacementGroups;
   primary_ips: PrimaryIps;
   products: Products;
+  project_invitations: ProjectInvitations;
   projects: Projects;
   rate_limit_windows: RateLimitWindows;
   regions: Regions;

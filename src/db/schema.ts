@@ -14,6 +14,7 @@ import type {
   UserCredentialsTable,
   UserLinksTable,
   UserRecoveryCodesTable,
+  ProjectInvitationsTable,
 } from '../identity/index.ts';
 import type { LeaseRow } from './lease.ts';
 import type { VolumesTable } from '../volumes/index.ts';
@@ -319,6 +320,7 @@ export interface Database extends BillingTables, StatusTables, TelemetryTables {
   user_recovery_codes: UserRecoveryCodesTable;
   sessions: SessionsTable;
   user_links: UserLinksTable;
+  project_invitations: ProjectInvitationsTable;
   traffic_servers: TrafficServersTable;
   traffic_samples: TrafficSamplesTable;
   traffic_rollups: TrafficRollupsTable;

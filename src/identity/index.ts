@@ -18,6 +18,7 @@ export type {
   UserCredentialsTable,
   UserLinksTable,
   UserRecoveryCodesTable,
+  ProjectInvitationsTable,
 } from './tables.ts';
 export {
   createPeopleService,

@@ -11,6 +11,9 @@ import { inTransaction } from '../db/index.ts';
 import { VmcError, forbidden, invalid, newId, notFound, type Clock } from '../core/index.ts';
 import type { EventRecorder } from '../events/index.ts';
 import type {
+  Invitation,
+  InvitationCreated,
+  Member,
   AuthSession,
   AuthUser,
   CurrentPrincipal,
@@ -33,10 +36,13 @@ import {
 } from './login-throttle.ts';
 import { isProjectRole, type Principal, type ProjectRole } from './roles.ts';
 import { createPeopleStore, type SessionRecord } from './people-store.ts';
+import { createInvitationStore, type InvitationRecord } from './invitation-store.ts';
+import { requireProject } from './service.ts';
 
 export const sessionLifetimeMs = 7 * 86_400_000;
 export const sessionIdleMs = 12 * 3_600_000;
 export const linkLifetimeMs = 24 * 3_600_000;
+export const invitationLifetimeMs = 7 * 86_400_000;
 const touchIntervalMs = 60_000;
 const recoveryCodeCount = 10;
 const totpSecretPurpose = 'identity.totp-secret';
@@ -73,7 +79,7 @@ export interface SessionIssued {
 
 /** Sends a one-time link to its user (mail, in production); the default logs it. */
 export interface LinkMailer {
-  send(message: { to: string; purpose: LinkPurpose; path: string; expiresAt: string }): Promise<void>;
+  send(message: { to: string; purpose: LinkPurpose | 'invitation'; path: string; expiresAt: string }): Promise<void>;
 }
 
 export interface SessionAuthentication {
@@ -95,6 +101,7 @@ export function createPeopleService(deps: {
 }) {
   const { db, clock } = deps;
   const store = createPeopleStore(db);
+  const invitations = createInvitationStore();
   const hasher = deps.hasher ?? createPasswordHasher();
   const limit = deps.throttle ?? defaultLoginThrottle;
   let throttleState: ThrottleState = new Map();
@@ -303,6 +310,23 @@ export function createPeopleService(deps: {
       });
   }
 
+  const invitationView = (i: InvitationRecord): Invitation => ({
+    id: i.id,
+    project_id: i.projectId,
+    email: i.email,
+    role: i.role,
+    invited_by: i.invitedBy,
+    created_at: i.createdAt,
+    expires_at: i.expiresAt,
+  });
+
+  /** An owner of the project the path names: another project answers 404 (never 403). */
+  function ownerOf(principal: Principal, projectId: string) {
+    const owner = requireProject(principal, 'owner');
+    if (owner.projectId !== projectId) throw notFound('project', projectId);
+    return owner;
+  }
+
   return {
     /** The cookie of a session → the principal it acts as, and its CSRF token's hash. */
     async authenticateSession(secret: string): Promise<SessionAuthentication> {
@@ -331,6 +355,12 @@ export function createPeopleService(deps: {
         },
         csrfHash: session.csrfHash,
       };
+    },
+
+    /** How the session `sessionId` was signed in (accepting an invitation while signed in keeps it). */
+    async secondFactorOf(sessionId: string): Promise<SecondFactor> {
+      const session = await store.sessionById(db, sessionId);
+      return (session?.secondFactor ?? 'none') as SecondFactor;
     },
 
     /** Console tickets: throws when the session was revoked or expired since it was checked. */
@@ -637,6 +667,216 @@ export function createPeopleService(deps: {
           createdBy,
         });
         return { user: { id: user.id, email: user.email, name: user.name }, link };
+      });
+    },
+
+    /** Owners: the project's members. */
+    async listMembers(principal: Principal, projectId: string): Promise<Member[]> {
+      ownerOf(principal, projectId);
+      return (await invitations.members(db, projectId)).map((m) => ({
+        user_id: m.userId,
+        email: m.email,
+        name: m.name,
+        role: m.role,
+        joined_at: m.joinedAt,
+      }));
+    },
+
+    /** Owners: invite an e-mail with a role; the link (`/invite#token=vmi_…`) is answered once. */
+    async createInvitation(
+      principal: Principal,
+      projectId: string,
+      input: { email: string; role: ProjectRole },
+    ): Promise<InvitationCreated> {
+      const owner = ownerOf(principal, projectId);
+      const email = normalizeEmail(input.email);
+      const secret = randomSecret('vmi_');
+      const nowMs = clock.nowMs();
+      const record: InvitationRecord = {
+        id: newId('invitation', nowMs),
+        projectId,
+        email,
+        role: input.role,
+        invitedBy: owner.userId ?? owner.tokenId,
+        createdAt: clock.nowIso(),
+        expiresAt: new Date(nowMs + invitationLifetimeMs).toISOString(),
+        acceptedAt: null,
+        revokedAt: null,
+      };
+      const path = `/invite#token=${secret}`;
+      await inTransaction(db, async (tx, hooks) => {
+        const user = await store.userByEmail(tx, email);
+        if (user && (await invitations.memberRole(tx, projectId, user.id)))
+          throw new VmcError('conflict', `${email} is a member of this project already`, { reason: 'already_member' });
+        if ((await invitations.pending(tx, projectId, record.createdAt, email)).length > 0)
+          throw new VmcError('conflict', `${email} has a pending invitation: revoke it to invite again`, {
+            reason: 'already_invited',
+          });
+        await invitations.insert(tx, { ...record, secretHash: sha256(secret) });
+        await deps.events.record(tx, hooks, {
+          type: 'invitation.created',
+          projectId,
+          resourceType: 'invitation',
+          resourceId: record.id,
+          data: { email, role: record.role, expires_at: record.expiresAt, invited_by: record.invitedBy },
+        });
+        hooks.afterCommit(() => {
+          deps.mailer
+            ?.send({ to: email, purpose: 'invitation', path, expiresAt: record.expiresAt })
+            .catch(() => undefined);
+        });
+      });
+      return { invitation: invitationView(record), path };
+    },
+
+    /** Owners: invitations neither accepted, revoked nor expired. */
+    async listInvitations(principal: Principal, projectId: string): Promise<Invitation[]> {
+      ownerOf(principal, projectId);
+      return (await invitations.pending(db, projectId, clock.nowIso())).map(invitationView);
+    },
+
+    /** Owners: a pending invitation's link stops working. */
+    async revokeInvitation(principal: Principal, projectId: string, invitationId: string): Promise<void> {
+      ownerOf(principal, projectId);
+      await inTransaction(db, async (tx, hooks) => {
+        const invitation = await invitations.byId(tx, projectId, invitationId);
+        if (!invitation) throw notFound('invitation', invitationId);
+        if (!(await invitations.revoke(tx, projectId, invitationId, clock.nowIso())))
+          throw new VmcError(
+            'conflict',
+            `invitation ${invitationId} was ${invitation.acceptedAt ? 'accepted' : 'revoked'} already`,
+            { reason: invitation.acceptedAt ? 'invitation_used' : 'invitation_revoked' },
+          );
+        await deps.events.record(tx, hooks, {
+          type: 'invitation.revoked',
+          projectId,
+          resourceType: 'invitation',
+          resourceId: invitationId,
+          data: { email: invitation.email, role: invitation.role },
+        });
+      });
+    },
+
+    /**
+     * Accepting an invitation: a new e-mail becomes a user with the password sent (the rules of one-time
+     * links); a known user proves their password (and second factor), or is signed in as that user
+     * (`signedInAs`: the session the edge checked, cookie and CSRF token). Then a membership with the
+     * invitation's role and a session in the project. Any refusal changes nothing.
+     */
+    async acceptInvitation(input: {
+      token: string;
+      password?: string;
+      totpCode?: string;
+      recoveryCode?: string;
+      client: ClientInfo;
+      signedInAs?: { userId: string; secondFactor: SecondFactor } | null;
+    }): Promise<SessionIssued> {
+      const ipKey = [`ip:${input.client.ip}`];
+      refuseIfThrottled(ipKey);
+      const refuse = (reason: string, message: string): never => {
+        throttleState = recordFailure(throttleState, ipKey, clock.nowMs(), limit);
+        throw unauthenticated(message, reason);
+      };
+      const invitation = /^vmi_[A-Za-z0-9_-]{43}$/.test(input.token)
+        ? await invitations.byHash(db, sha256(input.token))
+        : null;
+      if (!invitation) return refuse('invitation_invalid', 'this invitation link is unknown');
+      if (invitation.revokedAt)
+        throw unauthenticated('this invitation was revoked: ask the project owner for a new one', 'invitation_revoked');
+      if (invitation.acceptedAt)
+        throw unauthenticated('this invitation was accepted already: sign in instead', 'invitation_used');
+      if (invitation.expiresAt <= clock.nowIso())
+        throw unauthenticated('this invitation expired: ask the project owner for a new one', 'invitation_expired');
+      const user = await store.userByEmail(db, invitation.email);
+      const credentials = user ? await store.credentials(db, user.id) : null;
+      const signedIn = user && input.signedInAs?.userId === user.id ? input.signedInAs : null;
+      // Who sets a password now: a new person, or a user who never set one (the link proves the address).
+      const settingPassword = !signedIn && !credentials?.passwordHash;
+      let newHash: string | null = null;
+      if (settingPassword) {
+        if (!input.password)
+          throw invalid('choose a password to accept this invitation', {
+            reason: 'password_required',
+            fields: [{ field: 'password', message: 'required for a new account' }],
+          });
+        const problem = passwordProblem(input.password, invitation.email);
+        if (problem)
+          throw invalid(`the password ${problem}`, {
+            reason: 'weak_password',
+            fields: [{ field: 'password', message: problem }],
+          });
+        newHash = await hasher.hash(input.password);
+      } else if (!signedIn) {
+        if (!input.password)
+          throw invalid(`${invitation.email} has an account: send its password (or accept while signed in)`, {
+            reason: 'account_password_required',
+            fields: [{ field: 'password', message: 'the password of the account' }],
+          });
+        const keys = throttleKeys(invitation.email, input.client);
+        refuseIfThrottled(keys);
+        const verdict = await hasher.verify(input.password, credentials?.passwordHash ?? null);
+        if (!verdict.ok) {
+          throttleState = recordFailure(throttleState, keys, clock.nowMs(), limit);
+          throw unauthenticated('the password is wrong', 'bad_credentials');
+        }
+      }
+      return inTransaction(db, async (tx, hooks) => {
+        const nowIso = clock.nowIso();
+        let userId = user?.id ?? null;
+        let secondFactor: SecondFactor = signedIn ? signedIn.secondFactor : settingPassword ? 'link' : 'none';
+        if (!userId) {
+          userId = newId('user', clock.nowMs());
+          await store.insertUser(tx, {
+            id: userId,
+            email: invitation.email,
+            name: invitation.email,
+            isOperator: false,
+            nowIso,
+          });
+          await deps.events.record(tx, hooks, {
+            type: 'user.created',
+            projectId: invitation.projectId,
+            resourceType: 'user',
+            resourceId: userId,
+            data: { role: invitation.role, created_by: invitation.invitedBy },
+          });
+        } else if (!signedIn && credentials?.totpSecretId) {
+          secondFactor = await checkSecondFactor(tx, userId, credentials.totpSecretId, input);
+        }
+        if (await invitations.memberRole(tx, invitation.projectId, userId))
+          throw new VmcError('conflict', 'you are a member of this project already: sign in to it', {
+            reason: 'already_member',
+          });
+        if (!(await invitations.markAccepted(tx, invitation.id, userId, nowIso)))
+          throw unauthenticated('this invitation was accepted or revoked meanwhile', 'invitation_used');
+        await store.ensureCredentials(tx, userId, nowIso);
+        if (newHash) {
+          await store.setPassword(tx, userId, newHash, nowIso);
+          await deps.events.record(tx, hooks, {
+            type: 'user.password_changed',
+            projectId: null,
+            resourceType: 'user',
+            resourceId: userId,
+            data: { via: 'invitation' },
+          });
+        }
+        await store.upsertMembership(tx, { projectId: invitation.projectId, userId, role: invitation.role, nowIso });
+        await deps.events.record(tx, hooks, {
+          type: 'invitation.accepted',
+          projectId: invitation.projectId,
+          resourceType: 'invitation',
+          resourceId: invitation.id,
+          data: { email: invitation.email, role: invitation.role, user_id: userId, new_user: !user },
+        });
+        const membership = (await store.memberships(tx, userId)).find((m) => m.projectId === invitation.projectId);
+        if (!membership) throw new VmcError('internal', 'the membership just written is missing');
+        const opened = await openSession(tx, hooks, {
+          userId,
+          projectId: invitation.projectId,
+          secondFactor,
+          client: input.client,
+        });
+        return issued(tx, opened, membership);
       });
     },
 

@@ -68,3 +68,19 @@ export interface UserLinksTable {
   expires_at: string;
   used_at: string | null;
 }
+
+/** Invitations to a project (migration 029): one-time links, only the SHA-256 of the secret is kept. */
+export interface ProjectInvitationsTable {
+  id: string;
+  project_id: string;
+  email: string;
+  role: string;
+  secret_hash: string;
+  /** The user (usr_…) or, for a token without a user, the token (tok_…) that invited. */
+  invited_by: string | null;
+  created_at: string;
+  expires_at: string;
+  accepted_at: string | null;
+  accepted_by: string | null;
+  revoked_at: string | null;
+}

@@ -7,6 +7,8 @@ import { navigate, usePath } from './router.ts';
 import { ErrorNotice, Link } from './components.tsx';
 import { SignIn } from './pages/sign-in.tsx';
 import { ResetPassword } from './pages/reset.tsx';
+import { AcceptInvitation } from './pages/invite.tsx';
+import { Members } from './pages/members.tsx';
 import { ServerList } from './pages/servers.tsx';
 import { ServerDetail } from './pages/server-detail.tsx';
 import { CreateServer } from './pages/create-server.tsx';
@@ -75,6 +77,7 @@ export function App() {
   const idAfter = (prefix: string) => decodeURIComponent(path.slice(prefix.length));
   let page;
   if (path === '/reset') page = <ResetPassword onSignedIn={signedIn} />;
+  else if (path === '/invite') page = <AcceptInvitation onSignedIn={signedIn} />;
   else if (me === undefined) page = error ? <ErrorNotice error={error} /> : <p>{t('loading')}</p>;
   else if (me === null || path === '/sign-in') page = <SignIn onSignedIn={signedIn} />;
   else if (path === '/' || path === '/servers') page = <ServerList me={me} />;
@@ -89,6 +92,7 @@ export function App() {
   else if (path === '/webhooks') page = <Webhooks me={me} />;
   else if (path.startsWith('/webhooks/')) page = <WebhookDetail me={me} id={idAfter('/webhooks/')} />;
   else if (path === '/tokens') page = <Tokens me={me} />;
+  else if (path === '/members') page = <Members me={me} />;
   else if (path === '/audit-log') page = <AuditLog me={me} />;
   else if (path === '/usage') page = <Usage me={me} />;
   else if (path === '/invoices') page = <Invoices me={me} />;
@@ -124,6 +128,7 @@ export function App() {
     [
       'navProject',
       [
+        ['/members', 'members'],
         ['/webhooks', 'webhooks'],
         ['/tokens', 'apiTokens'],
         ['/audit-log', 'auditLog'],

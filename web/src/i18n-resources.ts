@@ -247,6 +247,19 @@ export const enResources = {
   component: 'Component',
   impact: 'impact',
   uptime90: 'Uptime (90 days)',
+  // members and invitations
+  members: 'Members',
+  pendingInvitations: 'Pending invitations',
+  inviteSomeone: 'Invite someone',
+  invite: 'Invite',
+  joined: 'Joined',
+  invitationLinkOnce: 'The invitation link, shown only now — send it to {email}; it works once, for 7 days:',
+  confirmRevokeInvitation: 'Revoke the invitation of {email}? Its link stops working.',
+  acceptInvitationTitle: 'Join a project',
+  acceptInvitationIntro: 'You were invited to a VMCloud project.',
+  acceptInvitationNew: 'Choose a password for your new account (12 characters or more).',
+  acceptInvitationExisting: 'This e-mail has an account already: type its password to join the project.',
+  acceptInvitation: 'Accept the invitation',
 };
 
 export const frResources: typeof enResources = {
@@ -484,4 +497,17 @@ export const frResources: typeof enResources = {
   component: 'Composant',
   impact: 'impact',
   uptime90: 'Disponibilité (90 jours)',
+  members: 'Membres',
+  pendingInvitations: 'Invitations en attente',
+  inviteSomeone: 'Inviter quelqu’un',
+  invite: 'Inviter',
+  joined: 'Arrivée',
+  invitationLinkOnce:
+    'Le lien d’invitation, affiché uniquement maintenant — envoyez-le à {email} ; il fonctionne une fois, pendant 7 jours :',
+  confirmRevokeInvitation: 'Révoquer l’invitation de {email} ? Son lien cesse de fonctionner.',
+  acceptInvitationTitle: 'Rejoindre un projet',
+  acceptInvitationIntro: 'Vous êtes invité à un projet VMCloud.',
+  acceptInvitationNew: 'Choisissez un mot de passe pour votre nouveau compte (12 caractères ou plus).',
+  acceptInvitationExisting: 'Cette adresse a déjà un compte : tapez son mot de passe pour rejoindre le projet.',
+  acceptInvitation: 'Accepter l’invitation',
 };

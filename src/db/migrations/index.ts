@@ -25,6 +25,7 @@ import { hostProbesMigration } from './024_host_probes.ts';
 import { volumeKeysMigration } from './025_volume_keys.ts';
 import { regionPairProbesMigration } from './026_region_pair_probes.ts';
 import { customImagesMigration } from './027_custom_images.ts';
+import { projectInvitationsMigration } from './029_project_invitations.ts';
 
 /** Every migration, in order. Add a new file and one line here; never edit a released migration. */
 export function migrationProvider(dialect: DialectName): MigrationProvider {
@@ -56,6 +57,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         '025_volume_keys': volumeKeysMigration(),
         '026_region_pair_probes': regionPairProbesMigration(),
         '027_custom_images': customImagesMigration(),
+        '029_project_invitations': projectInvitationsMigration(),
       };
     },
   };

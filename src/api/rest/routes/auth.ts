@@ -8,6 +8,11 @@ import type { IdentityService, PeopleService, SessionIssued } from '../../../ide
 import { sessionLifetimeMs } from '../../../identity/index.ts';
 import { VmcError } from '../../../core/index.ts';
 import {
+  acceptInvitation,
+  createInvitation,
+  listInvitations,
+  listMembers,
+  revokeInvitation,
   beginTotpEnrolment,
   changePassword,
   createUser,
@@ -21,7 +26,7 @@ import {
   revokeAuthSession,
   verifyTotpEnrolment,
 } from '../../../contract/index.ts';
-import { setCookie } from '../cookies.ts';
+import { parseCookies, setCookie } from '../cookies.ts';
 
 export interface AuthRouteDeps {
   people: PeopleService;
@@ -97,6 +102,49 @@ export function registerAuthRoutes(route: Route, deps: AuthRouteDeps) {
       return refused(request, reply, error);
     }
   });
+
+  /**
+   * Accepting an invitation is public (the link is the credential), but a signed-in user of the invited
+   * e-mail needs no password: the session cookie counts only with its CSRF token (as on every mutation).
+   */
+  const signedInAs = async (request: FastifyRequest) => {
+    const cookie = parseCookies(request.headers.cookie).get(deps.cookieNames.session);
+    const csrf = request.headers['x-csrf-token'];
+    if (!cookie || typeof csrf !== 'string') return null;
+    try {
+      const session = await people.authenticateSession(cookie);
+      if (!people.csrfMatches(csrf, session.csrfHash) || !session.principal.userId) return null;
+      return { userId: session.principal.userId, secondFactor: await people.secondFactorOf(session.principal.tokenId) };
+    } catch {
+      return null;
+    }
+  };
+
+  route(acceptInvitation, async ({ body, request, reply }) => {
+    try {
+      const issued = await people.acceptInvitation({
+        token: body.token,
+        password: body.password,
+        totpCode: body.totp_code,
+        recoveryCode: body.recovery_code,
+        client: clientOf(request),
+        signedInAs: await signedInAs(request),
+      });
+      return setSessionCookies(reply, issued);
+    } catch (error) {
+      return refused(request, reply, error);
+    }
+  });
+  route(listMembers, async ({ principal, params }) => ({ members: await people.listMembers(principal, params.id) }));
+  route(createInvitation, ({ principal, params, body }) =>
+    people.createInvitation(principal, params.id, { email: body.email, role: body.role }),
+  );
+  route(listInvitations, async ({ principal, params }) => ({
+    invitations: await people.listInvitations(principal, params.id),
+  }));
+  route(revokeInvitation, ({ principal, params }) =>
+    people.revokeInvitation(principal, params.id, params.invitation_id),
+  );
 
   route(logout, async ({ principal, reply }) => {
     await people.logout(principal);
