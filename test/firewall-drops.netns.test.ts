@@ -16,18 +16,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createAgent, createTrafficLoop } from '../src/agent/index.ts';
-import { createMtlsLink, fetchTrustedCa, joinControlPlane } from '../src/agent/mtls/index.ts';
-import { createKeyAndCsr } from '../src/pki/index.ts';
-import { createSimDriver } from '../src/compute/index.ts';
+import { createTrafficLoop } from '../src/agent/index.ts';
 import { silentLogger } from '../src/core/index.ts';
-import { hostShapes, topologyOfShape } from '../src/inventory/index.ts';
 import { createClient } from '../src/client/index.ts';
 import { createHostToken } from '../src/contract/index.ts';
 import { nftRunner } from '../src/ddos/index.ts';
 import { createFirewallDataPlane } from '../src/network/index.ts';
 import { testDialects } from '../src/db/test-helpers.ts';
-import { startTestControlPlane, until, fastSimDelays } from './helpers.ts';
+import { startTestControlPlane, until } from './helpers.ts';
+import { startSimHost } from './sim-host.ts';
 
 const canRun = process.getuid?.() === 0 && existsSync('/usr/sbin/nft') && existsSync('/usr/bin/busybox');
 const suffix = String(process.pid % 100000);
@@ -92,44 +89,16 @@ for (const dialect of testDialects())
         const operator = createClient({ baseUrl: t.url, token: t.secrets.operatorToken });
         const agentUrl = await t.cp.agentListener.listen({ host: '127.0.0.1', port: 0 });
         const token = await operator.call(createHostToken, { body: { name: 'fra1-drops' } });
-        const caPem = await fetchTrustedCa(agentUrl, token.ca_sha256);
-        const { keyPem, csrPem } = await createKeyAndCsr({ commonName: 'vmcloud-agent' });
-        const shape = hostShapes['std-7543'];
-        const joined = await joinControlPlane({
-          controlPlaneUrl: agentUrl,
-          caPem,
-          joinToken: token.secret,
-          registration: {
-            name: 'fra1-drops',
-            region: 'fra1',
-            driver: 'qemu',
-            cpuModel: shape.cpuModel,
-            topology: topologyOfShape(shape),
-            agentVersion: 'test',
-            address: null,
-            images: null,
-          },
-          csrPem,
+        const host = await startSimHost({
+          agentUrl,
+          caSha256: token.ca_sha256,
+          hostToken: token.secret,
+          name: 'fra1-drops',
+          region: 'fra1',
+          registerAs: 'qemu',
         });
-        const hostId = joined.hostId;
-        const credentials = { hostId, caPem, certPem: joined.certPem, keyPem };
-        const link = createMtlsLink({ controlPlaneUrl: agentUrl, credentials: () => credentials });
-        const driver = createSimDriver({ delays: fastSimDelays });
-        const agent = createAgent({
-          hostId,
-          link,
-          driver,
-          log: silentLogger,
-          resyncIntervalMs: 50,
-          heartbeatIntervalMs: 1000,
-          gracefulStopTimeoutMs: 1000,
-        });
-        agent.start();
-        stops.push(async () => {
-          await agent.stop();
-          link.close();
-          await driver.close();
-        });
+        stops.push(() => host.stop());
+        const { hostId, link } = host;
 
         const created = await t.call('POST', '/v1/servers', {
           body: { name: 'guarded', product: 'vps-nano', region: 'fra1', image: 'debian-12' },

@@ -21,6 +21,8 @@ export interface SimHostOptions {
   name: string;
   region: string;
   shape?: HostShapeName;
+  /** The driver the host registers with (default `sim`); `qemu` for tests that play a real host's data plane. */
+  registerAs?: 'sim' | 'qemu';
   /** Images the host has no file of: starting a server of one fails (`image_not_on_host`). */
   missingImages?: string[];
   /** Images whose boot crashes the instance. */
@@ -32,6 +34,8 @@ export interface SimHostOptions {
 
 export interface SimHost {
   hostId: string;
+  /** The host's mutual-TLS link to the control plane (what its other loops would call). */
+  link: ReturnType<typeof createMtlsLink>;
   /** Instances the host's driver holds. */
   instanceCount(): number;
   /** Silences the agent (no heartbeats, no reports) while its instances keep running: a host cut off. */
@@ -52,7 +56,7 @@ export async function startSimHost(options: SimHostOptions): Promise<SimHost> {
     registration: {
       name: options.name,
       region: options.region,
-      driver: 'sim',
+      driver: options.registerAs ?? 'sim',
       cpuModel: shape.cpuModel,
       topology: topologyOfShape(shape),
       agentVersion: 'test',
@@ -82,6 +86,7 @@ export async function startSimHost(options: SimHostOptions): Promise<SimHost> {
   agent.start();
   return {
     hostId,
+    link,
     instanceCount: () => driver.instanceCount(),
     pause: () => agent.stop(),
     resume: () => agent.start(),
