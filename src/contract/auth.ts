@@ -9,8 +9,8 @@ import { defineOperation } from './operation.ts';
 
 const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$', description: 'e-mail' });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
-const TotpCode = Type.String({ pattern: '^[0-9]{6}$', description: 'the 6-digit code of the authenticator app' });
-const RecoveryCode = Type.String({
+export const TotpCode = Type.String({ pattern: '^[0-9]{6}$', description: 'the 6-digit code of the authenticator app' });
+export const RecoveryCode = Type.String({
   minLength: 1,
   maxLength: 32,
   pattern: '^[A-Za-z0-9-]+$',

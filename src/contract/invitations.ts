@@ -6,7 +6,7 @@
 import { Type, type Static } from 'typebox';
 import { Nullable, Timestamp } from './common.ts';
 import { defineOperation } from './operation.ts';
-import { SignedIn } from './auth.ts';
+import { RecoveryCode, SignedIn, TotpCode } from './auth.ts';
 
 const Role = Type.Union([Type.Literal('owner'), Type.Literal('member'), Type.Literal('viewer')]);
 const Email = Type.String({
@@ -15,8 +15,6 @@ const Email = Type.String({
   pattern: '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$',
   description: 'e-mail',
 });
-const TotpCode = Type.String({ pattern: '^[0-9]{6}$', description: 'the 6-digit code of the authenticator app' });
-const RecoveryCode = Type.String({ minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9-]+$' });
 
 export const ProjectParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100, description: 'prj_…' }) });
 export const InvitationParams = Type.Object({
