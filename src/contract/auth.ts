@@ -9,7 +9,10 @@ import { defineOperation } from './operation.ts';
 
 const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$', description: 'e-mail' });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
-export const TotpCode = Type.String({ pattern: '^[0-9]{6}$', description: 'the 6-digit code of the authenticator app' });
+export const TotpCode = Type.String({
+  pattern: '^[0-9]{6}$',
+  description: 'the 6-digit code of the authenticator app',
+});
 export const RecoveryCode = Type.String({
   minLength: 1,
   maxLength: 32,
