@@ -5,7 +5,7 @@
  * arrives (PostgreSQL LISTEN/NOTIFY, src/db/notify.ts): milliseconds after the commit.
  */
 import type { Db, Notifier } from '../db/index.ts';
-import { inTransaction } from '../db/index.ts';
+import { inTransaction, insideAnyTransaction, outsideTransaction } from '../db/index.ts';
 import { invalid, notFound, newId, VmcError, type Clock } from '../core/index.ts';
 import type { EventRecorder } from '../events/index.ts';
 import type { Image, Product, Region, RegionStatus } from '../contract/index.ts';
@@ -49,15 +49,18 @@ export function normalizeCode(code: string): string {
 export const catalogCacheTtlMs = { regions: 1000, products: 5000, images: 5000 };
 
 /**
- * A value read at most once per `ttlMs` (per process); `clear` forgets it after a local change. Past its
- * time to live the old value is still served while a fresh read runs in the background: a lookup inside
- * a caller's transaction must never wait for a read of its own (on SQLite the one connection is that
- * transaction's until it ends, so such a read would wait forever). Only the very first read waits; the
- * control plane makes it at start (`warm`).
+ * A value read at most once per `ttlMs` (per process); `clear` forgets it after a local change, `expire`
+ * after another replica's. Past its time to live the old value is still served while a fresh read runs in
+ * the background: a lookup inside a caller's transaction must never wait for a read of its own (on SQLite
+ * the one connection is that transaction's until it ends; on PostgreSQL every pooled connection may be
+ * held by transactions waiting for this one — src/db/transaction-guard.ts). Only the very first read
+ * waits; the control plane makes it at start (`warm`).
  */
 function cached<T>(ttlMs: number, nowMs: () => number, load: () => Promise<T>) {
   let value: { at: number; promise: Promise<T> } | null = null;
   let refreshing: Promise<T> | null = null;
+  /** The read `expire` started, which lookups outside transactions wait for. */
+  let awaitedOutside: Promise<T> | null = null;
   const start = () => {
     const entry = { at: nowMs(), promise: load() };
     entry.promise.then(
@@ -68,18 +71,36 @@ function cached<T>(ttlMs: number, nowMs: () => number, load: () => Promise<T>) {
     );
     return entry;
   };
-  const refresh = () => {
+  /** A read nobody inside a transaction waits for runs outside it (`background`); the first read does not. */
+  const refresh = (background: boolean) => {
     if (refreshing) return refreshing;
-    const { promise } = start();
+    const { promise } = background ? outsideTransaction(start) : start();
     refreshing = promise;
     void promise.catch(() => undefined).finally(() => (refreshing = null));
     return promise;
   };
   return {
     get(): Promise<T> {
-      if (!value) return refresh();
-      if (nowMs() - value.at >= ttlMs) void refresh();
+      if (!value) return refresh(false);
+      if (awaitedOutside && !insideAnyTransaction()) return awaitedOutside;
+      if (nowMs() - value.at >= ttlMs) void refresh(true);
       return value.promise;
+    },
+    /**
+     * Another replica changed it (or its notices may have been missed): read again now. Lookups wait for
+     * that read, except from inside a transaction: those get the old value (with every pooled connection
+     * taken, the read could wait for transactions that wait for this one).
+     */
+    expire() {
+      if (!value) return;
+      value = { ...value, at: Number.NEGATIVE_INFINITY };
+      const fresh = outsideTransaction(start).promise;
+      awaitedOutside = fresh;
+      fresh
+        .finally(() => {
+          if (awaitedOutside === fresh) awaitedOutside = null;
+        })
+        .catch(() => undefined);
     },
     /** After a local change: the next lookups wait for a fresh read (started now, so it sees the change). */
     clear() {
@@ -118,9 +139,9 @@ export function createCatalogService(deps: {
   const products = cached(catalogCacheTtlMs.products, clock.nowMs, () => store.listProducts());
   const publicProduct = ({ active: _active, ...product }: Product & { active: boolean }): Product => product;
   const images = cached(catalogCacheTtlMs.images, clock.nowMs, () => store.listImages());
-  const parts: Record<CatalogPart, { clear(): void }> = { regions, products, images };
-  deps.notifier?.subscribe(catalogChannel, (part) => parts[part as CatalogPart]?.clear());
-  deps.notifier?.onResync(() => Object.values(parts).forEach((part) => part.clear()));
+  const parts: Record<CatalogPart, { expire(): void }> = { regions, products, images };
+  deps.notifier?.subscribe(catalogChannel, (part) => parts[part as CatalogPart]?.expire());
+  deps.notifier?.onResync(() => Object.values(parts).forEach((part) => part.expire()));
   const changedElsewhere = (...changed: CatalogPart[]) =>
     changed.forEach((part) => deps.notifier?.publish(catalogChannel, part));
 

@@ -5,6 +5,8 @@ import {
   PostgresDialect,
   sql,
   type DatabaseIntrospector,
+  type Driver,
+  type PostgresDialectConfig,
   type SchemaMetadata,
   type TableMetadata,
   type Transaction,
@@ -12,7 +14,7 @@ import {
 import pg from 'pg';
 import type { Database } from './schema.ts';
 import { openNodeSqlite } from './sqlite-database.ts';
-import { guardedSqliteDialect, registerGuard } from './sqlite-guard.ts';
+import { guardPooledDriver, guardedSqliteDialect, registerGuard } from './transaction-guard.ts';
 import { migrationProvider } from './migrations/index.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -104,7 +106,14 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     client.on('error', () => undefined);
     acceptCopyFromStdin(client);
   });
-  const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
+  const guard = {};
+  const maxConnections = options.poolSize ?? 10;
+  const db = new Kysely<Database>({
+    dialect: new CurrentSchemaPostgresDialect({ pool }, (driver) =>
+      guardPooledDriver(driver, guard, () => pool.idleCount === 0 && pool.totalCount >= maxConnections),
+    ),
+  });
+  registerGuard(db, guard);
   return {
     db,
     dialect,
@@ -190,6 +199,14 @@ class CurrentSchemaIntrospector implements DatabaseIntrospector {
 
 /** PostgreSQL, introspecting only the current schema (see CurrentSchemaIntrospector). */
 class CurrentSchemaPostgresDialect extends PostgresDialect {
+  private readonly wrapDriver: (driver: Driver) => Driver;
+  constructor(config: PostgresDialectConfig, wrapDriver: (driver: Driver) => Driver = (driver) => driver) {
+    super(config);
+    this.wrapDriver = wrapDriver;
+  }
+  override createDriver(): Driver {
+    return this.wrapDriver(super.createDriver());
+  }
   override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
     return new CurrentSchemaIntrospector(db);
   }

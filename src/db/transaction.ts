@@ -1,5 +1,5 @@
 import { transactionObserverOf, type Db, type Tx } from './connection.ts';
-import { insideTransaction } from './sqlite-guard.ts';
+import { insideTransaction } from './transaction-guard.ts';
 import {
   currentTransactionParticipants,
   outsideTransactionParticipants,

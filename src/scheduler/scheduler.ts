@@ -31,6 +31,8 @@ import type {
 import { createWriteQueue } from './write-queue.ts';
 
 const noHosts: ReadonlySet<string> = new Set();
+/** The longest a transaction waits for another that holds a host in memory (see `waitForOwners`). */
+export const ownerWaitMs = 5_000;
 
 export interface DecisionObservation {
   /** Time spent deciding in memory (all attempts of one place() call), microseconds. */
@@ -204,12 +206,31 @@ export function createPlacementEngine(deps: EngineDeps): PlacementEngine {
     };
   }
 
+  /**
+   * Waits until one of `owners` (other open transactions holding hosts in memory) has ended — at most
+   * `ownerWaitMs`. This transaction may hold row locks one of them waits for: a cycle through memory that
+   * PostgreSQL's deadlock detector cannot see. Past the bound it gives up with a retryable 503 and its
+   * rollback breaks the cycle.
+   */
+  async function waitForOwners(owners: TxJournal[], what: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timed out'>((resolve) => {
+      timer = setTimeout(() => resolve('timed out'), ownerWaitMs);
+    });
+    const outcome = await Promise.race([...owners.map((owner) => owner.settled), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timed out')
+      throw new VmcError('unavailable', `${what} held by another transaction for over ${ownerWaitMs} ms; retry`, {
+        reason: 'host_busy',
+      });
+  }
+
   async function waitForBusyHosts(region: string, journal: TxJournal): Promise<void> {
     const owners = new Set<TxJournal>();
     for (const host of fleet.regions.get(region)?.hosts ?? []) {
       if (host.owner && host.owner !== journal) owners.add(host.owner as TxJournal);
     }
-    if (owners.size > 0) await Promise.race([...owners].map((owner) => owner.settled));
+    if (owners.size > 0) await waitForOwners([...owners], `the hosts of ${region.toUpperCase()} are`);
   }
 
   async function place(tx: Tx, hooks: TxHooks, request: PlacementRequest): Promise<PlacementOutcome> {
@@ -320,7 +341,7 @@ export function createPlacementEngine(deps: EngineDeps): PlacementEngine {
           reason: 'host_busy',
         });
       }
-      await (known.owner as TxJournal).settled;
+      await waitForOwners([known.owner as TxJournal], `host ${known.id} is`);
       known = fleet.serverHost.get(serverId);
     }
     if (known) journals.own(journal, known);
@@ -381,7 +402,7 @@ export function createPlacementEngine(deps: EngineDeps): PlacementEngine {
             reason: 'host_busy',
           });
         }
-        await (host.owner as TxJournal).settled;
+        await waitForOwners([host.owner as TxJournal], `host ${host.id} is`);
         host = fleet.hosts.get(request.hostId);
       }
       if (!host || host.generation < 0) {
