@@ -393,8 +393,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       .map((r) => `replica ${r.index} (${r.url ?? 'down'}):\n${(r.serve?.output() ?? '').slice(-2000)}`)
       .join('\n');
     const waiting = busyAtDeadline.slice(0, 20).join('\n  ') || 'none';
+    const sessions = database
+      ? await database.activity().catch((e: Error) => [`could not read pg_stat_activity: ${e.message}`])
+      : [];
+    const sessionsText = sessions.length > 0 ? `database sessions:\n  ${sessions.slice(0, 40).join('\n  ')}\n` : '';
     throw new Error(
-      `the chaos run passed its ${options.deadlineMs} ms deadline during ${phase}\ncalls under way:\n  ${waiting}\n${outputs}`,
+      `the chaos run passed its ${options.deadlineMs} ms deadline during ${phase}\ncalls under way:\n  ${waiting}\n${sessionsText}${outputs}`,
       { cause: error },
     );
   } finally {
