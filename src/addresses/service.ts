@@ -34,7 +34,7 @@ import type {
 } from '../contract/index.ts';
 import { createAddressStore, type AddressKind, type AddressRecord } from './store.ts';
 import { floatingIpView, primaryIpView } from './views.ts';
-import { allocatePublicAddress } from './allocate.ts';
+import { createPublicAddressAllocator } from './allocate.ts';
 import { defaultAddressPlans, type RegionAddressPlan } from './plan.ts';
 
 type AddressEventType = Extract<keyof EventPayloads, `floating_ip.${string}` | `primary_ip.${string}`>;
@@ -66,6 +66,7 @@ export function createAddressService(deps: AddressesDeps) {
   const { db, clock } = deps;
   const store = createAddressStore(db, deps.dialect);
   const ipam = createIpam(db);
+  const allocator = createPublicAddressAllocator(ipam);
   const plans = deps.addressPlans ?? defaultAddressPlans;
 
   const recordEvent = <T extends AddressEventType>(
@@ -224,6 +225,7 @@ export function createAddressService(deps: AddressesDeps) {
   async function release(tx: Tx, hooks: TxHooks, address: AddressRecord) {
     await store.change(tx, address.kind, address.id, { deletedAt: clock.nowIso() }, clock.nowIso());
     await ipam.release(tx, publicPool(address.type, address.region), address.ip);
+    allocator.released(address.type, address.region, plans[address.region], address.ip);
     await recordEvent(tx, hooks, address.kind === 'floating' ? 'floating_ip.deleted' : 'primary_ip.deleted', address, {
       ip: address.ip,
     });
@@ -301,7 +303,7 @@ export function createAddressService(deps: AddressesDeps) {
         inTransaction(db, async (tx, hooks) => {
           const now = clock.nowIso();
           const id = newId(input.kind === 'floating' ? 'floatingIp' : 'primaryIp', clock.nowMs());
-          const ip = await allocatePublicAddress(tx, ipam, {
+          const ip = await allocator.allocate(tx, {
             region: input.region,
             type: input.type,
             plan: plans[input.region],
@@ -488,7 +490,7 @@ export function createAddressService(deps: AddressesDeps) {
       if (await store.nameTaken(tx, server.projectId, name)) name = `${server.id}-ipv6`.slice(0, 63);
       const now = clock.nowIso();
       const id = newId('primaryIp', clock.nowMs());
-      const ip = await allocatePublicAddress(tx, ipam, {
+      const ip = await allocator.allocate(tx, {
         region: server.region,
         type: 'ipv6',
         plan: plans[server.region],

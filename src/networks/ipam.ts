@@ -22,6 +22,8 @@ export function createIpam(db: Db) {
   const store = createNetworkStore(db, dialectOfDb(db));
   return {
     taken: async (q: Tx | Db, pool: string) => new Set(await store.taken(q, pool)),
+    takenAmong: async (q: Tx | Db, pool: string, addresses: string[]) =>
+      new Set(await store.takenAmong(q, pool, addresses)),
     /** Records the address; a collision throws AddressRace (the transaction must be run again). */
     async claim(tx: Tx, pool: string, address: string, ownerId: string, nowIso: string): Promise<void> {
       try {

@@ -349,6 +349,18 @@ export function createNetworkStore(db: Db, dialect: DialectName) {
       const rows = await q.selectFrom('address_allocations').select('address').where('pool', '=', pool).execute();
       return rows.map((r) => r.address);
     },
+
+    /** Which of `addresses` are handed out in `pool` (one primary-key lookup each). */
+    async takenAmong(q: Tx | Db, pool: string, addresses: string[]): Promise<string[]> {
+      if (addresses.length === 0) return [];
+      const rows = await q
+        .selectFrom('address_allocations')
+        .select('address')
+        .where('pool', '=', pool)
+        .where('address', 'in', addresses)
+        .execute();
+      return rows.map((r) => r.address);
+    },
   };
 }
 
