@@ -263,4 +263,26 @@ for (const dialect of testDialects())
       assert.ok(actions.includes('PATCH /v1/projects/:id/members/:user_id failure'), 'refusals are audited too');
       assert.ok(actions.includes('DELETE /v1/projects/:id/members/:user_id success'));
     });
+
+    await t.test('two owners demoted at once: one wins, the other is then the last owner (409)', async () => {
+      const promoted = await json('PATCH', `${members}/${alice.id}`, { token: owner, body: { role: 'owner' } });
+      assert.equal(promoted.status, 200);
+      // Straight to the service, twice at once, as an owner whose own membership is not at stake.
+      const people = tcp.cp.services.people;
+      const principal = { kind: 'project', tokenId: 'tok_race', userId: null, projectId, role: 'owner' } as const;
+      const outcomes = await Promise.allSettled([
+        people.setMemberRole(principal, projectId, ownerUserId, 'member'),
+        people.setMemberRole(principal, projectId, alice.id, 'member'),
+      ]);
+      assert.deepEqual(outcomes.map((o) => o.status).sort(), ['fulfilled', 'rejected'], JSON.stringify(outcomes));
+      const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+      assert.equal(refused.reason.reason, 'last_owner');
+      const rows = await tcp.cp.db
+        .selectFrom('memberships')
+        .select(['user_id', 'role'])
+        .where('project_id', '=', projectId)
+        .where('user_id', 'in', [ownerUserId, alice.id])
+        .execute();
+      assert.deepEqual(rows.map((r) => r.role).sort(), ['member', 'owner'], 'exactly one owner left');
+    });
   });
