@@ -65,8 +65,9 @@ export function Members({ me, onChanged }: { me: CurrentPrincipal; onChanged?: (
         params: { id: projectId, user_id: member.user_id },
         body: { role: next },
       });
-      await members.reload();
+      // One's own new role: who is signed in is read again (a former owner's page closes).
       if (isMe(member)) await onChanged?.();
+      else await members.reload();
       return t('memberRoleChanged', { email: answer.member.email, role: answer.member.role });
     });
   const remove = (member: Member) =>
@@ -76,8 +77,9 @@ export function Members({ me, onChanged }: { me: CurrentPrincipal; onChanged?: (
       () =>
         void action.run(async () => {
           await api.call(removeMember, { params: { id: projectId, user_id: member.user_id } });
-          await members.reload();
+          // Oneself: the session ended with the membership, the console goes back to signing in.
           if (isMe(member)) await onChanged?.();
+          else await members.reload();
           return t('memberRemoved', { email: member.email });
         }),
       { label: t('removeMember') },
