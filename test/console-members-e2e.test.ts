@@ -1,9 +1,9 @@
 /**
  * Members and projects in the console, in Chromium (issue 16): an owner changes a member's role with the
- * row's selector, is refused demoting the last owner (the plain words and the API's code shown), removes
- * another member after a confirmation (that member's open console is signed out), steps down to member
- * once another owner exists (the page follows), and moves the session to a second project with the
- * header's switcher.
+ * row's selector, is refused demoting the last owner (the plain words, in English and French, and the
+ * API's code shown), removes another member after a confirmation (that member's open console is signed
+ * out), steps down to member once another owner exists (the page follows), and moves the session to a
+ * second project with the header's switcher.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -73,6 +73,16 @@ test('an owner changes a role, removes a member and switches project', { skip: n
     assert.equal((await members())['owner@vmcloud.local'], 'owner');
     await assertAccessible(page, 'the members page with its selectors and an error');
     await screenshot(page, 'members-last-owner');
+    // In French: the same refusal in French words, the same code.
+    await page.getByLabel('Language').selectOption('fr');
+    await page.getByLabel('Rôle de owner@vmcloud.local').selectOption('viewer');
+    await page
+      .getByRole('alert')
+      .getByText(/Un projet garde au moins un propriétaire : nommez d’abord un autre membre propriétaire\./)
+      .waitFor();
+    assert.match(await page.getByRole('alert').innerText(), /conflict \/ last_owner/);
+    await page.getByLabel('Langue').selectOption('en');
+    await page.getByLabel('Role of owner@vmcloud.local').waitFor();
   });
 
   await t.test('the owner removes bob after a confirmation; his open console is signed out', async () => {
