@@ -147,24 +147,41 @@ for (const dialect of testDialects())
       assert.equal((await roles())['alice@example.com'], 'viewer');
     });
 
-    await t.test('removing a member revokes their sessions and tokens in the project', async () => {
+    await t.test('removing a member revokes their sessions and tokens in the project, not elsewhere', async () => {
       const bobToken = await json('POST', '/v1/tokens', { jar: bob.jar, body: { name: 'x', role: 'viewer' } });
       assert.equal(bobToken.status, 403, 'a viewer makes no tokens (nothing to revoke but the session)');
       assert.equal((await json('GET', '/v1/servers', { jar: bob.jar })).status, 200);
+      // Bob owns a project of his own: a token and a session there.
+      const elsewhere = await json('POST', '/v1/projects', {
+        token: operator,
+        body: { name: 'bobs', owner_email: 'bob@example.com' },
+      });
+      assert.equal(elsewhere.status, 201, JSON.stringify(elsewhere.body));
+      const bobsToken = elsewhere.body.secret as string;
+      const bobsLogin = await json('POST', '/v1/auth/login', {
+        body: { email: 'bob@example.com', password, project_id: elsewhere.body.project_id },
+      });
+      assert.equal(bobsLogin.status, 200, JSON.stringify(bobsLogin.body));
+      const bobsJar = jarOf(bobsLogin.response);
       const removed = await json('DELETE', `${members}/${bob.id}`, { token: owner });
       assert.equal(removed.status, 204, JSON.stringify(removed.body));
       const after = await json('GET', '/v1/servers', { jar: bob.jar });
       assert.equal(after.status, 401, 'the session ended');
       const sessions = await tcp.cp.db
         .selectFrom('sessions')
-        .select(['revoked_at'])
+        .select(['project_id', 'revoked_at'])
         .where('user_id', '=', bob.id)
         .execute();
-      assert.ok(sessions.length > 0 && sessions.every((s) => s.revoked_at !== null), 'revoked, not only refused');
+      const inProject = sessions.filter((row) => row.project_id === projectId);
+      assert.ok(inProject.length > 0 && inProject.every((row) => row.revoked_at !== null), 'revoked, not only refused');
+      assert.equal((await json('GET', '/v1/servers', { jar: bobsJar })).status, 200, 'his session elsewhere stays');
+      assert.equal((await json('GET', '/v1/servers', { token: bobsToken })).status, 200, 'his token elsewhere too');
       const again = await json('DELETE', `${members}/${bob.id}`, { token: owner });
       assert.equal(again.status, 404, 'not a member any more');
-      const login = await json('POST', '/v1/auth/login', { body: { email: 'bob@example.com', password } });
-      assert.equal(login.status, 403, 'bob belongs to no project now');
+      const login = await json('POST', '/v1/auth/login', {
+        body: { email: 'bob@example.com', password, project_id: projectId },
+      });
+      assert.equal(login.status, 403, 'no signing in to the project he left');
       assert.equal(login.body.reason, 'no_project');
       assert.ok(!('bob@example.com' in (await roles())));
     });
