@@ -309,6 +309,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     events,
     keyStore,
     hasher: createPasswordHasher({ cost: config.passwordHashCost }),
+    memberTokens: identity,
     mailer: {
       // No mail server here: a link is logged for the operator to pass on (mail delivery plugs in here).
       send: async (message) => {

@@ -91,7 +91,8 @@ type Ref =
   | 'primaryIpA'
   | 'incident'
   | 'maintenance'
-  | 'invitationA';
+  | 'invitationA'
+  | 'memberA';
 
 /** Throw-away resources made for one allowed probe. */
 type Fresh =
@@ -120,7 +121,8 @@ type Fresh =
   | 'assignedPrimaryIpA'
   | 'incident'
   | 'maintenance'
-  | 'invitationA';
+  | 'invitationA'
+  | 'memberA';
 
 interface Rule {
   /** The least project role (project and project_or_operator operations only). */
@@ -392,6 +394,9 @@ const rules: Record<string, Rule> = {
     fresh: { invitation_id: 'invitationA' },
   },
   acceptInvitation: { signIn: true },
+  setMemberRole: { role: 'owner', params: { id: 'projectA', user_id: 'memberA' }, fresh: { user_id: 'memberA' } },
+  removeMember: { role: 'owner', params: { id: 'projectA', user_id: 'memberA' }, fresh: { user_id: 'memberA' } },
+  switchSessionProject: { role: 'viewer', sessionOnly: true },
 };
 
 /** A maintenance window starting in an hour. */
@@ -752,6 +757,20 @@ async function buildWorld(dialect: DialectName, cleanups: Array<() => Promise<vo
       )
     ).invitation.id as string;
   const invitationA = await invitationOfA();
+  /** A viewer of A (a person added by an operator): what role changes and removals probe. */
+  const memberOfA = async () =>
+    (
+      await ok(
+        'member of A',
+        201,
+        asOperator('POST', '/v1/users', {
+          email: `member-${unique()}@example.com`,
+          project_id: t.secrets.projectId,
+          role: 'viewer',
+        }),
+      )
+    ).user.id as string;
+  const memberA = await memberOfA();
   const deliveryA = (await ok('delivery of A', 202, t.call('POST', `/v1/webhooks/${webhookA}/test`, { body: {} })))
     .delivery.id as string;
   let rangeCounter = 100;
@@ -976,6 +995,7 @@ async function buildWorld(dialect: DialectName, cleanups: Array<() => Promise<vo
       incident,
       maintenance,
       invitationA,
+      memberA,
     },
     idsOfA: [
       networkA,
@@ -995,6 +1015,7 @@ async function buildWorld(dialect: DialectName, cleanups: Array<() => Promise<vo
       deliveryA,
       invoiceA,
       invitationA,
+      memberA,
     ],
     projectB: { id: projectB.project_id, tokenId: projectB.token.id },
     unique,
@@ -1055,6 +1076,8 @@ async function buildWorld(dialect: DialectName, cleanups: Array<() => Promise<vo
           return webhookOfA();
         case 'invitationA':
           return invitationOfA();
+        case 'memberA':
+          return memberOfA();
         case 'incident':
           return incidentOf();
         case 'maintenance':
@@ -1404,6 +1427,13 @@ for (const dialect of testDialects()) {
     assert.ok(
       invitations.body.invitations.some((i: { id: string }) => i.id === world.shared.invitationA),
       'A invitation is still pending (refused probes did not revoke it)',
+    );
+    const membersOfA = await call('GET', `/v1/projects/${secrets.projectId}/members`, { token: secrets.projectToken });
+    assert.ok(
+      membersOfA.body.members.some(
+        (m: { user_id: string; role: string }) => m.user_id === world.shared.memberA && m.role === 'viewer',
+      ),
+      'A member is still a viewer of A (refused probes neither changed nor removed them)',
     );
     const operatorTokens = await call('GET', '/v1/operator-tokens', { token: secrets.operatorToken });
     assert.ok(operatorTokens.body.tokens.some((tok: { id: string }) => tok.id === world.shared.operatorToken));

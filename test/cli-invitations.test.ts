@@ -1,4 +1,7 @@
-/** `vmcloud project invite|invitations|revoke-invitation|members` against the real control plane. */
+/**
+ * `vmcloud project invite|invitations|revoke-invitation|members|member set-role|member remove` against the
+ * real control plane.
+ */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -76,6 +79,48 @@ for (const dialect of testDialects()) {
       const viewer = await t.call('POST', '/v1/tokens', { body: { name: 'v', role: 'viewer' } });
       r = await cli(['project', 'invite', 'frank@example.com'], viewer.body.secret);
       assert.notEqual(r.code, 0, 'a viewer may not invite');
+      assert.match(r.stderr, /owner/);
+    });
+
+    test('member set-role and member remove by e-mail or id; the last owner stays; errors exit non-zero', async () => {
+      const added = await t.call('POST', '/v1/users', {
+        token: t.secrets.operatorToken,
+        body: { email: 'grace@example.com', project_id: t.secrets.projectId, role: 'viewer' },
+      });
+      assert.equal(added.status, 201, JSON.stringify(added.body));
+      const graceId = added.body.user.id as string;
+
+      let r = await cli(['project', 'member', 'set-role', 'Grace@Example.com', '--role', 'member']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`grace@example.com \\(${graceId}\\) is member of ${t.secrets.projectId}`));
+      r = await cli(['project', 'member', 'set-role', graceId, '--role', 'owner', '-o', 'json']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).role, 'owner');
+
+      r = await cli(['project', 'member', 'set-role', 'grace@example.com']);
+      assert.equal(r.code, 2, 'no --role: a usage error');
+      assert.match(r.stderr, /missing --role/);
+      r = await cli(['project', 'member', 'set-role', 'grace@example.com', '--role', 'admin']);
+      assert.equal(r.code, 2);
+      r = await cli(['project', 'member', 'promote', 'grace@example.com']);
+      assert.equal(r.code, 2, 'an unknown verb');
+      r = await cli(['project', 'member', 'remove', 'nobody@example.com']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /not a member/);
+
+      r = await cli(['project', 'member', 'remove', 'grace@example.com']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /removed from/);
+      r = await cli(['project', 'member', 'remove', 'owner@vmcloud.local']);
+      assert.notEqual(r.code, 0, 'the last owner');
+      assert.match(r.stderr, /last owner/);
+      r = await cli(['project', 'members', '-o', 'json']);
+      assert.ok(!r.stdout.includes('grace@example.com'), r.stdout);
+      assert.match(r.stdout, /owner@vmcloud.local/);
+
+      const member = await t.call('POST', '/v1/tokens', { body: { name: 'm', role: 'member' } });
+      r = await cli(['project', 'member', 'remove', 'owner@vmcloud.local'], member.body.secret);
+      assert.notEqual(r.code, 0, 'a member may not list or remove members');
       assert.match(r.stderr, /owner/);
     });
   });

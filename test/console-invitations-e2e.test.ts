@@ -39,7 +39,7 @@ test(
       assert.match(await page.locator('tr[data-member="owner@vmcloud.local"]').innerText(), /owner/);
       const invite = async (email: string, role: string) => {
         await page.getByLabel('Email').fill(email);
-        await page.getByLabel('Role').selectOption(role);
+        await page.getByLabel('Role', { exact: true }).selectOption(role);
         await page.getByRole('button', { name: 'Invite', exact: true }).click();
         await page.locator(`tr[data-invitation="${email}"]`).waitFor();
         return (await page.getByTestId('invitation-link').locator('code').innerText()).trim();

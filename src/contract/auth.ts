@@ -181,6 +181,29 @@ export const getAuthSession = defineOperation({
   response: CurrentPrincipal,
 });
 
+export const SwitchProjectBody = Type.Object(
+  {
+    project_id: Type.String({ minLength: 1, maxLength: 100, description: 'prj_…: a project the user is a member of' }),
+  },
+  { additionalProperties: false },
+);
+export type SwitchProjectBody = Static<typeof SwitchProjectBody>;
+
+export const switchSessionProject = defineOperation({
+  operationId: 'switchSessionProject',
+  method: 'POST',
+  path: '/v1/auth/session/project',
+  tags: ['auth'],
+  summary: "Move this session to another of the user's projects (it acts there with the user's role)",
+  description:
+    'Sessions only (a token is bound to its project: 403 `session_required`). 404 when the user is not a member of the project. The cookies stay the same.',
+  auth: 'project',
+  body: SwitchProjectBody,
+  status: 200,
+  response: CurrentPrincipal,
+  resource: 'session',
+});
+
 export const listAuthSessions = defineOperation({
   operationId: 'listAuthSessions',
   method: 'GET',
@@ -297,6 +320,7 @@ export const authOperations = {
   login,
   logout,
   getAuthSession,
+  switchSessionProject,
   listAuthSessions,
   revokeAuthSession,
   beginTotpEnrolment,

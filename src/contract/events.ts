@@ -300,6 +300,18 @@ export const eventPayloadSchemas = {
     { additionalProperties: false },
   ),
   'session.revoked': Type.Object({ user_id: Id('usr_…'), reason: Type.String() }, { additionalProperties: false }),
+  'session.project_changed': Type.Object(
+    { user_id: Id('usr_…'), from_project_id: Type.String() },
+    { additionalProperties: false },
+  ),
+  'member.role_changed': Type.Object(
+    { user_id: Id('usr_…'), email: Type.String(), from: Type.String(), to: Type.String() },
+    { additionalProperties: false },
+  ),
+  'member.removed': Type.Object(
+    { user_id: Id('usr_…'), email: Type.String(), role: Type.String() },
+    { additionalProperties: false },
+  ),
   'ddos.attack_started': Type.Object(
     {
       address: Type.String(),

@@ -22,6 +22,11 @@ export const InvitationParams = Type.Object({
   invitation_id: Type.String({ minLength: 1, maxLength: 100, description: 'ivt_…' }),
 });
 
+export const MemberParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 100, description: 'prj_…' }),
+  user_id: Type.String({ minLength: 1, maxLength: 100, description: 'usr_…' }),
+});
+
 export const Member = Type.Object({
   user_id: Type.String({ description: 'usr_…' }),
   email: Type.String(),
@@ -44,6 +49,9 @@ export type Invitation = Static<typeof Invitation>;
 
 export const CreateInvitationBody = Type.Object({ email: Email, role: Role }, { additionalProperties: false });
 export type CreateInvitationBody = Static<typeof CreateInvitationBody>;
+
+export const SetMemberRoleBody = Type.Object({ role: Role }, { additionalProperties: false });
+export type SetMemberRoleBody = Static<typeof SetMemberRoleBody>;
 
 export const InvitationCreated = Type.Object({
   invitation: Invitation,
@@ -78,6 +86,36 @@ export const listMembers = defineOperation({
   params: ProjectParams,
   status: 200,
   response: Type.Object({ members: Type.Array(Member) }),
+});
+
+export const setMemberRole = defineOperation({
+  operationId: 'setMemberRole',
+  method: 'PATCH',
+  path: '/v1/projects/:id/members/:user_id',
+  tags: ['identity'],
+  summary: "Change a member's role (owners)",
+  description:
+    "The member's sessions act with the new role at once; their project tokens with a role above it are revoked. 404 when the user is not a member; 409 `last_owner` when the project would be left without an owner.",
+  auth: 'project',
+  params: MemberParams,
+  body: SetMemberRoleBody,
+  status: 200,
+  response: Type.Object({ member: Member }),
+  resource: 'member',
+});
+
+export const removeMember = defineOperation({
+  operationId: 'removeMember',
+  method: 'DELETE',
+  path: '/v1/projects/:id/members/:user_id',
+  tags: ['identity'],
+  summary: 'Remove a member from the project (owners): their sessions in it and their project tokens are revoked',
+  description:
+    '404 when the user is not a member; 409 `last_owner` for the only owner (make another member owner first).',
+  auth: 'project',
+  params: MemberParams,
+  status: 204,
+  resource: 'member',
 });
 
 export const createInvitation = defineOperation({
@@ -136,6 +174,8 @@ export const acceptInvitation = defineOperation({
 
 export const invitationOperations = {
   listMembers,
+  setMemberRole,
+  removeMember,
   createInvitation,
   listInvitations,
   revokeInvitation,

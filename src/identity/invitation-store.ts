@@ -151,6 +151,24 @@ export function createInvitationStore() {
       }));
     },
 
+    /** One member of the project with their e-mail, or null. */
+    async member(
+      q: Db | Tx,
+      projectId: string,
+      userId: string,
+    ): Promise<{ userId: string; email: string; name: string; role: ProjectRole; joinedAt: string } | null> {
+      const r = await q
+        .selectFrom('memberships')
+        .innerJoin('users', 'users.id', 'memberships.user_id')
+        .select(['users.id', 'users.email', 'users.name', 'memberships.role', 'memberships.created_at'])
+        .where('memberships.project_id', '=', projectId)
+        .where('memberships.user_id', '=', userId)
+        .executeTakeFirst();
+      return r
+        ? { userId: r.id, email: r.email, name: r.name, role: r.role as ProjectRole, joinedAt: r.created_at }
+        : null;
+    },
+
     async memberRole(q: Db | Tx, projectId: string, userId: string): Promise<string | null> {
       const row = await q
         .selectFrom('memberships')

@@ -130,6 +130,35 @@ export function createPeopleStore(db: Db) {
         .execute();
     },
 
+    async setMembershipRole(tx: Tx, m: { projectId: string; userId: string; role: string }): Promise<boolean> {
+      const updated = await tx
+        .updateTable('memberships')
+        .set({ role: m.role })
+        .where('project_id', '=', m.projectId)
+        .where('user_id', '=', m.userId)
+        .executeTakeFirst();
+      return Number(updated.numUpdatedRows) > 0;
+    },
+
+    async deleteMembership(tx: Tx, m: { projectId: string; userId: string }): Promise<boolean> {
+      const deleted = await tx
+        .deleteFrom('memberships')
+        .where('project_id', '=', m.projectId)
+        .where('user_id', '=', m.userId)
+        .executeTakeFirst();
+      return Number(deleted.numDeletedRows) > 0;
+    },
+
+    async ownerCount(q: Db | Tx, projectId: string): Promise<number> {
+      const row = await q
+        .selectFrom('memberships')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('project_id', '=', projectId)
+        .where('role', '=', 'owner')
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
     /** The user's projects, oldest membership first. */
     async memberships(q: Db | Tx, userId: string): Promise<MembershipRow[]> {
       const rows = await q
@@ -303,10 +332,10 @@ export function createPeopleStore(db: Db) {
       await db.updateTable('sessions').set({ last_seen_at: nowIso }).where('id', '=', id).execute();
     },
 
-    /** Revokes live sessions of a user (one, or all but `except`); returns their ids. */
+    /** Revokes live sessions of a user (one, all but `except`, or those in a project); returns their ids. */
     async revokeSessions(
       tx: Tx,
-      filter: { userId: string; id?: string; except?: string },
+      filter: { userId: string; id?: string; except?: string; projectId?: string },
       nowIso: string,
     ): Promise<string[]> {
       let query = tx
@@ -316,9 +345,21 @@ export function createPeopleStore(db: Db) {
         .where('revoked_at', 'is', null);
       if (filter.id !== undefined) query = query.where('id', '=', filter.id);
       if (filter.except !== undefined) query = query.where('id', '!=', filter.except);
+      if (filter.projectId !== undefined) query = query.where('project_id', '=', filter.projectId);
       const ids = (await query.execute()).map((r) => r.id);
       if (ids.length > 0) await tx.updateTable('sessions').set({ revoked_at: nowIso }).where('id', 'in', ids).execute();
       return ids;
+    },
+
+    /** Moves a live session to another project (the caller checked the membership). */
+    async setSessionProject(tx: Tx, id: string, projectId: string): Promise<boolean> {
+      const result = await tx
+        .updateTable('sessions')
+        .set({ project_id: projectId })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
     },
 
     async deleteSessionsBefore(nowIso: string): Promise<number> {

@@ -37,7 +37,7 @@ import {
 import { isProjectRole, type Principal, type ProjectRole } from './roles.ts';
 import { createPeopleStore, type SessionRecord } from './people-store.ts';
 import { createInvitationStore, type InvitationRecord } from './invitation-store.ts';
-import { requireProject } from './service.ts';
+import { requireProject, type IdentityService } from './service.ts';
 
 export const sessionLifetimeMs = 7 * 86_400_000;
 export const sessionIdleMs = 12 * 3_600_000;
@@ -98,6 +98,8 @@ export function createPeopleService(deps: {
   throttle?: LoginThrottleLimit;
   mailer?: LinkMailer;
   issuer?: string;
+  /** Members demoted or removed: the project row lock, and their project tokens revoked (identity's). */
+  memberTokens: Pick<IdentityService, 'lockProject' | 'revokeTokensOfMember'>;
 }) {
   const { db, clock } = deps;
   const store = createPeopleStore(db);
@@ -217,7 +219,7 @@ export function createPeopleService(deps: {
   async function revokeSessions(
     tx: Tx,
     hooks: TxHooks,
-    filter: { userId: string; id?: string; except?: string },
+    filter: { userId: string; id?: string; except?: string; projectId?: string },
     reason: string,
   ): Promise<string[]> {
     const ids = await store.revokeSessions(tx, filter, clock.nowIso());
@@ -325,6 +327,26 @@ export function createPeopleService(deps: {
     const owner = requireProject(principal, 'owner');
     if (owner.projectId !== projectId) throw notFound('project', projectId);
     return owner;
+  }
+
+  const memberView = (m: { userId: string; email: string; name: string; role: ProjectRole; joinedAt: string }) => ({
+    user_id: m.userId,
+    email: m.email,
+    name: m.name,
+    role: m.role,
+    joined_at: m.joinedAt,
+  });
+
+  /** Refuses to leave the project without an owner (the project row is locked: PostgreSQL serializes). */
+  async function keepAnOwner(tx: Tx, projectId: string, memberRole: ProjectRole, change: string): Promise<void> {
+    if (memberRole !== 'owner' || (await store.ownerCount(tx, projectId)) > 1) return;
+    throw new VmcError(
+      'conflict',
+      `this is the last owner of the project: make another member owner before ${change}`,
+      {
+        reason: 'last_owner',
+      },
+    );
   }
 
   return {
@@ -440,6 +462,37 @@ export function createPeopleService(deps: {
         project: { id: principal.projectId, name: await projectName(principal.projectId), role: principal.role },
         projects: memberships.map(membershipView),
       };
+    },
+
+    /**
+     * Moves the signed-in session to another project of the user: it acts there with the user's role at
+     * once (the role is read with the session on every request). 404 when the user is not a member.
+     */
+    async switchProject(principal: Principal, projectId: string): Promise<CurrentPrincipal> {
+      const session = await sessionOf(principal);
+      return inTransaction(db, async (tx, hooks) => {
+        const memberships = await store.memberships(tx, session.userId);
+        const membership = memberships.find((m) => m.projectId === projectId);
+        if (!membership) throw notFound('project', projectId);
+        if (session.projectId !== projectId) {
+          if (!(await store.setSessionProject(tx, session.id, projectId)))
+            throw unauthenticated('the session ended: sign in again', 'session_expired');
+          await deps.events.record(tx, hooks, {
+            type: 'session.project_changed',
+            projectId,
+            resourceType: 'session',
+            resourceId: session.id,
+            data: { user_id: session.userId, from_project_id: session.projectId },
+          });
+        }
+        return {
+          via: 'session',
+          user: await userView(tx, session.userId),
+          session: sessionView({ ...session, projectId }, session.id),
+          project: membershipView(membership),
+          projects: memberships.map(membershipView),
+        };
+      });
     },
 
     async listSessions(principal: Principal): Promise<AuthSession[]> {
@@ -673,13 +726,56 @@ export function createPeopleService(deps: {
     /** Owners: the project's members. */
     async listMembers(principal: Principal, projectId: string): Promise<Member[]> {
       ownerOf(principal, projectId);
-      return (await invitations.members(db, projectId)).map((m) => ({
-        user_id: m.userId,
-        email: m.email,
-        name: m.name,
-        role: m.role,
-        joined_at: m.joinedAt,
-      }));
+      return (await invitations.members(db, projectId)).map(memberView);
+    },
+
+    /**
+     * Owners: a member's new role. Their sessions act with it on their next request; their project tokens
+     * with a role above it are revoked. The last owner cannot be demoted (409 `last_owner`).
+     */
+    async setMemberRole(principal: Principal, projectId: string, userId: string, role: ProjectRole): Promise<Member> {
+      ownerOf(principal, projectId);
+      return inTransaction(db, async (tx, hooks) => {
+        await deps.memberTokens.lockProject(tx, projectId);
+        const member = await invitations.member(tx, projectId, userId);
+        if (!member) throw notFound('member', userId);
+        if (member.role === role) return memberView(member);
+        if (role !== 'owner') await keepAnOwner(tx, projectId, member.role, 'changing this role');
+        await store.setMembershipRole(tx, { projectId, userId, role });
+        await deps.memberTokens.revokeTokensOfMember(tx, hooks, { projectId, userId, aboveRole: role });
+        await deps.events.record(tx, hooks, {
+          type: 'member.role_changed',
+          projectId,
+          resourceType: 'member',
+          resourceId: userId,
+          data: { user_id: userId, email: member.email, from: member.role, to: role },
+        });
+        return memberView({ ...member, role });
+      });
+    },
+
+    /**
+     * Owners: a member leaves the project; their sessions in it and the project tokens they made are
+     * revoked in the same transaction. The last owner cannot be removed (409 `last_owner`).
+     */
+    async removeMember(principal: Principal, projectId: string, userId: string): Promise<void> {
+      ownerOf(principal, projectId);
+      await inTransaction(db, async (tx, hooks) => {
+        await deps.memberTokens.lockProject(tx, projectId);
+        const member = await invitations.member(tx, projectId, userId);
+        if (!member) throw notFound('member', userId);
+        await keepAnOwner(tx, projectId, member.role, 'removing this one');
+        await store.deleteMembership(tx, { projectId, userId });
+        await revokeSessions(tx, hooks, { userId, projectId }, 'member_removed');
+        await deps.memberTokens.revokeTokensOfMember(tx, hooks, { projectId, userId });
+        await deps.events.record(tx, hooks, {
+          type: 'member.removed',
+          projectId,
+          resourceType: 'member',
+          resourceId: userId,
+          data: { user_id: userId, email: member.email, role: member.role },
+        });
+      });
     },
 
     /** Owners: invite an e-mail with a role; the link (`/invite#token=vmi_…`) is answered once. */

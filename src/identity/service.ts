@@ -10,7 +10,7 @@ import { conflict, forbidden, invalid, newId, notFound, VmcError, type Clock } f
 import type { EventRecorder } from '../events/index.ts';
 import type { ProjectCounts, Project, Token, TokenCreated, TokenKind } from '../contract/index.ts';
 import { generateTokenSecret, hashToken, isWellFormedToken, displayPrefix } from './token-format.ts';
-import { isProjectRole, roleAllows, type Principal, type ProjectRole } from './roles.ts';
+import { isProjectRole, projectRoles, roleAllows, type Principal, type ProjectRole } from './roles.ts';
 import { createIdentityStore, tokenView, type TokenRecord } from './store.ts';
 
 export const defaultQuotas: ProjectCounts = {
@@ -319,6 +319,43 @@ export function createIdentityService(deps: {
     async revokeToken(principal: Principal, tokenId: string): Promise<void> {
       const owner = requireProject(principal, 'owner');
       await revoke({ id: tokenId, kind: 'project', projectId: owner.projectId });
+    },
+
+    /**
+     * Members (src/identity/people.ts): the project row locked in `tx` (PostgreSQL), so that two owners
+     * demoting or removing each other at once are serialized and cannot both pass the last-owner check.
+     */
+    async lockProject(tx: Tx, projectId: string): Promise<void> {
+      if (!(await store.project(tx, projectId, { lock: true }))) throw notFound('project', projectId);
+    },
+
+    /**
+     * A member removed (every project token they made in the project) or demoted (`aboveRole`: those with a
+     * role above the new one): revoked in `tx`, forgotten by every replica, one `token.revoked` event each.
+     */
+    async revokeTokensOfMember(
+      tx: Tx,
+      hooks: TxHooks,
+      input: { projectId: string; userId: string; aboveRole?: ProjectRole },
+    ): Promise<string[]> {
+      const roles =
+        input.aboveRole === undefined ? undefined : projectRoles.filter((r) => !roleAllows(input.aboveRole!, r));
+      const ids = await store.revokeTokensOfMember(
+        tx,
+        { projectId: input.projectId, userId: input.userId, roles },
+        clock.nowIso(),
+      );
+      for (const id of ids) {
+        await forgetEverywhere(tx, hooks, id);
+        await deps.events.record(tx, hooks, {
+          type: 'token.revoked',
+          projectId: input.projectId,
+          resourceType: 'token',
+          resourceId: id,
+          data: { kind: 'project' },
+        });
+      }
+      return ids;
     },
 
     // ---- operator tokens -------------------------------------------------------------------------------

@@ -142,6 +142,28 @@ export function createIdentityStore(db: Db, dialect: DialectName) {
       return Number((await query.executeTakeFirst()).numUpdatedRows) > 0;
     },
 
+    /** Revokes the live project tokens a user made in a project (only those of `roles` when given); their ids. */
+    async revokeTokensOfMember(
+      tx: Tx,
+      filter: { projectId: string; userId: string; roles?: string[] },
+      nowIso: string,
+    ): Promise<string[]> {
+      let query = tx
+        .selectFrom('tokens')
+        .select('id')
+        .where('kind', '=', 'project')
+        .where('project_id', '=', filter.projectId)
+        .where('user_id', '=', filter.userId)
+        .where('revoked_at', 'is', null);
+      if (filter.roles !== undefined) {
+        if (filter.roles.length === 0) return [];
+        query = query.where('role', 'in', filter.roles);
+      }
+      const ids = (await query.execute()).map((r) => r.id);
+      if (ids.length > 0) await tx.updateTable('tokens').set({ revoked_at: nowIso }).where('id', 'in', ids).execute();
+      return ids;
+    },
+
     /** Revokes every live token bound to a host; returns their ids. */
     async revokeTokensOfHost(tx: Tx, hostId: string, nowIso: string): Promise<string[]> {
       const rows = await tx

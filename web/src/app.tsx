@@ -9,6 +9,7 @@ import { SignIn } from './pages/sign-in.tsx';
 import { ResetPassword } from './pages/reset.tsx';
 import { AcceptInvitation } from './pages/invite.tsx';
 import { Members } from './pages/members.tsx';
+import { ProjectSwitcher } from './project-switcher.tsx';
 import { ServerList } from './pages/servers.tsx';
 import { ServerDetail } from './pages/server-detail.tsx';
 import { CreateServer } from './pages/create-server.tsx';
@@ -92,7 +93,7 @@ export function App() {
   else if (path === '/webhooks') page = <Webhooks me={me} />;
   else if (path.startsWith('/webhooks/')) page = <WebhookDetail me={me} id={idAfter('/webhooks/')} />;
   else if (path === '/tokens') page = <Tokens me={me} />;
-  else if (path === '/members') page = <Members me={me} />;
+  else if (path === '/members') page = <Members me={me} onChanged={refresh} />;
   else if (path === '/audit-log') page = <AuditLog me={me} />;
   else if (path === '/usage') page = <Usage me={me} />;
   else if (path === '/invoices') page = <Invoices me={me} />;
@@ -166,6 +167,15 @@ export function App() {
               <span data-role={me.project.role}>{me.project.role}</span>
             </span>
           )}
+          {me && (
+            <ProjectSwitcher
+              me={me}
+              onSwitched={async () => {
+                await refresh();
+                navigate('/servers');
+              }}
+            />
+          )}
           <label className="inline">
             <span className="sr-only">{t('language')}</span>
             <select value={lang} onChange={(e) => setLang(e.target.value as Lang)} aria-label={t('language')}>
@@ -206,7 +216,8 @@ export function App() {
             ))}
           </nav>
         )}
-        <main id="main" tabIndex={-1}>
+        {/* Keyed by project: a switch remounts the page, its loads and its event stream. */}
+        <main id="main" tabIndex={-1} key={me?.project.id ?? ''}>
           {page}
         </main>
       </div>

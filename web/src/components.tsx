@@ -1,7 +1,7 @@
 /** Shared pieces: links, the error notice (plain words + the API's code), confirmations, status badges. */
 import { useEffect, useRef, type AnchorHTMLAttributes, type ReactNode } from 'react';
 import { navigate } from './router.ts';
-import { useT, type MessageKey } from './i18n.tsx';
+import { messages, useT, type MessageKey } from './i18n.tsx';
 import { VmcError } from './api.ts';
 
 export function Link(props: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {
@@ -21,7 +21,11 @@ export function ErrorNotice({ error }: { error: unknown }) {
   const { t } = useT();
   if (!error) return null;
   const vmc = error instanceof VmcError ? error : null;
-  const plain = vmc ? t(`err_${vmc.code}` as MessageKey) : t('err_internal');
+  // A refusal whose reason has its own words (`reason_last_owner`) says them; otherwise the code's.
+  const reasonKey = `reason_${vmc?.reason ?? ''}`;
+  const plain = vmc
+    ? t(reasonKey in messages.en ? (reasonKey as MessageKey) : (`err_${vmc.code}` as MessageKey))
+    : t('err_internal');
   return (
     <div className="notice error" role="alert">
       <strong>{plain}</strong>

@@ -260,6 +260,16 @@ export const enResources = {
   acceptInvitationNew: 'Choose a password for your new account (12 characters or more).',
   acceptInvitationExisting: 'This e-mail has an account already: type its password to join the project.',
   acceptInvitation: 'Accept the invitation',
+  roleOf: 'Role of {email}',
+  removeMember: 'Remove',
+  removeMemberTitle: 'Remove a member',
+  confirmRemoveMember: 'Remove {email} from the project? Their sessions and API tokens in it stop working at once.',
+  memberRemoved: '{email} was removed from the project.',
+  memberRoleChanged: '{email} is now {role}.',
+  you: 'you',
+  switchProject: 'Switch project',
+  projectSwitched: 'Now in project {name}.',
+  reason_last_owner: 'A project keeps at least one owner: make another member owner first.',
 };
 
 export const frResources: typeof enResources = {
@@ -510,4 +520,15 @@ export const frResources: typeof enResources = {
   acceptInvitationNew: 'Choisissez un mot de passe pour votre nouveau compte (12 caractères ou plus).',
   acceptInvitationExisting: 'Cette adresse a déjà un compte : tapez son mot de passe pour rejoindre le projet.',
   acceptInvitation: 'Accepter l’invitation',
+  roleOf: 'Rôle de {email}',
+  removeMember: 'Retirer',
+  removeMemberTitle: 'Retirer un membre',
+  confirmRemoveMember:
+    'Retirer {email} du projet ? Ses sessions et ses jetons d’API dans ce projet cessent aussitôt de fonctionner.',
+  memberRemoved: '{email} a été retiré du projet.',
+  memberRoleChanged: '{email} est maintenant {role}.',
+  you: 'vous',
+  switchProject: 'Changer de projet',
+  projectSwitched: 'Vous êtes maintenant dans le projet {name}.',
+  reason_last_owner: 'Un projet garde au moins un propriétaire : nommez d’abord un autre membre propriétaire.',
 };

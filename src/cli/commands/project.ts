@@ -1,18 +1,22 @@
 /**
- * `vmcloud project show|members|invite|invitations|revoke-invitation`: the token's project, its quotas and
- * usage; its members and invitations (owners).
+ * `vmcloud project show|members|member|invite|invitations|revoke-invitation`: the token's project, its
+ * quotas and usage; its members (a role changed, a member removed) and invitations (owners).
  */
 import {
   createInvitation,
   getProject,
   listInvitations,
   listMembers,
+  removeMember,
   revokeInvitation,
+  setMemberRole,
   type Invitation,
   type Member,
   type Project,
 } from '../../contract/index.ts';
-import { choiceOf, stringOf, type Command, type Context, type Group, type Values } from '../command.ts';
+import { VmcError } from '../../core/errors.ts';
+import type { ApiClient } from '../../client/index.ts';
+import { choiceOf, requiredString, stringOf, type Command, type Context, type Group, type Values } from '../command.ts';
 import { formatAge, renderData, renderDetail, renderList, renderTable, type Column } from '../output.ts';
 
 const roles = ['owner', 'member', 'viewer'] as const;
@@ -94,6 +98,65 @@ const members: Command = {
   },
 };
 
+/** A member by user id (usr_…) or e-mail (any case), from the project's list of members. */
+async function resolveMember(client: ApiClient, projectId: string, userOrEmail: string): Promise<Member> {
+  const wanted = userOrEmail.trim().toLowerCase();
+  const { members } = await client.call(listMembers, { params: { id: projectId } });
+  const found = members.find((m) => m.user_id.toLowerCase() === wanted || m.email.toLowerCase() === wanted);
+  if (!found)
+    throw new VmcError('not_found', `${userOrEmail} is not a member of project ${projectId}`, {
+      details: { resource: 'member', id: userOrEmail },
+    });
+  return found;
+}
+
+const memberVerbs = ['set-role', 'remove'] as const;
+
+const member: Command = {
+  name: 'member',
+  summary: "change a member's role (set-role) or remove a member (remove) (owners)",
+  usage: 'set-role|remove USER_OR_EMAIL [--role owner|member|viewer] [--project ID]',
+  description:
+    "USER_OR_EMAIL is the user id (usr_…) or the e-mail of a member. `set-role` needs --role; the member's " +
+    'project tokens with a role above the new one are revoked. `remove` revokes their sessions and tokens in ' +
+    'the project. The last owner can neither be demoted nor removed (409 last_owner).',
+  args: [
+    { name: 'set-role|remove', required: true },
+    { name: 'USER_OR_EMAIL', required: true },
+  ],
+  options: {
+    role: { type: 'string', arg: 'ROLE', help: 'set-role: owner, member or viewer' },
+    project: projectOption,
+  },
+  examples: [
+    'vmcloud project member set-role alice@example.com --role viewer',
+    'vmcloud project member remove alice@example.com',
+  ],
+  async run(ctx, { positionals, values }) {
+    const verb = choiceOf(positionals[0], memberVerbs, 'the verb');
+    const role = verb === 'set-role' ? choiceOf(requiredString(values, 'role'), roles, '--role') : null;
+    const id = await projectIdOf(ctx, values);
+    const client = await ctx.client();
+    const found = await resolveMember(client, id, positionals[1]);
+    if (role) {
+      const answer = await client.call(setMemberRole, { params: { id, user_id: found.user_id }, body: { role } });
+      ctx.out(
+        ctx.output === 'table'
+          ? `${answer.member.email} (${answer.member.user_id}) is ${answer.member.role} of ${id}\n`
+          : renderData(ctx.output, answer.member),
+      );
+      return 0;
+    }
+    await client.call(removeMember, { params: { id, user_id: found.user_id } });
+    ctx.out(
+      ctx.output === 'table'
+        ? `${found.email} (${found.user_id}) removed from ${id}: their sessions and tokens there are revoked\n`
+        : renderData(ctx.output, { removed: found.user_id, email: found.email }),
+    );
+    return 0;
+  },
+};
+
 const invite: Command = {
   name: 'invite',
   summary: 'invite an e-mail to the project with a role and print the one-time link to pass on (owners)',
@@ -166,5 +229,5 @@ const revokeInvitationCommand: Command = {
 export const projectGroup: Group = {
   name: 'project',
   summary: 'your project: quotas and usage, members and invitations',
-  commands: [show, members, invite, invitations, revokeInvitationCommand],
+  commands: [show, members, member, invite, invitations, revokeInvitationCommand],
 };

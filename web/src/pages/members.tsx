@@ -1,15 +1,19 @@
 /**
- * Members of the project and its pending invitations (owners): invite an e-mail with a role (the one-time
- * link shown once, to pass on), revoke an invitation (confirmed).
+ * Members of the project and its pending invitations (owners): change a member's role, remove a member
+ * (confirmed), invite an e-mail with a role (the one-time link shown once, to pass on), revoke an
+ * invitation (confirmed). A change to the signed-in user's own membership refreshes who they are.
  */
 import { useState, type FormEvent } from 'react';
 import {
   createInvitation,
   listInvitations,
   listMembers,
+  removeMember,
   revokeInvitation,
+  setMemberRole,
   type CurrentPrincipal,
   type Invitation,
+  type Member,
 } from '../../../src/contract/index.ts';
 import { api } from '../api.ts';
 import { ErrorNotice, ResourceTable, Field } from '../components.tsx';
@@ -17,7 +21,7 @@ import { PageHeader, isOwner, useAction, useConfirm, useFormat, useLoad } from '
 
 type Role = 'owner' | 'member' | 'viewer';
 
-export function Members({ me }: { me: CurrentPrincipal }) {
+export function Members({ me, onChanged }: { me: CurrentPrincipal; onChanged?: () => Promise<void> }) {
   const { t, when } = useFormat();
   const owner = isOwner(me);
   const projectId = me.project.id;
@@ -54,6 +58,32 @@ export function Members({ me }: { me: CurrentPrincipal }) {
       await invitations.reload();
     });
   };
+  const isMe = (member: Member) => me.user?.id === member.user_id;
+  const changeRole = (member: Member, next: Role) =>
+    void action.run(async () => {
+      const answer = await api.call(setMemberRole, {
+        params: { id: projectId, user_id: member.user_id },
+        body: { role: next },
+      });
+      // One's own new role: who is signed in is read again (a former owner's page closes).
+      if (isMe(member)) await onChanged?.();
+      else await members.reload();
+      return t('memberRoleChanged', { email: answer.member.email, role: answer.member.role });
+    });
+  const remove = (member: Member) =>
+    ask(
+      t('removeMemberTitle'),
+      t('confirmRemoveMember', { email: member.email }),
+      () =>
+        void action.run(async () => {
+          await api.call(removeMember, { params: { id: projectId, user_id: member.user_id } });
+          // Oneself: the session ended with the membership, the console goes back to signing in.
+          if (isMe(member)) await onChanged?.();
+          else await members.reload();
+          return t('memberRemoved', { email: member.email });
+        }),
+      { label: t('removeMember') },
+    );
   const revoke = (invitation: Invitation) =>
     ask(
       t('revoke'),
@@ -78,10 +108,34 @@ export function Members({ me }: { me: CurrentPrincipal }) {
         rowKey={(member) => member.user_id}
         rowData={(member) => ({ 'data-member': member.email })}
         columns={[
-          { header: 'email', cell: (member) => member.email },
-          { header: 'role', cell: (member) => member.role },
+          { header: 'email', cell: (member) => (isMe(member) ? `${member.email} (${t('you')})` : member.email) },
+          {
+            header: 'role',
+            cell: (member) => (
+              <select
+                aria-label={t('roleOf', { email: member.email })}
+                value={member.role}
+                disabled={action.busy}
+                onChange={(e) => changeRole(member, e.target.value as Role)}
+              >
+                <option value="viewer">viewer</option>
+                <option value="member">member</option>
+                <option value="owner">owner</option>
+              </select>
+            ),
+          },
           { header: 'joined', cell: (member) => when(member.joined_at) },
         ]}
+        actions={(member) => (
+          <button
+            type="button"
+            className="danger"
+            aria-label={`${t('removeMember')} ${member.email}`}
+            onClick={() => remove(member)}
+          >
+            {t('removeMember')}
+          </button>
+        )}
       />
       <h2 id="invitations-title">{t('pendingInvitations')}</h2>
       {link && (

@@ -12,7 +12,10 @@ import {
   createInvitation,
   listInvitations,
   listMembers,
+  removeMember,
   revokeInvitation,
+  setMemberRole,
+  switchSessionProject,
   beginTotpEnrolment,
   changePassword,
   createUser,
@@ -136,6 +139,10 @@ export function registerAuthRoutes(route: Route, deps: AuthRouteDeps) {
     }
   });
   route(listMembers, async ({ principal, params }) => ({ members: await people.listMembers(principal, params.id) }));
+  route(setMemberRole, async ({ principal, params, body }) => ({
+    member: await people.setMemberRole(principal, params.id, params.user_id, body.role),
+  }));
+  route(removeMember, ({ principal, params }) => people.removeMember(principal, params.id, params.user_id));
   route(createInvitation, ({ principal, params, body }) =>
     people.createInvitation(principal, params.id, { email: body.email, role: body.role }),
   );
@@ -154,6 +161,7 @@ export function registerAuthRoutes(route: Route, deps: AuthRouteDeps) {
   route(getAuthSession, ({ principal }) =>
     people.current(principal, async () => (await deps.identity.getProject(principal)).name),
   );
+  route(switchSessionProject, ({ principal, body }) => people.switchProject(principal, body.project_id));
   route(listAuthSessions, async ({ principal }) => ({ sessions: await people.listSessions(principal) }));
   route(revokeAuthSession, ({ principal, params }) => people.revokeSession(principal, params.id));
 
