@@ -158,6 +158,8 @@ export interface ControlPlaneConfig {
   /** Actions that have not converged after this long fail with `timeout`. */
   actionTimeoutMs?: number;
   loopIntervalMs?: number;
+  /** An open event stream writes a keep-alive and checks its credential again this often (default 15 s). */
+  eventStreamHeartbeatMs?: number;
   /** Whether hosts may register loopback addresses for their host API (one-machine installs, tests). */
   hostAddressPolicy?: HostAddressPolicy;
   /** Serve the API over HTTPS (TLS 1.3) with this certificate and key. */
@@ -720,6 +722,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     eventTail.follow({ ...filter, signal: AbortSignal.any([filter.signal, shutdown.signal]) });
   registerEventRoutes(route, {
     events: { list: (filter) => listEvents(db, filter), follow },
+    heartbeatMs: config.eventStreamHeartbeatMs,
   });
   registerMetricsRoutes(route, {
     sources: [compute.metricFamilies, inventory.metricFamilies],

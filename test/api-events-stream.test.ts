@@ -1,7 +1,7 @@
 /**
  * `GET /v1/events/stream` (Server-Sent Events) on SQLite and PostgreSQL: a project's events as they
  * happen, resumed with Last-Event-ID after a cut without loss or repetition; another tenant sees none of
- * them; no token → 401 problem+json.
+ * them; no token → 401 problem+json; a stream whose token is revoked ends at its next heartbeat.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -85,5 +85,40 @@ for (const dialect of testDialects()) {
 
     assert.equal(typesOf(stranger.messages, serverId).length, 0, 'another tenant sees none of it');
     assert.ok(!stranger.messages.some((m) => m.data.includes(serverId)));
+  });
+}
+
+for (const dialect of testDialects()) {
+  test(`a stream whose token is revoked ends at its next heartbeat (${dialect})`, { timeout: 60_000 }, async (t) => {
+    const cp = await startTestControlPlane(dialect, { eventStreamHeartbeatMs: 200 });
+    t.after(() => cp.dispose());
+    const created = await cp.call('POST', '/v1/tokens', { body: { name: 'short-lived', role: 'viewer' } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const kept = await openStream(cp.url, cp.secrets.projectToken);
+    const revoked = await openStream(cp.url, created.body.secret);
+    t.after(() => (kept.close(), revoked.close()));
+    let revokedEnded = false;
+    void revoked.done.then(() => (revokedEnded = true));
+    let keptEnded = false;
+    void kept.done.then(() => (keptEnded = true));
+    // Both streams outlive several heartbeats while their tokens are valid.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.equal(revokedEnded, false, 'a valid token keeps its stream');
+
+    const revoke = await cp.call('DELETE', `/v1/tokens/${created.body.token.id}`);
+    assert.ok(revoke.status < 300, JSON.stringify(revoke.body));
+    await until('the revoked token’s stream ends', () => revokedEnded);
+    assert.equal(
+      (await fetch(`${cp.url}/v1/events/stream`, { headers: { authorization: `Bearer ${created.body.secret}` } }))
+        .status,
+      401,
+    );
+
+    // The other stream still delivers.
+    const server = await cp.call('POST', '/v1/servers', {
+      body: { name: 'after-revoke', product: 'vps-nano', region: 'fra1', image: 'debian-12' },
+    });
+    await until('the kept stream sees the new server', () => typesOf(kept.messages, server.body.server.id).length > 0);
+    assert.equal(keptEnded, false);
   });
 }

@@ -5,6 +5,11 @@ import type { AnyOperation } from '../../contract/index.ts';
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+    /**
+     * Authenticates the request's credential (token or session) again: a long-lived answer (an event
+     * stream) asks while it lasts, so a revoked token, a closed session or a removed member ends it.
+     */
+    credentialCheck: (() => Promise<Principal>) | null;
     /** Work that commits with the request's mutation (its Idempotency-Key outcome, its audit row). */
     transactionParticipants: TransactionParticipant[];
   }

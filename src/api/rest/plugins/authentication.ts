@@ -72,6 +72,7 @@ async function authentication(app: FastifyInstance, options: AuthenticationOptio
     nowMs: options.nowMs,
   });
   app.decorateRequest('principal', null);
+  app.decorateRequest('credentialCheck', null);
 
   app.addHook('onRequest', async (request, reply) => {
     const config = request.routeOptions.config;
@@ -95,7 +96,9 @@ async function authentication(app: FastifyInstance, options: AuthenticationOptio
     if (header) {
       try {
         if (!match) throw new VmcError('unauthenticated', 'the Authorization header must be "Bearer vmc_…"');
-        request.principal = await options.identity.authenticate(match[1]);
+        const token = match[1];
+        request.principal = await options.identity.authenticate(token);
+        request.credentialCheck = () => options.identity.authenticate(token);
       } catch (error) {
         if (!(error instanceof VmcError) || error.code !== 'unauthenticated') throw error;
         if (failures.enabled) failures.take(`ip:${request.ip}`);
@@ -113,6 +116,7 @@ async function authentication(app: FastifyInstance, options: AuthenticationOptio
       const session = await sessions.authenticate(cookie);
       checkCsrf(request, session.csrfHash, sessions.csrfMatches);
       request.principal = session.principal;
+      request.credentialCheck = async () => (await sessions.authenticate(cookie)).principal;
     }
     if (auth === 'public') return;
     if (!request.principal) {

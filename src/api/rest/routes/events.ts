@@ -1,5 +1,5 @@
 import type { Route } from '../route.ts';
-import { requireProject } from '../../../identity/index.ts';
+import { requireProject, type Principal } from '../../../identity/index.ts';
 import { invalid } from '../../../core/index.ts';
 import { listEvents, streamEvents, type EventPage, type StreamEvent } from '../../../contract/index.ts';
 
@@ -18,7 +18,12 @@ export interface EventStream {
 const cursorPattern = /^([0-9]{1,20}\.)?[0-9]{1,15}$/;
 export const sseHeartbeatMs = 15_000;
 
-export function registerEventRoutes(route: Route, deps: { events: EventStream }) {
+/** The project a principal's stream is scoped to (null: an operator's, every project). */
+const streamScope = (principal: Principal) =>
+  principal.kind === 'operator' ? null : requireProject(principal, 'viewer').projectId;
+
+export function registerEventRoutes(route: Route, deps: { events: EventStream; heartbeatMs?: number }) {
+  const heartbeatMs = deps.heartbeatMs ?? sseHeartbeatMs;
   route(listEvents, async ({ principal, query }) => {
     const projectId = principal.kind === 'operator' ? null : requireProject(principal, 'viewer').projectId;
     return deps.events.list({
@@ -30,7 +35,7 @@ export function registerEventRoutes(route: Route, deps: { events: EventStream })
   });
 
   route(streamEvents, async ({ principal, query, request, reply }) => {
-    const projectId = principal.kind === 'operator' ? null : requireProject(principal, 'viewer').projectId;
+    const projectId = streamScope(principal);
     const lastEventId = request.headers['last-event-id'];
     const after = typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : (query.after ?? null);
     if (after !== null && !cursorPattern.test(after))
@@ -49,8 +54,22 @@ export function registerEventRoutes(route: Route, deps: { events: EventStream })
       'x-request-id': String(request.id),
     });
     out.write(': connected\nretry: 2000\n\n');
-    const heartbeat = setInterval(() => out.write(': keep-alive\n\n'), sseHeartbeatMs);
     const stop = () => controller.abort();
+    // Each heartbeat checks the credential again: a revoked token, a closed session or a member removed
+    // from the project (or made a non-member) ends the stream; the client's reconnection then gets 401/404.
+    const recheck = async () => {
+      try {
+        const now = await request.credentialCheck?.();
+        if (now && streamScope(now) !== projectId) throw new Error('the stream is no longer this credential’s');
+      } catch {
+        if (!out.writableEnded) out.write(': the credential is no longer valid\n\n');
+        stop();
+      }
+    };
+    const heartbeat = setInterval(() => {
+      out.write(': keep-alive\n\n');
+      void recheck();
+    }, heartbeatMs);
     request.raw.on('close', stop);
     out.on('close', stop);
     try {
