@@ -1,7 +1,7 @@
 /** Shared pieces: links, the error notice (plain words + the API's code), confirmations, status badges. */
 import { useEffect, useRef, type AnchorHTMLAttributes, type ReactNode } from 'react';
 import { navigate } from './router.ts';
-import { useT, type MessageKey } from './i18n.tsx';
+import { messages, useT, type MessageKey } from './i18n.tsx';
 import { VmcError } from './api.ts';
 
 export function Link(props: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {
@@ -18,10 +18,16 @@ export function Link(props: AnchorHTMLAttributes<HTMLAnchorElement> & { href: st
 }
 
 export function ErrorNotice({ error }: { error: unknown }) {
-  const { t } = useT();
+  const { t, lang } = useT();
   if (!error) return null;
   const vmc = error instanceof VmcError ? error : null;
-  const plain = vmc ? t(`err_${vmc.code}` as MessageKey) : t('err_internal');
+  // A refusal with a known reason (e.g. 409 not_stopped) says so in plain words; else the code's words.
+  const reasonKey = vmc?.reason ? (`reason_${vmc.reason}` as MessageKey) : null;
+  const plain = vmc
+    ? reasonKey && reasonKey in messages[lang]
+      ? t(reasonKey)
+      : t(`err_${vmc.code}` as MessageKey)
+    : t('err_internal');
   return (
     <div className="notice error" role="alert">
       <strong>{plain}</strong>
