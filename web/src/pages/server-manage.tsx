@@ -49,6 +49,7 @@ function ServerResize({ me, server }: { me: CurrentPrincipal; server: Server }) 
     event.preventDefault();
     void action.run(async () => {
       const { action: accepted } = await api.call(resizeServer, { params: { id: server.id }, body: { product } });
+      setProduct('');
       return t('actionStarted', { action: `resize → ${product} (${accepted.id})` });
     });
   };
@@ -100,6 +101,7 @@ function ServerRebuild({ me, server }: { me: CurrentPrincipal; server: Server })
       () =>
         void action.run(async () => {
           const { action: accepted } = await api.call(rebuildServer, { params: { id: server.id }, body: { image } });
+          setImage('');
           return t('actionStarted', { action: `rebuild → ${image} (${accepted.id})` });
         }),
     );
