@@ -90,6 +90,12 @@ test('the console’s project settings pages in Chromium', { skip: noBrowser }, 
       assert.equal(signedWith(test, newSecret), true, 'the new secret signs');
       assert.equal(signedWith(test, oldSecret), false, 'the old one no longer does (no overlap)');
 
+      // Resend the test delivery: the receiver gets it again, same webhook-id.
+      const testRow = page.locator(`tr[data-delivery="${test.id}"]`);
+      await testRow.locator('.badge[data-status="succeeded"]').waitFor();
+      await testRow.getByRole('button', { name: 'Resend' }).click();
+      await until('the delivery resent', () => receiver.requests.filter((r) => r.id === test.id).length === 2);
+
       const before = (await tcp.call('GET', `/v1/webhooks/${webhookId}/deliveries?limit=100`)).body.deliveries.length;
       await page.getByLabel('Since').fill(localInput(Date.now() - 3_600_000));
       await page.getByRole('button', { name: 'Replay', exact: true }).click();
