@@ -110,8 +110,8 @@ test('the console’s project settings pages in Chromium', { skip: noBrowser }, 
     },
   );
 
-  await t.test('billing account: a bad VAT ID refused in plain words, then saved', async () => {
-    await open(page, 'Billing account');
+  await t.test('billing details: a bad VAT ID refused in plain words, then saved', async () => {
+    await open(page, 'Billing details');
     await page.getByLabel('Name on invoices').fill('Exemple SARL');
     await page.getByLabel('Postal address').fill('1 rue de la Paix\n75002 Paris');
     await page.getByLabel('Country (2 letters)').fill('FR');
@@ -137,7 +137,7 @@ test('the console’s project settings pages in Chromium', { skip: noBrowser }, 
     assert.equal(account.traffic_billing, 'percentile95');
     assert.equal(account.budget_cents, 25_000);
     await page.getByTestId('vat').waitFor();
-    await assertAccessible(page, 'the billing account page');
+    await assertAccessible(page, 'the billing details page');
     await screenshot(page, 'billing-account');
   });
 
@@ -184,10 +184,22 @@ test('the console’s project settings pages in Chromium', { skip: noBrowser }, 
     await screenshot(page, 'flow-logs');
   });
 
+  await t.test('in French, the new pages speak French', async () => {
+    await page.getByLabel('Language').selectOption('fr');
+    await page.getByRole('heading', { level: 1, name: 'Journaux de flux' }).waitFor();
+    await open(page, 'Protection DDoS');
+    await page.getByLabel('Nouveau niveau').waitFor();
+    await open(page, 'Coordonnées de facturation');
+    await page.getByLabel('Numéro de TVA (facultatif)').waitFor();
+    await screenshot(page, 'billing-account-fr');
+    await page.getByLabel('Langue').selectOption('en');
+    await page.getByRole('heading', { level: 1, name: 'Billing details' }).waitFor();
+  });
+
   await t.test('a viewer sees the settings without a button', async () => {
     const { context, page: viewer } = await signInNewMember(browser!, tcp, 'viewer@example.com', 'viewer');
     for (const [link, button] of [
-      ['Billing account', 'Save'],
+      ['Billing details', 'Save'],
       ['DDoS protection', 'Change the tier'],
       ['Flow logs', 'Save'],
     ] as const) {

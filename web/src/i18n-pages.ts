@@ -64,7 +64,7 @@ export const enPages = {
   replayQueuedTruncated: '{count} deliveries queued (more matched: replay again from later).',
   resend: 'Resend',
   // billing account
-  billingAccount: 'Billing account',
+  billingAccount: 'Billing details',
   billingName: 'Name on invoices',
   postalAddress: 'Postal address',
   countryCode: 'Country (2 letters)',
@@ -177,7 +177,7 @@ export const frPages: typeof enPages = {
   replayQueued: '{count} livraisons en file.',
   replayQueuedTruncated: '{count} livraisons en file (il y en avait plus : rejouez depuis plus tard).',
   resend: 'Renvoyer',
-  billingAccount: 'Compte de facturation',
+  billingAccount: 'Coordonnées de facturation',
   billingName: 'Nom sur les factures',
   postalAddress: 'Adresse postale',
   countryCode: 'Pays (2 lettres)',
