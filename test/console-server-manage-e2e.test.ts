@@ -2,7 +2,8 @@
  * The server page's management sections in Chromium: a resize refused while the server runs (the API's
  * not_stopped in plain words), then done once stopped; a rebuild cancelled (nothing changes) then confirmed;
  * a private network attached and detached (confirmed); the backup policy set — each checked against what
- * the API then answers. A viewer sees none of those buttons and the API refuses them anyway. axe on the
+ * the API then answers; snapshots on a simulated host: a note, as the API has none there (a real QEMU host:
+ * console-snapshots.real.test.ts). A viewer sees none of those buttons and the API refuses them anyway. axe on the
  * page; screenshots to test-output/console/.
  */
 import { test } from 'node:test';
@@ -92,6 +93,14 @@ test('the console’s server management in Chromium', { skip: noBrowser }, async
     await page.getByRole('dialog').getByRole('button', { name: 'Rebuild' }).click();
     await acceptedAction(page, tcp, 'rebuild →');
     assert.equal((await server()).image, 'ubuntu-24.04');
+  });
+
+  await t.test('snapshots: a simulated host has none — a note, no button', async () => {
+    await page.getByTestId('snapshots-unsupported').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Take a snapshot' }).count(), 0);
+    const api = await tcp.call('GET', `/v1/servers/${serverId}/snapshots`);
+    assert.equal(api.status, 503);
+    assert.equal(api.body.reason, 'host_has_no_api');
   });
 
   await t.test('private network: attached, then detached after a confirmation', async () => {

@@ -1,19 +1,25 @@
 /**
  * The server detail page's management sections: resize (a product of the same family, the server stopped),
  * rebuild from an image (confirmed: the disk is erased), private networks (attach, detach confirmed) and
- * the server's backup policy (schedule, keep rules, remote copy). A viewer sees the state, no button.
- * Snapshots: the API has no snapshot resource for projects (docs/console.md, "Not there yet").
+ * the server's backup policy (schedule, keep rules, remote copy), and disk snapshots where the server's host
+ * has them (QEMU hosts; a simulated host answers 503 host_has_no_api: a note, no button). A viewer sees the
+ * state, no button.
  */
 import { useEffect, useState, type FormEvent } from 'react';
+import { VmcError } from '../api.ts';
 import {
   attachServerToNetwork,
+  createSnapshot,
+  deleteSnapshot,
   detachServerFromNetwork,
   getServerBackupPolicy,
   listImages,
   listNetworks,
   listProducts,
+  listSnapshots,
   rebuildServer,
   resizeServer,
+  restoreSnapshot,
   setServerBackupPolicy,
   type BackupPolicy,
   type CurrentPrincipal,
@@ -30,6 +36,7 @@ export function ServerManage({ me, server }: { me: CurrentPrincipal; server: Ser
     <>
       <ServerResize me={me} server={server} />
       <ServerRebuild me={me} server={server} />
+      <ServerSnapshots me={me} server={server} />
       <ServerNetworks me={me} server={server} />
       <ServerBackupPolicy me={me} server={server} />
     </>
@@ -368,6 +375,112 @@ function ServerBackupPolicy({ me, server }: { me: CurrentPrincipal; server: Serv
         </form>
       )}
       {action.view}
+    </section>
+  );
+}
+
+/** Snapshot names: letters, digits, '.', '_', '-' (the API's pattern); empty: the API names it by the time. */
+const snapshotName = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function ServerSnapshots({ me, server }: { me: CurrentPrincipal; server: Server }) {
+  const { t, when } = useFormat();
+  const snapshots = useLoad(
+    async () => (await api.call(listSnapshots, { params: { id: server.id } })).snapshots,
+    [server.id],
+  );
+  const action = useAction();
+  const { ask, dialog } = useConfirm();
+  const [name, setName] = useState('');
+  const noHostApi = snapshots.error instanceof VmcError && snapshots.error.reason === 'host_has_no_api';
+  const may = canChange(me) && !noHostApi;
+  const take = (event: FormEvent) => {
+    event.preventDefault();
+    void action.run(async () => {
+      const { snapshot } = await api.call(createSnapshot, {
+        params: { id: server.id },
+        body: name.trim() ? { name: name.trim() } : null,
+      });
+      setName('');
+      await snapshots.reload();
+      return t('snapshotTaken', { name: snapshot.name });
+    });
+  };
+  const restore = (snapshot: string) =>
+    ask(
+      t('restoreSnapshot'),
+      t('confirmRestoreSnapshot', { name: server.name, snapshot }),
+      () =>
+        void action.run(async () => {
+          await api.call(restoreSnapshot, { params: { id: server.id, name: snapshot } });
+          return t('snapshotRestored', { name: snapshot });
+        }),
+    );
+  const remove = (snapshot: string) =>
+    ask(
+      t('deleteSnapshot'),
+      t('confirmDeleteSnapshot', { name: snapshot }),
+      () =>
+        void action.run(async () => {
+          await api.call(deleteSnapshot, { params: { id: server.id, name: snapshot } });
+          await snapshots.reload();
+          return t('deletedThing', { name: snapshot });
+        }),
+    );
+  return (
+    <section aria-labelledby="snapshots-title">
+      <h2 id="snapshots-title">{t('snapshots')}</h2>
+      {noHostApi ? (
+        <p className="muted" data-testid="snapshots-unsupported">
+          {t('snapshotsUnsupported')}
+        </p>
+      ) : (
+        <>
+          <p className="muted">{t('snapshotsHelp')}</p>
+          <ErrorNotice error={snapshots.error} />
+          <ResourceTable
+            rows={snapshots.error ? [] : snapshots.data}
+            rowKey={(s) => s.name}
+            rowData={(s) => ({ 'data-snapshot': s.name })}
+            testId="snapshots"
+            columns={[
+              { header: 'name', cell: (s) => s.name },
+              { header: 'created', cell: (s) => when(s.created_at) },
+            ]}
+            actions={
+              may
+                ? (s) => (
+                    <div className="row">
+                      <button type="button" onClick={() => restore(s.name)}>
+                        {t('restoreSnapshot')}
+                      </button>
+                      <button type="button" className="danger" onClick={() => remove(s.name)}>
+                        {t('delete')}
+                      </button>
+                    </div>
+                  )
+                : undefined
+            }
+          />
+        </>
+      )}
+      {may && (
+        <form className="row" onSubmit={take}>
+          <Field id="snapshot-name" label={t('snapshotNameOptional')}>
+            <input
+              id="snapshot-name"
+              value={name}
+              pattern={snapshotName.source}
+              onChange={(e) => setName(e.target.value)}
+              placeholder="before-upgrade"
+            />
+          </Field>
+          <button type="submit" disabled={action.busy}>
+            {t('takeSnapshot')}
+          </button>
+        </form>
+      )}
+      {action.view}
+      {dialog}
     </section>
   );
 }
