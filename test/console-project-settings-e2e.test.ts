@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { fastSimDelays, startTestControlPlane, until } from './helpers.ts';
 import { startWebhookReceiver, type ReceivedRequest } from './webhook-receiver.ts';
@@ -180,6 +181,15 @@ test('the console’s project settings pages in Chromium', { skip: noBrowser }, 
     assert.equal(api.status, 200);
     if (api.body.flows.length === 0) await page.getByText('Nothing here yet.').waitFor();
     else assert.equal(await page.getByTestId('flows').locator('tbody tr').count(), api.body.flows.length);
+    // The export links download what the API exports for the same window.
+    const href = await page.getByRole('link', { name: 'CSV' }).getAttribute('href');
+    assert.match(href ?? '', new RegExp(`^/v1/flow-logs/export\\?server=${serverId}&from=.+&to=.+&format=csv$`));
+    const download = page.waitForEvent('download');
+    await page.getByRole('link', { name: 'CSV' }).click();
+    const file = await (await download).path();
+    const exported = await tcp.call('GET', href!);
+    assert.equal(exported.status, 200);
+    assert.equal(readFileSync(file, 'utf8'), String(exported.body));
     await assertAccessible(page, 'the flow logs page');
     await screenshot(page, 'flow-logs');
   });

@@ -320,16 +320,22 @@ export function FlowLogsPage({ me }: { me: CurrentPrincipal }) {
   const [to, setTo] = useState(() => localInput(Date.now()));
   const [records, setRecords] = useState<FlowRecord[] | null>(null);
   const query = useAction();
+  const queryWindow = () => {
+    const q: Record<string, string> = {};
+    if (server) q.server = server;
+    if (from) q.from = new Date(from).toISOString();
+    if (to) q.to = new Date(to).toISOString();
+    return q;
+  };
   const search = (event: FormEvent) => {
     event.preventDefault();
     void query.run(async () => {
-      const q: Record<string, string> = { limit: '500' };
-      if (server) q.server = server;
-      if (from) q.from = new Date(from).toISOString();
-      if (to) q.to = new Date(to).toISOString();
-      setRecords((await api.call(listFlowLogs, { query: q })).flows);
+      setRecords((await api.call(listFlowLogs, { query: { ...queryWindow(), limit: '500' } })).flows);
     });
   };
+  // The export is a GET: the session cookie is enough for a plain download link.
+  const exportHref = (format: 'csv' | 'jsonl') =>
+    `/v1/flow-logs/export?${new URLSearchParams({ ...queryWindow(), format }).toString()}`;
   const serverName = (id: string) => servers.data?.find((s) => s.id === id)?.name ?? id;
 
   return (
@@ -406,6 +412,16 @@ export function FlowLogsPage({ me }: { me: CurrentPrincipal }) {
             {t('showRecords')}
           </button>
         </div>
+        <p>
+          {t('exportRecords')}{' '}
+          <a href={exportHref('csv')} download="flow-logs.csv">
+            CSV
+          </a>{' '}
+          ·{' '}
+          <a href={exportHref('jsonl')} download="flow-logs.jsonl">
+            JSON lines
+          </a>
+        </p>
       </form>
       {query.view}
       {records !== null && (
