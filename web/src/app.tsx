@@ -25,6 +25,7 @@ import { AuditLog } from './pages/audit.tsx';
 import { Invoices, SlaReport, Usage } from './pages/billing.tsx';
 import { PlatformStatus } from './pages/status.tsx';
 import { OperatorArea } from './pages/operator.tsx';
+import { BillingAccountPage, DdosPage, FlowLogsPage } from './pages/project-settings.tsx';
 import type { MessageKey } from './i18n.tsx';
 
 type Theme = 'light' | 'dark';
@@ -98,6 +99,9 @@ export function App() {
   else if (path === '/usage') page = <Usage me={me} />;
   else if (path === '/invoices') page = <Invoices me={me} />;
   else if (path === '/sla') page = <SlaReport me={me} />;
+  else if (path === '/billing-account') page = <BillingAccountPage me={me} />;
+  else if (path === '/ddos') page = <DdosPage me={me} />;
+  else if (path === '/flow-logs') page = <FlowLogsPage me={me} />;
   else if (path === '/status') page = <PlatformStatus />;
   else if (path === '/operator' || path.startsWith('/operator/')) page = <OperatorArea path={path} />;
   else if (path === '/account') page = <Account me={me} onChanged={refresh} />;
@@ -117,6 +121,8 @@ export function App() {
         ['/networks', 'networks'],
         ['/floating-ips', 'floatingIps'],
         ['/firewalls', 'firewalls'],
+        ['/ddos', 'ddosProtection'],
+        ['/flow-logs', 'flowLogs'],
       ],
     ],
     [
@@ -142,6 +148,7 @@ export function App() {
         ['/usage', 'usage'],
         ['/invoices', 'invoices'],
         ['/sla', 'slaReport'],
+        ['/billing-account', 'billingAccount'],
         ['/status', 'platformStatus'],
       ],
     ],

@@ -18,13 +18,15 @@ export function Link(props: AnchorHTMLAttributes<HTMLAnchorElement> & { href: st
 }
 
 export function ErrorNotice({ error }: { error: unknown }) {
-  const { t } = useT();
+  const { t, lang } = useT();
   if (!error) return null;
   const vmc = error instanceof VmcError ? error : null;
-  // A refusal whose reason has its own words (`reason_last_owner`) says them; otherwise the code's.
-  const reasonKey = `reason_${vmc?.reason ?? ''}`;
+  // A refusal with a known reason (e.g. 409 not_stopped) says so in plain words; else the code's words.
+  const reasonKey = vmc?.reason ? (`reason_${vmc.reason}` as MessageKey) : null;
   const plain = vmc
-    ? t(reasonKey in messages.en ? (reasonKey as MessageKey) : (`err_${vmc.code}` as MessageKey))
+    ? reasonKey && reasonKey in messages[lang]
+      ? t(reasonKey)
+      : t(`err_${vmc.code}` as MessageKey)
     : t('err_internal');
   return (
     <div className="notice error" role="alert">

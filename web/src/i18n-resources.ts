@@ -1,5 +1,8 @@
 /** Messages of the resource pages (networks … status) and the operator area, in English and French. */
+import { enPages, frPages } from './i18n-pages.ts';
+
 export const enResources = {
+  ...enPages,
   serialConsole: 'Serial console',
   openSerialConsole: 'Open the serial console',
   closeSerialConsole: 'Close the console',
@@ -273,6 +276,7 @@ export const enResources = {
 };
 
 export const frResources: typeof enResources = {
+  ...frPages,
   serialConsole: 'Console série',
   openSerialConsole: 'Ouvrir la console série',
   closeSerialConsole: 'Fermer la console',

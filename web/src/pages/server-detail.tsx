@@ -16,6 +16,7 @@ import { useLiveEvents } from '../live.ts';
 import { navigate } from '../router.ts';
 import { SerialConsole } from './serial-console.tsx';
 import { ServerSections } from './server-sections.tsx';
+import { ServerManage } from './server-manage.tsx';
 
 type Verb = 'start' | 'stop' | 'reboot' | 'delete';
 
@@ -133,6 +134,7 @@ export function ServerDetail({ me, id }: { me: CurrentPrincipal; id: string }) {
         {asking && asking !== 'start' ? t(confirmKey[asking], { name: server.name }) : ''}
       </ConfirmDialog>
       <SerialConsole me={me} server={server} />
+      <ServerManage me={me} server={server} />
       <ServerSections me={me} server={server} />
     </section>
   );

@@ -1,6 +1,7 @@
 /**
  * Webhooks: create (the signing secret shown once), enable/disable, delete (confirmed); one webhook with its
- * delivery log (each attempt: status code, latency, error), a test delivery and retry of a failed one.
+ * delivery log (each attempt: status code, latency, error), a test delivery, resending a delivery, replaying
+ * the events since a time, and rotating the signing secret (confirmed; the new secret shown once).
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import {
@@ -9,7 +10,9 @@ import {
   getWebhook,
   listWebhookDeliveries,
   listWebhooks,
+  replayWebhook,
   retryWebhookDelivery,
+  rotateWebhookSecret,
   testWebhook,
   updateWebhook,
   type CurrentPrincipal,
@@ -165,7 +168,11 @@ export function WebhookDetail({ me, id }: { me: CurrentPrincipal; id: string }) 
     return () => clearInterval(timer);
   }, [pending, reload]);
   const action = useAction();
+  const { ask, dialog } = useConfirm();
   const [open, setOpen] = useState<string | null>(null);
+  const [newSecret, setNewSecret] = useState<string | null>(null);
+  const [overlap, setOverlap] = useState('86400');
+  const [since, setSince] = useState('');
   const may = canChange(me);
 
   if (!hook.data) return hook.error ? <ErrorNotice error={hook.error} /> : <p>{t('loading')}</p>;
@@ -182,6 +189,30 @@ export function WebhookDetail({ me, id }: { me: CurrentPrincipal; id: string }) 
       return t('requestAccepted');
     });
 
+  const rotate = () =>
+    ask(
+      t('rotateSecret'),
+      t('confirmRotateSecret', { seconds: overlap || '0' }),
+      () =>
+        void action.run(async () => {
+          const answer = await api.call(rotateWebhookSecret, {
+            params: { id },
+            body: { overlap_seconds: overlap.trim() === '' ? Number.NaN : Number(overlap) },
+          });
+          setNewSecret(answer.secret);
+          await hook.reload();
+          return t('secretRotated');
+        }),
+    );
+  const replay = (event: FormEvent) => {
+    event.preventDefault();
+    void action.run(async () => {
+      const answer = await api.call(replayWebhook, { params: { id }, body: { since: new Date(since).toISOString() } });
+      await deliveries.reload();
+      return t(answer.truncated ? 'replayQueuedTruncated' : 'replayQueued', { count: answer.queued });
+    });
+  };
+
   return (
     <section aria-labelledby="webhook-title">
       <p>
@@ -191,8 +222,53 @@ export function WebhookDetail({ me, id }: { me: CurrentPrincipal; id: string }) 
       <p className="muted">
         <code>{hook.data.id}</code> · {hook.data.events.join(', ')} · {hook.data.enabled ? t('enabled') : t('disabled')}
         {hook.data.failing_since && ` · ${t('failingSince', { when: when(hook.data.failing_since) })}`}
+        {hook.data.previous_secret_expires_at &&
+          ` · ${t('previousSecretUntil', { when: when(hook.data.previous_secret_expires_at) })}`}
       </p>
       {action.view}
+      {newSecret && (
+        <div className="card" data-testid="webhook-secret">
+          <p>{t('secretOnce')}</p>
+          <code>{newSecret}</code>
+        </div>
+      )}
+      {may && (
+        <div className="row">
+          <form className="card" onSubmit={(e) => (e.preventDefault(), rotate())} aria-labelledby="rotate-title">
+            <h2 id="rotate-title">{t('rotateSecret')}</h2>
+            <Field id="rotate-overlap" label={t('overlapSeconds')} help={t('overlapHelp')}>
+              <input
+                id="rotate-overlap"
+                type="number"
+                min={0}
+                max={604800}
+                aria-describedby="rotate-overlap-help"
+                value={overlap}
+                onChange={(e) => setOverlap(e.target.value)}
+              />
+            </Field>
+            <button type="submit" disabled={action.busy}>
+              {t('rotateSecret')}
+            </button>
+          </form>
+          <form className="card" onSubmit={replay} aria-labelledby="replay-title">
+            <h2 id="replay-title">{t('replayEvents')}</h2>
+            <Field id="replay-since" label={t('replaySince')} help={t('replayHelp')}>
+              <input
+                id="replay-since"
+                type="datetime-local"
+                required
+                aria-describedby="replay-since-help"
+                value={since}
+                onChange={(e) => setSince(e.target.value)}
+              />
+            </Field>
+            <button type="submit" disabled={action.busy || !since}>
+              {t('replay')}
+            </button>
+          </form>
+        </div>
+      )}
       <div className="row between">
         <h2>{t('deliveryLog')}</h2>
         {may && (
@@ -247,6 +323,11 @@ export function WebhookDetail({ me, id }: { me: CurrentPrincipal; id: string }) 
                         {t('retry')}
                       </button>
                     )}
+                    {may && delivery.status === 'succeeded' && (
+                      <button type="button" onClick={() => retry(delivery.id)}>
+                        {t('resend')}
+                      </button>
+                    )}
                   </div>
                   {open === delivery.id && (
                     <ol className="attempts">
@@ -265,6 +346,7 @@ export function WebhookDetail({ me, id }: { me: CurrentPrincipal; id: string }) 
           </tbody>
         </table>
       )}
+      {dialog}
     </section>
   );
 }

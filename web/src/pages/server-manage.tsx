@@ -1,0 +1,486 @@
+/**
+ * The server detail page's management sections: resize (a product of the same family, the server stopped),
+ * rebuild from an image (confirmed: the disk is erased), private networks (attach, detach confirmed) and
+ * the server's backup policy (schedule, keep rules, remote copy), and disk snapshots where the server's host
+ * has them (QEMU hosts; a simulated host answers 503 host_has_no_api: a note, no button). A viewer sees the
+ * state, no button.
+ */
+import { useEffect, useState, type FormEvent } from 'react';
+import { VmcError } from '../api.ts';
+import {
+  attachServerToNetwork,
+  createSnapshot,
+  deleteSnapshot,
+  detachServerFromNetwork,
+  getServerBackupPolicy,
+  listImages,
+  listNetworks,
+  listProducts,
+  listSnapshots,
+  rebuildServer,
+  resizeServer,
+  restoreSnapshot,
+  setServerBackupPolicy,
+  type BackupPolicy,
+  type CurrentPrincipal,
+  type Network,
+  type Server,
+} from '../../../src/contract/index.ts';
+import { api } from '../api.ts';
+import { ErrorNotice, Field, ResourceTable } from '../components.tsx';
+import { canChange, useAction, useConfirm, useFormat, useLoad, useReloadOn } from '../hooks.tsx';
+import { useRegions } from '../pickers.tsx';
+
+export function ServerManage({ me, server }: { me: CurrentPrincipal; server: Server }) {
+  return (
+    <>
+      <ServerResize me={me} server={server} />
+      <ServerRebuild me={me} server={server} />
+      <ServerSnapshots me={me} server={server} />
+      <ServerNetworks me={me} server={server} />
+      <ServerBackupPolicy me={me} server={server} />
+    </>
+  );
+}
+
+function ServerResize({ me, server }: { me: CurrentPrincipal; server: Server }) {
+  const { t, euros } = useFormat();
+  const products = useLoad(async () => (await api.call(listProducts)).products, []);
+  const action = useAction();
+  const [product, setProduct] = useState('');
+  const current = products.data?.find((p) => p.code === server.product);
+  const choices = (products.data ?? []).filter(
+    (p) => p.code !== server.product && p.regions.includes(server.region) && (!current || p.family === current.family),
+  );
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void action.run(async () => {
+      const { action: accepted } = await api.call(resizeServer, { params: { id: server.id }, body: { product } });
+      setProduct('');
+      return t('actionStarted', { action: `resize → ${product} (${accepted.id})` });
+    });
+  };
+  return (
+    <section aria-labelledby="resize-title">
+      <h2 id="resize-title">{t('resizeTitle')}</h2>
+      <p className="muted">{t('resizeHelp')}</p>
+      <ErrorNotice error={products.error} />
+      {canChange(me) ? (
+        <form className="row" onSubmit={submit}>
+          <Field id="resize-product" label={t('resizeTo')}>
+            <select id="resize-product" value={product} onChange={(e) => setProduct(e.target.value)} required>
+              <option value="" disabled>
+                —
+              </option>
+              {choices.map((p) => (
+                <option key={p.code} value={p.code}>
+                  {p.name} — {p.vcpus} vCPU, {p.memory_mib / 1024} GiB, {p.disk_gib} GiB ·{' '}
+                  {t('perHour', { price: euros(p.price.hourly_cents) })}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <button type="submit" disabled={action.busy || !product}>
+            {t('resize')}
+          </button>
+        </form>
+      ) : null}
+      {action.view}
+    </section>
+  );
+}
+
+function ServerRebuild({ me, server }: { me: CurrentPrincipal; server: Server }) {
+  const { t } = useFormat();
+  const images = useLoad(async () => (await api.call(listImages)).images, []);
+  const action = useAction();
+  const { ask, dialog } = useConfirm();
+  const [image, setImage] = useState('');
+  if (!canChange(me)) return null;
+  const usable = (images.data ?? []).filter(
+    (i) => i.status === 'available' && (!i.requires_gpu || server.placement?.gpus.length),
+  );
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    ask(
+      t('rebuild'),
+      t('confirmRebuild', { name: server.name, image }),
+      () =>
+        void action.run(async () => {
+          const { action: accepted } = await api.call(rebuildServer, { params: { id: server.id }, body: { image } });
+          setImage('');
+          return t('actionStarted', { action: `rebuild → ${image} (${accepted.id})` });
+        }),
+    );
+  };
+  return (
+    <section aria-labelledby="rebuild-title">
+      <h2 id="rebuild-title">{t('rebuildTitle')}</h2>
+      <ErrorNotice error={images.error} />
+      <form className="row" onSubmit={submit}>
+        <Field id="rebuild-image" label={t('rebuildFrom')}>
+          <select id="rebuild-image" value={image} onChange={(e) => setImage(e.target.value)} required>
+            <option value="" disabled>
+              —
+            </option>
+            {usable.map((i) => (
+              <option key={i.slug} value={i.slug}>
+                {i.name} ({i.slug})
+              </option>
+            ))}
+          </select>
+        </Field>
+        <button type="submit" className="danger" disabled={action.busy || !image}>
+          {t('rebuild')}
+        </button>
+      </form>
+      {action.view}
+      {dialog}
+    </section>
+  );
+}
+
+function ServerNetworks({ me, server }: { me: CurrentPrincipal; server: Server }) {
+  const { t } = useFormat();
+  const networks = useLoad(
+    async () =>
+      (await api.call(listNetworks, { query: { limit: '200' } })).networks.filter((n) => n.region === server.region),
+    [server.region],
+  );
+  useReloadOn(['network', 'server'], networks.reload);
+  const action = useAction();
+  const { ask, dialog } = useConfirm();
+  const [network, setNetwork] = useState('');
+  const [ip, setIp] = useState('');
+  const may = canChange(me);
+  const attached = (networks.data ?? []).flatMap((n) =>
+    n.attachments.filter((a) => a.server_id === server.id).map((a) => ({ network: n, ip: a.ip, status: a.status })),
+  );
+  const free = (networks.data ?? []).filter((n) => !n.attachments.some((a) => a.server_id === server.id));
+  const attach = (event: FormEvent) => {
+    event.preventDefault();
+    void action.run(async () => {
+      const body = ip.trim() ? { network, ip: ip.trim() } : { network };
+      const { action: accepted } = await api.call(attachServerToNetwork, { params: { id: server.id }, body });
+      setNetwork('');
+      setIp('');
+      await networks.reload();
+      return t('actionStarted', { action: `attach-network (${accepted.id})` });
+    });
+  };
+  const detach = (target: Network) =>
+    ask(
+      t('detachNetwork'),
+      t('confirmDetachNetwork', { name: server.name, network: target.name }),
+      () =>
+        void action.run(async () => {
+          const { action: accepted } = await api.call(detachServerFromNetwork, {
+            params: { id: server.id },
+            body: { network: target.id },
+          });
+          await networks.reload();
+          return t('actionStarted', { action: `detach-network (${accepted.id})` });
+        }),
+    );
+  return (
+    <section aria-labelledby="server-networks-title">
+      <h2 id="server-networks-title">{t('privateNetworks')}</h2>
+      <ErrorNotice error={networks.error} />
+      <ResourceTable
+        rows={networks.data ? attached : null}
+        rowKey={(row) => row.network.id}
+        rowData={(row) => ({ 'data-attached-network': row.network.name })}
+        columns={[
+          { header: 'name', cell: (row) => row.network.name },
+          { header: 'privateIp', cell: (row) => <code>{row.ip}</code> },
+          { header: 'status', cell: (row) => row.status },
+        ]}
+        actions={
+          may
+            ? (row) => (
+                <button type="button" className="danger" onClick={() => detach(row.network)}>
+                  {t('detachNetwork')}
+                </button>
+              )
+            : undefined
+        }
+      />
+      {may && (
+        <form className="row" onSubmit={attach} aria-label={t('attachNetwork')}>
+          <Field id="attach-network" label={t('network')}>
+            <select id="attach-network" value={network} onChange={(e) => setNetwork(e.target.value)} required>
+              <option value="" disabled>
+                —
+              </option>
+              {free.map((n) => (
+                <option key={n.id} value={n.id}>
+                  {n.name} ({n.ip_range})
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field id="attach-ip" label={t('privateIpOptional')}>
+            <input id="attach-ip" value={ip} onChange={(e) => setIp(e.target.value)} placeholder="10.20.0.10" />
+          </Field>
+          <button type="submit" disabled={action.busy || !network}>
+            {t('attachNetwork')}
+          </button>
+        </form>
+      )}
+      {action.view}
+      {dialog}
+    </section>
+  );
+}
+
+type PolicyForm = {
+  enabled: boolean;
+  every_minutes: string;
+  keep_last: string;
+  keep_hourly: string;
+  keep_daily: string;
+  keep_weekly: string;
+  keep_monthly: string;
+  remote_region: string;
+  remote_keep_days: string;
+};
+const keepFields = ['keep_last', 'keep_hourly', 'keep_daily', 'keep_weekly', 'keep_monthly'] as const;
+
+function formOf(policy: BackupPolicy): PolicyForm {
+  return {
+    enabled: policy.enabled,
+    every_minutes: String(policy.every_minutes),
+    keep_last: String(policy.keep_last),
+    keep_hourly: String(policy.keep_hourly),
+    keep_daily: String(policy.keep_daily),
+    keep_weekly: String(policy.keep_weekly),
+    keep_monthly: String(policy.keep_monthly),
+    remote_region: policy.remote_region ?? '',
+    remote_keep_days: String(policy.remote_keep_days),
+  };
+}
+
+function ServerBackupPolicy({ me, server }: { me: CurrentPrincipal; server: Server }) {
+  const { t, when } = useFormat();
+  const policy = useLoad(
+    async () => (await api.call(getServerBackupPolicy, { params: { id: server.id } })).policy,
+    [server.id],
+  );
+  const regions = useRegions();
+  const action = useAction();
+  const [form, setForm] = useState<PolicyForm | null>(null);
+  useEffect(() => {
+    if (policy.data) setForm(formOf(policy.data));
+  }, [policy.data]);
+  const may = canChange(me);
+  const number = (value: string) => (value.trim() === '' ? Number.NaN : Number(value));
+  const save = (event: FormEvent) => {
+    event.preventDefault();
+    if (!form) return;
+    void action.run(async () => {
+      const { policy: saved } = await api.call(setServerBackupPolicy, {
+        params: { id: server.id },
+        body: {
+          enabled: form.enabled,
+          every_minutes: number(form.every_minutes),
+          keep_last: number(form.keep_last),
+          keep_hourly: number(form.keep_hourly),
+          keep_daily: number(form.keep_daily),
+          keep_weekly: number(form.keep_weekly),
+          keep_monthly: number(form.keep_monthly),
+          remote_region: form.remote_region || null,
+          remote_keep_days: number(form.remote_keep_days),
+        },
+      });
+      await policy.reload();
+      return t('policySaved', { scope: saved.scope });
+    });
+  };
+  const set = (key: keyof PolicyForm, value: string | boolean) => form && setForm({ ...form, [key]: value });
+  return (
+    <section aria-labelledby="policy-title">
+      <h2 id="policy-title">{t('backupPolicy')}</h2>
+      <ErrorNotice error={policy.error} />
+      {policy.data && (
+        <p className="muted" data-testid="policy-scope" data-scope={policy.data.scope}>
+          {t(`policyScope_${policy.data.scope}`)} · {t('nextBackup')}: {when(policy.data.next_run_at)}
+        </p>
+      )}
+      {form && (
+        <form className="card" onSubmit={save} aria-labelledby="policy-title">
+          <fieldset disabled={!may}>
+            <legend className="sr-only">{t('backupPolicy')}</legend>
+            <label className="inline">
+              <input type="checkbox" checked={form.enabled} onChange={(e) => set('enabled', e.target.checked)} />{' '}
+              {t('scheduledBackups')}
+            </label>
+            <Field id="policy-every" label={t('everyMinutes')} help={t('everyMinutesHelp')}>
+              <input
+                id="policy-every"
+                type="number"
+                min={60}
+                max={10080}
+                aria-describedby="policy-every-help"
+                value={form.every_minutes}
+                onChange={(e) => set('every_minutes', e.target.value)}
+              />
+            </Field>
+            <div className="row">
+              {keepFields.map((key) => (
+                <Field key={key} id={`policy-${key}`} label={t(key)}>
+                  <input
+                    id={`policy-${key}`}
+                    type="number"
+                    min={0}
+                    max={1000}
+                    size={5}
+                    value={form[key]}
+                    onChange={(e) => set(key, e.target.value)}
+                  />
+                </Field>
+              ))}
+            </div>
+            <Field id="policy-remote" label={t('remoteRegion')}>
+              <select
+                id="policy-remote"
+                value={form.remote_region}
+                onChange={(e) => set('remote_region', e.target.value)}
+              >
+                <option value="">{t('noRemoteCopy')}</option>
+                {(regions.data ?? [])
+                  .filter((r) => r.code !== server.region)
+                  .map((r) => (
+                    <option key={r.code} value={r.code}>
+                      {r.code.toUpperCase()} — {r.city}
+                    </option>
+                  ))}
+              </select>
+            </Field>
+            <Field id="policy-remote-days" label={t('remoteKeepDays')}>
+              <input
+                id="policy-remote-days"
+                type="number"
+                min={1}
+                max={3650}
+                value={form.remote_keep_days}
+                onChange={(e) => set('remote_keep_days', e.target.value)}
+              />
+            </Field>
+            {may && (
+              <button type="submit" className="primary" disabled={action.busy}>
+                {t('savePolicy')}
+              </button>
+            )}
+          </fieldset>
+        </form>
+      )}
+      {action.view}
+    </section>
+  );
+}
+
+/** Snapshot names: letters, digits, '.', '_', '-' (the API's pattern); empty: the API names it by the time. */
+const snapshotName = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function ServerSnapshots({ me, server }: { me: CurrentPrincipal; server: Server }) {
+  const { t, when } = useFormat();
+  const snapshots = useLoad(
+    async () => (await api.call(listSnapshots, { params: { id: server.id } })).snapshots,
+    [server.id],
+  );
+  const action = useAction();
+  const { ask, dialog } = useConfirm();
+  const [name, setName] = useState('');
+  const noHostApi = snapshots.error instanceof VmcError && snapshots.error.reason === 'host_has_no_api';
+  const may = canChange(me) && !noHostApi;
+  const take = (event: FormEvent) => {
+    event.preventDefault();
+    void action.run(async () => {
+      const { snapshot } = await api.call(createSnapshot, {
+        params: { id: server.id },
+        body: name.trim() ? { name: name.trim() } : null,
+      });
+      setName('');
+      await snapshots.reload();
+      return t('snapshotTaken', { name: snapshot.name });
+    });
+  };
+  const restore = (snapshot: string) =>
+    ask(
+      t('restoreSnapshot'),
+      t('confirmRestoreSnapshot', { name: server.name, snapshot }),
+      () =>
+        void action.run(async () => {
+          await api.call(restoreSnapshot, { params: { id: server.id, name: snapshot } });
+          return t('snapshotRestored', { name: snapshot });
+        }),
+    );
+  const remove = (snapshot: string) =>
+    ask(
+      t('deleteSnapshot'),
+      t('confirmDeleteSnapshot', { name: snapshot }),
+      () =>
+        void action.run(async () => {
+          await api.call(deleteSnapshot, { params: { id: server.id, name: snapshot } });
+          await snapshots.reload();
+          return t('deletedThing', { name: snapshot });
+        }),
+    );
+  return (
+    <section aria-labelledby="snapshots-title">
+      <h2 id="snapshots-title">{t('snapshots')}</h2>
+      {noHostApi ? (
+        <p className="muted" data-testid="snapshots-unsupported">
+          {t('snapshotsUnsupported')}
+        </p>
+      ) : (
+        <>
+          <p className="muted">{t('snapshotsHelp')}</p>
+          <ErrorNotice error={snapshots.error} />
+          <ResourceTable
+            rows={snapshots.error ? [] : snapshots.data}
+            rowKey={(s) => s.name}
+            rowData={(s) => ({ 'data-snapshot': s.name })}
+            testId="snapshots"
+            columns={[
+              { header: 'name', cell: (s) => s.name },
+              { header: 'created', cell: (s) => when(s.created_at) },
+            ]}
+            actions={
+              may
+                ? (s) => (
+                    <div className="row">
+                      <button type="button" onClick={() => restore(s.name)}>
+                        {t('restoreSnapshot')}
+                      </button>
+                      <button type="button" className="danger" onClick={() => remove(s.name)}>
+                        {t('delete')}
+                      </button>
+                    </div>
+                  )
+                : undefined
+            }
+          />
+        </>
+      )}
+      {may && (
+        <form className="row" onSubmit={take}>
+          <Field id="snapshot-name" label={t('snapshotNameOptional')}>
+            <input
+              id="snapshot-name"
+              value={name}
+              pattern={snapshotName.source}
+              onChange={(e) => setName(e.target.value)}
+              placeholder="before-upgrade"
+            />
+          </Field>
+          <button type="submit" disabled={action.busy}>
+            {t('takeSnapshot')}
+          </button>
+        </form>
+      )}
+      {action.view}
+      {dialog}
+    </section>
+  );
+}
