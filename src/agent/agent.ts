@@ -225,7 +225,7 @@ export function createAgent(options: AgentOptions): Agent {
   async function executeVolume(op: VolumeOperation): Promise<void> {
     switch (op.kind) {
       case 'create':
-        return driver.createVolume(op.volumeId, op.sizeGiB);
+        return driver.createVolume(op.volumeId, op.sizeGiB, op.source);
       case 'resize':
         return driver.resizeVolume(op.volumeId, op.sizeGiB);
       case 'attach':

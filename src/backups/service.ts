@@ -809,6 +809,14 @@ export function createBackupService(deps: BackupServiceDeps) {
       });
     },
 
+    /** A live backup of the project as a volume's source reads it (null: none, or another project's). */
+    async backupForVolume(projectId: string, backupId: string) {
+      const backup = await store.backup(db, backupId);
+      if (!backup || backup.projectId !== projectId || backup.deletedAt) return null;
+      const { id, status, region, remoteRegion, localSnapshot, remoteSnapshot, diskBytes } = backup;
+      return { id, status, region, remoteRegion, localSnapshot, remoteSnapshot, diskBytes };
+    },
+
     async getRestore(principal: Principal, restoreId: string): Promise<Restore> {
       const caller = requireProject(principal, 'viewer');
       const restore = await store.restore(db, restoreId);

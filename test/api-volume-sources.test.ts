@@ -1,0 +1,192 @@
+/**
+ * Volumes made from a backup or a server's disk snapshot, through the REST API on the simulated fleet
+ * (docs/storage.md, "Volumes from a backup or a snapshot"): a volume from a backup is placed at once on an
+ * up host of a region holding a copy (its disk claimed, quota counted), `creating` until the host made it,
+ * then `available` at the backup's disk size (or more); the source is shown and kept. Every refusal
+ * (source_conflict, volume_too_small, backup_not_found, backup_not_restorable, backup_not_in_region,
+ * region_mismatch, snapshots_unsupported, quota) changes nothing. Simulated hosts have no disk snapshots:
+ * the QEMU path is proven by src/compute/drivers/qemu/volume-sources.real.test.ts.
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestControlPlane, testDialects, until, type TestControlPlane } from './helpers.ts';
+
+type HostView = { id: string; name: string; region: string; usage: { servers: number; disk_gib: number } };
+
+for (const dialect of testDialects()) {
+  describe(`volumes from a backup or a snapshot through the REST API (${dialect})`, () => {
+    let t: TestControlPlane;
+    let server: { id: string; name: string };
+    let backupId: string;
+    const operator = () => t.secrets.operatorToken;
+    const usage = async () => (await t.call('GET', '/v1/project')).body.project.usage;
+    const volumeNames = async () =>
+      (await t.call('GET', '/v1/volumes')).body.volumes.map((v: { name: string }) => v.name).sort();
+    const hostDisk = async (hostId: string) =>
+      ((await t.call('GET', `/v1/hosts/${hostId}`, { token: operator() })).body.host as HostView).usage.disk_gib;
+    /** Runs backup worker passes until `probe` holds. */
+    const work = async <T>(what: string, probe: () => Promise<T | undefined | false>) =>
+      until(what, async () => {
+        await t.cp.backupWorkerOnce();
+        await t.cp.services.backups.drain();
+        return probe();
+      });
+
+    before(async () => {
+      t = await startTestControlPlane(dialect, { backupLoopIntervalMs: 3_600_000 });
+      const created = await t.call('POST', '/v1/servers', {
+        body: { name: 'src-1', product: 'vps-starter', region: 'fra1', image: 'debian-12' },
+      });
+      assert.equal(created.status, 202, JSON.stringify(created.body));
+      assert.equal((await t.waitForAction(created.body.action.id)).status, 'success');
+      server = created.body.server;
+      const policy = await t.call('PUT', `/v1/servers/${server.id}/backup-policy`, {
+        body: { every_minutes: 360, keep_daily: 7, remote_region: 'ams1', remote_keep_days: 30 },
+      });
+      assert.equal(policy.status, 200, JSON.stringify(policy.body));
+      const backup = await t.call('POST', `/v1/servers/${server.id}/backups`);
+      assert.equal(backup.status, 202, JSON.stringify(backup.body));
+      backupId = backup.body.backup.id;
+      const done = await work('the backup', async () => {
+        const got = (await t.call('GET', `/v1/backups/${backupId}`)).body.backup;
+        return got.status === 'succeeded' ? got : undefined;
+      });
+      assert.equal(done.disk_bytes, 50 * 1024 ** 3);
+      assert.equal(done.location, 'both');
+    });
+    after(async () => {
+      await t?.dispose();
+    });
+
+    test('from a backup: placed at once in a region with a copy, creating, then available at the disk’s size', async () => {
+      const before = await usage();
+      const created = await t.call('POST', '/v1/volumes', {
+        body: { name: 'restored-1', region: 'fra1', from_backup: backupId },
+      });
+      assert.equal(created.status, 202, JSON.stringify(created.body));
+      const { volume, action } = created.body;
+      assert.equal(volume.size_gib, 50, 'the backup’s disk size by default');
+      assert.equal(volume.status, 'creating');
+      assert.deepEqual(volume.source, { kind: 'backup', backup_id: backupId });
+      assert.equal(action.status, 'running', 'the host fills it');
+      assert.deepEqual(await usage(), { ...before, volumes: before.volumes + 1, volume_gib: before.volume_gib + 50 });
+
+      assert.equal((await t.waitForAction(action.id)).status, 'success');
+      const shown = (await t.call('GET', `/v1/volumes/${volume.id}`)).body.volume;
+      assert.deepEqual(
+        [shown.status, shown.size_gib, shown.error, shown.source],
+        ['available', 50, null, { kind: 'backup', backup_id: backupId }],
+      );
+      assert.equal(shown.host_id, null, 'a project never sees the host');
+      assert.deepEqual((await t.cp.services.scheduler.auditPlacement()).violations, []);
+
+      // The remote copy fills a volume in AMS1, larger than the disk when asked.
+      const ams = await t.call('POST', '/v1/volumes', {
+        body: { name: 'restored-ams', region: 'ams1', from_backup: backupId, size_gib: 60 },
+      });
+      assert.equal(ams.status, 202, JSON.stringify(ams.body));
+      assert.equal((await t.waitForAction(ams.body.action.id)).status, 'success');
+      const amsShown = (await t.call('GET', '/v1/volumes/restored-ams')).body.volume;
+      assert.deepEqual([amsShown.status, amsShown.size_gib, amsShown.region], ['available', 60, 'ams1']);
+
+      const types = await until('volume.available in the stream', async () => {
+        const events = await t.call('GET', '/v1/events?limit=1000');
+        const mine = events.body.events
+          .filter((e: { resource: { id: string } }) => e.resource.id === volume.id)
+          .map((e: { type: string }) => e.type);
+        return mine.includes('volume.available') ? mine : null;
+      });
+      assert.deepEqual(types, ['volume.created', 'volume.available']);
+      for (const name of ['restored-1', 'restored-ams']) {
+        const deleted = await t.call('DELETE', `/v1/volumes/${name}`);
+        assert.equal(deleted.status, 202, JSON.stringify(deleted.body));
+        assert.equal((await t.waitForAction(deleted.body.action.id)).status, 'success');
+      }
+      assert.deepEqual(await usage(), before, 'the quota is given back');
+    });
+
+    test('an operator sees the host it was placed on; its disk is claimed there', async () => {
+      const created = await t.call('POST', '/v1/volumes', {
+        token: operator(),
+        body: { name: 'op-restored', region: 'fra1', from_backup: backupId, project_id: t.secrets.projectId },
+      });
+      assert.equal(created.status, 202, JSON.stringify(created.body));
+      const hostId = created.body.volume.host_id as string;
+      assert.match(hostId, /^host_/);
+      const claimed = await hostDisk(hostId);
+      assert.equal((await t.waitForAction(created.body.action.id)).status, 'success');
+      const deleted = await t.call('DELETE', '/v1/volumes/op-restored');
+      assert.equal((await t.waitForAction(deleted.body.action.id)).status, 'success');
+      assert.equal(await hostDisk(hostId), claimed - 50, 'the claim of 50 GiB is given back');
+    });
+
+    test('refusals with their codes change nothing', async () => {
+      const before = await usage();
+      const names = await volumeNames();
+      const refused = async (
+        body: Record<string, unknown>,
+        status: number,
+        reason: string | undefined,
+        token?: string,
+      ) => {
+        const answer = await t.call('POST', '/v1/volumes', { body, ...(token ? { token } : {}) });
+        assert.equal(answer.status, status, JSON.stringify(answer.body));
+        if (reason !== undefined) assert.equal(answer.body.reason, reason, JSON.stringify(answer.body));
+        return answer;
+      };
+      const snapshot = { server: server.name, name: 'snap-1' };
+      await refused(
+        { name: 'v', region: 'fra1', from_backup: backupId, from_snapshot: snapshot },
+        400,
+        'source_conflict',
+      );
+      await refused({ name: 'v', region: 'fra1', from_backup: backupId, size_gib: 10 }, 400, 'volume_too_small');
+      await refused({ name: 'v', region: 'par1', from_backup: backupId }, 400, 'backup_not_in_region');
+      await refused(
+        { name: 'v', region: 'fra1', from_backup: 'bkp_00000000000000000000000000' },
+        404,
+        'backup_not_found',
+      );
+      await refused({ name: 'v', region: 'fra1' }, 400, undefined);
+      await refused({ name: 'v', region: 'fra1', from_backup: 'not-a-backup' }, 400, undefined);
+      await refused({ name: 'v', region: 'par1', from_snapshot: snapshot }, 409, 'region_mismatch');
+      await refused({ name: 'v', region: 'fra1', from_snapshot: { server: 'no-such', name: 'x' } }, 404, undefined);
+      // Simulated hosts keep no disk snapshots: said so, not pretended.
+      await refused({ name: 'v', region: 'fra1', from_snapshot: snapshot }, 409, 'snapshots_unsupported');
+
+      // A backup not finished yet fills nothing.
+      const pending = await t.call('POST', `/v1/servers/${server.id}/backups`);
+      assert.equal(pending.status, 202, JSON.stringify(pending.body));
+      await refused({ name: 'v', region: 'fra1', from_backup: pending.body.backup.id }, 409, 'backup_not_restorable');
+
+      // Another project's backup is not found (like everything of another project).
+      const other = await t.call('POST', '/v1/projects', {
+        token: operator(),
+        body: { name: 'vol-src-other', owner_email: 'vol-src-other@example.com' },
+      });
+      assert.equal(other.status, 201, JSON.stringify(other.body));
+      const otherToken = other.body.secret as string;
+      await refused({ name: 'v', region: 'fra1', from_backup: backupId }, 404, 'backup_not_found', otherToken);
+      await refused({ name: 'v', region: 'fra1', from_snapshot: snapshot }, 404, undefined, otherToken);
+
+      // Quota: the backup’s 50 GiB count.
+      const projectId = t.secrets.projectId;
+      const quota = await t.call('PATCH', `/v1/projects/${projectId}/quotas`, {
+        token: operator(),
+        body: { volume_gib: before.volume_gib + 40 },
+      });
+      assert.equal(quota.status, 200, JSON.stringify(quota.body));
+      const tooBig = await refused({ name: 'v', region: 'fra1', from_backup: backupId }, 403, 'quota_exceeded');
+      assert.match(tooBig.body.detail, /volume GiB/);
+      await t.call('PATCH', `/v1/projects/${projectId}/quotas`, { token: operator(), body: { volume_gib: 10_240 } });
+
+      assert.deepEqual(await usage(), before, 'no quota taken');
+      assert.deepEqual(await volumeNames(), names, 'no volume made');
+      assert.deepEqual((await t.cp.services.scheduler.auditPlacement()).violations, [], 'no claim left behind');
+      await work('the pending backup', async () => {
+        const got = (await t.call('GET', `/v1/backups/${pending.body.backup.id}`)).body.backup;
+        return got.status === 'succeeded' ? got : undefined;
+      });
+    });
+  });
+}
