@@ -9,7 +9,7 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestControlPlane, testDialects, until, type TestControlPlane } from './helpers.ts';
+import { fastSimDelays, startTestControlPlane, testDialects, until, type TestControlPlane } from './helpers.ts';
 
 type HostView = { id: string; name: string; region: string; usage: { servers: number; disk_gib: number } };
 
@@ -187,6 +187,59 @@ for (const dialect of testDialects()) {
         const got = (await t.call('GET', `/v1/backups/${pending.body.backup.id}`)).body.backup;
         return got.status === 'succeeded' ? got : undefined;
       });
+    });
+  });
+
+  describe(`the source reaches the host through its desired state (${dialect})`, () => {
+    let t: TestControlPlane;
+    before(async () => {
+      // Slow simulated volume work: the volume stays `creating` long enough to look at its host's desired state.
+      t = await startTestControlPlane(dialect, {
+        backupLoopIntervalMs: 3_600_000,
+        simDelays: { ...fastSimDelays, volumeMs: 2_000 },
+      });
+    });
+    after(async () => {
+      await t?.dispose();
+    });
+
+    test('sent while the host has not made the volume (read from the database at every pass), not after', async () => {
+      const server = await t.call('POST', '/v1/servers', {
+        body: { name: 'src-2', product: 'vps-starter', region: 'fra1', image: 'debian-12' },
+      });
+      assert.equal((await t.waitForAction(server.body.action.id)).status, 'success');
+      const backup = await t.call('POST', `/v1/servers/${server.body.server.id}/backups`);
+      const backupId = backup.body.backup.id as string;
+      await until('the backup', async () => {
+        await t.cp.backupWorkerOnce();
+        await t.cp.services.backups.drain();
+        const got = (await t.call('GET', `/v1/backups/${backupId}`)).body.backup;
+        return got.status === 'succeeded' ? got : undefined;
+      });
+      const created = await t.call('POST', '/v1/volumes', {
+        token: t.secrets.operatorToken,
+        body: { name: 'in-flight', region: 'fra1', from_backup: backupId, project_id: t.secrets.projectId },
+      });
+      assert.equal(created.status, 202, JSON.stringify(created.body));
+      const { volume, action } = created.body;
+      const desired = await t.cp.services.volumeSync.desiredFor(volume.host_id, { keys: false });
+      const mine = desired.find((d) => d.volumeId === volume.id);
+      const source = mine?.source;
+      assert.ok(source?.kind === 'backup', JSON.stringify(mine));
+      assert.equal(source.backupId, backupId);
+      assert.match(source.snapshot, /^sim-/, 'the copy of FRA1 (a simulated repository snapshot)');
+      assert.equal(source.repository, undefined, 'no repository for a simulated host');
+      assert.equal(mine?.sizeGiB, 50);
+
+      assert.equal((await t.waitForAction(action.id)).status, 'success');
+      const after = await t.cp.services.volumeSync.desiredFor(volume.host_id, { keys: false });
+      assert.equal(
+        after.find((d) => d.volumeId === volume.id)?.source,
+        undefined,
+        'made: the source is not sent again',
+      );
+      const shown = (await t.call('GET', `/v1/volumes/${volume.id}`)).body.volume;
+      assert.deepEqual(shown.source, { kind: 'backup', backup_id: backupId }, 'the volume keeps showing its source');
     });
   });
 }
