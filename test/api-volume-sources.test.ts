@@ -9,6 +9,7 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { GraphQLClient, gql } from 'graphql-request';
 import { fastSimDelays, startTestControlPlane, testDialects, until, type TestControlPlane } from './helpers.ts';
 
 type HostView = { id: string; name: string; region: string; usage: { servers: number; disk_gib: number } };
@@ -118,6 +119,40 @@ for (const dialect of testDialects()) {
       const deleted = await t.call('DELETE', '/v1/volumes/op-restored');
       assert.equal((await t.waitForAction(deleted.body.action.id)).status, 'success');
       assert.equal(await hostDisk(hostId), claimed - 50, 'the claim of 50 GiB is given back');
+    });
+
+    test('GraphQL: createVolume with from_backup, the source shown', async () => {
+      const client = new GraphQLClient(`${t.url}/graphql`, {
+        headers: { authorization: `Bearer ${t.secrets.projectToken}` },
+      });
+      type Created = { createVolume: { volume: { id: string; size_gib: number; status: string; source: unknown } } };
+      const created = await client.request<Created>(
+        gql`
+          mutation ($input: CreateVolumeInput!) {
+            createVolume(input: $input) {
+              volume {
+                id
+                size_gib
+                status
+                source
+              }
+            }
+          }
+        `,
+        { input: { name: 'gql-restored', region: 'fra1', from_backup: backupId } },
+      );
+      const { volume } = created.createVolume;
+      assert.deepEqual(
+        [volume.size_gib, volume.status, volume.source],
+        [50, 'creating', { kind: 'backup', backup_id: backupId }],
+      );
+      const shown = await until('the volume available', async () => {
+        const got = (await t.call('GET', `/v1/volumes/${volume.id}`)).body.volume;
+        return got.status === 'available' ? got : undefined;
+      });
+      assert.equal(shown.size_gib, 50);
+      const deleted = await t.call('DELETE', `/v1/volumes/${volume.id}`);
+      assert.equal((await t.waitForAction(deleted.body.action.id)).status, 'success');
     });
 
     test('refusals with their codes change nothing', async () => {
