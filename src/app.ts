@@ -816,6 +816,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       },
       sim: simBackups,
     }),
+    volumeFillingFrom: (tx, backupId) => volumes.volumeFillingFrom(tx, backupId),
   });
   registerBackupRoutes(route, { backups });
 

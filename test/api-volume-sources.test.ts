@@ -265,6 +265,9 @@ for (const dialect of testDialects()) {
       assert.match(source.snapshot, /^sim-/, 'the copy of FRA1 (a simulated repository snapshot)');
       assert.equal(source.repository, undefined, 'no repository for a simulated host');
       assert.equal(mine?.sizeGiB, 50);
+      // The backup it reads is not deleted meanwhile.
+      const busy = await t.call('DELETE', `/v1/backups/${backupId}`);
+      assert.deepEqual([busy.status, busy.body.reason, busy.body.volume_id], [409, 'restore_in_progress', volume.id]);
 
       assert.equal((await t.waitForAction(action.id)).status, 'success');
       const after = await t.cp.services.volumeSync.desiredFor(volume.host_id, { keys: false });
@@ -275,6 +278,9 @@ for (const dialect of testDialects()) {
       );
       const shown = (await t.call('GET', `/v1/volumes/${volume.id}`)).body.volume;
       assert.deepEqual(shown.source, { kind: 'backup', backup_id: backupId }, 'the volume keeps showing its source');
+      assert.equal((await t.call('DELETE', `/v1/backups/${backupId}`)).status, 204, 'made: the backup may go');
+      const still = (await t.call('GET', `/v1/volumes/${volume.id}`)).body.volume;
+      assert.deepEqual([still.status, still.source], ['available', { kind: 'backup', backup_id: backupId }]);
     });
   });
 }

@@ -387,6 +387,11 @@ export function createVolumeService(deps: VolumesDeps) {
       }
     },
 
+    /** The volume being made from this backup now (a backup it reads is not deleted meanwhile), or null. */
+    volumeFillingFrom(q: Tx | Db, backupId: string): Promise<string | null> {
+      return store.fillingFromBackup(q, backupId);
+    },
+
     async listVolumes(principal: Principal, query: ListVolumesQuery): Promise<VolumeList> {
       const caller = requireProject(principal, 'viewer');
       const limit = query.limit === undefined ? 50 : Number(query.limit);

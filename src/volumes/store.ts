@@ -210,6 +210,20 @@ export function createVolumeStore(db: Db, dialect: DialectName) {
       return new Map(rows.map((r) => [r.volume_id, sourceOf(r)]));
     },
 
+    /** A live volume its host has not made yet (never reported) whose source is this backup, or null. */
+    async fillingFromBackup(q: Tx | Db, backupId: string): Promise<string | null> {
+      const row = await q
+        .selectFrom('volume_sources')
+        .innerJoin('volumes', 'volumes.id', 'volume_sources.volume_id')
+        .select('volumes.id')
+        .where('volume_sources.backup_id', '=', backupId)
+        .where('volumes.deleted_at', 'is', null)
+        .where('volumes.desired_state', '=', 'present')
+        .where('volumes.observed_size_gib', '=', 0)
+        .executeTakeFirst();
+      return row?.id ?? null;
+    },
+
     async byId(q: Tx | Db, id: string): Promise<VolumeRecord | null> {
       const row = await q.selectFrom('volumes').selectAll().where('id', '=', id).executeTakeFirst();
       return row ? volumeOf(row) : null;
