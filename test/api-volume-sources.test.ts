@@ -9,7 +9,13 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GraphQLClient, gql } from 'graphql-request';
+import { createClient } from '../src/client/index.ts';
+import { createHostToken } from '../src/contract/index.ts';
+import { startSimHost, type SimHost } from './sim-host.ts';
 import { fastSimDelays, startTestControlPlane, testDialects, until, type TestControlPlane } from './helpers.ts';
 
 type HostView = { id: string; name: string; region: string; usage: { servers: number; disk_gib: number } };
@@ -281,6 +287,73 @@ for (const dialect of testDialects()) {
       assert.equal((await t.call('DELETE', `/v1/backups/${backupId}`)).status, 204, 'made: the backup may go');
       const still = (await t.call('GET', `/v1/volumes/${volume.id}`)).body.volume;
       assert.deepEqual([still.status, still.source], ['available', { kind: 'backup', backup_id: backupId }]);
+    });
+  });
+
+  describe(`the source over an agent's mutual-TLS link (${dialect})`, () => {
+    let t: TestControlPlane;
+    let host: SimHost;
+    const secrets = mkdtempSync(join(tmpdir(), 'vmc-volsrc-'));
+    const repositoryUrl = join(secrets, 'repo-fra1');
+    before(async () => {
+      const passwordFile = join(secrets, 'fra1.password');
+      writeFileSync(passwordFile, 'secret-of-fra1\n', { mode: 0o600 });
+      // A repository for FRA1: what a real host reads a backup from.
+      t = await startTestControlPlane(dialect, {
+        fleet: 'none',
+        backupLoopIntervalMs: 3_600_000,
+        backupRepositories: { fra1: { url: repositoryUrl, passwordFile } },
+      });
+    });
+    after(async () => {
+      await host?.stop();
+      await t?.dispose();
+      rmSync(secrets, { recursive: true, force: true });
+    });
+
+    test('a host reading its desired state over HTTPS gets the source (with the repository), then makes the volume', async () => {
+      const operator = createClient({ baseUrl: t.url, token: t.secrets.operatorToken });
+      const token = await operator.call(createHostToken, { body: { name: 'fra1-src-001' } });
+      const agentUrl = t.cp.agentListener.url ?? (await t.cp.agentListener.listen({ host: '127.0.0.1', port: 0 }));
+      host = await startSimHost({
+        agentUrl,
+        caSha256: token.ca_sha256,
+        hostToken: token.secret,
+        name: 'fra1-src-001',
+        region: 'fra1',
+        delays: { volumeMs: 1_500 },
+      });
+      await t.cp.services.scheduler.reload();
+      const server = await t.call('POST', '/v1/servers', {
+        body: { name: 'src-3', product: 'vps-starter', region: 'fra1', image: 'debian-12' },
+      });
+      assert.equal(server.status, 202, JSON.stringify(server.body));
+      assert.equal((await t.waitForAction(server.body.action.id)).status, 'success');
+      const backup = await t.call('POST', `/v1/servers/${server.body.server.id}/backups`);
+      const backupId = backup.body.backup.id as string;
+      await until('the backup', async () => {
+        await t.cp.backupWorkerOnce();
+        await t.cp.services.backups.drain();
+        const got = (await t.call('GET', `/v1/backups/${backupId}`)).body.backup;
+        return got.status === 'succeeded' ? got : undefined;
+      });
+      const created = await t.call('POST', '/v1/volumes', {
+        body: { name: 'over-tls', region: 'fra1', from_backup: backupId },
+      });
+      assert.equal(created.status, 202, JSON.stringify(created.body));
+      const desired = await host.link.desiredVolumes!(host.hostId);
+      const mine = desired.find((d) => d.volumeId === created.body.volume.id);
+      assert.ok(mine?.source?.kind === 'backup', JSON.stringify(desired));
+      assert.equal(mine.source.backupId, backupId);
+      assert.deepEqual(mine.source.repository, {
+        region: 'fra1',
+        url: repositoryUrl,
+        password: 'secret-of-fra1',
+      });
+      assert.ok(mine.key, 'the volume key comes too');
+      assert.equal((await t.waitForAction(created.body.action.id)).status, 'success');
+      const after = await host.link.desiredVolumes!(host.hostId);
+      assert.equal(after.find((d) => d.volumeId === created.body.volume.id)?.source, undefined);
     });
   });
 }
