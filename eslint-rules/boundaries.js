@@ -57,6 +57,7 @@ export const tableOwners = {
   pki_authorities: ['pki'],
   host_certificates: ['pki'],
   volumes: ['volumes'],
+  volume_sources: ['volumes'],
   custom_images: ['custom-images'],
   backup_policies: ['backups'],
   backup_schedules: ['backups'],

@@ -418,6 +418,20 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       return host ? { id: host.id, name: host.name } : null;
     },
     onDesiredStateChanged: (hostId) => simFleet?.poke(hostId),
+    findBackup: (projectId, backupId) => backups.backupForVolume(projectId, backupId),
+    hostsInRegion: async (region) =>
+      (await inventory.listHosts({ region }))
+        .filter((h) => h.health === 'up' && h.state === 'active')
+        .map((h) => ({ id: h.id, name: h.name, freeDiskGiB: h.capacity.disk_gib - h.usage.disk_gib })),
+    snapshotsOf: async (hostId, serverId) => {
+      if ((await inventory.hostSummary(hostId)).driver === 'sim') return null;
+      const listed = await (await hostClientFor(hostId)).listSnapshots(serverId).catch((error: unknown) => {
+        // A host whose driver has no snapshots answers `unsupported`.
+        if (error instanceof VmcError && error.reason === 'unsupported') return null;
+        throw error;
+      });
+      return listed === null ? null : listed.map((s) => s.name);
+    },
   });
   const hostRecovery = createHostRecovery({
     db,
@@ -439,6 +453,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     actions: resourceActions,
     servers: volumeServers,
     volumeKeys: diskKeys,
+    repositoryAccess: (region) => repositoryAccess(region),
   });
   const networks = createNetworkService({
     db,
@@ -805,6 +820,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       },
       sim: simBackups,
     }),
+    volumeFillingFrom: (tx, backupId) => volumes.volumeFillingFrom(tx, backupId),
   });
   registerBackupRoutes(route, { backups });
 

@@ -181,7 +181,12 @@ const rules: Record<string, Rule> = {
   deleteSnapshot: { role: 'member', params: { id: 'serverA', name: 'snapshot' } },
   exportServerDisk: serverRule('member'),
   // volumes
-  createVolume: { role: 'member', operatorBody: (world) => ({ project_id: world.shared.projectA }) },
+  createVolume: {
+    role: 'member',
+    operatorBody: (world) => ({ project_id: world.shared.projectA }),
+    // Optional since a source may give it; an empty volume needs it.
+    body: () => ({ size_gib: 2 }),
+  },
   listVolumes: { role: 'viewer' },
   getVolume: { role: 'viewer', params: { id: 'volumeA' } },
   deleteVolume: { role: 'member', params: { id: 'volumeA' }, fresh: { id: 'volumeA' } },

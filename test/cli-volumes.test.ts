@@ -3,7 +3,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { runCli, type CliIo } from '../src/cli/main.ts';
-import { startTestControlPlane, testDialects, type TestControlPlane } from './helpers.ts';
+import { startTestControlPlane, testDialects, until, type TestControlPlane } from './helpers.ts';
 
 for (const dialect of testDialects()) {
   describe(`vmcloud volume (${dialect})`, () => {
@@ -80,6 +80,64 @@ for (const dialect of testDialects()) {
       assert.match(r.stdout, /volume vol-1 deleted/);
       r = await cli(['volume', 'list', '-o', 'json']);
       assert.deepEqual(JSON.parse(r.stdout), []);
+    });
+
+    test('create --from-backup --wait (size optional); --from-snapshot refusals exit non-zero', async () => {
+      const server = await t.call('POST', '/v1/servers', {
+        body: { name: 'src-cli', product: 'vps-starter', region: 'fra1', image: 'debian-12' },
+      });
+      assert.equal((await t.waitForAction(server.body.action.id)).status, 'success');
+      const backup = await t.call('POST', `/v1/servers/${server.body.server.id}/backups`);
+      assert.equal(backup.status, 202, JSON.stringify(backup.body));
+      const backupId = backup.body.backup.id as string;
+      await until('the backup', async () => {
+        await t.cp.backupWorkerOnce();
+        await t.cp.services.backups.drain();
+        return (await t.call('GET', `/v1/backups/${backupId}`)).body.backup.status === 'succeeded';
+      });
+      let r = await cli([
+        'volume',
+        'create',
+        '--name',
+        'restored',
+        '--region',
+        'fra1',
+        '--from-backup',
+        backupId,
+        '--wait',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Status: +available/);
+      assert.match(r.stdout, /Size: +50 GiB/);
+      assert.match(r.stdout, new RegExp(`Source: +backup ${backupId}`));
+      r = await cli([
+        'volume',
+        'create',
+        '--name',
+        'tiny',
+        '--region',
+        'fra1',
+        '--from-backup',
+        backupId,
+        '--size-gib',
+        '1',
+      ]);
+      assert.equal(r.code, 2, 'smaller than the source: bad input');
+      assert.match(r.stderr, /at least 50/);
+      r = await cli(['volume', 'create', '--name', 'copy', '--region', 'fra1', '--from-snapshot', 'src-cli']);
+      assert.equal(r.code, 2, 'SERVER:SNAPSHOT is required');
+      r = await cli(['volume', 'create', '--name', 'copy', '--region', 'fra1', '--from-snapshot', 'src-cli:snap-1']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /cannot copy disk snapshots/);
+      r = await cli(['volume', 'create', '--name', 'copy', '--region', 'fra1']);
+      assert.equal(r.code, 2, 'an empty volume needs its size');
+      r = await cli(['volume', 'list', '-o', 'json']);
+      assert.deepEqual(
+        JSON.parse(r.stdout).map((v: { name: string }) => v.name),
+        ['restored'],
+      );
+      r = await cli(['volume', 'delete', 'restored', '--wait']);
+      assert.equal(r.code, 0, r.stderr);
     });
   });
 }

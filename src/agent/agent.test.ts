@@ -23,7 +23,7 @@ import {
   type InstanceSpec,
   type ServerStatus,
 } from '../compute/index.ts';
-import type { DesiredInstance } from '../contract/index.ts';
+import type { DesiredInstance, DesiredVolume, DesiredVolumeSource, ObservedVolume } from '../contract/index.ts';
 import { silentLogger } from '../core/index.ts';
 import { createAgent, type Agent } from './agent.ts';
 import type { ControlPlaneLink } from './link.ts';
@@ -334,6 +334,58 @@ test('heartbeats carry the host images only when they changed since the last one
     await eventually('the change to be sent', () => reports.slice(seen).some((r) => r !== undefined));
     const sent = reports.slice(seen).filter((r) => r !== undefined);
     assert.deepEqual(sent, [['debian-12', 'rocky-9']], 'sent once, after the failed heartbeat');
+  } finally {
+    await agent.stop();
+    await sim.close();
+  }
+});
+
+test('a volume whose fill from its source keeps failing is reported failed with the reason; deleted, it is reported no more', async () => {
+  let desired: DesiredVolume[] = [
+    {
+      volumeId: 'vol_fromsource',
+      sizeGiB: 5,
+      serverId: null,
+      desired: 'present',
+      source: { kind: 'snapshot', serverId: 'srv_gone', snapshot: 'snap-1' },
+    },
+  ];
+  const reports: ObservedVolume[][] = [];
+  const link: ControlPlaneLink = {
+    async desired() {
+      return [];
+    },
+    async report() {},
+    async heartbeat() {},
+    async desiredVolumes() {
+      await io();
+      return desired;
+    },
+    async reportVolumes(_hostId, volumes) {
+      reports.push(volumes);
+    },
+  };
+  const sim = createSimDriver({ delays: { startMs: 1, stopMs: 1, forcedStopMs: 1, rebootMs: 1, destroyMs: 1 } });
+  const attempts: (DesiredVolumeSource | undefined)[] = [];
+  const driver = Object.assign(Object.create(sim) as Driver, {
+    async createVolume(_volumeId: string, _sizeGiB: number, source?: DesiredVolumeSource) {
+      attempts.push(source);
+      throw new Error('server srv_gone has no snapshot snap-1');
+    },
+  });
+  const agent = agentFor(link, driver);
+  agent.start();
+  try {
+    await eventually('the volume reported failed', () => reports.some((r) => r.some((v) => v.state === 'failed')));
+    const failed = reports.flat().find((v) => v.state === 'failed')!;
+    assert.deepEqual([failed.volumeId, failed.sizeGiB], ['vol_fromsource', 0], 'never made: no size');
+    assert.match(failed.detail ?? '', /create failed 3 times: server srv_gone has no snapshot snap-1/);
+    assert.equal(attempts.length, 3, 'maxAttempts attempts');
+    assert.deepEqual(attempts[0], { kind: 'snapshot', serverId: 'srv_gone', snapshot: 'snap-1' }, 'with its source');
+
+    desired = [{ ...desired[0], desired: 'deleted' }];
+    agent.poke();
+    await eventually('no volume reported any more', () => reports.at(-1)?.length === 0);
   } finally {
     await agent.stop();
     await sim.close();

@@ -225,7 +225,7 @@ export function createAgent(options: AgentOptions): Agent {
   async function executeVolume(op: VolumeOperation): Promise<void> {
     switch (op.kind) {
       case 'create':
-        return driver.createVolume(op.volumeId, op.sizeGiB);
+        return driver.createVolume(op.volumeId, op.sizeGiB, op.source);
       case 'resize':
         return driver.resizeVolume(op.volumeId, op.sizeGiB);
       case 'attach':
@@ -291,6 +291,12 @@ export function createAgent(options: AgentOptions): Agent {
     if (!volumesEnabled()) return;
     const [desired, observed] = await Promise.all([link.desiredVolumes!(hostId), driver.listVolumes()]);
     driver.learnVolumeKeys?.(desired.flatMap((v) => (v.key ? [{ volumeId: v.volumeId, key: v.key }] : [])));
+    // A volume this host never made (its create failed) and no longer wanted: its failures are over, or it
+    // would be reported `failed` forever and its deletion never seen done.
+    const present = new Set(desired.filter((v) => v.desired === 'present').map((v) => v.volumeId));
+    for (const volumeId of [...volumeRetries.keys()])
+      if (!present.has(volumeId) && !observed.some((v) => v.volumeId === volumeId) && !inFlight.has(volumeId))
+        volumeRetries.delete(volumeId);
     const nowMs = clock.nowMs();
     for (const op of planVolumeOperations(desired, observed, instances)) {
       const keys = volumeOperationKeys(op);

@@ -14,6 +14,27 @@ const instance = (serverId: string, power: ObservedInstance['power']): ObservedI
 
 const cases: [string, DesiredVolume[], ReturnType<typeof have>[], ObservedInstance[], unknown[]][] = [
   ['a missing volume is created', [want('vol_a', null)], [], [], [{ kind: 'create', volumeId: 'vol_a', sizeGiB: 10 }]],
+  [
+    'a missing volume with a source is created from it',
+    [{ ...want('vol_a', null), source: { kind: 'snapshot', serverId: 'srv_1', snapshot: 'snap-1' } }],
+    [],
+    [],
+    [
+      {
+        kind: 'create',
+        volumeId: 'vol_a',
+        sizeGiB: 10,
+        source: { kind: 'snapshot', serverId: 'srv_1', snapshot: 'snap-1' },
+      },
+    ],
+  ],
+  [
+    'a made volume with a source is not made again',
+    [{ ...want('vol_a', null), source: { kind: 'backup', backupId: 'bkp_1', snapshot: 'abc' } }],
+    [have('vol_a', null)],
+    [],
+    [],
+  ],
   ['a settled volume needs nothing', [want('vol_a', null)], [have('vol_a', null)], [], []],
   [
     'attach to a running instance',

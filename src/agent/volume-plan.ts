@@ -5,11 +5,11 @@
  * instance it has; a booting QEMU is left to boot). A volume the control plane does not list is left
  * alone: volumes hold customers' data, so an orphan is reported, never removed by the agent.
  */
-import type { DesiredVolume, ObservedInstance } from '../contract/index.ts';
+import type { DesiredVolume, DesiredVolumeSource, ObservedInstance } from '../contract/index.ts';
 import type { DriverVolume } from '../compute/index.ts';
 
 export type VolumeOperation =
-  | { kind: 'create'; volumeId: string; sizeGiB: number }
+  | { kind: 'create'; volumeId: string; sizeGiB: number; source?: DesiredVolumeSource }
   | { kind: 'resize'; volumeId: string; sizeGiB: number }
   | { kind: 'attach'; volumeId: string; serverId: string }
   | { kind: 'detach'; volumeId: string; serverId: string }
@@ -37,7 +37,12 @@ export function planVolumeOperations(
       continue;
     }
     if (!have) {
-      operations.push({ kind: 'create', volumeId, sizeGiB: want.sizeGiB });
+      operations.push({
+        kind: 'create',
+        volumeId,
+        sizeGiB: want.sizeGiB,
+        ...(want.source ? { source: want.source } : {}),
+      });
       continue;
     }
     if (have.serverId !== null && have.serverId !== want.serverId) {

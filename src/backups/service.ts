@@ -74,6 +74,8 @@ export interface BackupServiceDeps {
   reverifyAfterMs?: number;
   /** A repository where snapshots were forgotten is pruned at most this often (default 24 h). */
   repositoryPruneIntervalMs?: number;
+  /** The volume being filled from a backup now (its host has not made it yet), or null (the volumes domain). */
+  volumeFillingFrom?: (tx: Tx, backupId: string) => Promise<string | null>;
 }
 
 /** The seed's promises. */
@@ -707,6 +709,12 @@ export function createBackupService(deps: BackupServiceDeps) {
           throw conflict(`backup ${backup.id} is ${backup.status}`, { reason: 'backup_in_progress' });
         if (await store.activeRestoreOfBackup(tx, backup.id))
           throw conflict(`a restore reads backup ${backup.id}`, { reason: 'restore_in_progress' });
+        const filling = deps.volumeFillingFrom ? await deps.volumeFillingFrom(tx, backup.id) : null;
+        if (filling)
+          throw conflict(`volume ${filling} is being made from backup ${backup.id}`, {
+            reason: 'restore_in_progress',
+            details: { volume_id: filling },
+          });
         if (!backup.localSnapshot && !backup.remoteSnapshot) {
           await store.deleteBackupRow(tx, backup.id);
         } else {
@@ -807,6 +815,14 @@ export function createBackupService(deps: BackupServiceDeps) {
         );
         return restoreView(restore);
       });
+    },
+
+    /** A live backup of the project as a volume's source reads it (null: none, or another project's). */
+    async backupForVolume(projectId: string, backupId: string) {
+      const backup = await store.backup(db, backupId);
+      if (!backup || backup.projectId !== projectId || backup.deletedAt) return null;
+      const { id, status, region, remoteRegion, localSnapshot, remoteSnapshot, diskBytes } = backup;
+      return { id, status, region, remoteRegion, localSnapshot, remoteSnapshot, diskBytes };
     },
 
     async getRestore(principal: Principal, restoreId: string): Promise<Restore> {

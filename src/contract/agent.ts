@@ -153,6 +153,23 @@ export type ObservedInstance = Static<typeof ObservedInstance>;
  * What a volume on this host should be: present with a size and attached to a server (or to none), or
  * deleted. The agent creates, grows, attaches, detaches and removes until what it observes matches.
  */
+/**
+ * What a volume is filled from when the host creates it: an internal snapshot of a server disk on this
+ * host, or a backup's restic snapshot (with the repository to read it from, for real hosts).
+ */
+export const DesiredVolumeSource = Type.Union([
+  Type.Object({ kind: Type.Literal('snapshot'), serverId: Type.String(), snapshot: Type.String() }),
+  Type.Object({
+    kind: Type.Literal('backup'),
+    backupId: Type.String(),
+    /** The restic snapshot of the backup in the repository below. */
+    snapshot: Type.String(),
+    /** The region's repository (url and password, over the agent link's mutual TLS); absent for simulated hosts. */
+    repository: Type.Optional(Type.Object({ region: Type.String(), url: Type.String(), password: Type.String() })),
+  }),
+]);
+export type DesiredVolumeSource = Static<typeof DesiredVolumeSource>;
+
 export const DesiredVolume = Type.Object({
   volumeId: Type.String(),
   sizeGiB: Type.Integer(),
@@ -164,6 +181,8 @@ export const DesiredVolume = Type.Object({
    * this host only, over the agent link's mutual TLS. Drivers keep it in memory, never on disk or in logs.
    */
   key: Type.Optional(Type.String({ maxLength: 256 })),
+  /** What to fill it with when it is created (sent while the volume is being created only). */
+  source: Type.Optional(DesiredVolumeSource),
 });
 export type DesiredVolume = Static<typeof DesiredVolume>;
 

@@ -18,6 +18,7 @@ import {
 import { Action, ActionAccepted } from './actions.ts';
 import { defineOperation } from './operation.ts';
 import { hostnamePattern } from './servers.ts';
+import { SnapshotName } from './server-host.ts';
 
 export const volumeStatuses = [
   'creating',
@@ -50,6 +51,17 @@ export const VolumeName = Type.String({
   description: '1–63 letters, digits and hyphens, not starting or ending with a hyphen',
 });
 
+/** What a volume was made from: a backup of a server's disk, or an internal snapshot of a server's disk. */
+export const VolumeSource = Type.Union([
+  Type.Object({ kind: Type.Literal('backup'), backup_id: Type.String({ description: 'bkp_…' }) }),
+  Type.Object({
+    kind: Type.Literal('snapshot'),
+    server_id: Type.String({ description: 'srv_…' }),
+    snapshot: Type.String({ description: 'the name of the disk snapshot' }),
+  }),
+]);
+export type VolumeSource = Static<typeof VolumeSource>;
+
 export const Volume = Type.Object({
   id: Type.String({ description: 'vol_…' }),
   name: Type.String(),
@@ -65,6 +77,8 @@ export const Volume = Type.Object({
   error: Nullable(Type.String()),
   /** Encrypted at rest (LUKS, AES-256-XTS) under a key of its own, sealed in the key store. */
   encrypted: Type.Boolean(),
+  /** null: made empty. */
+  source: Nullable(VolumeSource),
   created_at: Timestamp,
   updated_at: Timestamp,
 });
@@ -73,8 +87,33 @@ export type Volume = Static<typeof Volume>;
 export const CreateVolumeBody = Type.Object(
   {
     name: VolumeName,
-    size_gib: VolumeSizeGiB,
+    size_gib: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: volumeMaxSizeGiB,
+        description: "size in GiB: required for an empty volume; with a source, at least its disk's (by default that)",
+      }),
+    ),
     region: RegionCode,
+    from_backup: Type.Optional(
+      Type.String({
+        pattern: '^bkp_[0-9a-z]{1,60}$',
+        maxLength: 64,
+        description: "fill the volume with a backup of a server's disk (bkp_…), read from a copy in the region",
+      }),
+    ),
+    from_snapshot: Type.Optional(
+      Type.Object(
+        {
+          server: Type.String({ minLength: 1, maxLength: 100, description: 'server id or name' }),
+          name: SnapshotName,
+        },
+        {
+          additionalProperties: false,
+          description: "fill the volume with an internal snapshot of a server's disk (made on the server's host)",
+        },
+      ),
+    ),
     labels: Type.Optional(Labels),
     project_id: Type.Optional(
       Type.String({ minLength: 1, maxLength: 100, description: 'operators: the project the volume belongs to' }),
@@ -127,7 +166,7 @@ export const createVolume = defineOperation({
   tags,
   summary: 'Create a volume',
   description:
-    'A local volume created detached is placed on a host when first attached (the disk space is claimed on the server’s host). Operators may pass `project_id` and `host` to create it on a named host at once.',
+    'A local volume created detached is placed on a host when first attached (the disk space is claimed on the server’s host). Operators may pass `project_id` and `host` to create it on a named host at once. With `from_backup` (a backup of one of the project’s servers, with a copy in the region) the volume is placed at once on an up host of the region; with `from_snapshot` on the server’s host; it is `creating` until the host has filled it (`error` with the reason if it could not). `size_gib` is then optional (default: the source disk’s size). Refused with 400 `source_conflict` (both sources), `volume_too_small`, `backup_not_in_region`, 404 `backup_not_found`, 409 `backup_not_restorable`, `region_mismatch`, `server_not_placed`, `snapshot_not_found`, `snapshots_unsupported`.',
   auth: 'project_or_operator',
   body: CreateVolumeBody,
   status: 202,

@@ -931,6 +931,17 @@ export interface Volumes {
   version: number;
 }
 
+export interface VolumeSources {
+  backup_id: string | null;
+  created_at: string;
+  kind: string;
+  repository_region: string | null;
+  repository_snapshot: string | null;
+  server_id: string | null;
+  snapshot_name: string | null;
+  volume_id: string;
+}
+
 export interface WebhookAttempts {
   at: string;
   at_ms: number;
@@ -1058,6 +1069,7 @@ export interface DB {
   user_links: UserLinks;
   user_recovery_codes: UserRecoveryCodes;
   users: Users;
+  volume_sources: VolumeSources;
   volumes: Volumes;
   webhook_attempts: WebhookAttempts;
   webhook_deliveries: WebhookDeliveries;

@@ -17,7 +17,7 @@ import type {
   ProjectInvitationsTable,
 } from '../identity/index.ts';
 import type { LeaseRow } from './lease.ts';
-import type { VolumesTable } from '../volumes/index.ts';
+import type { VolumeSourcesTable, VolumesTable } from '../volumes/index.ts';
 import type { CustomImagesTable } from '../custom-images/index.ts';
 import type { WebhookAttemptsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from '../webhooks/index.ts';
 import type {
@@ -294,6 +294,7 @@ export interface Database extends BillingTables, StatusTables, TelemetryTables {
   pki_authorities: PkiAuthoritiesTable;
   host_certificates: HostCertificatesTable;
   volumes: VolumesTable;
+  volume_sources: VolumeSourcesTable;
   custom_images: CustomImagesTable;
   backup_policies: BackupPoliciesTable;
   backup_schedules: BackupSchedulesTable;

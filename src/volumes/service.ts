@@ -30,7 +30,7 @@ import type {
   VolumeList,
   VolumeStatus,
 } from '../contract/index.ts';
-import { createVolumeStore, type VolumeRecord } from './store.ts';
+import { createVolumeStore, type VolumeRecord, type VolumeSourceRecord } from './store.ts';
 import { volumeView } from './views.ts';
 import { defaultVolumeBackend, volumeBackendPolicies } from './backends.ts';
 import type { VolumeActionTarget } from './volume-status.ts';
@@ -59,6 +59,33 @@ export interface VolumesDeps {
   volumeKeys?: DiskKeyVault;
   /** Told after commit which hosts have new desired state, so their agents act at once. */
   onDesiredStateChanged?: (hostId: string) => void;
+  /** A backup of the project (null: none, or another project's); absent: volumes are not made from backups. */
+  findBackup?: (projectId: string, backupId: string) => Promise<VolumeBackupSource | null>;
+  /** The up, active hosts of a region with their free disk (where a volume from a backup may be placed). */
+  hostsInRegion?: (region: string) => Promise<{ id: string; name: string; freeDiskGiB: number }[]>;
+  /** The names of a server's disk snapshots on its host; null when the host's driver has none (simulated hosts). */
+  snapshotsOf?: (hostId: string, serverId: string) => Promise<string[] | null>;
+}
+
+/** What the volumes domain needs of a backup to make a volume from it. */
+export interface VolumeBackupSource {
+  id: string;
+  status: string;
+  region: string;
+  remoteRegion: string | null;
+  localSnapshot: string | null;
+  remoteSnapshot: string | null;
+  diskBytes: number | null;
+}
+
+const GiB = 1024 ** 3;
+
+/** A source resolved before the create transaction: what to record, the disk it needs, where it goes. */
+interface ResolvedSource {
+  record: VolumeSourceRecord;
+  minSizeGiB: number;
+  /** The host it must go on (a snapshot: the server's), or null: any up host of the region. */
+  hostId: string | null;
 }
 
 const encodeCursor = (id: string) => Buffer.from(id).toString('base64url');
@@ -144,6 +171,94 @@ export function createVolumeService(deps: VolumesDeps) {
     await deps.actions.finish(tx, hooks, action, { ok: true });
   }
 
+  /** Checks a volume's source (nothing written) and says what it needs; the caller's project only. */
+  async function resolveSource(projectId: string, body: CreateVolumeBody, region: string): Promise<ResolvedSource> {
+    if (body.from_backup !== undefined) {
+      const backup = deps.findBackup ? await deps.findBackup(projectId, body.from_backup) : null;
+      if (!backup)
+        throw new VmcError('not_found', `backup ${body.from_backup} was not found`, {
+          reason: 'backup_not_found',
+          details: { resource: 'backup', id: body.from_backup },
+        });
+      if (backup.status !== 'succeeded')
+        throw conflict(`backup ${backup.id} is ${backup.status}: only a succeeded backup fills a volume`, {
+          reason: 'backup_not_restorable',
+        });
+      const snapshot =
+        region === backup.region ? backup.localSnapshot : region === backup.remoteRegion ? backup.remoteSnapshot : null;
+      if (!snapshot) {
+        const copies = [
+          backup.localSnapshot ? backup.region : null,
+          backup.remoteSnapshot ? backup.remoteRegion : null,
+        ].filter((c): c is string => c !== null);
+        throw new VmcError('invalid', `backup ${backup.id} has no copy in ${region.toUpperCase()}`, {
+          reason: 'backup_not_in_region',
+          fields: [{ field: 'region', message: `copies: ${copies.join(', ') || 'none'}` }],
+        });
+      }
+      return {
+        record: { kind: 'backup', backupId: backup.id, repositoryRegion: region, repositorySnapshot: snapshot },
+        minSizeGiB: Math.max(1, Math.ceil((backup.diskBytes ?? 0) / GiB)),
+        hostId: null,
+      };
+    }
+    const wanted = body.from_snapshot!;
+    const server = await deps.servers.findServer(db, projectId, wanted.server);
+    if (!server || server.deleted || server.desiredState === 'deleted') throw notFound('server', wanted.server);
+    if (server.region !== region)
+      throw conflict(
+        `server ${server.name} is in ${server.region.toUpperCase()}: a volume from its snapshot is made in its region`,
+        { reason: 'region_mismatch' },
+      );
+    if (server.hostId === null)
+      throw conflict(`server ${server.name} has no host (its host was forgotten)`, { reason: 'server_not_placed' });
+    const names = deps.snapshotsOf ? await deps.snapshotsOf(server.hostId, server.id) : null;
+    if (names === null)
+      throw conflict(`the host of server ${server.name} cannot copy disk snapshots (a simulated host)`, {
+        reason: 'snapshots_unsupported',
+      });
+    if (!names.includes(wanted.name))
+      throw new VmcError('conflict', `server ${server.name} has no snapshot ${wanted.name}`, {
+        reason: 'snapshot_not_found',
+        details: { resource: 'snapshot', id: wanted.name },
+      });
+    const product = await deps.catalog.getProduct(server.product).catch(() => null);
+    const diskGiB = server.diskGiB ?? product?.disk_gib ?? 1;
+    return {
+      record: { kind: 'snapshot', serverId: server.id, snapshotName: wanted.name },
+      minSizeGiB: diskGiB,
+      hostId: server.hostId,
+    };
+  }
+
+  /**
+   * Places a volume made from a backup on one of `hosts` (the region's up hosts, read before the
+   * transaction) with room, most free disk first; the claim is the scheduler's, guarded as always.
+   */
+  async function placeAnywhere(
+    tx: Tx,
+    hooks: TxHooks,
+    volume: VolumeRecord,
+    region: string,
+    candidates: { id: string; freeDiskGiB: number }[],
+  ): Promise<string> {
+    const hosts = [...candidates].sort((a, b) => b.freeDiskGiB - a.freeDiskGiB || a.id.localeCompare(b.id));
+    for (const host of hosts) {
+      if (host.freeDiskGiB < volume.sizeGiB) continue;
+      const outcome = await deps.scheduler.claimDisk(tx, hooks, {
+        claimId: volume.id,
+        hostId: host.id,
+        diskGiB: volume.sizeGiB,
+      });
+      if (outcome.ok) return host.id;
+    }
+    throw new VmcError(
+      'conflict',
+      `no up host in ${region.toUpperCase()} has ${volume.sizeGiB} GiB of free disk for the volume`,
+      { reason: 'no_capacity' },
+    );
+  }
+
   const nameTaken = (name: string) =>
     conflict(`a volume named ${name} already exists in this project`, {
       reason: 'name_taken',
@@ -183,6 +298,35 @@ export function createVolumeService(deps: VolumesDeps) {
             fields: [{ field: 'host', message: 'no such host in the region' }],
           });
       }
+      if (body.from_backup !== undefined && body.from_snapshot !== undefined)
+        throw new VmcError('invalid', 'a volume has one source: from_backup or from_snapshot, not both', {
+          reason: 'source_conflict',
+          fields: [{ field: 'from_snapshot', message: 'not with from_backup' }],
+        });
+      const hasSource = body.from_backup !== undefined || body.from_snapshot !== undefined;
+      if (!hasSource && body.size_gib === undefined)
+        throw new VmcError('invalid', 'an empty volume needs its size (size_gib)', {
+          fields: [{ field: 'size_gib', message: 'required without from_backup or from_snapshot' }],
+        });
+      if (hasSource && host)
+        throw new VmcError('invalid', 'a volume with a source is placed by its source: no host', {
+          reason: 'source_conflict',
+          fields: [{ field: 'host', message: 'not with from_backup or from_snapshot' }],
+        });
+      const source = hasSource ? await resolveSource(projectId, body, region.code) : null;
+      if (source && body.size_gib !== undefined && body.size_gib < source.minSizeGiB)
+        throw new VmcError(
+          'invalid',
+          `the source disk is ${source.minSizeGiB} GiB: the volume must hold it (size_gib at least ${source.minSizeGiB})`,
+          {
+            reason: 'volume_too_small',
+            fields: [{ field: 'size_gib', message: `must be at least ${source.minSizeGiB}` }],
+          },
+        );
+      const sizeGiB = body.size_gib ?? source!.minSizeGiB;
+      // Read before the transaction (inside it, only `tx`): where a volume from a backup may go.
+      const candidates =
+        source && source.hostId === null && deps.hostsInRegion ? await deps.hostsInRegion(region.code) : [];
       const backend = volumeBackendPolicies[defaultVolumeBackend];
       try {
         return await inTransaction(db, async (tx, hooks) => {
@@ -193,11 +337,11 @@ export function createVolumeService(deps: VolumesDeps) {
             name: body.name,
             region: region.code,
             backend: backend.name,
-            sizeGiB: body.size_gib,
+            sizeGiB,
             hostId: null,
             serverId: null,
             desiredState: 'present',
-            status: host ? 'creating' : 'available',
+            status: host || source ? 'creating' : 'available',
             observedSizeGiB: 0,
             observedServerId: null,
             labels,
@@ -213,6 +357,13 @@ export function createVolumeService(deps: VolumesDeps) {
             volume.hostId = host.id;
             await store.change(tx, volume.id, { hostId: host.id }, { nowIso: now, bumpVersion: false });
           }
+          if (source) {
+            // Placed at once where its source is: the server's host, or an up host of a region with a copy.
+            if (source.hostId !== null) await claimOn(tx, hooks, volume, source.hostId, volume.sizeGiB);
+            volume.hostId = source.hostId ?? (await placeAnywhere(tx, hooks, volume, region.code, candidates));
+            await store.change(tx, volume.id, { hostId: volume.hostId }, { nowIso: now, bumpVersion: false });
+            await store.insertSource(tx, volume.id, source.record, now);
+          }
           await deps.identity.reserveQuota(tx, projectId, { volumes: 1, volume_gib: volume.sizeGiB });
           const action = await startAction(tx, volume, 'create', { status: 'available' });
           await recordEvent(tx, hooks, 'volume.created', volume, {
@@ -225,12 +376,20 @@ export function createVolumeService(deps: VolumesDeps) {
           // Created detached with no host: nothing to do anywhere until its first attach.
           if (!volume.hostId) await finishNow(tx, hooks, action);
           notify(hooks, volume.hostId);
-          return { volume: volumeView(volume, { operator }), action: (await accepted(tx, action)).action };
+          return {
+            volume: volumeView(volume, { operator, source: source?.record ?? null }),
+            action: (await accepted(tx, action)).action,
+          };
         });
       } catch (error) {
         if (isUniqueViolation(error)) throw nameTaken(body.name);
         throw error;
       }
+    },
+
+    /** The volume being made from this backup now (a backup it reads is not deleted meanwhile), or null. */
+    volumeFillingFrom(q: Tx | Db, backupId: string): Promise<string | null> {
+      return store.fillingFromBackup(q, backupId);
     },
 
     async listVolumes(principal: Principal, query: ListVolumesQuery): Promise<VolumeList> {
@@ -256,8 +415,12 @@ export function createVolumeService(deps: VolumesDeps) {
           }),
         keep: selector.length > 0 ? (row) => matchesSelector(row.labels, selector) : undefined,
       });
+      const sources = await store.sourcesOf(
+        db,
+        page.map((v) => v.id),
+      );
       return {
-        volumes: page.map((v) => volumeView(v)),
+        volumes: page.map((v) => volumeView(v, { source: sources.get(v.id) ?? null })),
         next_cursor: nextAfterId ? encodeCursor(nextAfterId) : null,
       };
     },
@@ -266,7 +429,8 @@ export function createVolumeService(deps: VolumesDeps) {
       const caller = requireProject(principal, 'viewer');
       const volume = await store.liveVolume(db, caller.projectId, ref);
       if (!volume) throw notFound('volume', ref);
-      return { volume: volumeView(volume) };
+      const sources = await store.sourcesOf(db, [volume.id]);
+      return { volume: volumeView(volume, { source: sources.get(volume.id) ?? null }) };
     },
 
     async attach(principal: Principal, ref: string, serverRef: string): Promise<ActionAccepted> {

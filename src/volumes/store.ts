@@ -2,9 +2,24 @@
 import type { Selectable } from 'kysely';
 import type { Db, DialectName, Tx } from '../db/index.ts';
 import type { Labels, VolumeBackend, VolumeStatus } from '../contract/index.ts';
-import type { VolumesTable } from './tables.ts';
+import type { VolumeSourcesTable, VolumesTable } from './tables.ts';
 
 export type VolumeDesiredState = 'present' | 'deleted';
+
+/** What a volume was made from (table `volume_sources`). */
+export type VolumeSourceRecord =
+  | { kind: 'backup'; backupId: string; repositoryRegion: string; repositorySnapshot: string }
+  | { kind: 'snapshot'; serverId: string; snapshotName: string };
+
+const sourceOf = (r: Selectable<VolumeSourcesTable>): VolumeSourceRecord =>
+  r.kind === 'backup'
+    ? {
+        kind: 'backup',
+        backupId: r.backup_id ?? '',
+        repositoryRegion: r.repository_region ?? '',
+        repositorySnapshot: r.repository_snapshot ?? '',
+      }
+    : { kind: 'snapshot', serverId: r.server_id ?? '', snapshotName: r.snapshot_name ?? '' };
 
 export interface VolumeRecord {
   id: string;
@@ -170,6 +185,43 @@ export function createVolumeStore(db: Db, dialect: DialectName) {
         .orderBy('id')
         .execute();
       return rows.map(volumeOf);
+    },
+
+    async insertSource(tx: Tx, volumeId: string, source: VolumeSourceRecord, nowIso: string): Promise<void> {
+      await tx
+        .insertInto('volume_sources')
+        .values({
+          volume_id: volumeId,
+          kind: source.kind,
+          backup_id: source.kind === 'backup' ? source.backupId : null,
+          repository_region: source.kind === 'backup' ? source.repositoryRegion : null,
+          repository_snapshot: source.kind === 'backup' ? source.repositorySnapshot : null,
+          server_id: source.kind === 'snapshot' ? source.serverId : null,
+          snapshot_name: source.kind === 'snapshot' ? source.snapshotName : null,
+          created_at: nowIso,
+        })
+        .execute();
+    },
+
+    /** The sources of these volumes (one batched read); a volume made empty has none. */
+    async sourcesOf(q: Tx | Db, volumeIds: readonly string[]): Promise<Map<string, VolumeSourceRecord>> {
+      if (volumeIds.length === 0) return new Map();
+      const rows = await q.selectFrom('volume_sources').selectAll().where('volume_id', 'in', volumeIds).execute();
+      return new Map(rows.map((r) => [r.volume_id, sourceOf(r)]));
+    },
+
+    /** A live volume its host has not made yet (never reported) whose source is this backup, or null. */
+    async fillingFromBackup(q: Tx | Db, backupId: string): Promise<string | null> {
+      const row = await q
+        .selectFrom('volume_sources')
+        .innerJoin('volumes', 'volumes.id', 'volume_sources.volume_id')
+        .select('volumes.id')
+        .where('volume_sources.backup_id', '=', backupId)
+        .where('volumes.deleted_at', 'is', null)
+        .where('volumes.desired_state', '=', 'present')
+        .where('volumes.observed_size_gib', '=', 0)
+        .executeTakeFirst();
+      return row?.id ?? null;
     },
 
     async byId(q: Tx | Db, id: string): Promise<VolumeRecord | null> {

@@ -11,8 +11,8 @@ import type { EventRecorder } from '../events/index.ts';
 import type { PlacementScheduler } from '../scheduler/index.ts';
 import type { IdentityService } from '../identity/index.ts';
 import type { DiskKeyVault, ResourceActions } from '../compute/index.ts';
-import type { DesiredVolume, ObservedVolume, VolumeStatus } from '../contract/index.ts';
-import { createVolumeStore, type VolumeRecord } from './store.ts';
+import type { DesiredVolume, DesiredVolumeSource, ObservedVolume, VolumeStatus } from '../contract/index.ts';
+import { createVolumeStore, type VolumeRecord, type VolumeSourceRecord } from './store.ts';
 import { deriveVolumeStatus, judgeVolumeAction, type VolumeActionTarget } from './volume-status.ts';
 import type { VolumeServers } from './service.ts';
 
@@ -35,6 +35,8 @@ export interface VolumeSyncDeps {
   servers: VolumeServers;
   /** Opens (for real hosts) and destroys (with the volume) each volume's LUKS key. */
   volumeKeys?: DiskKeyVault;
+  /** A region's backup repository (url and password), for a real host filling a volume from a backup. */
+  repositoryAccess?: (region: string) => Promise<{ region: string; url: string; password: string } | null>;
 }
 
 export function createVolumeSync(deps: VolumeSyncDeps) {
@@ -127,6 +129,19 @@ export function createVolumeSync(deps: VolumeSyncDeps) {
     }
   }
 
+  /** A source as the host reads it; a real host (`real`) gets the repository of a backup's copy. */
+  async function desiredSource(source: VolumeSourceRecord, real: boolean): Promise<DesiredVolumeSource> {
+    if (source.kind === 'snapshot')
+      return { kind: 'snapshot', serverId: source.serverId, snapshot: source.snapshotName };
+    const repository = real && deps.repositoryAccess ? await deps.repositoryAccess(source.repositoryRegion) : null;
+    return {
+      kind: 'backup',
+      backupId: source.backupId,
+      snapshot: source.repositorySnapshot,
+      ...(repository ? { repository } : {}),
+    };
+  }
+
   return {
     /**
      * The desired volumes of a host, each with its key unwrapped (`keys: false` leaves keys out: simulated
@@ -134,15 +149,24 @@ export function createVolumeSync(deps: VolumeSyncDeps) {
      */
     async desiredFor(hostId: string, options: { keys?: boolean } = {}): Promise<DesiredVolume[]> {
       const out: DesiredVolume[] = [];
-      for (const v of await store.onHost(db, hostId)) {
+      const volumes = await store.onHost(db, hostId);
+      // Sources go with volumes the host has not made yet (never reported): what to fill them with.
+      const unmade = volumes.filter((v) => v.desiredState !== 'deleted' && v.observedSizeGiB === 0);
+      const sources = await store.sourcesOf(
+        db,
+        unmade.map((v) => v.id),
+      );
+      for (const v of volumes) {
         const deleted = v.desiredState === 'deleted';
         const withKey = !deleted && options.keys !== false && v.keySecretId !== null && deps.volumeKeys;
+        const source = sources.get(v.id);
         out.push({
           volumeId: v.id,
           sizeGiB: v.sizeGiB,
           serverId: deleted ? null : v.serverId,
           desired: deleted ? 'deleted' : 'present',
           ...(withKey ? { key: await deps.volumeKeys!.open(v.keySecretId!) } : {}),
+          ...(source ? { source: await desiredSource(source, options.keys !== false) } : {}),
         });
       }
       return out;

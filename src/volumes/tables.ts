@@ -27,3 +27,17 @@ export interface VolumesTable {
   updated_at: string;
   deleted_at: string | null;
 }
+
+/** What a volume was made from (migration 031); no row: an empty volume. */
+export interface VolumeSourcesTable {
+  volume_id: string;
+  /** `backup` or `snapshot`. */
+  kind: string;
+  backup_id: string | null;
+  /** The region whose repository the host reads the backup from, and the restic snapshot there. */
+  repository_region: string | null;
+  repository_snapshot: string | null;
+  server_id: string | null;
+  snapshot_name: string | null;
+  created_at: string;
+}

@@ -1,8 +1,12 @@
 /** Volumes as the API shows them (the contract's `Volume`). Pure. */
 import type { Volume } from '../contract/index.ts';
-import type { VolumeRecord } from './store.ts';
+import type { VolumeRecord, VolumeSourceRecord } from './store.ts';
 
-export function volumeView(volume: VolumeRecord, options: { operator?: boolean } = {}): Volume {
+export function volumeView(
+  volume: VolumeRecord,
+  options: { operator?: boolean; source?: VolumeSourceRecord | null } = {},
+): Volume {
+  const source = options.source ?? null;
   return {
     id: volume.id,
     name: volume.name,
@@ -16,6 +20,12 @@ export function volumeView(volume: VolumeRecord, options: { operator?: boolean }
     labels: volume.labels,
     error: volume.errorMessage,
     encrypted: volume.keySecretId !== null,
+    source:
+      source === null
+        ? null
+        : source.kind === 'backup'
+          ? { kind: 'backup', backup_id: source.backupId }
+          : { kind: 'snapshot', server_id: source.serverId, snapshot: source.snapshotName },
     created_at: volume.createdAt,
     updated_at: volume.updatedAt,
   };

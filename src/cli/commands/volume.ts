@@ -54,10 +54,28 @@ export function volumeDetail(volume: Volume, nowMs: number): string {
     ...(volume.host_id ? ([['Host', volume.host_id]] as const) : []),
     ['Labels', formatLabels(volume.labels)],
     ...(volume.error ? ([['Error', volume.error]] as const) : []),
+    ...(volume.source ? ([['Source', sourceText(volume.source)]] as const) : []),
     ['Project', volume.project_id],
     ['Created', `${volume.created_at} (${formatAge(volume.created_at, nowMs)} ago)`],
     ['Updated', volume.updated_at],
   ]);
+}
+
+/** `backup bkp_…` or `snapshot snap-1 of srv_…`. */
+function sourceText(source: NonNullable<Volume['source']>): string {
+  return source.kind === 'backup' ? `backup ${source.backup_id}` : `snapshot ${source.snapshot} of ${source.server_id}`;
+}
+
+/** `SERVER:SNAPSHOT` of `--from-snapshot` (the server by id or name; a snapshot name has no colon). */
+function parseSnapshotRef(text: string): { server: string; name: string } {
+  const at = text.lastIndexOf(':');
+  const server = at > 0 ? text.slice(0, at).trim() : '';
+  const name = at > 0 ? text.slice(at + 1).trim() : '';
+  if (!server || !name)
+    throw new VmcError('invalid', '--from-snapshot takes SERVER:SNAPSHOT (e.g. web-1:snap-1)', {
+      fields: [{ field: 'from-snapshot', message: 'SERVER:SNAPSHOT' }],
+    });
+  return { server, name };
 }
 
 /** The API takes a volume's id or its name in the path. */
@@ -68,10 +86,14 @@ const sizeOption = (help: string): Options => ({ 'size-gib': { type: 'string', a
 const create: Command = {
   name: 'create',
   summary: 'create a volume',
-  usage: '--name NAME --size-gib GIB --region CODE [--label k=v]... [--wait]',
+  usage:
+    '--name NAME --region CODE (--size-gib GIB | --from-backup ID | --from-snapshot SERVER:SNAPSHOT) [--label k=v]... [--wait]',
   description:
     'Creates an empty volume. A local volume is placed on a host when first attached (on the server’s host).\n' +
-    'Operators may pass --project and --host to create it on a named host at once.',
+    'Operators may pass --project and --host to create it on a named host at once.\n' +
+    'With --from-backup (a backup with a copy in the region) or --from-snapshot (a disk snapshot of a server of\n' +
+    'the region) the volume is filled with that disk, placed at once (the server’s host for a snapshot), and\n' +
+    '--size-gib is optional (default: the source disk’s size).',
   options: {
     name: { type: 'string', arg: 'NAME', help: 'volume name, unique in the project' },
     ...sizeOption(`size in GiB (1-${volumeMaxSizeGiB})`),
@@ -79,15 +101,32 @@ const create: Command = {
     label: { type: 'string', multiple: true, arg: 'k=v', help: 'label (or several, comma separated)' },
     project: { type: 'string', arg: 'ID', help: 'operators: the project of the volume' },
     host: { type: 'string', arg: 'HOST', help: 'operators: create it on this host (name or id)' },
+    'from-backup': { type: 'string', arg: 'ID', help: 'fill it with this backup of a server disk (bkp_…)' },
+    'from-snapshot': {
+      type: 'string',
+      arg: 'SERVER:SNAPSHOT',
+      help: 'fill it with this disk snapshot of a server (server id or name)',
+    },
     ...waitOption,
   },
-  examples: ['vmcloud volume create --name vol-1 --size-gib 10 --region fra1 --wait'],
+  examples: [
+    'vmcloud volume create --name vol-1 --size-gib 10 --region fra1 --wait',
+    'vmcloud volume create --name restored --region fra1 --from-backup bkp_01… --wait',
+    'vmcloud volume create --name copy --region fra1 --from-snapshot web-1:snap-1 --size-gib 100 --wait',
+  ],
   async run(ctx, { values }) {
     const name = requiredString(values, 'name');
     const size = integerOf(values, 'size-gib', { min: 1, max: volumeMaxSizeGiB });
-    if (size === undefined)
-      throw new VmcError('invalid', '--size-gib is required', { fields: [{ field: 'size-gib', message: 'required' }] });
-    const body: CreateVolumeBody = { name, size_gib: size, region: normalizeRegion(requiredString(values, 'region')) };
+    const fromBackup = stringOf(values, 'from-backup');
+    const fromSnapshot = stringOf(values, 'from-snapshot');
+    if (size === undefined && fromBackup === undefined && fromSnapshot === undefined)
+      throw new VmcError('invalid', '--size-gib is required (unless --from-backup or --from-snapshot)', {
+        fields: [{ field: 'size-gib', message: 'required' }],
+      });
+    const body: CreateVolumeBody = { name, region: normalizeRegion(requiredString(values, 'region')) };
+    if (size !== undefined) body.size_gib = size;
+    if (fromBackup !== undefined) body.from_backup = fromBackup.trim();
+    if (fromSnapshot !== undefined) body.from_snapshot = parseSnapshotRef(fromSnapshot);
     const labels = parseKeyValues(stringsOf(values, 'label'), '--label');
     if (Object.keys(labels).length > 0) body.labels = labels;
     const project = stringOf(values, 'project');

@@ -12,7 +12,7 @@
  * created), with the driver's message in `detail`. The control plane shows the server `error`.
  */
 export type { InstanceSpec, ObservedInstance, ObservedPower, ObservedVolume } from '../../contract/agent.ts';
-import type { InstanceSpec, ObservedInstance } from '../../contract/agent.ts';
+import type { DesiredVolumeSource, InstanceSpec, ObservedInstance } from '../../contract/agent.ts';
 
 /** A volume as a driver sees it: its size and the instance it is attached to. */
 export interface DriverVolume {
@@ -27,8 +27,11 @@ export interface DriverVolume {
  */
 export interface VolumeDriver {
   listVolumes(): Promise<DriverVolume[]>;
-  /** Creates an empty volume of `sizeGiB` if missing. */
-  createVolume(volumeId: string, sizeGiB: number): Promise<void>;
+  /**
+   * Creates a volume of `sizeGiB` if missing: empty, or filled from `source` (an internal snapshot of a
+   * server disk on this host, or a backup's restic snapshot), all or nothing: a failure leaves no volume.
+   */
+  createVolume(volumeId: string, sizeGiB: number, source?: DesiredVolumeSource): Promise<void>;
   /** Grows the volume to `sizeGiB` (online when attached to a running instance); a smaller size does nothing. */
   resizeVolume(volumeId: string, sizeGiB: number): Promise<void>;
   /** Attaches to an instance of this host: hot-plug when running; rejects for an unknown instance or another attachment. */

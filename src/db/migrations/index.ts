@@ -27,6 +27,7 @@ import { regionPairProbesMigration } from './026_region_pair_probes.ts';
 import { customImagesMigration } from './027_custom_images.ts';
 import { projectInvitationsMigration } from './029_project_invitations.ts';
 import { addressIndexesMigration } from './030_address_indexes.ts';
+import { volumeSourcesMigration } from './031_volume_sources.ts';
 
 /** Every migration, in order. Add a new file and one line here; never edit a released migration. */
 export function migrationProvider(dialect: DialectName): MigrationProvider {
@@ -60,6 +61,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         '027_custom_images': customImagesMigration(),
         '029_project_invitations': projectInvitationsMigration(),
         '030_address_indexes': addressIndexesMigration(),
+        '031_volume_sources': volumeSourcesMigration(),
       };
     },
   };

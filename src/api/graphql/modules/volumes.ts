@@ -13,6 +13,8 @@ export const volumesModule: GraphqlModule = {
       server_id: String
       labels: JSON!
       error: String
+      "What it was made from: {kind: backup, backup_id} or {kind: snapshot, server_id, snapshot}; null: empty."
+      source: JSON
       created_at: String!
       updated_at: String!
       "The server it is attached to (batched per request)."
@@ -26,11 +28,21 @@ export const volumesModule: GraphqlModule = {
       volume: Volume!
       action: Action!
     }
+    input VolumeSnapshotSourceInput {
+      "server id or name"
+      server: String!
+      name: String!
+    }
     input CreateVolumeInput {
       name: String!
-      size_gib: Int!
+      "required for an empty volume; with a source, at least its disk's (by default that)"
+      size_gib: Int
       region: String!
       labels: JSON
+      "fill it with this backup of a server disk (bkp_…)"
+      from_backup: String
+      "fill it with this disk snapshot of a server"
+      from_snapshot: VolumeSnapshotSourceInput
     }
     extend type Query {
       volumes(limit: Int, cursor: String, region: String, server_id: String): VolumePage!

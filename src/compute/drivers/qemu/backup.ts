@@ -376,6 +376,25 @@ export function createBackupOperations(deps: QemuBackupDeps) {
     }
   }
 
+  /**
+   * Writes a snapshot's disk into a new qcow2 at `destination` (LUKS under `key` when given): `restic
+   * restore` of its chunks, the raw disk assembled by `disk.json`, then imported. A volume made from a backup.
+   */
+  async function restoreInto(request: HostRestoreRequest, destination: string, key: DiskKey): Promise<void> {
+    const work = join(deps.stateDir, 'backup-restores', request.restoreId);
+    await rm(work, { recursive: true, force: true });
+    await mkdir(work, { recursive: true });
+    try {
+      const restic = createRestic(request.repository, deps.restic);
+      await restic.restore(request.snapshot, work);
+      const raw = join(work, 'disk.raw');
+      await assembleRaw(await findChunkDir(work), raw);
+      await deps.disks.importRaw(raw, destination, key);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
   /** Replaces the instance's disk with a snapshot's content; stops QEMU first (the agent starts it again). */
   async function restore(serverId: string, request: HostRestoreRequest): Promise<{ durationMs: number }> {
     const paths = await requireInstance(serverId);
@@ -403,7 +422,7 @@ export function createBackupOperations(deps: QemuBackupDeps) {
     }
   }
 
-  return { backup, restore, stagingOf };
+  return { backup, restore, restoreInto, stagingOf };
 }
 
 /**

@@ -12,11 +12,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { VmcError, invalid } from '../../../core/errors.ts';
+import { VmcError, invalid, notFound } from '../../../core/errors.ts';
 import { silentLogger, type Logger } from '../../../core/log.ts';
 import { systemClock, type Clock } from '../../../core/clock.ts';
 import type { ImageStore, StoredImage } from '../../../images/index.ts';
 import type { Driver, InstanceSpec, InstanceUsage, ObservedInstance, PrivateNicSpec, StopOptions } from '../driver.ts';
+import type { DesiredVolumeSource } from '../../../contract/agent.ts';
 import { probeAccel, type AccelProbeResult } from './accel-probe.ts';
 import type { ConsoleAttachOptions } from './console-hub.ts';
 import { createDiskImages } from './disk-images.ts';
@@ -451,6 +452,7 @@ export function createQemuDriver(options: QemuDriverOptions): QemuDriver {
     runtimeOf: (serverId) => runtimes.attach(serverId),
     unplugTimeoutMs: options.volumeUnplugTimeoutMs,
     secretsDir,
+    fill: (source, destination, key) => fillVolume(source, destination, key),
   });
   const backups = createBackupOperations({
     runtimes,
@@ -468,6 +470,48 @@ export function createQemuDriver(options: QemuDriverOptions): QemuDriver {
       return specFile ? keyOf(serverId, specFile) : null;
     },
   });
+
+  /**
+   * A new volume's content: a server disk's internal snapshot copied out (`qemu-img convert -l
+   * snapshot.name=…`, under the server's lock: the snapshot cannot go meanwhile), or a backup restored
+   * (restic, raw assembly, import); either way a LUKS qcow2 under the volume's own key.
+   */
+  async function fillVolume(source: DesiredVolumeSource, destination: string, key: string): Promise<void> {
+    if (source.kind === 'snapshot') {
+      const serverId = source.serverId;
+      if (!isSafeServerId(serverId)) throw notFound('server', serverId);
+      await runtimes.withLock(serverId, async () => {
+        const paths = runtimes.paths(serverId);
+        const specFile = await readJson<InstanceSpecFile>(paths.specFile);
+        if (!specFile) throw notFound('server', serverId);
+        if (!(await snapshots.list(serverId)).some((snapshot) => snapshot.name === source.snapshot))
+          throw new VmcError('not_found', `server ${serverId} has no snapshot ${source.snapshot}`, {
+            reason: 'snapshot_not_found',
+          });
+        await disks.convert(paths.disk, destination, {
+          format: 'qcow2',
+          fromSnapshot: source.snapshot,
+          forceShare: true,
+          key: keyOf(serverId, specFile),
+          encryptWith: key,
+        });
+      });
+      return;
+    }
+    if (!source.repository)
+      throw new VmcError('unavailable', `no backup repository came with backup ${source.backupId}`, {
+        reason: 'backup_repository_missing',
+      });
+    await backups.restoreInto(
+      {
+        restoreId: `vol-${source.backupId}-${randomBytes(4).toString('hex')}`,
+        snapshot: source.snapshot,
+        repository: source.repository,
+      },
+      destination,
+      key,
+    );
+  }
 
   const privateNics = createPrivateNicSync({
     withLock: (serverId, body) => runtimes.withLock(serverId, body),
@@ -691,7 +735,7 @@ export function createQemuDriver(options: QemuDriverOptions): QemuDriver {
     listVolumes: () => volumes.list(),
     learnVolumeKeys: (volumeKeys) => volumes.learn(volumeKeys),
     volumeEncrypted: (volumeId) => volumes.encrypted(volumeId),
-    createVolume: (volumeId, sizeGiB) => volumes.create(volumeId, sizeGiB),
+    createVolume: (volumeId, sizeGiB, source) => volumes.create(volumeId, sizeGiB, source),
     resizeVolume: (volumeId, sizeGiB) => volumes.resize(volumeId, sizeGiB),
     attachVolume: (volumeId, serverId) => volumes.attach(volumeId, serverId),
     detachVolume: (volumeId) => volumes.detach(volumeId),

@@ -18,6 +18,11 @@ export interface VolumeBackend {
   readonly name: string;
   /** Creates the volume's storage (empty, `sizeBytes`) if missing; encrypted under `key` when given. */
   create(volumeId: string, sizeBytes: number, key: DiskKey): Promise<void>;
+  /**
+   * Creates the volume's storage (`sizeBytes` at least) filled by `fill`, which writes a qcow2 (LUKS under
+   * `key`) at the path it is given; the volume exists only once all of it worked.
+   */
+  createFrom?(volumeId: string, sizeBytes: number, key: DiskKey, fill: (path: string) => Promise<void>): Promise<void>;
   /** Grows storage not in use by a running QEMU (a running one is grown by QMP `block_resize`). */
   grow(volumeId: string, sizeBytes: number, key: DiskKey): Promise<void>;
   remove(volumeId: string): Promise<void>;
@@ -47,6 +52,21 @@ export function localQcow2Backend(options: {
       await rm(temp, { force: true });
       await images.createBlank(temp, sizeBytes, key);
       // Renamed once complete: a crash mid-create leaves no half volume under the real name.
+      await rename(temp, fileOf(volumeId));
+    },
+    async createFrom(volumeId, sizeBytes, key, fill) {
+      if (await this.exists(volumeId)) return;
+      await mkdir(options.poolDir, { recursive: true });
+      const temp = `${fileOf(volumeId)}.creating`;
+      await rm(temp, { force: true });
+      try {
+        await fill(temp);
+        const info = await images.info(temp, { format: 'qcow2', forceShare: false });
+        if (info['virtual-size'] < sizeBytes) await images.grow(temp, sizeBytes, key);
+      } catch (error) {
+        await rm(temp, { force: true });
+        throw error;
+      }
       await rename(temp, fileOf(volumeId));
     },
     async grow(volumeId, sizeBytes, key) {

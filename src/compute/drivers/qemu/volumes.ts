@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { VmcError, conflict, invalid, notFound } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/log.ts';
 import type { DriverVolume } from '../driver.ts';
+import type { DesiredVolumeSource } from '../../../contract/agent.ts';
 import { readJson, writeJsonAtomic } from './instance-files.ts';
 import type { Runtime } from './instance-runtimes.ts';
 import {
@@ -76,6 +77,11 @@ export interface VolumeOperationsDeps {
   unplugTimeoutMs?: number;
   /** Where volume keys are written for QEMU to read (0700; each file deleted once read). */
   secretsDir: string;
+  /**
+   * Writes a volume's first content from its source into a new qcow2 at `destination`, LUKS-encrypted
+   * under `key` (a server disk's internal snapshot, or a backup); absent: volumes are made empty only.
+   */
+  fill?: (source: DesiredVolumeSource, destination: string, key: string) => Promise<void>;
 }
 
 /** The `-object`/`-blockdev`/`-device` arguments of an instance's volumes, and the key files to delete once QEMU started. */
@@ -215,7 +221,7 @@ export function createVolumeOperations(deps: VolumeOperationsDeps) {
       return volume ? volume.encrypted === true : null;
     },
 
-    async create(volumeId: string, sizeGiB: number) {
+    async create(volumeId: string, sizeGiB: number, source?: DesiredVolumeSource) {
       check(volumeId);
       if (await read(volumeId)) return;
       const key = keys.get(volumeId);
@@ -223,10 +229,20 @@ export function createVolumeOperations(deps: VolumeOperationsDeps) {
         throw invalid(`volume ${volumeId} has no key in the desired state: every volume is encrypted`, {
           reason: 'volume_key_missing',
         });
-      await deps.backend.create(volumeId, sizeGiB * GiB, key);
+      if (source) {
+        const { fill } = deps;
+        if (!fill || !deps.backend.createFrom)
+          throw new VmcError('conflict', `this host cannot fill volume ${volumeId} from a ${source.kind}`, {
+            reason: source.kind === 'snapshot' ? 'snapshots_unsupported' : 'backups_unsupported',
+          });
+        await deps.backend.createFrom(volumeId, sizeGiB * GiB, key, (path) => fill(source, path, key));
+      } else await deps.backend.create(volumeId, sizeGiB * GiB, key);
       // The record is written last: a volume is listed once its storage exists.
       await write({ volumeId, sizeGiB, serverId: null, encrypted: true });
-      deps.log.info({ volumeId, sizeGiB, backend: deps.backend.name, encrypted: true }, 'volume created');
+      deps.log.info(
+        { volumeId, sizeGiB, backend: deps.backend.name, encrypted: true, source: source?.kind ?? null },
+        'volume created',
+      );
     },
 
     async resize(volumeId: string, sizeGiB: number) {

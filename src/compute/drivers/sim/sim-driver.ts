@@ -294,6 +294,7 @@ export function createSimDriver(options: SimDriverOptions = {}): SimDriver {
       return [...volumes.values()].map((v) => ({ ...v }));
     },
 
+    // A source (snapshot or backup) is not read: a simulated host stores no data, it records the size.
     async createVolume(volumeId, sizeGiB) {
       if (volumes.has(volumeId)) return;
       await delay(delays.volumeMs);
