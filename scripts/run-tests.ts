@@ -39,7 +39,7 @@ console.log(`running ${files.length} test files${pgOnly ? ` on ${env.TEST_DIALEC
  * of them side by side on a 2-core machine miss their guests' deadlines.
  */
 const heavy = (file: string) =>
-  /\.real\.test\.ts$|qemu-e2e|qemu-backups-e2e|qemu-driver\.conformance|crash-recovery|\.netns\.test\.ts$/.test(file);
+  /\.real\.test\.ts$|qemu-[a-z-]*e2e|qemu-driver\.conformance|crash-recovery|\.netns\.test\.ts$/.test(file);
 /**
  * Each group of files runs in a process group of its own with a time limit: a file that never ends (a test
  * past its timeout whose child processes keep the file alive) is killed with everything it started, and the
