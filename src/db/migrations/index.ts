@@ -26,6 +26,7 @@ import { volumeKeysMigration } from './025_volume_keys.ts';
 import { regionPairProbesMigration } from './026_region_pair_probes.ts';
 import { customImagesMigration } from './027_custom_images.ts';
 import { projectInvitationsMigration } from './029_project_invitations.ts';
+import { operatorSessionsMigration } from './032_operator_sessions.ts';
 import { addressIndexesMigration } from './030_address_indexes.ts';
 
 /** Every migration, in order. Add a new file and one line here; never edit a released migration. */
@@ -60,6 +61,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         '027_custom_images': customImagesMigration(),
         '029_project_invitations': projectInvitationsMigration(),
         '030_address_indexes': addressIndexesMigration(),
+        '032_operator_sessions': operatorSessionsMigration(),
       };
     },
   };
