@@ -191,6 +191,20 @@ for (const dialect of testDialects())
       assert.equal(servers.status, 200);
       const hosts = await json('GET', '/v1/hosts', { jars: [project, operator] });
       assert.equal(hosts.status, 200);
+      const asProject = await json('GET', '/v1/capacity', { jars: [project, operator] });
+      assert.equal(asProject.status, 200);
+      assert.equal(asProject.body.capacity[0].hosts, undefined, 'a customer capacity report');
+      const asOperator = await json('GET', '/v1/capacity', {
+        jars: [project, operator],
+        headers: { 'x-vmcloud-session': 'operator' },
+      });
+      assert.equal(asOperator.status, 200);
+      assert.ok(asOperator.body.capacity[0].hosts !== undefined, JSON.stringify(asOperator.body.capacity[0]));
+      const noOperator = await json('GET', '/v1/capacity', {
+        jars: [project],
+        headers: { 'x-vmcloud-session': 'operator' },
+      });
+      assert.equal(noOperator.status, 401, 'asked for the operator session: the project session does not stand in');
       const projectOnly = await json('GET', '/v1/hosts', { jars: [project] });
       assert.equal(projectOnly.status, 403, 'a project session is refused the operator API');
       const projectSessions = await json('GET', '/v1/auth/sessions', { jars: [project, operator] });
