@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestControlPlane, testDialects } from './helpers.ts';
+import { startTestControlPlane, testDialects, until } from './helpers.ts';
 import { base32Decode, totpAt } from '../src/identity/index.ts';
 import type { Clock } from '../src/core/index.ts';
 
@@ -126,9 +126,12 @@ for (const dialect of testDialects())
       assert.equal(linked.body.totp_enabled, true);
       const listed = await tcp.call('GET', '/v1/operator-users', { token: operatorToken });
       assert.ok(listed.body.users.some((u: { email: string }) => u.email === email));
-      const events = await tcp.call('GET', '/v1/events?type=user.operator_linked', { token: operatorToken });
-      const event = events.body.events.find((e: { resource: { id: string } }) => e.resource.id === linked.body.id);
-      assert.ok(event, JSON.stringify(events.body));
+      // The outbox shows an event once every earlier transaction committed (PostgreSQL): poll.
+      const event = await until('the user.operator_linked event', async () =>
+        (await tcp.call('GET', '/v1/events?type=user.operator_linked', { token: operatorToken })).body.events.find(
+          (e: { resource: { id: string } }) => e.resource.id === linked.body.id,
+        ),
+      );
       assert.equal(event.data.email, email);
       const audit = await tcp.call('GET', '/v1/audit-log?limit=50', { token: operatorToken });
       assert.ok(
@@ -283,13 +286,16 @@ for (const dialect of testDialects())
       assert.equal(after.status, 401);
       assert.equal(after.body.reason, 'session_expired');
       assert.equal((await json('GET', '/v1/servers', { jars: [project] })).status, 200, 'the project session stays');
-      const events = await tcp.call('GET', '/v1/events?type=user.operator_unlinked,session.revoked', {
-        token: operatorToken,
+      const events = await until('the user.operator_unlinked event', async () => {
+        const page = await tcp.call('GET', '/v1/events?type=user.operator_unlinked,session.revoked', {
+          token: operatorToken,
+        });
+        return page.body.events.some((e: { type: string }) => e.type === 'user.operator_unlinked') && page.body.events;
       });
-      const unlinkedEvent = events.body.events.find((e: { type: string }) => e.type === 'user.operator_unlinked');
+      const unlinkedEvent = events.find((e: { type: string }) => e.type === 'user.operator_unlinked');
       assert.equal(unlinkedEvent.data.sessions_revoked, 1);
       assert.ok(
-        events.body.events.some(
+        events.some(
           (e: { type: string; data: { reason: string } }) =>
             e.type === 'session.revoked' && e.data.reason === 'operator_unlinked',
         ),

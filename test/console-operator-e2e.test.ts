@@ -187,8 +187,12 @@ test('the operator area in Chromium', { skip: noBrowser }, async (t) => {
     await page.getByRole('button', { name: 'Leave the operator area' }).click();
     await page.getByLabel('Authentication code').waitFor();
     assert.ok(!(await context.cookies()).some((c) => c.name === 'vmc_operator_session'));
-    const after = (await tcp.call('GET', '/v1/events?type=session.revoked', { token: operator })).body.events;
-    assert.equal(after.length, sessions.length + 1, 'the operator session was revoked');
+    await until(
+      'the operator session revoked',
+      async () =>
+        (await tcp.call('GET', '/v1/events?type=session.revoked', { token: operator })).body.events.length ===
+        sessions.length + 1,
+    );
     await open(page, 'Servers');
   });
 });
