@@ -177,6 +177,9 @@ test('the operator area in Chromium', { skip: noBrowser }, async (t) => {
       JSON.stringify(listed),
     );
     await assertAccessible(page, 'the incidents and maintenances page');
+    await open(page, 'Platform status');
+    await page.getByText('FRA1 network upgrade').first().waitFor();
+    await open(page, 'Operator area');
   });
 
   await t.test('revenue, and leaving signs the operator session out', async () => {
