@@ -633,6 +633,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     https: config.tls,
     sessions: {
       cookieName: cookieNames.session,
+      operatorCookieName: cookieNames.operatorSession,
       authenticate: people.authenticateSession,
       csrfMatches: people.csrfMatches,
     },

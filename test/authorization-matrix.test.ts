@@ -139,6 +139,8 @@ interface Rule {
   sessionOnly?: true;
   /** Signing in with made-up credentials: refused (401) whoever calls. */
   signIn?: true;
+  /** Only an operator session may call it (an operator token is refused with 403 session_required). */
+  operatorSessionOnly?: true;
 }
 
 const serverRule = (role: ProjectRole, fresh?: Fresh): Rule => ({
@@ -402,6 +404,15 @@ const rules: Record<string, Rule> = {
   setMemberRole: { role: 'owner', params: { id: 'projectA', user_id: 'memberA' }, fresh: { user_id: 'memberA' } },
   removeMember: { role: 'owner', params: { id: 'projectA', user_id: 'memberA' }, fresh: { user_id: 'memberA' } },
   switchSessionProject: { role: 'viewer', sessionOnly: true },
+  // operator sessions (test/api-operator-sessions.test.ts covers them with sessions)
+  operatorLogin: { signIn: true },
+  operatorLogout: { operatorSessionOnly: true },
+  getOperatorSession: {},
+  listOperatorSessions: { operatorSessionOnly: true },
+  revokeOperatorSession: { operatorSessionOnly: true, params: { id: 'tokenA' } },
+  listOperatorUsers: {},
+  linkOperatorUser: { body: () => ({ email: 'owner@vmcloud.local' }) },
+  unlinkOperatorUser: { body: () => ({ email: 'owner@vmcloud.local' }) },
 };
 
 /** A maintenance window starting in an hour. */
@@ -450,6 +461,7 @@ export function expectedStatus(op: AnyOperation, caller: Caller): number {
     if (caller.project === 'B' && pathParams(op.path).length > 0) return 404;
   }
   if (caller.kind === 'host' && op.auth === 'host' && caller.acting === 'other') return 403;
+  if (caller.kind === 'operator' && rule.operatorSessionOnly) return 403;
   return op.status;
 }
 

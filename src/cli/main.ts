@@ -43,6 +43,7 @@ import { createImageCommand, customImageCommands } from './commands/custom-image
 import { hostRecoveryCommands } from './commands/host-recovery.ts';
 import { operatorTokenGroup } from './commands/operator-token.ts';
 import { userGroup } from './commands/user.ts';
+import { operatorUserGroup } from './commands/operator-user.ts';
 import { keyStoreGroup } from './commands/key-store.ts';
 import { backupGroup } from './commands/backup.ts';
 import { webhookGroup } from './commands/webhook.ts';
@@ -94,6 +95,7 @@ export const entries: Entry[] = [
   { ...hostGroup, commands: [...hostGroup.commands, ...hostRecoveryCommands] },
   operatorTokenGroup,
   userGroup,
+  operatorUserGroup,
   capacityCommand,
   auditLogGroup,
   eventsCommand,

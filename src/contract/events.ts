@@ -295,8 +295,16 @@ export const eventPayloadSchemas = {
   'user.password_changed': Type.Object({ via: Type.String() }, { additionalProperties: false }),
   'user.totp_enabled': Empty,
   'user.totp_disabled': Empty,
+  'user.operator_linked': Type.Object(
+    { email: Type.String(), by: Nullable(Type.String()) },
+    { additionalProperties: false },
+  ),
+  'user.operator_unlinked': Type.Object(
+    { email: Type.String(), by: Nullable(Type.String()), sessions_revoked: Type.Integer() },
+    { additionalProperties: false },
+  ),
   'session.created': Type.Object(
-    { user_id: Id('usr_…'), second_factor: Type.String() },
+    { user_id: Id('usr_…'), second_factor: Type.String(), kind: Type.Optional(Type.String()) },
     { additionalProperties: false },
   ),
   'session.revoked': Type.Object({ user_id: Id('usr_…'), reason: Type.String() }, { additionalProperties: false }),

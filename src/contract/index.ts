@@ -39,6 +39,7 @@ export * from './status.ts';
 export * from './telemetry.ts';
 export * from './host-traffic.ts';
 export * from './auth.ts';
+export * from './operator-sessions.ts';
 export * from './invitations.ts';
 
 import { actionOperations } from './actions.ts';
@@ -73,6 +74,7 @@ import { statusOperations } from './status.ts';
 import { hostNetworkOperations } from './host-network.ts';
 import { authOperations } from './auth.ts';
 import { invitationOperations } from './invitations.ts';
+import { operatorSessionOperations } from './operator-sessions.ts';
 
 /**
  * Every operation of the REST API v1, by operationId-ish key. The agent protocol's operations
@@ -111,5 +113,6 @@ export const operations = {
   ...hostNetworkOperations,
   ...authOperations,
   ...invitationOperations,
+  ...operatorSessionOperations,
 };
 export * from './events.ts';

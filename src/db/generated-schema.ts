@@ -710,6 +710,7 @@ export interface Sessions {
   csrf_hash: string;
   expires_at: string;
   id: string;
+  kind: Generated<string>;
   last_seen_at: string;
   project_id: string;
   revoked_at: string | null;

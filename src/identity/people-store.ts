@@ -21,6 +21,8 @@ export interface CredentialsRow {
 
 export interface SessionRecord {
   id: string;
+  /** A project session (the console) or an operator session (the operator area; projectId ''). */
+  kind: 'project' | 'operator';
   userId: string;
   projectId: string;
   csrfHash: string;
@@ -41,6 +43,7 @@ export interface MembershipRow {
 
 const sessionOf = (row: {
   id: string;
+  kind: string;
   user_id: string;
   project_id: string;
   csrf_hash: string;
@@ -53,6 +56,7 @@ const sessionOf = (row: {
   revoked_at: string | null;
 }): SessionRecord => ({
   id: row.id,
+  kind: row.kind === 'operator' ? 'operator' : 'project',
   userId: row.user_id,
   projectId: row.project_id,
   csrfHash: row.csrf_hash,
@@ -67,6 +71,7 @@ const sessionOf = (row: {
 
 const sessionColumns = [
   'id',
+  'kind',
   'user_id',
   'project_id',
   'csrf_hash',
@@ -280,6 +285,7 @@ export function createPeopleStore(db: Db) {
         .insertInto('sessions')
         .values({
           id: s.id,
+          kind: s.kind,
           user_id: s.userId,
           project_id: s.projectId,
           secret_hash: s.secretHash,
@@ -295,8 +301,11 @@ export function createPeopleStore(db: Db) {
         .execute();
     },
 
-    /** A session by its cookie's hash, with the member's role in its project now (null: no longer a member). */
-    async sessionByHash(hash: string): Promise<(SessionRecord & { role: string | null }) | null> {
+    /**
+     * A session by its cookie's hash, with the member's role in its project now (null: no longer a member)
+     * and whether its user is an operator now.
+     */
+    async sessionByHash(hash: string): Promise<(SessionRecord & { role: string | null; isOperator: boolean }) | null> {
       const row = await db
         .selectFrom('sessions')
         .leftJoin('memberships', (join) =>
@@ -304,11 +313,41 @@ export function createPeopleStore(db: Db) {
             .onRef('memberships.project_id', '=', 'sessions.project_id')
             .onRef('memberships.user_id', '=', 'sessions.user_id'),
         )
+        .leftJoin('users', 'users.id', 'sessions.user_id')
         .select(sessionColumns.map((c) => `sessions.${c}` as const))
-        .select('memberships.role')
+        .select(['memberships.role', 'users.is_operator'])
         .where('sessions.secret_hash', '=', hash)
         .executeTakeFirst();
-      return row ? { ...sessionOf(row), role: row.role } : null;
+      return row ? { ...sessionOf(row), role: row.role, isOperator: Number(row.is_operator) === 1 } : null;
+    },
+
+    /** Marks a user as an operator or not; false when the flag was so already. */
+    async setOperator(tx: Tx, userId: string, operator: boolean): Promise<boolean> {
+      const result = await tx
+        .updateTable('users')
+        .set({ is_operator: operator ? 1 : 0 })
+        .where('id', '=', userId)
+        .where('is_operator', '=', operator ? 0 : 1)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    /** The users marked as operators, by email, with whether they have TOTP. */
+    async operators(q: Db | Tx): Promise<Array<UserRow & { totpEnabled: boolean }>> {
+      const rows = await q
+        .selectFrom('users')
+        .leftJoin('user_credentials', 'user_credentials.user_id', 'users.id')
+        .select(['users.id', 'users.email', 'users.name', 'user_credentials.totp_secret_id'])
+        .where('users.is_operator', '=', 1)
+        .orderBy('users.email')
+        .execute();
+      return rows.map((r) => ({
+        id: r.id,
+        email: r.email,
+        name: r.name,
+        isOperator: true,
+        totpEnabled: r.totp_secret_id !== null,
+      }));
     },
 
     async sessionById(q: Db | Tx, id: string): Promise<SessionRecord | null> {
@@ -316,11 +355,12 @@ export function createPeopleStore(db: Db) {
       return row ? sessionOf(row) : null;
     },
 
-    async liveSessions(userId: string, nowIso: string): Promise<SessionRecord[]> {
+    async liveSessions(userId: string, nowIso: string, kind: SessionRecord['kind']): Promise<SessionRecord[]> {
       const rows = await db
         .selectFrom('sessions')
         .select(sessionColumns)
         .where('user_id', '=', userId)
+        .where('kind', '=', kind)
         .where('revoked_at', 'is', null)
         .where('expires_at', '>', nowIso)
         .orderBy('created_at', 'desc')
@@ -332,10 +372,10 @@ export function createPeopleStore(db: Db) {
       await db.updateTable('sessions').set({ last_seen_at: nowIso }).where('id', '=', id).execute();
     },
 
-    /** Revokes live sessions of a user (one, all but `except`, or those in a project); returns their ids. */
+    /** Revokes live sessions of a user (one, all but `except`, those in a project, of a kind); their ids. */
     async revokeSessions(
       tx: Tx,
-      filter: { userId: string; id?: string; except?: string; projectId?: string },
+      filter: { userId: string; id?: string; except?: string; projectId?: string; kind?: SessionRecord['kind'] },
       nowIso: string,
     ): Promise<string[]> {
       let query = tx
@@ -346,6 +386,7 @@ export function createPeopleStore(db: Db) {
       if (filter.id !== undefined) query = query.where('id', '=', filter.id);
       if (filter.except !== undefined) query = query.where('id', '!=', filter.except);
       if (filter.projectId !== undefined) query = query.where('project_id', '=', filter.projectId);
+      if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind);
       const ids = (await query.execute()).map((r) => r.id);
       if (ids.length > 0) await tx.updateTable('sessions').set({ revoked_at: nowIso }).where('id', 'in', ids).execute();
       return ids;

@@ -17,7 +17,11 @@ import type {
   AuthSession,
   AuthUser,
   CurrentPrincipal,
+  CurrentOperator,
   IssuedLink,
+  OperatorSession,
+  OperatorSignedIn,
+  OperatorUser,
   LinkPurpose,
   ProjectMembership,
   SecondFactor,
@@ -83,7 +87,7 @@ export interface LinkMailer {
 }
 
 export interface SessionAuthentication {
-  principal: Extract<Principal, { kind: 'project' }>;
+  principal: Extract<Principal, { kind: 'project' | 'operator' }>;
   csrfHash: string;
 }
 
@@ -149,8 +153,45 @@ export function createPeopleService(deps: {
         reason: 'session_required',
       });
     const session = await store.sessionById(db, principal.tokenId);
-    if (!session || session.revokedAt) throw unauthenticated('the session was revoked', 'session_expired');
+    if (!session || session.revokedAt || session.kind !== 'project')
+      throw unauthenticated('the session was revoked', 'session_expired');
     return session;
+  }
+
+  /** The operator behind an operator session; operator tokens are refused (`session_required`). */
+  async function operatorSessionOf(principal: Principal): Promise<SessionRecord> {
+    if (principal.kind !== 'operator' || !principal.tokenId.startsWith('ses_'))
+      throw new VmcError('forbidden', 'this needs an operator session (the operator area), not an API token', {
+        reason: 'session_required',
+      });
+    const session = await store.sessionById(db, principal.tokenId);
+    if (!session || session.revokedAt || session.kind !== 'operator')
+      throw unauthenticated('the session was revoked', 'session_expired');
+    return session;
+  }
+
+  const operatorSessionView = (s: SessionRecord, currentId: string | null): OperatorSession => ({
+    id: s.id,
+    second_factor: s.secondFactor as SecondFactor,
+    source_ip: s.sourceIp,
+    user_agent: s.userAgent,
+    created_at: s.createdAt,
+    last_seen_at: s.lastSeenAt,
+    expires_at: s.expiresAt,
+    current: s.id === currentId,
+  });
+
+  async function operatorUserView(q: Db | Tx, userId: string): Promise<OperatorUser> {
+    const user = await store.userById(q, userId);
+    if (!user) throw notFound('user', userId);
+    const credentials = await store.credentials(q, userId);
+    return {
+      id: user.id,
+      email: user.email,
+      name: user.name,
+      operator: user.isOperator,
+      totp_enabled: credentials?.totpSecretId != null,
+    };
   }
 
   /**
@@ -187,13 +228,21 @@ export function createPeopleService(deps: {
   async function openSession(
     tx: Tx,
     hooks: TxHooks,
-    input: { userId: string; projectId: string; secondFactor: SecondFactor; client: ClientInfo },
+    input: {
+      userId: string;
+      projectId: string;
+      secondFactor: SecondFactor;
+      client: ClientInfo;
+      kind?: SessionRecord['kind'];
+    },
   ): Promise<{ record: SessionRecord; secret: string; csrfToken: string }> {
+    const kind = input.kind ?? 'project';
     const secret = randomSecret('vms_');
     const csrfToken = randomBytes(32).toString('base64url');
     const nowMs = clock.nowMs();
     const record: SessionRecord = {
       id: newId('session', nowMs),
+      kind,
       userId: input.userId,
       projectId: input.projectId,
       csrfHash: sha256(csrfToken),
@@ -208,10 +257,14 @@ export function createPeopleService(deps: {
     await store.insertSession(tx, { ...record, secretHash: sha256(secret) });
     await deps.events.record(tx, hooks, {
       type: 'session.created',
-      projectId: input.projectId,
+      projectId: kind === 'operator' ? null : input.projectId,
       resourceType: 'session',
       resourceId: record.id,
-      data: { user_id: input.userId, second_factor: input.secondFactor },
+      data: {
+        user_id: input.userId,
+        second_factor: input.secondFactor,
+        ...(kind === 'operator' ? { kind } : {}),
+      },
     });
     return { record, secret, csrfToken };
   }
@@ -219,7 +272,7 @@ export function createPeopleService(deps: {
   async function revokeSessions(
     tx: Tx,
     hooks: TxHooks,
-    filter: { userId: string; id?: string; except?: string; projectId?: string },
+    filter: { userId: string; id?: string; except?: string; projectId?: string; kind?: SessionRecord['kind'] },
     reason: string,
   ): Promise<string[]> {
     const ids = await store.revokeSessions(tx, filter, clock.nowIso());
@@ -227,7 +280,7 @@ export function createPeopleService(deps: {
       const session = await store.sessionById(tx, id);
       await deps.events.record(tx, hooks, {
         type: 'session.revoked',
-        projectId: session?.projectId ?? null,
+        projectId: session?.projectId || null,
         resourceType: 'session',
         resourceId: id,
         data: { user_id: filter.userId, reason },
@@ -360,20 +413,27 @@ export function createPeopleService(deps: {
       if (!session || session.revokedAt) throw unauthenticated('the session ended: sign in again', 'session_expired');
       if (session.expiresAt <= nowIso || Date.parse(session.lastSeenAt) + sessionIdleMs <= nowMs)
         throw unauthenticated('the session expired: sign in again', 'session_expired');
-      if (!session.role || !isProjectRole(session.role))
+      if (session.kind === 'operator' && !session.isOperator)
+        throw unauthenticated('you are no longer an operator: sign in again', 'session_expired');
+      if (session.kind === 'project' && (!session.role || !isProjectRole(session.role)))
         throw unauthenticated('you are no longer a member of this project: sign in again', 'session_expired');
       if (nowMs - (touchedAtMs.get(session.id) ?? Date.parse(session.lastSeenAt)) >= touchIntervalMs) {
         touchedAtMs.set(session.id, nowMs);
         if (touchedAtMs.size > 10_000) touchedAtMs.clear();
         await store.touchSession(session.id, nowIso);
       }
+      if (session.kind === 'operator')
+        return {
+          principal: { kind: 'operator', tokenId: session.id, userId: session.userId },
+          csrfHash: session.csrfHash,
+        };
       return {
         principal: {
           kind: 'project',
           tokenId: session.id,
           userId: session.userId,
           projectId: session.projectId,
-          role: session.role,
+          role: session.role as ProjectRole,
         },
         csrfHash: session.csrfHash,
       };
@@ -497,15 +557,166 @@ export function createPeopleService(deps: {
 
     async listSessions(principal: Principal): Promise<AuthSession[]> {
       const session = await sessionOf(principal);
-      return (await store.liveSessions(session.userId, clock.nowIso())).map((s) => sessionView(s, session.id));
+      return (await store.liveSessions(session.userId, clock.nowIso(), 'project')).map((s) =>
+        sessionView(s, session.id),
+      );
     },
 
     async revokeSession(principal: Principal, sessionId: string): Promise<void> {
       const session = await sessionOf(principal);
       const revoked = await inTransaction(db, (tx, hooks) =>
-        revokeSessions(tx, hooks, { userId: session.userId, id: sessionId }, 'revoked'),
+        revokeSessions(tx, hooks, { userId: session.userId, id: sessionId, kind: 'project' }, 'revoked'),
       );
       if (revoked.length === 0) throw notFound('session', sessionId);
+    },
+
+    /**
+     * The operator area's sign-in: email, password and a TOTP code (required; recovery codes do not open
+     * operator sessions). Throttled with the sign-in. An unknown email and a wrong password answer alike
+     * (`bad_credentials`); only the right password learns `not_operator` or `operator_totp_required`.
+     */
+    async operatorLogin(input: {
+      email: string;
+      password: string;
+      totpCode?: string;
+      client: ClientInfo;
+    }): Promise<{ signedIn: OperatorSignedIn; sessionSecret: string; csrfToken: string }> {
+      const email = normalizeEmail(input.email);
+      const keys = throttleKeys(email, input.client);
+      refuseIfThrottled(keys);
+      const user = await store.userByEmail(db, email);
+      const credentials = user ? await store.credentials(db, user.id) : null;
+      const verdict = await hasher.verify(input.password, credentials?.passwordHash ?? null);
+      const fail = (error: VmcError): never => {
+        throttleState = recordFailure(throttleState, keys, clock.nowMs(), limit);
+        throw error;
+      };
+      if (!user || !verdict.ok) return fail(unauthenticated('the email or the password is wrong', 'bad_credentials'));
+      if (!user.isOperator)
+        throw new VmcError('forbidden', 'this account is not an operator', { reason: 'not_operator' });
+      if (!credentials?.totpSecretId)
+        throw new VmcError(
+          'forbidden',
+          'operator sessions need two-factor authentication: turn TOTP on in the console (Account) first',
+          { reason: 'operator_totp_required' },
+        );
+      const totpSecretId = credentials.totpSecretId;
+      try {
+        const result = await inTransaction(db, async (tx, hooks) => {
+          const secondFactor = await checkSecondFactor(tx, user.id, totpSecretId, { totpCode: input.totpCode });
+          if (verdict.needsRehash)
+            await store.setPassword(tx, user.id, await hasher.hash(input.password), clock.nowIso());
+          const opened = await openSession(tx, hooks, {
+            userId: user.id,
+            projectId: '',
+            secondFactor,
+            client: input.client,
+            kind: 'operator',
+          });
+          const signedIn: OperatorSignedIn = {
+            user: await userView(tx, user.id),
+            session: operatorSessionView(opened.record, opened.record.id),
+            csrf_token: opened.csrfToken,
+          };
+          return { signedIn, sessionSecret: opened.secret, csrfToken: opened.csrfToken };
+        });
+        throttleState = recordSuccess(throttleState, keys[0]);
+        return result;
+      } catch (error) {
+        if (error instanceof VmcError && error.reason !== 'totp_required' && error.code === 'unauthenticated')
+          return fail(error);
+        throw error;
+      }
+    },
+
+    async operatorLogout(principal: Principal): Promise<void> {
+      const session = await operatorSessionOf(principal);
+      await inTransaction(db, (tx, hooks) =>
+        revokeSessions(tx, hooks, { userId: session.userId, id: session.id, kind: 'operator' }, 'signed_out'),
+      );
+    },
+
+    async currentOperator(principal: Principal): Promise<CurrentOperator> {
+      if (principal.kind !== 'operator') throw forbidden('this route needs an operator token or session');
+      if (!principal.tokenId.startsWith('ses_'))
+        return {
+          via: 'token',
+          user: principal.userId ? await userView(db, principal.userId) : null,
+          session: null,
+        };
+      const session = await operatorSessionOf(principal);
+      return {
+        via: 'session',
+        user: await userView(db, session.userId),
+        session: operatorSessionView(session, session.id),
+      };
+    },
+
+    async listOperatorSessions(principal: Principal): Promise<OperatorSession[]> {
+      const session = await operatorSessionOf(principal);
+      return (await store.liveSessions(session.userId, clock.nowIso(), 'operator')).map((s) =>
+        operatorSessionView(s, session.id),
+      );
+    },
+
+    async revokeOperatorSession(principal: Principal, sessionId: string): Promise<void> {
+      const session = await operatorSessionOf(principal);
+      const revoked = await inTransaction(db, (tx, hooks) =>
+        revokeSessions(tx, hooks, { userId: session.userId, id: sessionId, kind: 'operator' }, 'revoked'),
+      );
+      if (revoked.length === 0) throw notFound('session', sessionId);
+    },
+
+    /** Operators: the users linked as operators. */
+    async listOperators(principal: Principal): Promise<OperatorUser[]> {
+      if (principal.kind !== 'operator') throw forbidden('this route needs an operator token or session');
+      return (await store.operators(db)).map((u) => ({
+        id: u.id,
+        email: u.email,
+        name: u.name,
+        operator: true,
+        totp_enabled: u.totpEnabled,
+      }));
+    },
+
+    /** Operators: an existing user becomes an operator (a no-op, without event, when they are one). */
+    async linkOperator(principal: Principal, emailInput: string): Promise<OperatorUser> {
+      if (principal.kind !== 'operator') throw forbidden('this route needs an operator token or session');
+      const email = normalizeEmail(emailInput);
+      return inTransaction(db, async (tx, hooks) => {
+        const user = await store.userByEmail(tx, email);
+        if (!user) throw notFound('user', email);
+        if (await store.setOperator(tx, user.id, true))
+          await deps.events.record(tx, hooks, {
+            type: 'user.operator_linked',
+            projectId: null,
+            resourceType: 'user',
+            resourceId: user.id,
+            data: { email, by: principal.userId ?? principal.tokenId },
+          });
+        return operatorUserView(tx, user.id);
+      });
+    },
+
+    /** Operators: a user is no longer an operator; their operator sessions are revoked in the same transaction. */
+    async unlinkOperator(principal: Principal, emailInput: string): Promise<OperatorUser> {
+      if (principal.kind !== 'operator') throw forbidden('this route needs an operator token or session');
+      const email = normalizeEmail(emailInput);
+      return inTransaction(db, async (tx, hooks) => {
+        const user = await store.userByEmail(tx, email);
+        if (!user) throw notFound('user', email);
+        if (await store.setOperator(tx, user.id, false)) {
+          const revoked = await revokeSessions(tx, hooks, { userId: user.id, kind: 'operator' }, 'operator_unlinked');
+          await deps.events.record(tx, hooks, {
+            type: 'user.operator_unlinked',
+            projectId: null,
+            resourceType: 'user',
+            resourceId: user.id,
+            data: { email, by: principal.userId ?? principal.tokenId, sessions_revoked: revoked.length },
+          });
+        }
+        return operatorUserView(tx, user.id);
+      });
     },
 
     async beginTotp(principal: Principal): Promise<{ secret: string; otpauth_uri: string }> {

@@ -40,9 +40,11 @@ export interface UserRecoveryCodesTable {
   created_at: string;
 }
 
-/** Console sessions: the cookie's SHA-256 and its CSRF token's SHA-256; one project at a time. */
+/** Console sessions: the cookie's SHA-256 and its CSRF token's SHA-256; one project at a time, or operator. */
 export interface SessionsTable {
   id: string;
+  /** project | operator (migration 032); an operator session's project_id is ''. */
+  kind: string;
   user_id: string;
   project_id: string;
   secret_hash: string;

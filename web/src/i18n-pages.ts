@@ -13,6 +13,9 @@ export const enPages = {
   reason_ddos_tier_in_use: 'The new tier does not allow the custom rules or thresholds in use: remove them first.',
   reason_invalid_vat_id: 'This VAT ID does not have the valid format for the country.',
   reason_billing_account_missing: 'No billing account yet.',
+  reason_not_operator: 'This account is not an operator: an operator links it with vmcloud operator-user link.',
+  reason_operator_totp_required:
+    'Operator sessions need two-factor authentication: turn TOTP on in your account (Account page) first.',
   // server: resize, rebuild, networks, backup policy
   resizeTitle: 'Resize',
   resizeHelp:
@@ -146,6 +149,9 @@ export const frPages: typeof enPages = {
     'Le nouveau niveau n’autorise pas les règles ou seuils personnalisés en place : retirez-les d’abord.',
   reason_invalid_vat_id: 'Ce numéro de TVA n’a pas le format valide pour le pays.',
   reason_billing_account_missing: 'Pas encore de compte de facturation.',
+  reason_not_operator: "Ce compte n'est pas opérateur : un opérateur le relie avec vmcloud operator-user link.",
+  reason_operator_totp_required:
+    "Les sessions opérateur exigent l'authentification à deux facteurs : activez TOTP dans votre compte (page Compte) d'abord.",
   resizeTitle: 'Redimensionner',
   resizeHelp:
     'Une taille de la même famille, vendue dans la région du serveur. Le serveur doit être arrêté ; le disque grandit au prochain démarrage, sans jamais rétrécir.',

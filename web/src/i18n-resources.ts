@@ -207,9 +207,16 @@ export const enResources = {
   // operator area
   operatorArea: 'Operator area',
   leaveOperator: 'Leave the operator area',
-  operatorToken: 'Operator token',
-  operatorTokenIntro:
-    'Operators sign this area in with an operator token (vmcloud operator-token create). It is kept in this tab only and forgotten when the tab closes.',
+  operatorSignInIntro:
+    'Operators sign in here with their email, password and authentication code (TOTP is required). An operator links your account with vmcloud operator-user link.',
+  regionsTab: 'Regions',
+  setRegionStatus: 'Change the status',
+  confirmRegionStatus:
+    'Set {region} to {status}? In maintenance a region takes no new servers (existing ones keep running); a planned one is not orderable.',
+  regionNowStatus: '{region} is now {status}.',
+  scheduleMaintenance: 'Schedule a maintenance',
+  startsAt: 'Starts (your local time)',
+  endsAt: 'Ends (your local time)',
   hosts: 'Hosts',
   capacity: 'Capacity',
   placementAudit: 'Placement audit',
@@ -469,9 +476,16 @@ export const frResources: typeof enResources = {
   details: 'Détails',
   operatorArea: 'Espace opérateur',
   leaveOperator: "Quitter l'espace opérateur",
-  operatorToken: 'Jeton opérateur',
-  operatorTokenIntro:
-    "Les opérateurs entrent dans cet espace avec un jeton opérateur (vmcloud operator-token create). Il n'est gardé que dans cet onglet et oublié à sa fermeture.",
+  operatorSignInIntro:
+    "Les opérateurs se connectent ici avec leur e-mail, leur mot de passe et leur code d'authentification (TOTP obligatoire). Un opérateur relie votre compte avec vmcloud operator-user link.",
+  regionsTab: 'Régions',
+  setRegionStatus: "Changer l'état",
+  confirmRegionStatus:
+    'Passer {region} en {status} ? En maintenance, une région ne prend plus de nouveaux serveurs (les existants continuent) ; planifiée, elle ne se commande pas.',
+  regionNowStatus: '{region} est maintenant {status}.',
+  scheduleMaintenance: 'Planifier une maintenance',
+  startsAt: 'Début (heure locale)',
+  endsAt: 'Fin (heure locale)',
   hosts: 'Hôtes',
   capacity: 'Capacité',
   placementAudit: 'Audit du placement',

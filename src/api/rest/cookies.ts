@@ -2,9 +2,14 @@
 
 /** The names: `__Host-` prefixed over TLS (the browser then insists on Secure, Path=/ and no Domain). */
 export function sessionCookieNames(tls: boolean) {
-  return tls
-    ? { session: '__Host-vmc_session', csrf: '__Host-vmc_csrf' }
-    : { session: 'vmc_session', csrf: 'vmc_csrf' };
+  const prefix = tls ? '__Host-' : '';
+  return {
+    session: `${prefix}vmc_session`,
+    csrf: `${prefix}vmc_csrf`,
+    /** The operator area's session (issue #16): its own pair, so a project session stays beside it. */
+    operatorSession: `${prefix}vmc_operator_session`,
+    operatorCsrf: `${prefix}vmc_operator_csrf`,
+  };
 }
 
 export function parseCookies(header: string | undefined): Map<string, string> {

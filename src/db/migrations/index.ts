@@ -26,6 +26,7 @@ import { volumeKeysMigration } from './025_volume_keys.ts';
 import { regionPairProbesMigration } from './026_region_pair_probes.ts';
 import { customImagesMigration } from './027_custom_images.ts';
 import { projectInvitationsMigration } from './029_project_invitations.ts';
+import { operatorSessionsMigration } from './032_operator_sessions.ts';
 import { addressIndexesMigration } from './030_address_indexes.ts';
 import { volumeSourcesMigration } from './031_volume_sources.ts';
 
@@ -62,6 +63,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         '029_project_invitations': projectInvitationsMigration(),
         '030_address_indexes': addressIndexesMigration(),
         '031_volume_sources': volumeSourcesMigration(),
+        '032_operator_sessions': operatorSessionsMigration(),
       };
     },
   };

@@ -1,59 +1,113 @@
 /**
  * The operator area: hosts (state, health, utilisation; drain and back to active, confirmed), capacity per
- * product and region as a heat map, the placement audit, incidents and maintenances, revenue.
+ * product and region as a heat map, the placement audit, regions (status, confirmed), incidents and
+ * maintenances (open, resolve, schedule, cancel), revenue.
  *
- * Operators have no console sessions yet (sessions are project members'): the operator signs this area in
- * with an operator token (`vmcloud operator-token create`), kept in this tab's sessionStorage and sent as a
- * bearer token — so the API authorizes exactly as for the CLI. Closing the tab or "Leave" forgets it.
+ * Operators sign this area in with an operator session (issue #16): email, password and the TOTP code of a
+ * user linked as an operator (`vmcloud operator-user link`). The session lives in its own cookies
+ * (vmc_operator_session, HttpOnly; vmc_operator_csrf), beside the project session: the API takes it for the
+ * operator routes, and its mutations carry the operator CSRF token. "Leave" signs the operator session out.
  */
-import { useMemo, useState, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { createClient } from '../../../src/client/http.ts';
 import {
   auditPlacement,
   cancelMaintenance,
   createIncident,
+  createMaintenance,
   getCapacity,
+  getOperatorSession,
   getRevenue,
   incidentImpacts,
   listComponents,
   listHosts,
   listIncidents,
   listMaintenances,
+  listRegions,
+  operatorLogin,
+  operatorLogout,
+  regionStatuses,
   resolveIncident,
   setHostState,
+  setRegionStatus,
   type Host,
   type HostState,
   type Incident,
   type Maintenance,
+  type Region,
   type RegionCapacity,
+  type RegionStatus,
 } from '../../../src/contract/index.ts';
+import { VmcError } from '../api.ts';
 import { ErrorNotice, Field, Link, StatusBadge } from '../components.tsx';
 import { useAction, useConfirm, useFormat, useLoad } from '../hooks.tsx';
 import type { MessageKey } from '../i18n.tsx';
 
-type OperatorClient = ReturnType<typeof createClient>;
-const storageKey = 'vmcloud.operatorToken';
-const clientFor = (token: string) => createClient({ baseUrl: window.location.origin, token });
+/** The CSRF token of the operator session (its cookie is readable; the session cookie is not). */
+function operatorCsrfToken(): string | null {
+  for (const part of document.cookie.split(';')) {
+    const [name, ...rest] = part.trim().split('=');
+    if (name === 'vmc_operator_csrf' || name === '__Host-vmc_operator_csrf') return rest.join('=');
+  }
+  return null;
+}
+
+/** Every call names the operator session: routes both kinds may call (capacity) then answer as to an operator. */
+const operatorFetch: typeof fetch = (input, init) => {
+  const headers = new Headers(init?.headers);
+  headers.set('x-vmcloud-session', 'operator');
+  return fetch(input, { ...init, headers });
+};
+
+const operatorClient = createClient({
+  baseUrl: window.location.origin,
+  token: undefined,
+  session: { csrfToken: operatorCsrfToken },
+  fetch: operatorFetch,
+});
+type OperatorClient = typeof operatorClient;
 
 export function OperatorArea({ path }: { path: string }) {
   const { t } = useFormat();
-  const [token, setToken] = useState<string | null>(() => sessionStorage.getItem(storageKey));
-  const client = useMemo(() => (token ? clientFor(token) : null), [token]);
-  const leave = () => {
-    sessionStorage.removeItem(storageKey);
-    setToken(null);
+  // undefined: checking; null: signed out; else the operator's email.
+  const [operator, setOperator] = useState<string | null | undefined>(undefined);
+  const [leaveError, setLeaveError] = useState<unknown>(null);
+  useEffect(() => {
+    if (!operatorCsrfToken()) {
+      setOperator(null);
+      return;
+    }
+    operatorClient
+      .call(getOperatorSession)
+      .then((me) => setOperator(me.via === 'session' ? (me.user?.email ?? '') : null))
+      .catch(() => setOperator(null));
+  }, []);
+  const leave = async () => {
+    setLeaveError(null);
+    try {
+      await operatorClient.call(operatorLogout);
+      setOperator(null);
+    } catch (failure) {
+      // A session that ended already is signed out as far as this page goes.
+      if (failure instanceof VmcError && failure.code === 'unauthenticated') setOperator(null);
+      else setLeaveError(failure);
+    }
   };
-  if (!client) return <OperatorSignIn onToken={setToken} />;
+  if (operator === undefined) return <p>{t('loading')}</p>;
+  if (operator === null) return <OperatorSignIn onSignedIn={setOperator} />;
+  const client = operatorClient;
   const tabs: [string, MessageKey][] = [
     ['/operator', 'hosts'],
     ['/operator/capacity', 'capacity'],
     ['/operator/placement', 'placementAudit'],
+    ['/operator/regions', 'regionsTab'],
     ['/operator/incidents', 'incidentsAndMaintenances'],
     ['/operator/revenue', 'revenue'],
   ];
   let body: ReactNode;
   if (path === '/operator/capacity') body = <CapacityHeatMap client={client} />;
   else if (path === '/operator/placement') body = <PlacementAudit client={client} />;
+  else if (path === '/operator/regions') body = <Regions client={client} />;
   else if (path === '/operator/incidents') body = <Incidents client={client} />;
   else if (path === '/operator/revenue') body = <Revenue client={client} />;
   else body = <Hosts client={client} />;
@@ -61,10 +115,14 @@ export function OperatorArea({ path }: { path: string }) {
     <section aria-labelledby="operator-title">
       <div className="row between">
         <h1 id="operator-title">{t('operatorArea')}</h1>
-        <button type="button" onClick={leave}>
+        <span className="muted" data-testid="operator-email">
+          {operator}
+        </span>
+        <button type="button" onClick={() => void leave()}>
           {t('leaveOperator')}
         </button>
       </div>
+      <ErrorNotice error={leaveError} />
       <nav aria-label={t('operatorArea')}>
         <ul className="tabs">
           {tabs.map(([href, label]) => (
@@ -81,40 +139,140 @@ export function OperatorArea({ path }: { path: string }) {
   );
 }
 
-function OperatorSignIn({ onToken }: { onToken: (token: string) => void }) {
+/** Email, password and the TOTP code: all three at once (an operator session always needs the code). */
+function OperatorSignIn({ onSignedIn }: { onSignedIn: (email: string) => void }) {
   const { t } = useFormat();
-  const [value, setValue] = useState('');
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [code, setCode] = useState('');
   const action = useAction();
   const submit = (event: FormEvent) => {
     event.preventDefault();
     void action.run(async () => {
-      const token = value.trim();
-      await clientFor(token).call(listHosts); // refused unless it is an operator token
-      sessionStorage.setItem(storageKey, token);
-      onToken(token);
+      const signedIn = await operatorClient.call(operatorLogin, {
+        body: { email: email.trim(), password, totp_code: code.trim() },
+      });
+      onSignedIn(signedIn.user.email);
     });
   };
   return (
     <section aria-labelledby="operator-title" className="narrow card">
       <h1 id="operator-title">{t('operatorArea')}</h1>
-      <p>{t('operatorTokenIntro')}</p>
+      <p>{t('operatorSignInIntro')}</p>
       <form onSubmit={submit}>
-        <Field id="operator-token" label={t('operatorToken')}>
+        <Field id="operator-email" label={t('email')}>
           <input
-            id="operator-token"
-            type="password"
-            autoComplete="off"
+            id="operator-email"
+            type="email"
+            autoComplete="username"
             required
-            value={value}
-            onChange={(e) => setValue(e.target.value)}
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+          />
+        </Field>
+        <Field id="operator-password" label={t('password')}>
+          <input
+            id="operator-password"
+            type="password"
+            autoComplete="current-password"
+            required
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
+        </Field>
+        <Field id="operator-code" label={t('totpCode')} help={t('totpHelp')}>
+          <input
+            id="operator-code"
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            pattern="[0-9]{6}"
+            required
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+            aria-describedby="operator-code-help"
           />
         </Field>
         {action.view}
         <button type="submit" className="primary" disabled={action.busy}>
-          {t('continue')}
+          {t('signIn')}
         </button>
       </form>
     </section>
+  );
+}
+
+/** Regions and their status; an operator changes one (confirmed): maintenance takes no new servers. */
+function Regions({ client }: { client: OperatorClient }) {
+  const { t } = useFormat();
+  const regions = useLoad(async () => (await client.call(listRegions)).regions, [client]);
+  const action = useAction();
+  const { ask, dialog } = useConfirm();
+  const change = (region: Region, status: RegionStatus) =>
+    ask(
+      t('setRegionStatus'),
+      t('confirmRegionStatus', { region: region.code.toUpperCase(), status }),
+      () =>
+        void action.run(async () => {
+          await client.call(setRegionStatus, { params: { code: region.code }, body: { status } });
+          await regions.reload();
+          return t('regionNowStatus', { region: region.code.toUpperCase(), status });
+        }),
+      { label: t('setRegionStatus'), danger: status !== 'operational' },
+    );
+  return (
+    <>
+      <h2>{t('regionsTab')}</h2>
+      <ErrorNotice error={regions.error} />
+      {action.view}
+      {regions.data === null ? (
+        !regions.error && <p>{t('loading')}</p>
+      ) : (
+        <table className="list" data-testid="regions">
+          <thead>
+            <tr>
+              <th scope="col">{t('region')}</th>
+              <th scope="col">{t('name')}</th>
+              <th scope="col">{t('status')}</th>
+              <th scope="col">{t('actions')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {regions.data.map((region) => (
+              <tr key={region.code} data-region={region.code}>
+                <td>{region.code.toUpperCase()}</td>
+                <td>
+                  {region.name}
+                  <div className="muted">
+                    {region.city}, {region.country}
+                  </div>
+                </td>
+                <td>
+                  <StatusBadge status={region.status} />
+                </td>
+                <td>
+                  <label className="sr-only" htmlFor={`region-status-${region.code}`}>
+                    {t('setRegionStatus')} {region.code.toUpperCase()}
+                  </label>
+                  <select
+                    id={`region-status-${region.code}`}
+                    value={region.status}
+                    disabled={action.busy}
+                    onChange={(e) => change(region, e.target.value as RegionStatus)}
+                  >
+                    {regionStatuses.map((s) => (
+                      <option key={s} value={s}>
+                        {s}
+                      </option>
+                    ))}
+                  </select>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {dialog}
+    </>
   );
 }
 
@@ -352,6 +510,32 @@ function Incidents({ client }: { client: OperatorClient }) {
   const [impact, setImpact] = useState<Incident['impact']>('minor');
   const [chosen, setChosen] = useState<string[]>([]);
   const [message, setMessage] = useState('');
+  const [mTitle, setMTitle] = useState('');
+  const [mChosen, setMChosen] = useState<string[]>([]);
+  const [mStarts, setMStarts] = useState('');
+  const [mEnds, setMEnds] = useState('');
+  const [mMessage, setMMessage] = useState('');
+
+  /** A maintenance window, typed in local time (datetime-local) and sent in UTC. */
+  const schedule = (event: FormEvent) => {
+    event.preventDefault();
+    void action.run(async () => {
+      const { maintenance } = await client.call(createMaintenance, {
+        body: {
+          title: mTitle.trim(),
+          components: mChosen,
+          starts_at: new Date(mStarts).toISOString(),
+          ends_at: new Date(mEnds).toISOString(),
+          ...(mMessage.trim() ? { body: mMessage.trim() } : {}),
+        },
+      });
+      setMTitle('');
+      setMMessage('');
+      setMChosen([]);
+      await maintenances.reload();
+      return t('createdThing', { name: maintenance.title });
+    });
+  };
 
   const open = (event: FormEvent) => {
     event.preventDefault();
@@ -468,6 +652,52 @@ function Incidents({ client }: { client: OperatorClient }) {
         </button>
       </form>
       <h2>{t('maintenances')}</h2>
+      <form className="card" onSubmit={schedule} aria-labelledby="new-maintenance">
+        <h3 id="new-maintenance">{t('scheduleMaintenance')}</h3>
+        <Field id="maintenance-title" label={t('title')}>
+          <input id="maintenance-title" required value={mTitle} onChange={(e) => setMTitle(e.target.value)} />
+        </Field>
+        <Field id="maintenance-components" label={t('components')}>
+          <select
+            id="maintenance-components"
+            multiple
+            required
+            size={6}
+            value={mChosen}
+            onChange={(e) => setMChosen([...e.target.selectedOptions].map((o) => o.value))}
+          >
+            {(components.data ?? []).map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.id}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field id="maintenance-starts" label={t('startsAt')}>
+          <input
+            id="maintenance-starts"
+            type="datetime-local"
+            required
+            value={mStarts}
+            onChange={(e) => setMStarts(e.target.value)}
+          />
+        </Field>
+        <Field id="maintenance-ends" label={t('endsAt')}>
+          <input
+            id="maintenance-ends"
+            type="datetime-local"
+            required
+            value={mEnds}
+            onChange={(e) => setMEnds(e.target.value)}
+          />
+        </Field>
+        <Field id="maintenance-body" label={t('message')}>
+          <textarea id="maintenance-body" rows={2} value={mMessage} onChange={(e) => setMMessage(e.target.value)} />
+        </Field>
+        <button type="submit" className="primary" disabled={action.busy}>
+          {t('scheduleMaintenance')}
+        </button>
+      </form>
       {(maintenances.data ?? []).length === 0 ? (
         <p className="muted">{t('noMaintenances')}</p>
       ) : (

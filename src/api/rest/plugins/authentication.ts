@@ -27,6 +27,12 @@ export interface AuthenticationOptions {
    */
   sessions?: {
     cookieName: string;
+    /**
+     * The operator area's session cookie: used for operator routes (and for others when no project session
+     * cookie is sent, or when the request says `X-VMCloud-Session: operator`); a project session cookie
+     * stands in for it otherwise (and gets the 403 of its kind).
+     */
+    operatorCookieName?: string;
     authenticate(secret: string): Promise<SessionAuthentication>;
     csrfMatches(token: string, csrfHash: string): boolean;
   };
@@ -108,10 +114,17 @@ async function authentication(app: FastifyInstance, options: AuthenticationOptio
     }
     const sessions = options.sessions;
     // Public routes (signing in) never look at the cookie: a stale one does not stand in their way.
+    const jar = !header && sessions && auth !== 'public' ? parseCookies(request.headers.cookie) : undefined;
+    const projectCookie = jar && sessions ? jar.get(sessions.cookieName) : undefined;
+    const operatorCookie = jar && sessions?.operatorCookieName ? jar.get(sessions.operatorCookieName) : undefined;
+    // `X-VMCloud-Session: operator` (the operator area's client) asks for the operator session whatever the
+    // route; routes that both kinds may call otherwise take the project session first.
     const cookie =
-      !header && sessions && auth !== 'public'
-        ? parseCookies(request.headers.cookie).get(sessions.cookieName)
-        : undefined;
+      request.headers['x-vmcloud-session'] === 'operator'
+        ? operatorCookie
+        : auth === 'operator'
+          ? (operatorCookie ?? projectCookie)
+          : (projectCookie ?? operatorCookie);
     if (cookie && sessions) {
       const session = await sessions.authenticate(cookie);
       checkCsrf(request, session.csrfHash, sessions.csrfMatches);

@@ -4,7 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Route } from '../route.ts';
-import type { IdentityService, PeopleService, SessionIssued } from '../../../identity/index.ts';
+import type { IdentityService, PeopleService } from '../../../identity/index.ts';
 import { sessionLifetimeMs } from '../../../identity/index.ts';
 import { VmcError } from '../../../core/index.ts';
 import {
@@ -28,13 +28,21 @@ import {
   redeemLink,
   revokeAuthSession,
   verifyTotpEnrolment,
+  getOperatorSession,
+  linkOperatorUser,
+  listOperatorSessions,
+  listOperatorUsers,
+  operatorLogin,
+  operatorLogout,
+  revokeOperatorSession,
+  unlinkOperatorUser,
 } from '../../../contract/index.ts';
 import { parseCookies, setCookie } from '../cookies.ts';
 
 export interface AuthRouteDeps {
   people: PeopleService;
   identity: IdentityService;
-  cookieNames: { session: string; csrf: string };
+  cookieNames: { session: string; csrf: string; operatorSession: string; operatorCsrf: string };
   /** Cookies get Secure (the API is served over TLS). */
   secureCookies: boolean;
 }
@@ -46,23 +54,25 @@ export function registerAuthRoutes(route: Route, deps: AuthRouteDeps) {
     userAgent: request.headers['user-agent'] ?? null,
   });
 
-  const setSessionCookies = (reply: FastifyReply, issued: SessionIssued) => {
+  const projectCookies = { session: deps.cookieNames.session, csrf: deps.cookieNames.csrf };
+  const operatorCookies = { session: deps.cookieNames.operatorSession, csrf: deps.cookieNames.operatorCsrf };
+  const setSessionCookies = <T>(
+    reply: FastifyReply,
+    issued: { signedIn: T; sessionSecret: string; csrfToken: string },
+    names = projectCookies,
+  ): T => {
     const maxAgeS = Math.floor(sessionLifetimeMs / 1000);
     reply.header('set-cookie', [
-      setCookie(deps.cookieNames.session, issued.sessionSecret, {
-        maxAgeS,
-        httpOnly: true,
-        secure: deps.secureCookies,
-      }),
-      setCookie(deps.cookieNames.csrf, issued.csrfToken, { maxAgeS, httpOnly: false, secure: deps.secureCookies }),
+      setCookie(names.session, issued.sessionSecret, { maxAgeS, httpOnly: true, secure: deps.secureCookies }),
+      setCookie(names.csrf, issued.csrfToken, { maxAgeS, httpOnly: false, secure: deps.secureCookies }),
     ]);
     reply.header('cache-control', 'no-store');
     return issued.signedIn;
   };
-  const clearSessionCookies = (reply: FastifyReply) =>
+  const clearSessionCookies = (reply: FastifyReply, names = projectCookies) =>
     reply.header('set-cookie', [
-      setCookie(deps.cookieNames.session, '', { maxAgeS: 0, httpOnly: true, secure: deps.secureCookies }),
-      setCookie(deps.cookieNames.csrf, '', { maxAgeS: 0, httpOnly: false, secure: deps.secureCookies }),
+      setCookie(names.session, '', { maxAgeS: 0, httpOnly: true, secure: deps.secureCookies }),
+      setCookie(names.csrf, '', { maxAgeS: 0, httpOnly: false, secure: deps.secureCookies }),
     ]);
 
   /** A refused sign-in: audited as a failed authentication; a throttled one says when to retry. */
@@ -177,6 +187,31 @@ export function registerAuthRoutes(route: Route, deps: AuthRouteDeps) {
   route(changePassword, ({ principal, body }) =>
     people.changePassword(principal, { current: body.current_password, next: body.new_password }),
   );
+
+  // The operator area (issue #16): operator sessions in their own cookies, operators linked by email.
+  route(operatorLogin, async ({ body, request, reply }) => {
+    try {
+      const issued = await people.operatorLogin({
+        email: body.email,
+        password: body.password,
+        totpCode: body.totp_code,
+        client: clientOf(request),
+      });
+      return setSessionCookies(reply, issued, operatorCookies);
+    } catch (error) {
+      return refused(request, reply, error);
+    }
+  });
+  route(operatorLogout, async ({ principal, reply }) => {
+    await people.operatorLogout(principal);
+    clearSessionCookies(reply, operatorCookies);
+  });
+  route(getOperatorSession, ({ principal }) => people.currentOperator(principal));
+  route(listOperatorSessions, async ({ principal }) => ({ sessions: await people.listOperatorSessions(principal) }));
+  route(revokeOperatorSession, ({ principal, params }) => people.revokeOperatorSession(principal, params.id));
+  route(listOperatorUsers, async ({ principal }) => ({ users: await people.listOperators(principal) }));
+  route(linkOperatorUser, ({ principal, body }) => people.linkOperator(principal, body.email));
+  route(unlinkOperatorUser, ({ principal, body }) => people.unlinkOperator(principal, body.email));
 
   route(createUser, ({ principal, body }) =>
     people.createUser(principal, { email: body.email, name: body.name, projectId: body.project_id, role: body.role }),

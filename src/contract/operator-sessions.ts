@@ -1,0 +1,171 @@
+/**
+ * Operator sessions for people (issue #16): a user marked as an operator (`vmcloud operator-user link`)
+ * signs in to the console's operator area with email, password and a TOTP code — TOTP is required. The
+ * session lives in its own cookies (vmc_operator_session, vmc_operator_csrf), beside a project session,
+ * and authenticates the operator API as an operator token does; its mutations need the CSRF token.
+ */
+import { Type, type Static } from 'typebox';
+import { IdParams, Nullable, Timestamp } from './common.ts';
+import { defineOperation } from './operation.ts';
+import { AuthUser, SecondFactor, TotpCode } from './auth.ts';
+
+const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$', description: 'e-mail' });
+
+export const OperatorLoginBody = Type.Object(
+  {
+    email: Email,
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+    totp_code: Type.Optional(TotpCode),
+  },
+  { additionalProperties: false },
+);
+export type OperatorLoginBody = Static<typeof OperatorLoginBody>;
+
+export const OperatorSession = Type.Object({
+  id: Type.String({ description: 'ses_…' }),
+  second_factor: SecondFactor,
+  source_ip: Nullable(Type.String()),
+  user_agent: Nullable(Type.String()),
+  created_at: Timestamp,
+  last_seen_at: Timestamp,
+  expires_at: Timestamp,
+  current: Type.Boolean({ description: 'the session of this request' }),
+});
+export type OperatorSession = Static<typeof OperatorSession>;
+
+export const OperatorSignedIn = Type.Object({
+  user: AuthUser,
+  session: OperatorSession,
+  csrf_token: Type.String({
+    description:
+      'send it back in X-CSRF-Token on every mutation made with the operator session cookie (also in the vmc_operator_csrf cookie)',
+  }),
+});
+export type OperatorSignedIn = Static<typeof OperatorSignedIn>;
+
+export const CurrentOperator = Type.Object({
+  via: Type.Union([Type.Literal('session'), Type.Literal('token')]),
+  user: Nullable(AuthUser),
+  session: Nullable(OperatorSession),
+});
+export type CurrentOperator = Static<typeof CurrentOperator>;
+
+export const OperatorUser = Type.Object({
+  id: Type.String({ description: 'usr_…' }),
+  email: Type.String(),
+  name: Type.String(),
+  operator: Type.Boolean(),
+  totp_enabled: Type.Boolean({ description: 'an operator session needs it' }),
+});
+export type OperatorUser = Static<typeof OperatorUser>;
+
+export const OperatorUserBody = Type.Object({ email: Email }, { additionalProperties: false });
+
+export const operatorLogin = defineOperation({
+  operationId: 'operatorLogin',
+  method: 'POST',
+  path: '/v1/auth/operator-login',
+  tags: ['auth', 'operators'],
+  summary: 'Sign in to the operator area with email, password and a TOTP code',
+  description:
+    'Sets the operator session cookies (vmc_operator_session HttpOnly, vmc_operator_csrf). Throttled with the sign-in (429 `login_throttled`). 401 `bad_credentials` for an unknown email or a wrong password (as the sign-in); with the right password, 403 `not_operator` when the user is not linked as an operator and 403 `operator_totp_required` when the user has no TOTP; 401 `totp_required` without a code, `totp_invalid` / `totp_replayed` for a bad one. Recovery codes do not open operator sessions.',
+  auth: 'public',
+  body: OperatorLoginBody,
+  status: 200,
+  response: OperatorSignedIn,
+});
+
+export const operatorLogout = defineOperation({
+  operationId: 'operatorLogout',
+  method: 'POST',
+  path: '/v1/auth/operator-logout',
+  tags: ['auth', 'operators'],
+  summary: 'Leave the operator area: revokes this operator session and clears its cookies',
+  auth: 'operator',
+  status: 204,
+  resource: 'session',
+});
+
+export const getOperatorSession = defineOperation({
+  operationId: 'getOperatorSession',
+  method: 'GET',
+  path: '/v1/auth/operator-session',
+  tags: ['auth', 'operators'],
+  summary: 'Who is calling the operator API: the user and the operator session (a token answers too)',
+  auth: 'operator',
+  status: 200,
+  response: CurrentOperator,
+});
+
+export const listOperatorSessions = defineOperation({
+  operationId: 'listOperatorSessions',
+  method: 'GET',
+  path: '/v1/auth/operator-sessions',
+  tags: ['auth', 'operators'],
+  summary: "The signed-in operator's live operator sessions",
+  auth: 'operator',
+  status: 200,
+  response: Type.Object({ sessions: Type.Array(OperatorSession) }),
+});
+
+export const revokeOperatorSession = defineOperation({
+  operationId: 'revokeOperatorSession',
+  method: 'DELETE',
+  path: '/v1/auth/operator-sessions/:id',
+  tags: ['auth', 'operators'],
+  summary: "Revoke one of the operator's operator sessions",
+  auth: 'operator',
+  params: IdParams,
+  status: 204,
+  resource: 'session',
+});
+
+export const listOperatorUsers = defineOperation({
+  operationId: 'listOperatorUsers',
+  method: 'GET',
+  path: '/v1/operator-users',
+  tags: ['operators'],
+  summary: 'The users linked as operators (operators)',
+  auth: 'operator',
+  status: 200,
+  response: Type.Object({ users: Type.Array(OperatorUser) }),
+});
+
+export const linkOperatorUser = defineOperation({
+  operationId: 'linkOperatorUser',
+  method: 'POST',
+  path: '/v1/operator-users',
+  tags: ['operators'],
+  summary: 'Make an existing user an operator: they may open operator sessions (with TOTP) (operators)',
+  description: '404 when no user has this email (create them with `POST /v1/users` first). Linking twice is a no-op.',
+  auth: 'operator',
+  body: OperatorUserBody,
+  status: 200,
+  response: OperatorUser,
+  resource: 'user',
+});
+
+export const unlinkOperatorUser = defineOperation({
+  operationId: 'unlinkOperatorUser',
+  method: 'POST',
+  path: '/v1/operator-users/unlink',
+  tags: ['operators'],
+  summary: 'A user is no longer an operator: their operator sessions are revoked at once (operators)',
+  description: 'Operator tokens are separate credentials: revoke them with `DELETE /v1/operator-tokens/{id}`.',
+  auth: 'operator',
+  body: OperatorUserBody,
+  status: 200,
+  response: OperatorUser,
+  resource: 'user',
+});
+
+export const operatorSessionOperations = {
+  operatorLogin,
+  operatorLogout,
+  getOperatorSession,
+  listOperatorSessions,
+  revokeOperatorSession,
+  listOperatorUsers,
+  linkOperatorUser,
+  unlinkOperatorUser,
+};
