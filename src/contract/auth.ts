@@ -7,7 +7,12 @@ import { Type, type Static } from 'typebox';
 import { IdParams, Nullable, Timestamp, plainTextPattern } from './common.ts';
 import { defineOperation } from './operation.ts';
 
-const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$', description: 'e-mail' });
+export const Email = Type.String({
+  minLength: 3,
+  maxLength: 254,
+  pattern: '^[^\\s@]+@[^\\s@]+$',
+  description: 'e-mail',
+});
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
 export const TotpCode = Type.String({
   pattern: '^[0-9]{6}$',
@@ -39,9 +44,9 @@ export const AuthUser = Type.Object({
 });
 export type AuthUser = Static<typeof AuthUser>;
 
-export const AuthSession = Type.Object({
+/** What every signed-in session shows its user (operator sessions: contract/operator-sessions.ts). */
+export const sessionFields = {
   id: Type.String({ description: 'ses_…' }),
-  project_id: Type.String(),
   second_factor: SecondFactor,
   source_ip: Nullable(Type.String()),
   user_agent: Nullable(Type.String()),
@@ -49,7 +54,9 @@ export const AuthSession = Type.Object({
   last_seen_at: Timestamp,
   expires_at: Timestamp,
   current: Type.Boolean({ description: 'the session of this request' }),
-});
+};
+
+export const AuthSession = Type.Object({ ...sessionFields, project_id: Type.String() });
 export type AuthSession = Static<typeof AuthSession>;
 
 export const ProjectMembership = Type.Object({ id: Type.String(), name: Type.String(), role: Role });

@@ -5,11 +5,9 @@
  * and authenticates the operator API as an operator token does; its mutations need the CSRF token.
  */
 import { Type, type Static } from 'typebox';
-import { IdParams, Nullable, Timestamp } from './common.ts';
+import { IdParams, Nullable } from './common.ts';
 import { defineOperation } from './operation.ts';
-import { AuthUser, SecondFactor, TotpCode } from './auth.ts';
-
-const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$', description: 'e-mail' });
+import { AuthUser, Email, TotpCode, sessionFields } from './auth.ts';
 
 export const OperatorLoginBody = Type.Object(
   {
@@ -21,16 +19,7 @@ export const OperatorLoginBody = Type.Object(
 );
 export type OperatorLoginBody = Static<typeof OperatorLoginBody>;
 
-export const OperatorSession = Type.Object({
-  id: Type.String({ description: 'ses_…' }),
-  second_factor: SecondFactor,
-  source_ip: Nullable(Type.String()),
-  user_agent: Nullable(Type.String()),
-  created_at: Timestamp,
-  last_seen_at: Timestamp,
-  expires_at: Timestamp,
-  current: Type.Boolean({ description: 'the session of this request' }),
-});
+export const OperatorSession = Type.Object(sessionFields);
 export type OperatorSession = Static<typeof OperatorSession>;
 
 export const OperatorSignedIn = Type.Object({

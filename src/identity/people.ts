@@ -115,15 +115,8 @@ export function createPeopleService(deps: {
   const issuer = deps.issuer ?? 'VMCloud';
 
   const sessionView = (s: SessionRecord, currentId: string | null): AuthSession => ({
-    id: s.id,
+    ...operatorSessionView(s, currentId),
     project_id: s.projectId,
-    second_factor: s.secondFactor as SecondFactor,
-    source_ip: s.sourceIp,
-    user_agent: s.userAgent,
-    created_at: s.createdAt,
-    last_seen_at: s.lastSeenAt,
-    expires_at: s.expiresAt,
-    current: s.id === currentId,
   });
 
   async function userView(q: Db | Tx, userId: string): Promise<AuthUser> {
@@ -146,29 +139,25 @@ export function createPeopleService(deps: {
     role: m.role,
   });
 
-  /** The signed-in user behind a principal: a session's user; tokens are refused (`session_required`). */
-  async function sessionOf(principal: Principal): Promise<SessionRecord> {
-    if (principal.kind !== 'project' || !principal.tokenId.startsWith('ses_'))
-      throw new VmcError('forbidden', 'this needs a signed-in session (the console), not an API token', {
-        reason: 'session_required',
-      });
+  /** The live session of `kind` behind a principal; tokens are refused (`session_required`). */
+  async function liveSessionOf(principal: Principal, kind: 'project' | 'operator'): Promise<SessionRecord> {
+    if (principal.kind !== kind || !principal.tokenId.startsWith('ses_'))
+      throw new VmcError(
+        'forbidden',
+        kind === 'project'
+          ? 'this needs a signed-in session (the console), not an API token'
+          : 'this needs an operator session (the operator area), not an API token',
+        { reason: 'session_required' },
+      );
     const session = await store.sessionById(db, principal.tokenId);
-    if (!session || session.revokedAt || session.kind !== 'project')
+    if (!session || session.revokedAt || session.kind !== kind)
       throw unauthenticated('the session was revoked', 'session_expired');
     return session;
   }
-
-  /** The operator behind an operator session; operator tokens are refused (`session_required`). */
-  async function operatorSessionOf(principal: Principal): Promise<SessionRecord> {
-    if (principal.kind !== 'operator' || !principal.tokenId.startsWith('ses_'))
-      throw new VmcError('forbidden', 'this needs an operator session (the operator area), not an API token', {
-        reason: 'session_required',
-      });
-    const session = await store.sessionById(db, principal.tokenId);
-    if (!session || session.revokedAt || session.kind !== 'operator')
-      throw unauthenticated('the session was revoked', 'session_expired');
-    return session;
-  }
+  /** The signed-in user's session behind a principal. */
+  const sessionOf = (principal: Principal) => liveSessionOf(principal, 'project');
+  /** The operator behind an operator session. */
+  const operatorSessionOf = (principal: Principal) => liveSessionOf(principal, 'operator');
 
   const operatorSessionView = (s: SessionRecord, currentId: string | null): OperatorSession => ({
     id: s.id,
