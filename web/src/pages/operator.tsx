@@ -493,6 +493,34 @@ function PlacementAudit({ client }: { client: OperatorClient }) {
   );
 }
 
+/** A required multiple choice of status components (an incident's or a maintenance's). */
+function ComponentsField(props: {
+  id: string;
+  ids: { id: string }[] | null | undefined;
+  value: string[];
+  onChange: (chosen: string[]) => void;
+}) {
+  const { t } = useFormat();
+  return (
+    <Field id={props.id} label={t('components')}>
+      <select
+        id={props.id}
+        multiple
+        required
+        size={6}
+        value={props.value}
+        onChange={(e) => props.onChange([...e.target.selectedOptions].map((o) => o.value))}
+      >
+        {(props.ids ?? []).map((c) => (
+          <option key={c.id} value={c.id}>
+            {c.id}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
+}
+
 function Incidents({ client }: { client: OperatorClient }) {
   const { t, when } = useFormat();
   const incidents = useLoad(
@@ -628,22 +656,7 @@ function Incidents({ client }: { client: OperatorClient }) {
             ))}
           </select>
         </Field>
-        <Field id="incident-components" label={t('components')}>
-          <select
-            id="incident-components"
-            multiple
-            required
-            size={6}
-            value={chosen}
-            onChange={(e) => setChosen([...e.target.selectedOptions].map((o) => o.value))}
-          >
-            {(components.data ?? []).map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.id}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <ComponentsField id="incident-components" ids={components.data} value={chosen} onChange={setChosen} />
         <Field id="incident-body" label={t('message')}>
           <textarea id="incident-body" required rows={3} value={message} onChange={(e) => setMessage(e.target.value)} />
         </Field>
@@ -657,22 +670,7 @@ function Incidents({ client }: { client: OperatorClient }) {
         <Field id="maintenance-title" label={t('title')}>
           <input id="maintenance-title" required value={mTitle} onChange={(e) => setMTitle(e.target.value)} />
         </Field>
-        <Field id="maintenance-components" label={t('components')}>
-          <select
-            id="maintenance-components"
-            multiple
-            required
-            size={6}
-            value={mChosen}
-            onChange={(e) => setMChosen([...e.target.selectedOptions].map((o) => o.value))}
-          >
-            {(components.data ?? []).map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.id}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <ComponentsField id="maintenance-components" ids={components.data} value={mChosen} onChange={setMChosen} />
         <Field id="maintenance-starts" label={t('startsAt')}>
           <input
             id="maintenance-starts"
