@@ -39,7 +39,7 @@ import {
   type RegionStatus,
 } from '../../../src/contract/index.ts';
 import { VmcError } from '../api.ts';
-import { ErrorNotice, Field, Link, StatusBadge } from '../components.tsx';
+import { ErrorNotice, Field, Link, ResourceTable, StatusBadge } from '../components.tsx';
 import { useAction, useConfirm, useFormat, useLoad } from '../hooks.tsx';
 import type { MessageKey } from '../i18n.tsx';
 
@@ -224,52 +224,47 @@ function Regions({ client }: { client: OperatorClient }) {
       <h2>{t('regionsTab')}</h2>
       <ErrorNotice error={regions.error} />
       {action.view}
-      {regions.data === null ? (
-        !regions.error && <p>{t('loading')}</p>
-      ) : (
-        <table className="list" data-testid="regions">
-          <thead>
-            <tr>
-              <th scope="col">{t('region')}</th>
-              <th scope="col">{t('name')}</th>
-              <th scope="col">{t('status')}</th>
-              <th scope="col">{t('actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {regions.data.map((region) => (
-              <tr key={region.code} data-region={region.code}>
-                <td>{region.code.toUpperCase()}</td>
-                <td>
+      {!(regions.data === null && regions.error) && (
+        <ResourceTable
+          testId="regions"
+          rows={regions.data}
+          rowKey={(region) => region.code}
+          rowData={(region) => ({ 'data-region': region.code })}
+          columns={[
+            { header: 'region', cell: (region) => region.code.toUpperCase() },
+            {
+              header: 'name',
+              cell: (region) => (
+                <>
                   {region.name}
                   <div className="muted">
                     {region.city}, {region.country}
                   </div>
-                </td>
-                <td>
-                  <StatusBadge status={region.status} />
-                </td>
-                <td>
-                  <label className="sr-only" htmlFor={`region-status-${region.code}`}>
-                    {t('setRegionStatus')} {region.code.toUpperCase()}
-                  </label>
-                  <select
-                    id={`region-status-${region.code}`}
-                    value={region.status}
-                    disabled={action.busy}
-                    onChange={(e) => change(region, e.target.value as RegionStatus)}
-                  >
-                    {regionStatuses.map((s) => (
-                      <option key={s} value={s}>
-                        {s}
-                      </option>
-                    ))}
-                  </select>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </>
+              ),
+            },
+            { header: 'status', cell: (region) => <StatusBadge status={region.status} /> },
+          ]}
+          actions={(region) => (
+            <>
+              <label className="sr-only" htmlFor={`region-status-${region.code}`}>
+                {t('setRegionStatus')} {region.code.toUpperCase()}
+              </label>
+              <select
+                id={`region-status-${region.code}`}
+                value={region.status}
+                disabled={action.busy}
+                onChange={(e) => change(region, e.target.value as RegionStatus)}
+              >
+                {regionStatuses.map((s) => (
+                  <option key={s} value={s}>
+                    {s}
+                  </option>
+                ))}
+              </select>
+            </>
+          )}
+        />
       )}
       {dialog}
     </>
