@@ -345,6 +345,42 @@ export function createPeopleService(deps: {
     return [`email:${email}`, `ip:${client.ip}`];
   }
 
+  /**
+   * The password step of the sign-ins: throttled per e-mail and per address, one answer for an unknown
+   * e-mail and a wrong password. `then` runs with the verified user; a refusal of its that is
+   * `unauthenticated` (a wrong second factor, not a missing one) counts as a failed sign-in, its success
+   * clears the e-mail's failures.
+   */
+  async function withPassword<T>(
+    input: { email: string; password: string; client: ClientInfo },
+    then: (verified: {
+      user: NonNullable<Awaited<ReturnType<typeof store.userByEmail>>>;
+      credentials: Awaited<ReturnType<typeof store.credentials>>;
+      verdict: Awaited<ReturnType<typeof hasher.verify>>;
+    }) => Promise<T>,
+  ): Promise<T> {
+    const email = normalizeEmail(input.email);
+    const keys = throttleKeys(email, input.client);
+    refuseIfThrottled(keys);
+    const user = await store.userByEmail(db, email);
+    const credentials = user ? await store.credentials(db, user.id) : null;
+    const verdict = await hasher.verify(input.password, credentials?.passwordHash ?? null);
+    const fail = (error: VmcError): never => {
+      throttleState = recordFailure(throttleState, keys, clock.nowMs(), limit);
+      throw error;
+    };
+    if (!user || !verdict.ok) return fail(unauthenticated('the email or the password is wrong', 'bad_credentials'));
+    try {
+      const result = await then({ user, credentials, verdict });
+      throttleState = recordSuccess(throttleState, keys[0]);
+      return result;
+    } catch (error) {
+      if (error instanceof VmcError && error.reason !== 'totp_required' && error.code === 'unauthenticated')
+        return fail(error);
+      throw error;
+    }
+  }
+
   function refuseIfThrottled(keys: string[]) {
     const blocked = throttled(throttleState, keys, clock.nowMs(), limit);
     if (blocked)
@@ -449,19 +485,8 @@ export function createPeopleService(deps: {
       projectId?: string;
       client: ClientInfo;
     }): Promise<SessionIssued> {
-      const email = normalizeEmail(input.email);
-      const keys = throttleKeys(email, input.client);
-      refuseIfThrottled(keys);
-      const user = await store.userByEmail(db, email);
-      const credentials = user ? await store.credentials(db, user.id) : null;
-      const verdict = await hasher.verify(input.password, credentials?.passwordHash ?? null);
-      const fail = (error: VmcError): never => {
-        throttleState = recordFailure(throttleState, keys, clock.nowMs(), limit);
-        throw error;
-      };
-      if (!user || !verdict.ok) return fail(unauthenticated('the email or the password is wrong', 'bad_credentials'));
-      try {
-        const result = await inTransaction(db, async (tx, hooks) => {
+      return withPassword(input, ({ user, credentials, verdict }) =>
+        inTransaction(db, async (tx, hooks) => {
           const secondFactor: SecondFactor = credentials?.totpSecretId
             ? await checkSecondFactor(tx, user.id, credentials.totpSecretId, input)
             : 'none';
@@ -475,14 +500,8 @@ export function createPeopleService(deps: {
             client: input.client,
           });
           return issued(tx, opened, membership);
-        });
-        throttleState = recordSuccess(throttleState, keys[0]);
-        return result;
-      } catch (error) {
-        if (error instanceof VmcError && error.reason !== 'totp_required' && error.code === 'unauthenticated')
-          return fail(error);
-        throw error;
-      }
+        }),
+      );
     },
 
     async logout(principal: Principal): Promise<void> {
@@ -570,28 +589,17 @@ export function createPeopleService(deps: {
       totpCode?: string;
       client: ClientInfo;
     }): Promise<{ signedIn: OperatorSignedIn; sessionSecret: string; csrfToken: string }> {
-      const email = normalizeEmail(input.email);
-      const keys = throttleKeys(email, input.client);
-      refuseIfThrottled(keys);
-      const user = await store.userByEmail(db, email);
-      const credentials = user ? await store.credentials(db, user.id) : null;
-      const verdict = await hasher.verify(input.password, credentials?.passwordHash ?? null);
-      const fail = (error: VmcError): never => {
-        throttleState = recordFailure(throttleState, keys, clock.nowMs(), limit);
-        throw error;
-      };
-      if (!user || !verdict.ok) return fail(unauthenticated('the email or the password is wrong', 'bad_credentials'));
-      if (!user.isOperator)
-        throw new VmcError('forbidden', 'this account is not an operator', { reason: 'not_operator' });
-      if (!credentials?.totpSecretId)
-        throw new VmcError(
-          'forbidden',
-          'operator sessions need two-factor authentication: turn TOTP on in the console (Account) first',
-          { reason: 'operator_totp_required' },
-        );
-      const totpSecretId = credentials.totpSecretId;
-      try {
-        const result = await inTransaction(db, async (tx, hooks) => {
+      return withPassword(input, async ({ user, credentials, verdict }) => {
+        if (!user.isOperator)
+          throw new VmcError('forbidden', 'this account is not an operator', { reason: 'not_operator' });
+        if (!credentials?.totpSecretId)
+          throw new VmcError(
+            'forbidden',
+            'operator sessions need two-factor authentication: turn TOTP on in the console (Account) first',
+            { reason: 'operator_totp_required' },
+          );
+        const totpSecretId = credentials.totpSecretId;
+        return inTransaction(db, async (tx, hooks) => {
           const secondFactor = await checkSecondFactor(tx, user.id, totpSecretId, { totpCode: input.totpCode });
           if (verdict.needsRehash)
             await store.setPassword(tx, user.id, await hasher.hash(input.password), clock.nowIso());
@@ -609,13 +617,7 @@ export function createPeopleService(deps: {
           };
           return { signedIn, sessionSecret: opened.secret, csrfToken: opened.csrfToken };
         });
-        throttleState = recordSuccess(throttleState, keys[0]);
-        return result;
-      } catch (error) {
-        if (error instanceof VmcError && error.reason !== 'totp_required' && error.code === 'unauthenticated')
-          return fail(error);
-        throw error;
-      }
+      });
     },
 
     async operatorLogout(principal: Principal): Promise<void> {
