@@ -88,6 +88,7 @@ for (let now = start; now <= end; now += tickMs) {
         parentSnapshot: parent ? parent.id : null,
         parentTakenAtMs: parent ? parent.takenAtMs : null,
         remoteRegion: 'ams1',
+        volumes: [],
         diskBytes,
       },
       now,

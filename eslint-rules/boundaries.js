@@ -64,6 +64,7 @@ export const tableOwners = {
   backups: ['backups'],
   backup_restores: ['backups'],
   backup_forgets: ['backups'],
+  backup_volumes: ['backups'],
   webhook_endpoints: ['webhooks'],
   webhook_deliveries: ['webhooks'],
   webhook_attempts: ['webhooks'],

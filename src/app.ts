@@ -822,6 +822,11 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       sim: simBackups,
     }),
     volumeFillingFrom: (tx, backupId) => volumes.volumeFillingFrom(tx, backupId),
+    volumes: {
+      attachedTo: (serverId) => volumes.attachedTo(serverId),
+      namesTaken: (projectId, names) => volumes.namesTaken(projectId, names),
+      restoreFor: (tx, hooks, input) => volumes.restoreFor(tx, hooks, input),
+    },
   });
   registerBackupRoutes(route, { backups });
 

@@ -174,5 +174,107 @@ for (const dialect of testDialects()) {
       });
       assert.ok(events.has('backup.succeeded'));
     });
+
+    test('volumes in backups: read with the disk, recreated by a restore to a new server, one made a volume', async () => {
+      const created = await t.call('POST', '/v1/servers', {
+        body: { name: 'vb-1', product: 'VPS-STARTER', region: 'FRA1', image: 'debian-12' },
+      });
+      assert.equal(created.status, 202, JSON.stringify(created.body));
+      const server = created.body.server;
+      assert.equal((await t.waitForAction(created.body.action.id)).status, 'success');
+      const volume = await t.call('POST', '/v1/volumes', { body: { name: 'data', size_gib: 3, region: 'fra1' } });
+      assert.equal(volume.status, 202, JSON.stringify(volume.body));
+      const volumeId = volume.body.volume.id as string;
+      const attach = await t.call('POST', `/v1/volumes/${volumeId}/actions/attach`, { body: { server: server.id } });
+      assert.equal(attach.status, 202, JSON.stringify(attach.body));
+      assert.equal((await t.waitForAction(attach.body.action.id)).status, 'success');
+
+      const started = await t.call('POST', `/v1/servers/${server.id}/backups`);
+      assert.equal(started.status, 202, JSON.stringify(started.body));
+      assert.deepEqual(started.body.backup.volumes, [], 'a pending backup has read nothing yet');
+      const done = await work('the backup with its volume', async () => {
+        const got = (await t.call('GET', `/v1/backups/${started.body.backup.id}`)).body.backup;
+        return got.status === 'succeeded' ? got : undefined;
+      });
+      assert.equal(done.volumes.length, 1);
+      assert.equal(done.volumes[0].volume_id, volumeId);
+      assert.equal(done.volumes[0].name, 'data');
+      assert.equal(done.volumes[0].size_gib, 3);
+      assert.equal(done.volumes[0].disk_bytes, 3 * 1024 ** 3);
+      assert.ok(done.volumes[0].read_bytes > 0 && done.volumes[0].read_bytes <= 3 * 1024 ** 3);
+      const listed = (await t.call('GET', `/v1/backups?server_id=${server.id}`)).body.backups;
+      assert.deepEqual(listed[0].volumes, done.volumes, 'the list shows the same volumes');
+
+      // A volume made from the backup's volume (not the server's disk): its size is the volume's.
+      const bad = await t.call('POST', '/v1/volumes', {
+        body: { name: 'nope', region: 'fra1', from_backup: done.id, backup_volume_id: 'vol_0000000000000000000000000' },
+      });
+      assert.equal(bad.status, 400, JSON.stringify(bad.body));
+      assert.equal(bad.body.reason, 'backup_volume_missing');
+      const orphan = await t.call('POST', '/v1/volumes', {
+        body: { name: 'nope', region: 'fra1', size_gib: 1, backup_volume_id: volumeId },
+      });
+      assert.equal(orphan.status, 400, JSON.stringify(orphan.body));
+      const before = (await t.call('GET', '/v1/volumes')).body.volumes.length;
+      const fromPart = await t.call('POST', '/v1/volumes', {
+        body: { name: 'data-copy', region: 'fra1', from_backup: done.id, backup_volume_id: volumeId },
+      });
+      assert.equal(fromPart.status, 202, JSON.stringify(fromPart.body));
+      assert.equal(fromPart.body.volume.size_gib, 3);
+      assert.deepEqual(fromPart.body.volume.source, {
+        kind: 'backup',
+        backup_id: done.id,
+        backup_volume_id: volumeId,
+      });
+      assert.equal((await t.waitForAction(fromPart.body.action.id)).status, 'success');
+      assert.equal((await t.call('GET', '/v1/volumes')).body.volumes.length, before + 1);
+
+      // A restore to a new server recreates the volume, on the new server's host, attached to it.
+      const restore = await t.call('POST', `/v1/backups/${done.id}/actions/restore`, {
+        body: { mode: 'to_new', name: 'vb-restored' },
+      });
+      assert.equal(restore.status, 202, JSON.stringify(restore.body));
+      const newServerId = restore.body.restore.server_id as string;
+      const recreated = await until('the recreated volume attached', async () => {
+        const got = (await t.call('GET', `/v1/volumes?server_id=${newServerId}`)).body.volumes;
+        return got.length === 1 && got[0].status === 'attached' ? got[0] : undefined;
+      });
+      assert.equal(recreated.name, 'vb-restored-data');
+      assert.equal(recreated.size_gib, 3);
+      assert.deepEqual(recreated.source, { kind: 'backup', backup_id: done.id, backup_volume_id: volumeId });
+      const newServer = (await t.call('GET', `/v1/servers/${newServerId}`)).body.server;
+      assert.equal(recreated.server_id, newServerId);
+      assert.ok(newServer.id);
+      const startedEvent = await until('restore.started with the volume', async () => {
+        const got = await t.call('GET', '/v1/events?limit=500');
+        return got.body.events.find(
+          (e: { type: string; data: { server_id: string } }) =>
+            e.type === 'restore.started' && e.data.server_id === newServerId,
+        );
+      });
+      assert.deepEqual(startedEvent.data.volume_ids, [recreated.id]);
+
+      // A name already used by a volume of the project: the recreated one takes the next free name.
+      const squatter = await t.call('POST', '/v1/volumes', {
+        body: { name: 'vb-c-data', size_gib: 1, region: 'fra1' },
+      });
+      assert.equal(squatter.status, 202, JSON.stringify(squatter.body));
+      const again = await t.call('POST', `/v1/backups/${done.id}/actions/restore`, {
+        body: { mode: 'to_new', name: 'vb-c' },
+      });
+      assert.equal(again.status, 202, JSON.stringify(again.body));
+      const second = (await t.call('GET', `/v1/volumes?server_id=${again.body.restore.server_id}`)).body.volumes;
+      assert.deepEqual(
+        second.map((v: { name: string }) => v.name),
+        ['vb-c-data-2'],
+      );
+      // A server name already taken: refused, and no volume is made.
+      const count = (await t.call('GET', '/v1/volumes?limit=500')).body.volumes.length;
+      const third = await t.call('POST', `/v1/backups/${done.id}/actions/restore`, {
+        body: { mode: 'to_new', name: 'vb-restored', region: 'fra1' },
+      });
+      assert.equal(third.status, 409, JSON.stringify(third.body));
+      assert.equal((await t.call('GET', '/v1/volumes?limit=500')).body.volumes.length, count);
+    });
   });
 }

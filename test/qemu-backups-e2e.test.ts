@@ -33,6 +33,8 @@ const skip = (await realQemuSkipReason()) || (hasRestic ? false : 'restic is mis
 const MiB = 1024 * 1024;
 const markerOne = 'VMC-E2E-MARKER-ONE';
 const markerTwo = 'VMC-E2E-MARKER-TWO';
+const volumeMarkerOne = 'VMC-E2E-VOLUME-ONE';
+const volumeMarkerTwo = 'VMC-E2E-VOLUME-TWO';
 const sectorOne = (100 * MiB) / 512;
 const sectorTwo = (300 * MiB) / 512;
 
@@ -65,10 +67,23 @@ async function onConsole(t: TestControlPlane, serverId: string, command: string,
   });
 }
 
-/** What the guest reads at `sector` of its disk (NULs dropped), through its console, retried while it boots. */
-async function readMarker(t: TestControlPlane, serverId: string, sector: number, tag: string): Promise<string> {
+/** A shell expression for the guest's disk with this virtio serial (a volume's: the end of its id). */
+const deviceWithSerial = (serial: string) =>
+  `$(for d in /sys/block/vd*; do [ "$(cat $d/serial)" = "${serial}" ] && echo /dev/\${d##*/}; done)`;
+
+/**
+ * What the guest reads at `sector` of its disk (NULs dropped) or of another device (`device`: a shell
+ * expression), through its console, retried while it boots.
+ */
+async function readMarker(
+  t: TestControlPlane,
+  serverId: string,
+  sector: number,
+  tag: string,
+  device = '/dev/vda',
+): Promise<string> {
   const pattern = new RegExp(`${tag}:([A-Z0-9-]*):${tag}`);
-  const command = `echo "${tag}:$(dd if=/dev/vda bs=512 skip=${sector} count=1 2>/dev/null | head -c 18 | tr -d '\\000'):${tag}"`;
+  const command = `echo "${tag}:$(dd if=${device} bs=512 skip=${sector} count=1 2>/dev/null | head -c 18 | tr -d '\\000'):${tag}"`;
   let last = '';
   const found = await until(
     `the guest of ${serverId} reading sector ${sector}`,
@@ -104,6 +119,20 @@ async function waitForRestore(t: TestControlPlane, restoreId: string) {
       return body.restore.status === 'succeeded' || body.restore.status === 'failed' ? body.restore : null;
     },
     300_000,
+  );
+}
+
+/** The one volume attached to a server, once its host made and attached it. */
+async function volumeOf(t: TestControlPlane, serverId: string) {
+  return until(
+    `the volume of ${serverId} attached`,
+    async () => {
+      const { body } = await t.call('GET', `/v1/volumes?server_id=${serverId}`);
+      const volume = body.volumes[0];
+      if (volume?.status === 'error') throw new Error(`volume ${volume.id}: ${volume.error ?? 'error'}`);
+      return volume?.status === 'attached' ? volume : null;
+    },
+    240_000,
   );
 }
 
@@ -194,6 +223,13 @@ test(
         60_000,
       );
       assert.ok(serials.includes(serial), `the guest sees the volume (${serials})`);
+      // Volume marker one, written by the guest on the volume.
+      await onConsole(
+        t,
+        source,
+        `printf ${volumeMarkerOne} | dd of=${deviceWithSerial(serial)} bs=512 seek=${sectorOne} conv=notrunc 2>/dev/null && sync && echo VW1-$((60+1))`,
+        /VW1-61/,
+      );
 
       // Backup 1: full, local and remote (fra1 → ams1 by default).
       const first = await t.call('POST', `/v1/servers/${source}/backups`);
@@ -205,6 +241,10 @@ test(
       assert.equal(backupOne.location, 'both');
       assert.equal(backupOne.remote_region, 'ams1');
       assert.equal(backupOne.disk_bytes, 25 * 1024 ** 3);
+      assert.equal(backupOne.volumes.length, 1, 'the attached volume is in the backup');
+      assert.equal(backupOne.volumes[0].volume_id, volumeId);
+      assert.equal(backupOne.volumes[0].kind, 'full');
+      assert.equal(backupOne.volumes[0].disk_bytes, 1024 ** 3);
 
       // Marker two, written by the guest on its console; backup 2 is incremental.
       await onConsole(
@@ -212,6 +252,12 @@ test(
         source,
         `printf ${markerTwo} | dd of=/dev/vda bs=512 seek=${sectorTwo} conv=notrunc 2>/dev/null && sync && echo W2-$((50+5))`,
         /W2-55/,
+      );
+      await onConsole(
+        t,
+        source,
+        `printf ${volumeMarkerTwo} | dd of=${deviceWithSerial(serial)} bs=512 seek=${sectorTwo} conv=notrunc 2>/dev/null && sync && echo VW2-$((60+2))`,
+        /VW2-62/,
       );
       const second = await t.call('POST', `/v1/servers/${source}/backups`);
       const backupTwo = await waitForBackup(t, second.body.backup.id);
@@ -222,6 +268,12 @@ test(
         `the incremental read ${backupTwo.read_bytes} bytes of a ${backupTwo.disk_bytes}-byte disk`,
       );
       assert.ok(backupTwo.read_bytes >= 4 * MiB, 'at least the chunk the guest wrote');
+      assert.equal(backupTwo.volumes[0].kind, 'incremental');
+      assert.ok(
+        backupTwo.volumes[0].read_bytes < backupTwo.volumes[0].disk_bytes / 20,
+        `the incremental read ${backupTwo.volumes[0].read_bytes} bytes of a ${backupTwo.volumes[0].disk_bytes}-byte volume`,
+      );
+      assert.ok(backupTwo.volumes[0].read_bytes >= 4 * MiB, 'at least the chunk the guest wrote on the volume');
 
       // Backup 1 restored to a new server in fra1: marker one there, marker two not.
       const restoreOne = await t.call('POST', `/v1/backups/${backupOne.id}/actions/restore`, {
@@ -233,6 +285,12 @@ test(
       assert.equal(restoredOne.status, 'succeeded', restoredOne.error);
       assert.equal(await readMarker(t, restoredOne.server_id, sectorOne, 'R1'), markerOne);
       assert.equal(await readMarker(t, restoredOne.server_id, sectorTwo, 'R2'), '');
+      // Its volume was recreated from the backup's volume and attached: volume marker one, not two.
+      const restoredVolume = await volumeOf(t, restoredOne.server_id);
+      assert.equal(restoredVolume.name, 'bk-restored-bk-vol');
+      const restoredSerial = deviceWithSerial(String(restoredVolume.id).slice(4).slice(-20));
+      assert.equal(await readMarker(t, restoredOne.server_id, sectorOne, 'V1', restoredSerial), volumeMarkerOne);
+      assert.equal(await readMarker(t, restoredOne.server_id, sectorTwo, 'V2', restoredSerial), '');
 
       // Backup 2 restored from its copy in ams1 to a server there: both markers.
       const restoreTwo = await t.call('POST', `/v1/backups/${backupTwo.id}/actions/restore`, {
@@ -247,6 +305,11 @@ test(
       assert.equal(amsServer.region, 'ams1');
       assert.equal(await readMarker(t, restoredTwo.server_id, sectorOne, 'R3'), markerOne);
       assert.equal(await readMarker(t, restoredTwo.server_id, sectorTwo, 'R4'), markerTwo);
+      const amsVolume = await volumeOf(t, restoredTwo.server_id);
+      assert.equal(amsVolume.region, 'ams1');
+      const amsSerial = deviceWithSerial(String(amsVolume.id).slice(4).slice(-20));
+      assert.equal(await readMarker(t, restoredTwo.server_id, sectorOne, 'V3', amsSerial), volumeMarkerOne);
+      assert.equal(await readMarker(t, restoredTwo.server_id, sectorTwo, 'V4', amsSerial), volumeMarkerTwo);
 
       // The stats measured the restores (RTO) and the newest backup (RPO).
       const stats = (await t.call('GET', '/v1/backups/stats')).body;

@@ -15,9 +15,20 @@ export interface BackupJob {
   /** Where to copy it (another region's repository); null: local only. */
   remoteRegion: string | null;
   diskBytes: number;
+  /** The volumes attached to the server as the control plane knows them (a real host reads its own). */
+  volumes: { volumeId: string; sizeGiB: number }[];
+}
+
+/** What a backup did with one attached volume (read at the same point in time as the server's disk). */
+export interface BackupVolumeOutcome {
+  volumeId: string;
+  kind: 'full' | 'incremental';
+  diskBytes: number;
+  readBytes: number;
 }
 
 export interface BackupOutcome {
+  /** The server disk's (`diskBytes`, `readBytes` too); each volume has its own below. */
   kind: 'full' | 'incremental';
   consistency: 'crash' | 'application';
   diskBytes: number;
@@ -28,6 +39,7 @@ export interface BackupOutcome {
   takenAtMs: number;
   localSnapshot: string;
   remoteSnapshot: string | null;
+  volumes: BackupVolumeOutcome[];
 }
 
 export interface RestoreJob {

@@ -87,15 +87,18 @@ export function createRestic(access: RepositoryAccess, options: ResticOptions = 
       }
     },
 
-    /** Backs up `dir` (its contents, relative paths kept by restic as absolute), with a parent for unchanged files. */
+    /**
+     * Backs up `dirs` (their contents, kept by restic under their absolute paths) as one snapshot, with a
+     * parent for unchanged files.
+     */
     async backup(
-      dir: string,
+      dirs: string | string[],
       input: { host: string; tags: string[]; parent: string | null },
     ): Promise<ResticBackupSummary> {
       const args = ['backup', '--json', '--ignore-ctime', '--host', input.host, '--compression', 'auto'];
       for (const tag of input.tags) args.push('--tag', tag);
       if (input.parent) args.push('--parent', input.parent);
-      args.push(dir);
+      args.push(...(typeof dirs === 'string' ? [dirs] : dirs));
       const stdout = await exec(args);
       const summary = stdout
         .split('\n')
@@ -127,8 +130,16 @@ export function createRestic(access: RepositoryAccess, options: ResticOptions = 
       return (list ?? []).map((s) => ({ id: s.id, time: s.time, tags: s.tags ?? [] }));
     },
 
-    async restore(snapshot: string, targetDir: string): Promise<void> {
-      await exec(['restore', snapshot, '--target', targetDir]);
+    /** The directories a snapshot was made of (the paths given to `backup`). */
+    async snapshotPaths(snapshot: string): Promise<string[]> {
+      const list = JSON.parse(await exec(['snapshots', '--json', snapshot])) as { paths?: string[] }[] | null;
+      if (!list?.[0]) throw new Error(`restic has no snapshot ${snapshot}`);
+      return list[0].paths ?? [];
+    },
+
+    /** Restores a snapshot under `targetDir` (its absolute paths kept); `only`: just these of its paths. */
+    async restore(snapshot: string, targetDir: string, only: string[] = []): Promise<void> {
+      await exec(['restore', snapshot, '--target', targetDir, ...only.flatMap((path) => ['--include', path])]);
     },
 
     /** Removes snapshots (one command, one repository lock, for any number); their data goes at the next prune. */

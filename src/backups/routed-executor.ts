@@ -24,6 +24,8 @@ export interface HostRestoreRequest {
   restoreId: string;
   snapshot: string;
   repository: RepositoryAccess;
+  /** Which disk of the snapshot: a volume's id, or the server's own disk (absent or null). */
+  part?: string | null;
 }
 
 /** What a real host's agent does for backups (the host API client). */

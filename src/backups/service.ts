@@ -55,6 +55,32 @@ export interface BackupServers {
   ): Promise<{ serverId: string }>;
 }
 
+/** What the backups domain needs of volumes (the volumes domain, wired in src/app.ts). */
+export interface BackupVolumes {
+  /** The volumes attached to a server now: a backup of it reads them too. */
+  attachedTo(serverId: string): Promise<{ volumeId: string; name: string; sizeGiB: number }[]>;
+  /** Names of live volumes of the project (a restore to a new server picks free names for the volumes it makes). */
+  namesTaken(projectId: string, names: readonly string[]): Promise<Set<string>>;
+  /**
+   * Makes a volume from one volume of a backup, on the server's host and attached to it (a restore to a new
+   * server), in the caller's transaction; returns its id.
+   */
+  restoreFor(
+    tx: Tx,
+    hooks: TxHooks,
+    input: {
+      projectId: string;
+      name: string;
+      sizeGiB: number;
+      server: { id: string; hostId: string; region: string };
+      backupId: string;
+      backupVolumeId: string;
+      repositoryRegion: string;
+      repositorySnapshot: string;
+    },
+  ): Promise<string>;
+}
+
 export interface BackupServiceDeps {
   db: Db;
   dialect: DialectName;
@@ -76,6 +102,8 @@ export interface BackupServiceDeps {
   repositoryPruneIntervalMs?: number;
   /** The volume being filled from a backup now (its host has not made it yet), or null (the volumes domain). */
   volumeFillingFrom?: (tx: Tx, backupId: string) => Promise<string | null>;
+  /** Volumes: backed up with their server, recreated by a restore to a new server; absent: disks only. */
+  volumes?: BackupVolumes;
 }
 
 /** The seed's promises. */
@@ -310,6 +338,7 @@ export function createBackupService(deps: BackupServiceDeps) {
         (b) => b.status === 'succeeded' && b.hostId === server.hostId && b.localSnapshot && !b.deletedAt,
       );
       const hostId = server.hostId;
+      const attached = (await deps.volumes?.attachedTo(server.id)) ?? [];
       const regions = [server.region, ...(policy.remoteRegion ? [policy.remoteRegion] : [])];
       const outcome = await repositories.use(regions, () =>
         deps.executor.backup({
@@ -321,8 +350,19 @@ export function createBackupService(deps: BackupServiceDeps) {
           parentTakenAtMs: parent?.takenAtMs ?? null,
           remoteRegion: policy.remoteRegion,
           diskBytes: server.diskBytes,
+          volumes: attached.map((v) => ({ volumeId: v.volumeId, sizeGiB: v.sizeGiB })),
         }),
       );
+      const known = new Map(attached.map((v) => [v.volumeId, v]));
+      const volumes = outcome.volumes.map((v) => ({
+        backupId: pending.id,
+        volumeId: v.volumeId,
+        volumeName: known.get(v.volumeId)?.name ?? v.volumeId,
+        sizeGiB: known.get(v.volumeId)?.sizeGiB ?? Math.ceil(v.diskBytes / 1024 ** 3),
+        kind: v.kind,
+        diskBytes: v.diskBytes,
+        readBytes: v.readBytes,
+      }));
       await inTransaction(db, async (tx, hooks) => {
         const done = await store.updateBackup(
           tx,
@@ -344,6 +384,7 @@ export function createBackupService(deps: BackupServiceDeps) {
           'running',
         );
         if (!done) return;
+        await store.insertBackupVolumes(tx, volumes);
         await record(
           tx,
           hooks,
@@ -357,6 +398,7 @@ export function createBackupService(deps: BackupServiceDeps) {
             stored_bytes: outcome.storedBytes,
             duration_ms: outcome.durationMs,
             location: outcome.remoteSnapshot ? 'both' : 'local',
+            volume_ids: volumes.map((v) => v.volumeId),
           },
         );
       });
@@ -569,6 +611,31 @@ export function createBackupService(deps: BackupServiceDeps) {
   }
 
   /** `restic prune` of a region's repository, with no job of this worker using it meanwhile. */
+  /**
+   * The volumes of a backup a restore to a new server (named `serverName`) recreates, each with a free name:
+   * `<server>-<volume>`, then `-2`, `-3`… (names are 1–63 letters, digits and hyphens).
+   */
+  async function volumePartsOf(projectId: string, backupId: string, serverName: string) {
+    const volumes = (await store.volumesOf(db, [backupId])).get(backupId) ?? [];
+    if (volumes.length === 0) return [];
+    if (!deps.volumes)
+      throw new VmcError('unavailable', 'this control plane cannot make volumes: the backup holds some', {
+        reason: 'volumes_unsupported',
+      });
+    const fit = (base: string, suffix: string) => `${base.slice(0, 63 - suffix.length).replace(/-+$/, '')}${suffix}`;
+    const wanted = volumes.map((v) => fit(`${serverName}-${v.volumeName}`, ''));
+    const taken = await deps.volumes.namesTaken(projectId, [
+      ...wanted,
+      ...wanted.flatMap((name) => [2, 3, 4, 5, 6, 7, 8, 9].map((n) => fit(name, `-${n}`))),
+    ]);
+    return volumes.map((v, i) => {
+      let name = wanted[i];
+      for (let n = 2; taken.has(name); n++) name = fit(wanted[i], `-${n}`);
+      taken.add(name);
+      return { volumeId: v.volumeId, name, sizeGiB: v.sizeGiB };
+    });
+  }
+
   async function pruneRepository(region: string): Promise<void> {
     const startedAtMs = clock.nowMs();
     try {
@@ -668,7 +735,7 @@ export function createBackupService(deps: BackupServiceDeps) {
         if (await store.activeBackupOf(tx, server.id))
           throw conflict(`a backup of ${server.name} is already queued or running`, { reason: 'backup_in_progress' });
         const backup = await insertPending(tx, hooks, server.id, 'manual', server);
-        return backupView(backup!);
+        return backupView(backup!, []);
       });
     },
 
@@ -689,15 +756,20 @@ export function createBackupService(deps: BackupServiceDeps) {
         limit: limit + 1,
       });
       const page = rows.slice(0, limit);
+      const volumes = await store.volumesOf(
+        db,
+        page.map((b) => b.id),
+      );
       return {
-        backups: page.map(backupView),
+        backups: page.map((b) => backupView(b, volumes.get(b.id))),
         next_cursor: rows.length > limit ? encodeCursor(page[page.length - 1].id) : null,
       };
     },
 
     async getBackup(principal: Principal, backupId: string): Promise<Backup> {
       const caller = requireProject(principal, 'viewer');
-      return backupView(await requireBackup(db, caller.projectId, backupId));
+      const backup = await requireBackup(db, caller.projectId, backupId);
+      return backupView(backup, (await store.volumesOf(db, [backup.id])).get(backup.id));
     },
 
     async deleteBackup(principal: Principal, backupId: string): Promise<void> {
@@ -753,6 +825,8 @@ export function createBackupService(deps: BackupServiceDeps) {
           ],
         });
       let targetId: string;
+      let parts: { volumeId: string; name: string; sizeGiB: number }[] = [];
+      let target: { id: string; hostId: string; region: string } | null = null;
       if (body.mode === 'in_place') {
         if (body.name !== undefined)
           throw new VmcError('invalid', 'an in-place restore takes no name', {
@@ -776,6 +850,7 @@ export function createBackupService(deps: BackupServiceDeps) {
           throw new VmcError('invalid', `region ${region} does not exist`, {
             fields: [{ field: 'region', message: 'unknown region' }],
           });
+        parts = await volumePartsOf(caller.projectId, backup.id, body.name);
         targetId = (
           await deps.servers.create(principal, {
             name: body.name,
@@ -784,8 +859,31 @@ export function createBackupService(deps: BackupServiceDeps) {
             image: backup.image,
           })
         ).serverId;
+        if (parts.length > 0) {
+          const created = await deps.servers.current(targetId);
+          if (!created?.hostId)
+            throw new VmcError('unavailable', `server ${body.name} has no host yet: its volumes cannot be made`, {
+              reason: 'not_placed',
+            });
+          target = { id: created.id, hostId: created.hostId, region: created.region };
+        }
       }
+      const snapshot = region === backup.region ? backup.localSnapshot! : backup.remoteSnapshot!;
       return inTransaction(db, async (tx, hooks) => {
+        const volumeIds: string[] = [];
+        for (const part of parts)
+          volumeIds.push(
+            await deps.volumes!.restoreFor(tx, hooks, {
+              projectId: caller.projectId,
+              name: part.name,
+              sizeGiB: part.sizeGiB,
+              server: target!,
+              backupId: backup.id,
+              backupVolumeId: part.volumeId,
+              repositoryRegion: region,
+              repositorySnapshot: snapshot,
+            }),
+          );
         const restore: RestoreRecord = {
           id: newId('restore', clock.nowMs()),
           projectId: caller.projectId,
@@ -811,6 +909,7 @@ export function createBackupService(deps: BackupServiceDeps) {
             mode: body.mode,
             server_id: targetId,
             region,
+            ...(volumeIds.length > 0 ? { volume_ids: volumeIds } : {}),
           },
         );
         return restoreView(restore);
@@ -822,7 +921,11 @@ export function createBackupService(deps: BackupServiceDeps) {
       const backup = await store.backup(db, backupId);
       if (!backup || backup.projectId !== projectId || backup.deletedAt) return null;
       const { id, status, region, remoteRegion, localSnapshot, remoteSnapshot, diskBytes } = backup;
-      return { id, status, region, remoteRegion, localSnapshot, remoteSnapshot, diskBytes };
+      const volumes = ((await store.volumesOf(db, [id])).get(id) ?? []).map((v) => ({
+        volumeId: v.volumeId,
+        diskBytes: v.diskBytes,
+      }));
+      return { id, status, region, remoteRegion, localSnapshot, remoteSnapshot, diskBytes, volumes };
     },
 
     async getRestore(principal: Principal, restoreId: string): Promise<Restore> {

@@ -22,6 +22,17 @@ export interface ScheduleRecord {
   nextRunAtMs: number;
 }
 
+/** A volume a backup read with its server's disk. */
+export interface BackupVolumeRecord {
+  backupId: string;
+  volumeId: string;
+  volumeName: string;
+  sizeGiB: number;
+  kind: 'full' | 'incremental';
+  diskBytes: number;
+  readBytes: number;
+}
+
 export type BackupRecord = {
   id: string;
   projectId: string;
@@ -305,7 +316,52 @@ export function createBackupStore(_dialect: DialectName) {
     },
 
     async deleteBackupRow(q: Tx | Db, id: string): Promise<void> {
+      await t(q).deleteFrom('backup_volumes').where('backup_id', '=', id).execute();
       await t(q).deleteFrom('backups').where('id', '=', id).execute();
+    },
+
+    async insertBackupVolumes(q: Tx | Db, volumes: readonly BackupVolumeRecord[]): Promise<void> {
+      if (volumes.length === 0) return;
+      await t(q)
+        .insertInto('backup_volumes')
+        .values(
+          volumes.map((v) => ({
+            backup_id: v.backupId,
+            volume_id: v.volumeId,
+            volume_name: v.volumeName,
+            size_gib: v.sizeGiB,
+            kind: v.kind,
+            disk_bytes: v.diskBytes,
+            read_bytes: v.readBytes,
+          })),
+        )
+        .execute();
+    },
+
+    /** The volumes each backup read, by backup id (in volume id order). */
+    async volumesOf(q: Tx | Db, backupIds: readonly string[]): Promise<Map<string, BackupVolumeRecord[]>> {
+      const out = new Map<string, BackupVolumeRecord[]>();
+      if (backupIds.length === 0) return out;
+      const rows = await t(q)
+        .selectFrom('backup_volumes')
+        .selectAll()
+        .where('backup_id', 'in', backupIds)
+        .orderBy('volume_id')
+        .execute();
+      for (const r of rows) {
+        const list = out.get(r.backup_id) ?? [];
+        list.push({
+          backupId: r.backup_id,
+          volumeId: r.volume_id,
+          volumeName: r.volume_name,
+          sizeGiB: r.size_gib,
+          kind: r.kind === 'incremental' ? 'incremental' : 'full',
+          diskBytes: Number(r.disk_bytes),
+          readBytes: Number(r.read_bytes),
+        });
+        out.set(r.backup_id, list);
+      }
+      return out;
     },
 
     async backup(q: Tx | Db, id: string): Promise<BackupRecord | null> {

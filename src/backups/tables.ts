@@ -80,12 +80,25 @@ export interface BackupForgetsTable {
   created_at: string;
 }
 
+/** A volume a backup read with its server's disk (migration 034). */
+export interface BackupVolumesTable {
+  backup_id: string;
+  volume_id: string;
+  /** The volume's name and size when it was backed up. */
+  volume_name: string;
+  size_gib: number;
+  kind: string;
+  disk_bytes: number;
+  read_bytes: number;
+}
+
 export interface BackupTables {
   backup_policies: BackupPoliciesTable;
   backup_schedules: BackupSchedulesTable;
   backups: BackupsTable;
   backup_restores: BackupRestoresTable;
   backup_forgets: BackupForgetsTable;
+  backup_volumes: BackupVolumesTable;
 }
 
 export const backupTablesOf = (q: unknown) => q as Kysely<BackupTables>;

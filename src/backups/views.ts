@@ -1,6 +1,6 @@
 /** Backups, restores and policies as the API shows them (the contract's types). Pure. */
 import type { Backup, BackupPolicy, Restore } from '../contract/index.ts';
-import type { BackupRecord, RestoreRecord } from './store.ts';
+import type { BackupRecord, BackupVolumeRecord, RestoreRecord } from './store.ts';
 import type { EffectivePolicy } from './policy.ts';
 import { offsetMsOf } from './schedule.ts';
 
@@ -11,7 +11,7 @@ export function locationOf(b: Pick<BackupRecord, 'localSnapshot' | 'remoteSnapsh
   return null;
 }
 
-export function backupView(b: BackupRecord): Backup {
+export function backupView(b: BackupRecord, volumes: readonly BackupVolumeRecord[] = []): Backup {
   return {
     id: b.id,
     project_id: b.projectId,
@@ -31,6 +31,14 @@ export function backupView(b: BackupRecord): Backup {
     error: b.error,
     created_at: b.createdAt,
     finished_at: b.finishedAt,
+    volumes: volumes.map((v) => ({
+      volume_id: v.volumeId,
+      name: v.volumeName,
+      size_gib: v.sizeGiB,
+      kind: v.kind,
+      disk_bytes: v.diskBytes,
+      read_bytes: v.readBytes,
+    })),
   };
 }
 

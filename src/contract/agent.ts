@@ -164,6 +164,8 @@ export const DesiredVolumeSource = Type.Union([
     backupId: Type.String(),
     /** The restic snapshot of the backup in the repository below. */
     snapshot: Type.String(),
+    /** Which disk of the backup: one of its volumes (`vol_…`); absent: the server's disk. */
+    volumeId: Type.Optional(Type.String()),
     /** The region's repository (url and password, over the agent link's mutual TLS); absent for simulated hosts. */
     repository: Type.Optional(Type.Object({ region: Type.String(), url: Type.String(), password: Type.String() })),
   }),

@@ -80,11 +80,23 @@ export const SetBackupPolicyBody = Type.Object(
 );
 export type SetBackupPolicyBody = Static<typeof SetBackupPolicyBody>;
 
+export const BackupVolume = Type.Object({
+  volume_id: Type.String({ description: 'vol_… (the volume backed up; it may be gone since)' }),
+  name: Type.String({ description: 'its name then' }),
+  size_gib: Type.Integer({ description: 'its size then' }),
+  kind: Literals(['full', 'incremental'] as const, { description: 'full: the whole volume was read' }),
+  disk_bytes: Type.Integer({ description: 'size of the volume backed up' }),
+  read_bytes: Type.Integer({ description: 'what this backup read from the volume' }),
+});
+export type BackupVolume = Static<typeof BackupVolume>;
+
 export const Backup = Type.Object({
   id: Type.String({ description: 'bkp_…' }),
   project_id: Type.String(),
   source: Type.Object({
-    kind: Type.Literal('server_disk', { description: 'what was backed up (volumes later)' }),
+    kind: Type.Literal('server_disk', {
+      description: "what was backed up: the server's disk, with the volumes attached then (`volumes`)",
+    }),
     server_id: Type.String(),
     server_name: Type.String(),
   }),
@@ -93,8 +105,8 @@ export const Backup = Type.Object({
   trigger: Literals(['schedule', 'manual'] as const),
   kind: Nullable(Literals(['full', 'incremental'] as const, { description: 'full: the whole disk was read' })),
   consistency: Nullable(Literals(['crash', 'application'] as const)),
-  disk_bytes: Nullable(Type.Integer({ description: 'size of the disk backed up' })),
-  read_bytes: Nullable(Type.Integer({ description: 'what this backup read from the disk' })),
+  disk_bytes: Nullable(Type.Integer({ description: "size of the server's disk backed up (volumes: in `volumes`)" })),
+  read_bytes: Nullable(Type.Integer({ description: "what this backup read from the server's disk" })),
   stored_bytes: Nullable(Type.Integer({ description: 'new bytes this backup added to the repository' })),
   duration_ms: Nullable(Type.Integer()),
   location: Nullable(Literals(['local', 'remote', 'both'] as const)),
@@ -103,6 +115,10 @@ export const Backup = Type.Object({
   error: Nullable(Type.String()),
   created_at: Timestamp,
   finished_at: NullableTimestamp,
+  volumes: Type.Array(BackupVolume, {
+    description:
+      'the volumes attached to the server, read with its disk at the same point in time (a restore to a new server recreates them; `POST /v1/volumes` with `from_backup` and `backup_volume_id` makes one of them a volume)',
+  }),
 });
 export type Backup = Static<typeof Backup>;
 

@@ -234,6 +234,8 @@ export const eventPayloadSchemas = {
       stored_bytes: Type.Integer(),
       duration_ms: Type.Integer(),
       location: Type.String(),
+      /** The volumes read with the disk (absent in events of older versions). */
+      volume_ids: Type.Optional(Type.Array(Id('vol_…'))),
     },
     { additionalProperties: false },
   ),
@@ -249,7 +251,14 @@ export const eventPayloadSchemas = {
     { additionalProperties: false },
   ),
   'restore.started': Type.Object(
-    { backup_id: Id('bkp_…'), mode: Type.String(), server_id: Id('srv_…'), region: Type.String() },
+    {
+      backup_id: Id('bkp_…'),
+      mode: Type.String(),
+      server_id: Id('srv_…'),
+      region: Type.String(),
+      /** A restore to a new server: the volumes made from the backup's volumes, attached to it. */
+      volume_ids: Type.Optional(Type.Array(Id('vol_…'))),
+    },
     { additionalProperties: false },
   ),
   'restore.finished': Type.Object(

@@ -53,7 +53,13 @@ export const VolumeName = Type.String({
 
 /** What a volume was made from: a backup of a server's disk, or an internal snapshot of a server's disk. */
 export const VolumeSource = Type.Union([
-  Type.Object({ kind: Type.Literal('backup'), backup_id: Type.String({ description: 'bkp_…' }) }),
+  Type.Object({
+    kind: Type.Literal('backup'),
+    backup_id: Type.String({ description: 'bkp_…' }),
+    backup_volume_id: Type.Optional(
+      Type.String({ description: "which volume of the backup (vol_…); absent: the backed-up server's disk" }),
+    ),
+  }),
   Type.Object({
     kind: Type.Literal('snapshot'),
     server_id: Type.String({ description: 'srv_…' }),
@@ -100,6 +106,14 @@ export const CreateVolumeBody = Type.Object(
         pattern: '^bkp_[0-9a-z]{1,60}$',
         maxLength: 64,
         description: "fill the volume with a backup of a server's disk (bkp_…), read from a copy in the region",
+      }),
+    ),
+    backup_volume_id: Type.Optional(
+      Type.String({
+        pattern: '^vol_[0-9a-z]{1,60}$',
+        maxLength: 64,
+        description:
+          "with from_backup: fill the volume with this volume of the backup (its `volumes`) instead of the server's disk",
       }),
     ),
     from_snapshot: Type.Optional(
@@ -166,7 +180,7 @@ export const createVolume = defineOperation({
   tags,
   summary: 'Create a volume',
   description:
-    'A local volume created detached is placed on a host when first attached (the disk space is claimed on the server’s host). Operators may pass `project_id` and `host` to create it on a named host at once. With `from_backup` (a backup of one of the project’s servers, with a copy in the region) the volume is placed at once on an up host of the region; with `from_snapshot` on the server’s host; it is `creating` until the host has filled it (`error` with the reason if it could not). `size_gib` is then optional (default: the source disk’s size). Refused with 400 `source_conflict` (both sources), `volume_too_small`, `backup_not_in_region`, 404 `backup_not_found`, 409 `backup_not_restorable`, `region_mismatch`, `server_not_placed`, `snapshot_not_found`, `snapshots_unsupported`.',
+    'A local volume created detached is placed on a host when first attached (the disk space is claimed on the server’s host). Operators may pass `project_id` and `host` to create it on a named host at once. With `from_backup` (a backup of one of the project’s servers, with a copy in the region) the volume is placed at once on an up host of the region; with `from_snapshot` on the server’s host; it is `creating` until the host has filled it (`error` with the reason if it could not). `size_gib` is then optional (default: the source disk’s size). `backup_volume_id` picks one of the backup’s volumes (its `volumes`) instead of the server’s disk. Refused with 400 `source_conflict` (both sources), `volume_too_small`, `backup_not_in_region`, `backup_volume_missing`, 404 `backup_not_found`, 409 `backup_not_restorable`, `region_mismatch`, `server_not_placed`, `snapshot_not_found`, `snapshots_unsupported`.',
   auth: 'project_or_operator',
   body: CreateVolumeBody,
   status: 202,

@@ -152,6 +152,16 @@ export interface BackupSchedules {
   server_name: string;
 }
 
+export interface BackupVolumes {
+  backup_id: string;
+  disk_bytes: number;
+  kind: string;
+  read_bytes: number;
+  size_gib: number;
+  volume_id: string;
+  volume_name: string;
+}
+
 export interface BillingAccounts {
   address: string;
   budget_cents: number | null;
@@ -934,6 +944,7 @@ export interface Volumes {
 
 export interface VolumeSources {
   backup_id: string | null;
+  backup_volume_id: string | null;
   created_at: string;
   kind: string;
   repository_region: string | null;
@@ -1004,6 +1015,7 @@ export interface DB {
   backup_policies: BackupPolicies;
   backup_restores: BackupRestores;
   backup_schedules: BackupSchedules;
+  backup_volumes: BackupVolumes;
   backups: Backups;
   billing_accounts: BillingAccounts;
   billing_prices: BillingPrices;

@@ -32,6 +32,7 @@ import type { FloatingIpsTable, PrimaryIpsTable } from '../addresses/index.ts';
 import type { FirewallCountersTable, FirewallTargetsTable, FirewallsTable } from '../firewalls/index.ts';
 import type {
   BackupForgetsTable,
+  BackupVolumesTable,
   BackupPoliciesTable,
   BackupRestoresTable,
   BackupSchedulesTable,
@@ -301,6 +302,7 @@ export interface Database extends BillingTables, StatusTables, TelemetryTables {
   backups: BackupsTable;
   backup_restores: BackupRestoresTable;
   backup_forgets: BackupForgetsTable;
+  backup_volumes: BackupVolumesTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;

@@ -76,6 +76,8 @@ export interface VolumeBackupSource {
   localSnapshot: string | null;
   remoteSnapshot: string | null;
   diskBytes: number | null;
+  /** The volumes it read with the server's disk. */
+  volumes: { volumeId: string; diskBytes: number }[];
 }
 
 const GiB = 1024 ** 3;
@@ -196,9 +198,27 @@ export function createVolumeService(deps: VolumesDeps) {
           fields: [{ field: 'region', message: `copies: ${copies.join(', ') || 'none'}` }],
         });
       }
+      const wantedVolume = body.backup_volume_id ?? null;
+      const part = wantedVolume === null ? null : backup.volumes.find((v) => v.volumeId === wantedVolume);
+      if (part === undefined)
+        throw new VmcError('invalid', `backup ${backup.id} holds no volume ${wantedVolume}`, {
+          reason: 'backup_volume_missing',
+          fields: [
+            {
+              field: 'backup_volume_id',
+              message: `volumes in the backup: ${backup.volumes.map((v) => v.volumeId).join(', ') || 'none'}`,
+            },
+          ],
+        });
       return {
-        record: { kind: 'backup', backupId: backup.id, repositoryRegion: region, repositorySnapshot: snapshot },
-        minSizeGiB: Math.max(1, Math.ceil((backup.diskBytes ?? 0) / GiB)),
+        record: {
+          kind: 'backup',
+          backupId: backup.id,
+          repositoryRegion: region,
+          repositorySnapshot: snapshot,
+          backupVolumeId: wantedVolume,
+        },
+        minSizeGiB: Math.max(1, Math.ceil(((part ? part.diskBytes : backup.diskBytes) ?? 0) / GiB)),
         hostId: null,
       };
     }
@@ -303,6 +323,10 @@ export function createVolumeService(deps: VolumesDeps) {
           reason: 'source_conflict',
           fields: [{ field: 'from_snapshot', message: 'not with from_backup' }],
         });
+      if (body.backup_volume_id !== undefined && body.from_backup === undefined)
+        throw new VmcError('invalid', 'backup_volume_id names a volume of the backup given in from_backup', {
+          fields: [{ field: 'backup_volume_id', message: 'only with from_backup' }],
+        });
       const hasSource = body.from_backup !== undefined || body.from_snapshot !== undefined;
       if (!hasSource && body.size_gib === undefined)
         throw new VmcError('invalid', 'an empty volume needs its size (size_gib)', {
@@ -385,6 +409,85 @@ export function createVolumeService(deps: VolumesDeps) {
         if (isUniqueViolation(error)) throw nameTaken(body.name);
         throw error;
       }
+    },
+
+    /** The volumes attached to a server now (a backup of the server reads them). */
+    async attachedTo(serverId: string): Promise<{ volumeId: string; name: string; sizeGiB: number }[]> {
+      return (await store.ofServer(db, serverId))
+        .filter((v) => v.desiredState !== 'deleted')
+        .map((v) => ({ volumeId: v.id, name: v.name, sizeGiB: v.sizeGiB }));
+    },
+
+    namesTaken(projectId: string, names: readonly string[]): Promise<Set<string>> {
+      return store.namesTaken(db, projectId, names);
+    },
+
+    /**
+     * A volume made from one volume of a backup on a server's host, attached to that server (a restore to a
+     * new server), in the caller's transaction: quota, disk claimed on the host, the source recorded, an
+     * action that ends when the host reports it attached. Returns its id.
+     */
+    async restoreFor(
+      tx: Tx,
+      hooks: TxHooks,
+      input: {
+        projectId: string;
+        name: string;
+        sizeGiB: number;
+        server: { id: string; hostId: string; region: string };
+        backupId: string;
+        backupVolumeId: string;
+        repositoryRegion: string;
+        repositorySnapshot: string;
+      },
+    ): Promise<string> {
+      const now = clock.nowIso();
+      const backend = volumeBackendPolicies[defaultVolumeBackend];
+      const volume: VolumeRecord = {
+        id: newId('volume', clock.nowMs()),
+        projectId: input.projectId,
+        name: input.name,
+        region: input.server.region,
+        backend: backend.name,
+        sizeGiB: input.sizeGiB,
+        hostId: input.server.hostId,
+        serverId: input.server.id,
+        desiredState: 'present',
+        status: 'creating',
+        observedSizeGiB: 0,
+        observedServerId: null,
+        labels: {},
+        errorMessage: null,
+        keySecretId: deps.volumeKeys ? await deps.volumeKeys.create(tx) : null,
+        version: 1,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await store.insert(tx, volume);
+      await claimOn(tx, hooks, volume, input.server.hostId, volume.sizeGiB);
+      await store.insertSource(
+        tx,
+        volume.id,
+        {
+          kind: 'backup',
+          backupId: input.backupId,
+          repositoryRegion: input.repositoryRegion,
+          repositorySnapshot: input.repositorySnapshot,
+          backupVolumeId: input.backupVolumeId,
+        },
+        now,
+      );
+      await deps.identity.reserveQuota(tx, input.projectId, { volumes: 1, volume_gib: volume.sizeGiB });
+      const action = await startAction(tx, volume, 'create', { status: 'attached' });
+      await recordEvent(tx, hooks, 'volume.created', volume, {
+        name: volume.name,
+        size_gib: volume.sizeGiB,
+        region: volume.region,
+        host_id: volume.hostId,
+        action_id: action.id,
+      });
+      notify(hooks, volume.hostId);
+      return volume.id;
     },
 
     /** The volume being made from this backup now (a backup it reads is not deleted meanwhile), or null. */

@@ -8,7 +8,14 @@ export type VolumeDesiredState = 'present' | 'deleted';
 
 /** What a volume was made from (table `volume_sources`). */
 export type VolumeSourceRecord =
-  | { kind: 'backup'; backupId: string; repositoryRegion: string; repositorySnapshot: string }
+  | {
+      kind: 'backup';
+      backupId: string;
+      repositoryRegion: string;
+      repositorySnapshot: string;
+      /** Which volume of the backup; null: the backed-up server's disk. */
+      backupVolumeId: string | null;
+    }
   | { kind: 'snapshot'; serverId: string; snapshotName: string };
 
 const sourceOf = (r: Selectable<VolumeSourcesTable>): VolumeSourceRecord =>
@@ -18,6 +25,7 @@ const sourceOf = (r: Selectable<VolumeSourcesTable>): VolumeSourceRecord =>
         backupId: r.backup_id ?? '',
         repositoryRegion: r.repository_region ?? '',
         repositorySnapshot: r.repository_snapshot ?? '',
+        backupVolumeId: r.backup_volume_id,
       }
     : { kind: 'snapshot', serverId: r.server_id ?? '', snapshotName: r.snapshot_name ?? '' };
 
@@ -175,6 +183,19 @@ export function createVolumeStore(db: Db, dialect: DialectName) {
       return rows.map(volumeOf);
     },
 
+    /** Which of these names live volumes of the project have. */
+    async namesTaken(q: Tx | Db, projectId: string, names: readonly string[]): Promise<Set<string>> {
+      if (names.length === 0) return new Set();
+      const rows = await q
+        .selectFrom('volumes')
+        .select('name')
+        .where('project_id', '=', projectId)
+        .where('deleted_at', 'is', null)
+        .where('name', 'in', names)
+        .execute();
+      return new Set(rows.map((r) => r.name));
+    },
+
     /** The live volumes attached (or being attached) to a server. */
     async ofServer(q: Tx | Db, serverId: string): Promise<VolumeRecord[]> {
       const rows = await q
@@ -196,6 +217,7 @@ export function createVolumeStore(db: Db, dialect: DialectName) {
           backup_id: source.kind === 'backup' ? source.backupId : null,
           repository_region: source.kind === 'backup' ? source.repositoryRegion : null,
           repository_snapshot: source.kind === 'backup' ? source.repositorySnapshot : null,
+          backup_volume_id: source.kind === 'backup' ? source.backupVolumeId : null,
           server_id: source.kind === 'snapshot' ? source.serverId : null,
           snapshot_name: source.kind === 'snapshot' ? source.snapshotName : null,
           created_at: nowIso,

@@ -138,6 +138,7 @@ export function createVolumeSync(deps: VolumeSyncDeps) {
       kind: 'backup',
       backupId: source.backupId,
       snapshot: source.repositorySnapshot,
+      ...(source.backupVolumeId ? { volumeId: source.backupVolumeId } : {}),
       ...(repository ? { repository } : {}),
     };
   }

@@ -37,6 +37,8 @@ export interface VolumeSourcesTable {
   /** The region whose repository the host reads the backup from, and the restic snapshot there. */
   repository_region: string | null;
   repository_snapshot: string | null;
+  /** Which volume of the backup (migration 034); null: the backed-up server's disk. */
+  backup_volume_id: string | null;
   server_id: string | null;
   snapshot_name: string | null;
   created_at: string;

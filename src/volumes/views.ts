@@ -24,7 +24,11 @@ export function volumeView(
       source === null
         ? null
         : source.kind === 'backup'
-          ? { kind: 'backup', backup_id: source.backupId }
+          ? {
+              kind: 'backup',
+              backup_id: source.backupId,
+              ...(source.backupVolumeId ? { backup_volume_id: source.backupVolumeId } : {}),
+            }
           : { kind: 'snapshot', server_id: source.serverId, snapshot: source.snapshotName },
     created_at: volume.createdAt,
     updated_at: volume.updatedAt,

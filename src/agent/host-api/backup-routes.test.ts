@@ -48,6 +48,7 @@ function fakeBackupDriver() {
         consistency: 'crash',
         diskBytes: 1024,
         readBytes: request.parentSnapshot ? 16 : 1024,
+        volumes: [],
         storedBytes: 10,
         durationMs: 5,
         takenAtMs: 1_700_000_000_000,

@@ -124,6 +124,8 @@ export interface BackupOutcomeWire {
   taken_at_ms: number;
   local_snapshot: string;
   remote_snapshot: string | null;
+  /** The attached volumes read with the disk (absent from agents of older versions: none). */
+  volumes?: { volume_id: string; kind: 'full' | 'incremental'; disk_bytes: number; read_bytes: number }[];
 }
 
 /** `GET /jobs/:id` (and the 202 of the POSTs that start one). */
@@ -175,6 +177,12 @@ export const backupOutcomeToWire = (outcome: BackupOutcome): BackupOutcomeWire =
   taken_at_ms: outcome.takenAtMs,
   local_snapshot: outcome.localSnapshot,
   remote_snapshot: outcome.remoteSnapshot,
+  volumes: outcome.volumes.map((v) => ({
+    volume_id: v.volumeId,
+    kind: v.kind,
+    disk_bytes: v.diskBytes,
+    read_bytes: v.readBytes,
+  })),
 });
 
 export const backupOutcomeFromWire = (wire: BackupOutcomeWire): BackupOutcome => ({
@@ -187,6 +195,12 @@ export const backupOutcomeFromWire = (wire: BackupOutcomeWire): BackupOutcome =>
   takenAtMs: wire.taken_at_ms,
   localSnapshot: wire.local_snapshot,
   remoteSnapshot: wire.remote_snapshot,
+  volumes: (wire.volumes ?? []).map((v) => ({
+    volumeId: v.volume_id,
+    kind: v.kind,
+    diskBytes: v.disk_bytes,
+    readBytes: v.read_bytes,
+  })),
 });
 
 export const hostJobToWire = (job: HostJob): HostJobWire => ({

@@ -29,11 +29,10 @@ import type { DiskImages, DiskKey } from './disk-images.ts';
 import { readJson } from './instance-files.ts';
 import type { QmpClient } from './qmp-client.ts';
 import {
+  backupTransaction,
   blockDirtyBitmapRemove,
   blockdevAdd,
-  blockdevBackup,
   blockdevDel,
-  fullBackupWithNewBitmap,
   jobDismiss,
   queryJobs,
   queryNamedBlockNodes,
@@ -49,14 +48,23 @@ export const chunkBytes = 4 * 1024 * 1024;
 const rootDiskNode = 'disk0';
 const targetNode = 'vmc-backup-target';
 
+/** What the staging of one disk holds: the chunk files' size and which chunks have a file. */
+interface DiskStagingState {
+  diskBytes: number;
+  /** Chunks that have a file (the others are all zeros and have none). */
+  present: number[];
+}
+
 interface StagingState {
   /** The restic snapshot the chunk files' metadata matches. */
   snapshot: string;
-  diskBytes: number;
   /** The mtime (seconds) given to the chunks written by the last backup; each backup uses a new one. */
   seq: number;
-  /** Chunks that have a file (the others are all zeros and have none); absent in states of older versions. */
+  /** The server's own disk (kept at the top level: states of older versions have only it). */
+  diskBytes: number;
   present?: number[];
+  /** Attached volumes, by volume id. */
+  volumes?: Record<string, DiskStagingState>;
 }
 
 /** `disk.json` beside the chunk files: a snapshot restores by it (chunk i at i × chunk_bytes; missing chunks are zeros). */
@@ -66,6 +74,38 @@ interface DiskManifest {
   chunk_bytes: number;
 }
 const manifestName = 'disk.json';
+
+/** A volume attached to the instance, as a backup reads it. */
+export interface BackupVolumeSource {
+  volumeId: string;
+  /** The format node the guest's device uses (where the volume's dirty bitmap lives). */
+  node: string;
+  /** Its qcow2 file (a stopped server's volume is read from it); null: a backend with no file. */
+  file: string | null;
+  key: DiskKey;
+  sizeBytes: number;
+}
+
+/** One disk of a backup: the server's own (`part` = `disk`) or a volume (`part` = its id). */
+interface BackupDisk {
+  part: string;
+  node: string;
+  file: string | null;
+  key: DiskKey;
+  diskBytes: number;
+  /** Its chunk directory in the staging tree (`disk/`, `volumes/<id>/`), which is also its path in the snapshot. */
+  stagingDir: string;
+  previous: DiskStagingState | null;
+}
+
+/** What a backup did with one disk. */
+interface DiskResult {
+  disk: BackupDisk;
+  kind: 'full' | 'incremental';
+  readBytes: number;
+  present: Set<number>;
+  written: number[];
+}
 
 export interface QemuBackupDeps {
   runtimes: Runtimes;
@@ -78,32 +118,42 @@ export interface QemuBackupDeps {
   forceOff: (serverId: string) => Promise<void>;
   /** The LUKS key of the instance's disk (null: a plain disk); a restored disk is encrypted under it again. */
   keyOf?: (serverId: string) => Promise<DiskKey>;
+  /** The volumes attached to the instance: a backup reads them with its disk, at the same point in time. */
+  volumesOf?: (serverId: string) => Promise<BackupVolumeSource[]>;
   log?: Logger;
   /** How long a guest agent has to answer before the backup is crash-consistent (default 2 s). */
   guestAgentSyncTimeoutMs?: number;
 }
 
-async function bitmapOf(qmp: QmpClient): Promise<QmpDirtyBitmapInfo | null> {
+async function bitmapOf(qmp: QmpClient, node: string): Promise<QmpDirtyBitmapInfo | null> {
   const nodes = await queryNamedBlockNodes(qmp);
-  const node = nodes.find((n) => n['node-name'] === rootDiskNode);
-  return node?.['dirty-bitmaps']?.find((b) => b.name === backupBitmap) ?? null;
+  return nodes.find((n) => n['node-name'] === node)?.['dirty-bitmaps']?.find((b) => b.name === backupBitmap) ?? null;
 }
 
-/** Runs a block job to its end: resolves with the bytes it copied, rejects with its error. */
-async function runJob(qmp: QmpClient, jobId: string, start: () => Promise<unknown>): Promise<number> {
-  let copied = 0;
+/** Runs block jobs to their end: resolves with the bytes each copied, rejects with the first error. */
+async function runJobs(qmp: QmpClient, jobIds: string[], start: () => Promise<unknown>): Promise<Map<string, number>> {
+  const copied = new Map<string, number>(jobIds.map((id) => [id, 0]));
+  const open = new Set(jobIds);
+  let failure: string | null = null;
   await start();
-  for (;;) {
-    const job = (await queryJobs(qmp)).find((j) => j.id === jobId);
-    if (!job) break;
-    copied = job['current-progress'];
-    if (job.status === 'concluded' || job.status === 'null') {
-      await jobDismiss(qmp, jobId).catch(() => {});
-      if (job.error) throw new VmcError('internal', `backup job failed: ${job.error}`);
-      break;
+  while (open.size > 0) {
+    const jobs = await queryJobs(qmp);
+    for (const id of [...open]) {
+      const job = jobs.find((j) => j.id === id);
+      if (!job) {
+        open.delete(id);
+        continue;
+      }
+      copied.set(id, job['current-progress']);
+      if (job.status === 'concluded' || job.status === 'null') {
+        await jobDismiss(qmp, id).catch(() => {});
+        if (job.error) failure ??= job.error;
+        open.delete(id);
+      }
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (open.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  if (failure) throw new VmcError('internal', `backup job failed: ${failure}`);
   return copied;
 }
 
@@ -150,7 +200,13 @@ export function createBackupOperations(deps: QemuBackupDeps) {
   const qemuImg = deps.qemuImg ?? 'qemu-img';
   const stagingOf = (serverId: string) => {
     const dir = join(deps.stateDir, 'backup-staging', serverId);
-    return { dir, disk: join(dir, 'disk'), work: join(dir, 'work'), state: join(dir, 'state.json') };
+    return {
+      dir,
+      disk: join(dir, 'disk'),
+      volumes: join(dir, 'volumes'),
+      work: join(dir, 'work'),
+      state: join(dir, 'state.json'),
+    };
   };
 
   const requireInstance = async (serverId: string) => {
@@ -220,132 +276,238 @@ export function createBackupOperations(deps: QemuBackupDeps) {
     await rm(stagingOf(serverId).dir, { recursive: true, force: true });
   }
 
+  /** The server's disk and its attached volumes, each with what its staging holds from the last backup. */
+  async function disksOf(serverId: string, state: StagingState | null): Promise<BackupDisk[]> {
+    const paths = deps.runtimes.paths(serverId);
+    const staging = stagingOf(serverId);
+    const info = await deps.disks.info(paths.disk, { format: 'qcow2', forceShare: true });
+    const root: BackupDisk = {
+      part: 'disk',
+      node: rootDiskNode,
+      file: paths.disk,
+      key: (await deps.keyOf?.(serverId)) ?? null,
+      diskBytes: info['virtual-size'],
+      stagingDir: staging.disk,
+      previous: state && Array.isArray(state.present) ? { diskBytes: state.diskBytes, present: state.present } : null,
+    };
+    const volumes = (await deps.volumesOf?.(serverId)) ?? [];
+    return [
+      root,
+      ...volumes.map((v) => ({
+        part: v.volumeId,
+        node: v.node,
+        file: v.file,
+        key: v.key,
+        diskBytes: v.sizeBytes,
+        stagingDir: join(staging.volumes, v.volumeId),
+        previous: state?.volumes?.[v.volumeId] ?? null,
+      })),
+    ];
+  }
+
+  /** Removes every disk's dirty bitmap (after a failure: the next backup of each disk is full). */
+  async function dropBitmaps(serverId: string, disks: BackupDisk[]) {
+    const runtime = await deps.runtimes.attach(serverId).catch(() => null);
+    if (runtime)
+      for (const disk of disks) await blockDirtyBitmapRemove(runtime.qmp, disk.node, backupBitmap).catch(() => {});
+  }
+
+  /**
+   * Backs up the server's disk and its attached volumes as one restic snapshot (`disk/`, `volumes/<id>/`),
+   * all read at the same point in time. Each disk is incremental on its own when its bitmap and staging
+   * still match the parent snapshot (a newly attached volume is read in full, the others stay incremental).
+   */
   async function backup(serverId: string, request: HostBackupRequest): Promise<BackupOutcome> {
     const paths = await requireInstance(serverId);
     const staging = stagingOf(serverId);
     const startedAtMs = deps.clock.nowMs();
-    const info = await deps.disks.info(paths.disk, { format: 'qcow2', forceShare: true });
-    const diskBytes = info['virtual-size'];
     const state = await readJson<StagingState>(staging.state);
     const local = createRestic(request.local, deps.restic);
     await local.ensure();
+    const disks = await disksOf(serverId, state);
 
     const runtime = await deps.runtimes.attach(serverId);
-    const bitmap = runtime ? await bitmapOf(runtime.qmp) : null;
-    const incremental =
-      runtime !== null &&
-      request.parentSnapshot !== null &&
-      state?.snapshot === request.parentSnapshot &&
-      state.diskBytes === diskBytes &&
-      Array.isArray(state.present) &&
-      bitmap !== null &&
-      !bitmap.inconsistent &&
-      !bitmap.busy;
-    if (!incremental) {
-      await resetStaging(serverId);
-      if (runtime && bitmap) await blockDirtyBitmapRemove(runtime.qmp, rootDiskNode, backupBitmap);
+    const chained = runtime !== null && request.parentSnapshot !== null && state?.snapshot === request.parentSnapshot;
+    const incrementalOf = new Map<string, boolean>();
+    for (const disk of disks) {
+      const bitmap = runtime ? await bitmapOf(runtime.qmp, disk.node) : null;
+      const incremental =
+        chained &&
+        disk.previous !== null &&
+        disk.previous.diskBytes === disk.diskBytes &&
+        bitmap !== null &&
+        !bitmap.inconsistent &&
+        !bitmap.busy;
+      incrementalOf.set(disk.part, incremental);
+      if (!incremental) {
+        await rm(disk.stagingDir, { recursive: true, force: true });
+        if (runtime && bitmap) await blockDirtyBitmapRemove(runtime.qmp, disk.node, backupBitmap);
+      }
     }
-    const present = new Set<number>(incremental ? state.present : []);
-    await mkdir(staging.disk, { recursive: true });
+    // Volumes detached since the last backup leave the staging tree (and so the next snapshot).
+    const attached = new Set(disks.map((d) => d.part));
+    for (const name of await readdir(staging.volumes).catch(() => [] as string[]))
+      if (!attached.has(name)) await rm(join(staging.volumes, name), { recursive: true, force: true });
+    for (const disk of disks) await mkdir(disk.stagingDir, { recursive: true });
     await rm(staging.work, { recursive: true, force: true });
     await mkdir(staging.work, { recursive: true });
     const seq = Math.max((state?.seq ?? 1_000_000_000) + 1, Math.floor(startedAtMs / 1000));
-    const raw = join(staging.work, 'dirty.raw');
-    let readBytes: number;
-    let dirty: number[];
     let takenAtMs = deps.clock.nowMs();
     let consistency: 'crash' | 'application' = 'crash';
     try {
-      if (incremental) {
+      const results: DiskResult[] = disks.map((disk) => ({
+        disk,
+        kind: incrementalOf.get(disk.part) ? 'incremental' : 'full',
+        readBytes: 0,
+        present: new Set<number>(incrementalOf.get(disk.part) ? disk.previous!.present : []),
+        written: [],
+      }));
+      for (const result of results) {
+        if (result.kind !== 'incremental') continue;
         // Clean chunks are reused from the parent by their metadata: their files must all be there.
-        const files = new Set(await readdir(staging.disk));
-        if ([...present].some((index) => !files.has(chunkName(index))))
+        const files = new Set(await readdir(result.disk.stagingDir));
+        if ([...result.present].some((index) => !files.has(chunkName(index))))
           throw new VmcError('internal', 'the staging directory lost chunks: the next backup is full');
       }
       if (runtime) {
-        // Push-mode backup into a scratch qcow2 the size of the disk.
-        const target = join(staging.work, 'target.qcow2');
-        await run(qemuImg, ['create', '-q', '-f', 'qcow2', target, String(diskBytes)]);
-        await blockdevAdd(runtime.qmp, {
-          'node-name': targetNode,
-          driver: 'qcow2',
-          file: { driver: 'file', filename: target },
-        });
-        try {
-          const jobId = `vmc-backup-${request.backupId}`;
-          const startJob = () =>
-            incremental
-              ? blockdevBackup(runtime.qmp, {
-                  'job-id': jobId,
-                  device: rootDiskNode,
-                  target: targetNode,
-                  sync: 'incremental',
-                  bitmap: backupBitmap,
-                  'bitmap-mode': 'on-success',
-                  'auto-dismiss': false,
-                })
-              : fullBackupWithNewBitmap(
-                  runtime.qmp,
-                  { node: rootDiskNode, name: backupBitmap, granularity: chunkBytes },
-                  { 'job-id': jobId, device: rootDiskNode, target: targetNode, sync: 'full', 'auto-dismiss': false },
-                );
-          readBytes = await runJob(runtime.qmp, jobId, async () => {
-            // The job's point in time is its start (copy-before-write): the guest's filesystems are frozen
-            // around the start only, when a guest agent answers; otherwise the backup is crash-consistent.
-            const frozen = await freezeGuest(paths.guestAgentSocket, deps.log ?? silentLogger, serverId, {
-              syncTimeoutMs: deps.guestAgentSyncTimeoutMs,
-            });
-            try {
-              takenAtMs = deps.clock.nowMs();
-              await startJob();
-              if (frozen) consistency = 'application';
-            } finally {
-              if (frozen) await frozen.thaw();
-            }
+        // Push-mode backups into scratch qcow2s the size of each disk, started in one transaction.
+        const jobs = results.map((result, i) => ({
+          result,
+          jobId: `vmc-backup-${request.backupId}-${i}`,
+          target: join(staging.work, `target-${i}.qcow2`),
+          targetNode: `${targetNode}-${i}`,
+        }));
+        for (const job of jobs) {
+          await run(qemuImg, ['create', '-q', '-f', 'qcow2', job.target, String(job.result.disk.diskBytes)]);
+          await blockdevAdd(runtime.qmp, {
+            'node-name': job.targetNode,
+            driver: 'qcow2',
+            file: { driver: 'file', filename: job.target },
           });
-        } finally {
-          await blockdevDel(runtime.qmp, targetNode).catch(() => {});
         }
-        // A first backup reads the chunks holding data (the rest are zeros); an incremental, those the job wrote.
-        dirty = chunksOf(await mappedRanges(qemuImg, target, incremental ? 'present' : 'data'));
-        // Only the scratch image's allocated clusters are read here: it holds what the job copied.
-        await run(qemuImg, ['convert', '-f', 'qcow2', '-O', 'raw', '-S', '64k', target, raw]);
-        await rm(target, { force: true });
+        try {
+          const start = () =>
+            backupTransaction(
+              runtime.qmp,
+              jobs.map(({ result, jobId, targetNode: target }) =>
+                result.kind === 'incremental'
+                  ? {
+                      job: {
+                        'job-id': jobId,
+                        device: result.disk.node,
+                        target,
+                        sync: 'incremental',
+                        bitmap: backupBitmap,
+                        'bitmap-mode': 'on-success',
+                        'auto-dismiss': false,
+                      },
+                    }
+                  : {
+                      job: { 'job-id': jobId, device: result.disk.node, target, sync: 'full', 'auto-dismiss': false },
+                      newBitmap: { node: result.disk.node, name: backupBitmap, granularity: chunkBytes },
+                    },
+              ),
+            );
+          const copied = await runJobs(
+            runtime.qmp,
+            jobs.map((j) => j.jobId),
+            async () => {
+              // The jobs' point in time is their start (copy-before-write): the guest's filesystems are frozen
+              // around the start only, when a guest agent answers; otherwise the backup is crash-consistent.
+              const frozen = await freezeGuest(paths.guestAgentSocket, deps.log ?? silentLogger, serverId, {
+                syncTimeoutMs: deps.guestAgentSyncTimeoutMs,
+              });
+              try {
+                takenAtMs = deps.clock.nowMs();
+                await start();
+                if (frozen) consistency = 'application';
+              } finally {
+                if (frozen) await frozen.thaw();
+              }
+            },
+          );
+          for (const job of jobs) job.result.readBytes = copied.get(job.jobId) ?? 0;
+        } finally {
+          for (const job of jobs) await blockdevDel(runtime.qmp, job.targetNode).catch(() => {});
+        }
+        for (const { result, target } of jobs) {
+          // A first backup reads the chunks holding data (the rest are zeros); an incremental, those the job wrote.
+          const dirty = chunksOf(
+            await mappedRanges(qemuImg, target, result.kind === 'incremental' ? 'present' : 'data'),
+          );
+          // Only the scratch image's allocated clusters are read here: it holds what the job copied.
+          const raw = join(staging.work, 'dirty.raw');
+          await run(qemuImg, ['convert', '-f', 'qcow2', '-O', 'raw', '-S', '64k', target, raw]);
+          await rm(target, { force: true });
+          result.written = await writeChunks(
+            result.disk.stagingDir,
+            raw,
+            result.disk.diskBytes,
+            dirty,
+            seq,
+            result.present,
+          );
+          await rm(raw, { force: true });
+        }
       } else {
         // A stopped server: read what holds data (its base image included); the rest is zeros.
         takenAtMs = deps.clock.nowMs();
-        const key = (await deps.keyOf?.(serverId)) ?? null;
-        // An encrypted disk's map needs its key: read all of it instead (a full read, still correct).
-        const ranges =
-          key === null ? await mappedRanges(qemuImg, paths.disk, 'data') : [{ start: 0, length: diskBytes }];
-        await deps.disks.convert(paths.disk, raw, { format: 'raw', forceShare: true, key });
-        readBytes = ranges.reduce((sum, r) => sum + r.length, 0);
-        dirty = chunksOf(ranges);
-        // The persistent bitmap (if any) no longer matches the staging state: it goes with the state.
-        await run(qemuImg, ['bitmap', '--remove', paths.disk, backupBitmap]).catch(() => {});
+        for (const result of results) {
+          const { disk } = result;
+          if (disk.file === null)
+            throw new VmcError('conflict', `volume ${disk.part} can be backed up only while its server runs`, {
+              reason: 'server_not_running',
+            });
+          // An encrypted disk's map needs its key: read all of it instead (a full read, still correct).
+          const ranges =
+            disk.key === null ? await mappedRanges(qemuImg, disk.file, 'data') : [{ start: 0, length: disk.diskBytes }];
+          const raw = join(staging.work, 'disk.raw');
+          await deps.disks.convert(disk.file, raw, { format: 'raw', forceShare: true, key: disk.key });
+          result.readBytes = ranges.reduce((sum, r) => sum + r.length, 0);
+          result.written = await writeChunks(
+            disk.stagingDir,
+            raw,
+            disk.diskBytes,
+            chunksOf(ranges),
+            seq,
+            result.present,
+          );
+          await rm(raw, { force: true });
+          // The persistent bitmap (if any) no longer matches the staging state: it goes with the state.
+          await run(qemuImg, ['bitmap', '--remove', disk.file, backupBitmap]).catch(() => {});
+        }
       }
-      const written = await writeChunks(staging.disk, raw, diskBytes, dirty, seq, present);
-      await writeFile(
-        join(staging.disk, manifestName),
-        JSON.stringify({
-          format: 'vmcloud-chunks-v2',
-          disk_bytes: diskBytes,
-          chunk_bytes: chunkBytes,
-        } satisfies DiskManifest),
+      for (const { disk } of results)
+        await writeFile(
+          join(disk.stagingDir, manifestName),
+          JSON.stringify({
+            format: 'vmcloud-chunks-v2',
+            disk_bytes: disk.diskBytes,
+            chunk_bytes: chunkBytes,
+          } satisfies DiskManifest),
+        );
+      const anyIncremental = results.some((r) => r.kind === 'incremental');
+      const summary = await local.backup(
+        results.map((r) => r.disk.stagingDir),
+        {
+          host: serverId,
+          tags: [request.backupId, `server:${serverId}`],
+          parent: anyIncremental ? request.parentSnapshot : null,
+        },
       );
-      const summary = await local.backup(staging.disk, {
-        host: serverId,
-        tags: [request.backupId, `server:${serverId}`],
-        parent: incremental ? request.parentSnapshot : null,
-      });
-      await emptyChunks(staging.disk, diskBytes, written, seq);
+      for (const { disk, written } of results) await emptyChunks(disk.stagingDir, disk.diskBytes, written, seq);
+      const [root, ...volumes] = results;
+      const sorted = (present: Set<number>) => [...present].sort((x, y) => x - y);
       await writeFile(
         staging.state,
         JSON.stringify({
           snapshot: summary.snapshotId,
-          diskBytes,
           seq,
-          present: [...present].sort((x, y) => x - y),
+          diskBytes: root.disk.diskBytes,
+          present: sorted(root.present),
+          volumes: Object.fromEntries(
+            volumes.map((v) => [v.disk.part, { diskBytes: v.disk.diskBytes, present: sorted(v.present) }]),
+          ),
         } satisfies StagingState),
       );
       let remoteSnapshot: string | null = null;
@@ -355,21 +517,26 @@ export function createBackupOperations(deps: QemuBackupDeps) {
         remoteSnapshot = await remote.copyFrom(request.local, summary.snapshotId, request.backupId);
       }
       return {
-        kind: incremental ? 'incremental' : 'full',
+        kind: root.kind,
         consistency,
-        diskBytes,
-        readBytes,
+        diskBytes: root.disk.diskBytes,
+        readBytes: root.readBytes,
         storedBytes: summary.dataAddedBytes,
         durationMs: deps.clock.nowMs() - startedAtMs,
         takenAtMs,
         localSnapshot: summary.snapshotId,
         remoteSnapshot,
+        volumes: volumes.map((v) => ({
+          volumeId: v.disk.part,
+          kind: v.kind,
+          diskBytes: v.disk.diskBytes,
+          readBytes: v.readBytes,
+        })),
       };
     } catch (error) {
-      // The bitmap may have been reset by a successful job whose upload failed: start over with a full one.
+      // A bitmap may have been reset by a successful job whose upload failed: start over with full ones.
       await resetStaging(serverId);
-      const again = await deps.runtimes.attach(serverId).catch(() => null);
-      if (again) await blockDirtyBitmapRemove(again.qmp, rootDiskNode, backupBitmap).catch(() => {});
+      await dropBitmaps(serverId, disks);
       throw error;
     } finally {
       await rm(staging.work, { recursive: true, force: true });
@@ -377,18 +544,38 @@ export function createBackupOperations(deps: QemuBackupDeps) {
   }
 
   /**
-   * Writes a snapshot's disk into a new qcow2 at `destination` (LUKS under `key` when given): `restic
-   * restore` of its chunks, the raw disk assembled by `disk.json`, then imported. A volume made from a backup.
+   * Restores one part of a snapshot (`disk`, or a volume's id) into `work` and assembles its raw disk at
+   * `raw`: only that part's directory is read from the repository.
+   */
+  async function restorePart(request: HostRestoreRequest, work: string, raw: string): Promise<void> {
+    const restic = createRestic(request.repository, deps.restic);
+    const part = request.part ?? 'disk';
+    const paths = await restic.snapshotPaths(request.snapshot);
+    // Snapshots of one disk (older versions) hold a single path, the server's disk.
+    const path =
+      paths.length === 1 && part === 'disk'
+        ? paths[0]
+        : paths.find((p) => (part === 'disk' ? /\/disk$/.test(p) : p.endsWith(`/volumes/${part}`)));
+    if (!path)
+      throw new VmcError('not_found', `the backup holds no ${part === 'disk' ? 'server disk' : `volume ${part}`}`, {
+        reason: 'backup_part_missing',
+      });
+    await restic.restore(request.snapshot, work, [path]);
+    await assembleRaw(await findChunkDir(work), raw);
+  }
+
+  /**
+   * Writes a snapshot's disk, or one of its volumes (`request.part`), into a new qcow2 at `destination` (LUKS
+   * under `key` when given): `restic restore` of its chunks, the raw disk assembled by `disk.json`, then
+   * imported. A volume made from a backup.
    */
   async function restoreInto(request: HostRestoreRequest, destination: string, key: DiskKey): Promise<void> {
     const work = join(deps.stateDir, 'backup-restores', request.restoreId);
     await rm(work, { recursive: true, force: true });
     await mkdir(work, { recursive: true });
     try {
-      const restic = createRestic(request.repository, deps.restic);
-      await restic.restore(request.snapshot, work);
       const raw = join(work, 'disk.raw');
-      await assembleRaw(await findChunkDir(work), raw);
+      await restorePart(request, join(work, 'tree'), raw);
       await deps.disks.importRaw(raw, destination, key);
     } finally {
       await rm(work, { recursive: true, force: true });
@@ -403,12 +590,8 @@ export function createBackupOperations(deps: QemuBackupDeps) {
     await rm(work, { recursive: true, force: true });
     await mkdir(work, { recursive: true });
     try {
-      const restic = createRestic(request.repository, deps.restic);
-      await restic.restore(request.snapshot, work);
-      // restic restores the absolute path it backed up: find the chunk directory under `work`.
-      const chunkDir = await findChunkDir(work);
       const raw = join(work, 'disk.raw');
-      await assembleRaw(chunkDir, raw);
+      await restorePart({ ...request, part: null }, join(work, 'tree'), raw);
       await deps.forceOff(serverId);
       const next = `${paths.disk}.restoring`;
       await deps.disks.importRaw(raw, next, (await deps.keyOf?.(serverId)) ?? null);

@@ -469,6 +469,7 @@ export function createQemuDriver(options: QemuDriverOptions): QemuDriver {
       const specFile = await readJson<InstanceSpecFile>(runtimes.paths(serverId).specFile);
       return specFile ? keyOf(serverId, specFile) : null;
     },
+    volumesOf: (serverId) => volumes.backupSources(serverId),
   });
 
   /**
@@ -507,6 +508,7 @@ export function createQemuDriver(options: QemuDriverOptions): QemuDriver {
         restoreId: `vol-${source.backupId}-${randomBytes(4).toString('hex')}`,
         snapshot: source.snapshot,
         repository: source.repository,
+        part: source.volumeId ?? null,
       },
       destination,
       key,

@@ -321,26 +321,33 @@ export async function blockdevBackup(qmp: QmpClient, job: QmpBlockdevBackup, opt
   await qmp.execute(names.blockdevBackup, { ...job }, options);
 }
 
+/** One disk of a backup transaction: its job, and for a full backup the dirty bitmap that starts with it. */
+export interface QmpBackupOfDisk {
+  job: QmpBlockdevBackup;
+  newBitmap?: { node: string; name: string; granularity: number };
+}
+
 /**
- * `transaction` of a new dirty bitmap and a full backup job: the bitmap starts recording at the very point
- * in time the backup copies, so the next incremental backup holds exactly what changed after it.
+ * One `transaction` starting the backup jobs of several disks at the same point in time (a server's disk
+ * and its volumes are consistent with each other); a full one adds its new persistent dirty bitmap in the
+ * same transaction, so the next incremental backup holds exactly what changed after it.
  */
-export async function fullBackupWithNewBitmap(
+export async function backupTransaction(qmp: QmpClient, disks: QmpBackupOfDisk[], options?: QmpCallOptions) {
+  const actions = disks.flatMap(({ job, newBitmap }) => [
+    ...(newBitmap ? [{ type: 'block-dirty-bitmap-add', data: { ...newBitmap, persistent: true } }] : []),
+    { type: 'blockdev-backup', data: { ...job } },
+  ]);
+  await qmp.execute(names.transaction, { actions }, options);
+}
+
+/** `transaction` of a new dirty bitmap and a full backup job of one disk. */
+export function fullBackupWithNewBitmap(
   qmp: QmpClient,
   bitmap: { node: string; name: string; granularity: number },
   job: QmpBlockdevBackup,
   options?: QmpCallOptions,
 ) {
-  await qmp.execute(
-    names.transaction,
-    {
-      actions: [
-        { type: 'block-dirty-bitmap-add', data: { ...bitmap, persistent: true } },
-        { type: 'blockdev-backup', data: { ...job } },
-      ],
-    },
-    options,
-  );
+  return backupTransaction(qmp, [{ job, newBitmap: bitmap }], options);
 }
 
 /** The events the driver listens to, with their data (QMP reference, section "Events"). */

@@ -27,6 +27,8 @@ export interface VolumeBackend {
   grow(volumeId: string, sizeBytes: number, key: DiskKey): Promise<void>;
   remove(volumeId: string): Promise<void>;
   exists(volumeId: string): Promise<boolean>;
+  /** The file holding the volume's qcow2, for backends that have one (a stopped server's backup reads it). */
+  fileOf?(volumeId: string): string;
   /**
    * The block nodes that open the volume, lowest first; the last one is named `nodeName` and is what the
    * guest device uses. `keySecretId`: the QEMU `secret` object holding the passphrase of an encrypted
@@ -45,6 +47,7 @@ export function localQcow2Backend(options: {
   const images = createDiskImages(options.qemuImgBinary, options.secretsDir ?? join(options.poolDir, '.secrets'));
   return {
     name: 'local-qcow2',
+    fileOf,
     async create(volumeId, sizeBytes, key) {
       if (await this.exists(volumeId)) return;
       await mkdir(options.poolDir, { recursive: true });

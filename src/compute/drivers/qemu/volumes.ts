@@ -33,6 +33,7 @@ import {
 } from './qmp-commands.ts';
 import { writeSecretFile, type SecretFile } from './secret-files.ts';
 import type { VolumeBackend } from './volume-backend.ts';
+import type { BackupVolumeSource } from './backup.ts';
 
 const GiB = 1024 * 1024 * 1024;
 
@@ -308,6 +309,19 @@ export function createVolumeOperations(deps: VolumeOperationsDeps) {
     async forgetInstance(serverId: string) {
       for (const volume of await records())
         if (volume.serverId === serverId) await write({ ...volume, serverId: null });
+    },
+
+    /** The volumes attached to an instance as a backup reads them (their node, file, key and size). */
+    async backupSources(serverId: string): Promise<BackupVolumeSource[]> {
+      return (await records())
+        .filter((volume) => volume.serverId === serverId)
+        .map((volume) => ({
+          volumeId: volume.volumeId,
+          node: volumeQemuNames(volume.volumeId).node,
+          file: deps.backend.fileOf?.(volume.volumeId) ?? null,
+          key: keyOf(volume),
+          sizeBytes: volume.sizeGiB * GiB,
+        }));
     },
 
     /**

@@ -7,7 +7,8 @@
  *   servers more); an incremental reads the changed bytes, rounded up to 64 KiB clusters;
  * - the repository stores what a backup read after compression (×0.6) and deduplication against other
  *   servers of the same image (a full backup of a fresh server stores ~30 % of what it read);
- * - reading runs at 400 MiB/s per backup plus 5 s of fixed cost (freeze, bitmap, snapshot commit).
+ * - reading runs at 400 MiB/s per backup plus 5 s of fixed cost (freeze, bitmap, snapshot commit);
+ * - an attached volume is a disk of its own (seeded by its id), read in the same backup.
  */
 import type { BackupJob, BackupOutcome, RestoreJob } from '../../../backups/index.ts';
 
@@ -48,14 +49,28 @@ export function createSimBackupModel(): SimBackupModel {
   let counter = 0;
   return {
     backup(job, nowMs, lastTakenAtMs) {
-      const disk = simDiskOf(job.serverId);
-      const used = Math.round(job.diskBytes * disk.usedFraction);
       const incremental = job.parentSnapshot !== null && lastTakenAtMs !== null;
       const hours = incremental ? Math.max(0, (nowMs - lastTakenAtMs) / 3600_000) : 0;
-      const changed = Math.min(used, used * disk.changeRatePerHour * hours);
-      const readBytes = incremental ? Math.ceil(changed / cluster) * cluster : used;
-      const storedBytes = Math.round(readBytes * 0.6 * (incremental ? 1 : 0.5));
-      const durationMs = fixedCostMs + Math.round(readBytes / readBytesPerMs);
+      /** What a backup reads of one disk (the server's, or a volume's: its own seeded model). */
+      const readOf = (seed: string, diskBytes: number) => {
+        const disk = simDiskOf(seed);
+        const used = Math.round(diskBytes * disk.usedFraction);
+        const changed = Math.min(used, used * disk.changeRatePerHour * hours);
+        return incremental ? Math.ceil(changed / cluster) * cluster : used;
+      };
+      const readBytes = readOf(job.serverId, job.diskBytes);
+      const volumes = job.volumes.map((v) => {
+        const diskBytes = v.sizeGiB * 1024 ** 3;
+        return {
+          volumeId: v.volumeId,
+          kind: incremental ? 'incremental' : 'full',
+          diskBytes,
+          readBytes: readOf(v.volumeId, diskBytes),
+        } as const;
+      });
+      const totalRead = readBytes + volumes.reduce((sum, v) => sum + v.readBytes, 0);
+      const storedBytes = Math.round(totalRead * 0.6 * (incremental ? 1 : 0.5));
+      const durationMs = fixedCostMs + Math.round(totalRead / readBytesPerMs);
       counter++;
       return {
         kind: incremental ? 'incremental' : 'full',
@@ -67,6 +82,7 @@ export function createSimBackupModel(): SimBackupModel {
         takenAtMs: nowMs,
         localSnapshot: `sim-${job.region}-${counter.toString(16)}`,
         remoteSnapshot: job.remoteRegion ? `sim-${job.remoteRegion}-${counter.toString(16)}` : null,
+        volumes,
       };
     },
     restoreDurationMs(job) {
