@@ -51,6 +51,11 @@ export const enPages = {
   remoteKeepDays: 'Keep remote copies (days)',
   savePolicy: 'Save the policy',
   policySaved: 'Policy saved ({scope}).',
+  projectBackupPolicy: 'Project backup policy',
+  projectPolicyScope_project: 'The project’s own policy: every server without its own policy follows it.',
+  projectPolicyScope_default:
+    'The default policy: the project has none of its own yet (saving here sets it for every server without its own policy).',
+  projectPolicySaved: 'Project backup policy saved.',
   // webhooks
   rotateSecret: 'Rotate the secret',
   overlapSeconds: 'Old secret keeps signing for (seconds)',
@@ -186,6 +191,11 @@ export const frPages: typeof enPages = {
   remoteKeepDays: 'Garder les copies distantes (jours)',
   savePolicy: 'Enregistrer la politique',
   policySaved: 'Politique enregistrée ({scope}).',
+  projectBackupPolicy: 'Politique de sauvegarde du projet',
+  projectPolicyScope_project: 'La politique propre au projet : tout serveur sans politique propre la suit.',
+  projectPolicyScope_default:
+    'La politique par défaut : le projet n’a pas encore la sienne (enregistrer ici la fixe pour tout serveur sans politique propre).',
+  projectPolicySaved: 'Politique de sauvegarde du projet enregistrée.',
   rotateSecret: 'Renouveler le secret',
   overlapSeconds: 'L’ancien secret signe encore pendant (secondes)',
   overlapHelp: 'Pendant ce chevauchement les deux secrets signent ; 0 arrête l’ancien tout de suite.',
