@@ -25,7 +25,8 @@ import { AuditLog } from './pages/audit.tsx';
 import { Invoices, SlaReport, Usage } from './pages/billing.tsx';
 import { PlatformStatus } from './pages/status.tsx';
 import { OperatorArea } from './pages/operator.tsx';
-import { BillingAccountPage, DdosPage, FlowLogsPage } from './pages/project-settings.tsx';
+import { BillingAccountPage, FlowLogsPage } from './pages/project-settings.tsx';
+import { AttackDetail, DdosPage } from './pages/ddos.tsx';
 import type { MessageKey } from './i18n.tsx';
 
 type Theme = 'light' | 'dark';
@@ -101,6 +102,7 @@ export function App() {
   else if (path === '/sla') page = <SlaReport me={me} />;
   else if (path === '/billing-account') page = <BillingAccountPage me={me} />;
   else if (path === '/ddos') page = <DdosPage me={me} />;
+  else if (path.startsWith('/ddos/attacks/')) page = <AttackDetail id={idAfter('/ddos/attacks/')} />;
   else if (path === '/flow-logs') page = <FlowLogsPage me={me} />;
   else if (path === '/status') page = <PlatformStatus />;
   else if (path === '/operator' || path.startsWith('/operator/')) page = <OperatorArea path={path} />;

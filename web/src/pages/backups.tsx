@@ -1,17 +1,25 @@
-/** Backups: the project's (or one server's), back up now, restore to a new server (confirmed), delete (confirmed). */
+/**
+ * Backups: the project's (or one server's), back up now, restore to a new server (confirmed), delete
+ * (confirmed); and the project's default backup policy (owners change it; the servers without their own
+ * follow it).
+ */
 import { useState } from 'react';
 import {
   createBackup,
   deleteBackup,
+  getProjectBackupPolicy,
   listBackups,
   restoreBackup,
+  setProjectBackupPolicy,
   type Backup,
   type CurrentPrincipal,
+  type SetBackupPolicyBody,
 } from '../../../src/contract/index.ts';
 import { api } from '../api.ts';
 import { ErrorNotice, ResourceTable, StatusBadge } from '../components.tsx';
-import { PageHeader, canChange, useAction, useConfirm, useFormat, useLoad, useReloadOn } from '../hooks.tsx';
+import { PageHeader, canChange, isOwner, useAction, useConfirm, useFormat, useLoad, useReloadOn } from '../hooks.tsx';
 import { ServerSelect, useServers } from '../pickers.tsx';
+import { BackupPolicyForm } from './backup-policy.tsx';
 
 export function BackupTable({ me, serverId }: { me: CurrentPrincipal; serverId?: string }) {
   const { t, when, bytes } = useFormat();
@@ -129,6 +137,44 @@ export function Backups({ me }: { me: CurrentPrincipal }) {
     <section aria-labelledby="backups-title">
       <PageHeader id="backups-title" title="backups" />
       <BackupTable me={me} />
+      <ProjectBackupPolicy me={me} />
+    </section>
+  );
+}
+
+/** The project's default policy: what servers without their own policy follow (owners change it). */
+function ProjectBackupPolicy({ me }: { me: CurrentPrincipal }) {
+  const { t } = useFormat();
+  const policy = useLoad(async () => (await api.call(getProjectBackupPolicy)).policy, []);
+  const action = useAction();
+  const may = isOwner(me);
+  const save = (body: SetBackupPolicyBody) =>
+    void action.run(async () => {
+      await api.call(setProjectBackupPolicy, { body });
+      await policy.reload();
+      return t('projectPolicySaved');
+    });
+  return (
+    <section aria-labelledby="project-policy-title">
+      <h2 id="project-policy-title">{t('projectBackupPolicy')}</h2>
+      <ErrorNotice error={policy.error} />
+      {policy.data && (
+        <p className="muted" data-testid="project-policy-scope" data-scope={policy.data.scope}>
+          {t(`projectPolicyScope_${policy.data.scope === 'project' ? 'project' : 'default'}`)}
+        </p>
+      )}
+      {!may && <p className="muted">{t('ownersOnlyChange')}</p>}
+      {policy.data && (
+        <BackupPolicyForm
+          policy={policy.data}
+          may={may}
+          busy={action.busy}
+          onSave={save}
+          labelledBy="project-policy-title"
+          idPrefix="project-policy"
+        />
+      )}
+      {action.view}
     </section>
   );
 }

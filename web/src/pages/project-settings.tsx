@@ -1,29 +1,25 @@
 /**
  * Project settings the API already had: the billing account (name, address, country, VAT ID, SLA tier,
- * budget, traffic billing), DDoS protection (the tier, its policy, the attacks seen) and flow logs (on/off,
- * which servers, retention; records queried by server and time). Changing any of them is for owners (the
- * API's rule); others see the state.
+ * budget, traffic billing) and flow logs (on/off, which servers, retention; records queried by server and
+ * time). Changing any of them is for owners (the API's rule); others see the state. DDoS protection has its
+ * own page (ddos.tsx).
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import {
   getBillingAccount,
-  getDdosSettings,
   getFlowLogSettings,
-  listDdosAttacks,
   listFlowLogs,
   setBillingAccount,
-  setDdosTier,
   setFlowLogSettings,
   slaTierValues,
-  ddosTierNames,
   trafficBillingValues,
   type BillingAccount,
   type CurrentPrincipal,
   type FlowRecord,
 } from '../../../src/contract/index.ts';
 import { api, VmcError } from '../api.ts';
-import { ErrorNotice, Field, ResourceTable, StatusBadge } from '../components.tsx';
-import { PageHeader, isOwner, useAction, useConfirm, useFormat, useLoad } from '../hooks.tsx';
+import { ErrorNotice, Field, ResourceTable } from '../components.tsx';
+import { PageHeader, isOwner, useAction, useFormat, useLoad } from '../hooks.tsx';
 import { useServers } from '../pickers.tsx';
 
 type AccountForm = {
@@ -180,105 +176,6 @@ export function BillingAccountPage({ me }: { me: CurrentPrincipal }) {
         </form>
       )}
       {action.view}
-    </section>
-  );
-}
-
-export function DdosPage({ me }: { me: CurrentPrincipal }) {
-  const { t, when, number } = useFormat();
-  const settings = useLoad(async () => (await api.call(getDdosSettings)).ddos, []);
-  const attacks = useLoad(async () => (await api.call(listDdosAttacks, { query: { limit: '100' } })).attacks, []);
-  const action = useAction();
-  const { ask, dialog } = useConfirm();
-  const [tier, setTier] = useState('');
-  const may = isOwner(me);
-  const change = (event: FormEvent) => {
-    event.preventDefault();
-    ask(
-      t('changeTier'),
-      t('confirmChangeTier', { tier }),
-      () =>
-        void action.run(async () => {
-          const { ddos } = await api.call(setDdosTier, { body: { tier: tier as (typeof ddosTierNames)[number] } });
-          await settings.reload();
-          setTier('');
-          return t('tierChanged', { tier: ddos.tier });
-        }),
-      { danger: false, label: t('changeTier') },
-    );
-  };
-  const s = settings.data;
-  return (
-    <section aria-labelledby="ddos-title">
-      <PageHeader id="ddos-title" title="ddosProtection" />
-      <ErrorNotice error={settings.error} />
-      {s && (
-        <dl className="facts" data-testid="ddos-tier" data-tier={s.tier}>
-          <dt>{t('tier')}</dt>
-          <dd>{s.tier}</dd>
-          <dt>{t('scrubbingCapacity')}</dt>
-          <dd>{s.policy.scrubbing_capacity_gbps} Gbit/s</dd>
-          <dt>{t('detectionThresholds')}</dt>
-          <dd>
-            {number(s.policy.min_pps, 0)} pps · {number(s.policy.min_bps / 1e6, 1)} Mbit/s
-          </dd>
-          <dt>{t('ddosFeatures')}</dt>
-          <dd>
-            {[
-              s.policy.custom_rules && t('customRules'),
-              s.policy.per_address_thresholds && t('perAddressThresholds'),
-              s.policy.soc && 'SOC',
-            ]
-              .filter(Boolean)
-              .join(', ') || '—'}
-          </dd>
-          <dt>{t('customRules')}</dt>
-          <dd>{s.rules.length}</dd>
-        </dl>
-      )}
-      {!may && <p className="muted">{t('ownersOnlyChange')}</p>}
-      {may && s && (
-        <form className="row" onSubmit={change}>
-          <Field id="ddos-new-tier" label={t('newTier')}>
-            <select id="ddos-new-tier" value={tier} onChange={(e) => setTier(e.target.value)} required>
-              <option value="" disabled>
-                —
-              </option>
-              {ddosTierNames
-                .filter((n) => n !== s.tier)
-                .map((n) => (
-                  <option key={n} value={n}>
-                    {n}
-                  </option>
-                ))}
-            </select>
-          </Field>
-          <button type="submit" disabled={action.busy || !tier}>
-            {t('changeTier')}
-          </button>
-        </form>
-      )}
-      {action.view}
-      <h2>{t('attacks')}</h2>
-      <ErrorNotice error={attacks.error} />
-      <ResourceTable
-        rows={attacks.data}
-        rowKey={(a) => a.id}
-        testId="attacks"
-        columns={[
-          { header: 'status', cell: (a) => <StatusBadge status={a.status} /> },
-          { header: 'address', cell: (a) => <code>{a.address}</code> },
-          { header: 'attackVector', cell: (a) => a.vector },
-          { header: 'attackStarted', cell: (a) => when(a.started_at) },
-          { header: 'attackEnded', cell: (a) => when(a.ended_at) },
-          {
-            header: 'attackPeak',
-            cell: (a) => `${number(a.peak_pps, 0)} pps · ${number(a.peak_bps / 1e6, 1)} Mbit/s`,
-          },
-          { header: 'droppedPackets', cell: (a) => number(a.dropped_packets, 0) },
-        ]}
-      />
-      {dialog}
     </section>
   );
 }

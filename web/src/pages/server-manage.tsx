@@ -5,7 +5,7 @@
  * has them (QEMU hosts; a simulated host answers 503 host_has_no_api: a note, no button). A viewer sees the
  * state, no button.
  */
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { VmcError } from '../api.ts';
 import {
   attachServerToNetwork,
@@ -21,15 +21,15 @@ import {
   resizeServer,
   restoreSnapshot,
   setServerBackupPolicy,
-  type BackupPolicy,
   type CurrentPrincipal,
   type Network,
   type Server,
+  type SetBackupPolicyBody,
 } from '../../../src/contract/index.ts';
 import { api } from '../api.ts';
 import { ErrorNotice, Field, ResourceTable } from '../components.tsx';
 import { canChange, useAction, useConfirm, useFormat, useLoad, useReloadOn } from '../hooks.tsx';
-import { useRegions } from '../pickers.tsx';
+import { BackupPolicyForm } from './backup-policy.tsx';
 
 export function ServerManage({ me, server }: { me: CurrentPrincipal; server: Server }) {
   return (
@@ -233,70 +233,19 @@ function ServerNetworks({ me, server }: { me: CurrentPrincipal; server: Server }
   );
 }
 
-type PolicyForm = {
-  enabled: boolean;
-  every_minutes: string;
-  keep_last: string;
-  keep_hourly: string;
-  keep_daily: string;
-  keep_weekly: string;
-  keep_monthly: string;
-  remote_region: string;
-  remote_keep_days: string;
-};
-const keepFields = ['keep_last', 'keep_hourly', 'keep_daily', 'keep_weekly', 'keep_monthly'] as const;
-
-function formOf(policy: BackupPolicy): PolicyForm {
-  return {
-    enabled: policy.enabled,
-    every_minutes: String(policy.every_minutes),
-    keep_last: String(policy.keep_last),
-    keep_hourly: String(policy.keep_hourly),
-    keep_daily: String(policy.keep_daily),
-    keep_weekly: String(policy.keep_weekly),
-    keep_monthly: String(policy.keep_monthly),
-    remote_region: policy.remote_region ?? '',
-    remote_keep_days: String(policy.remote_keep_days),
-  };
-}
-
 function ServerBackupPolicy({ me, server }: { me: CurrentPrincipal; server: Server }) {
   const { t, when } = useFormat();
   const policy = useLoad(
     async () => (await api.call(getServerBackupPolicy, { params: { id: server.id } })).policy,
     [server.id],
   );
-  const regions = useRegions();
   const action = useAction();
-  const [form, setForm] = useState<PolicyForm | null>(null);
-  useEffect(() => {
-    if (policy.data) setForm(formOf(policy.data));
-  }, [policy.data]);
-  const may = canChange(me);
-  const number = (value: string) => (value.trim() === '' ? Number.NaN : Number(value));
-  const save = (event: FormEvent) => {
-    event.preventDefault();
-    if (!form) return;
+  const save = (body: SetBackupPolicyBody) =>
     void action.run(async () => {
-      const { policy: saved } = await api.call(setServerBackupPolicy, {
-        params: { id: server.id },
-        body: {
-          enabled: form.enabled,
-          every_minutes: number(form.every_minutes),
-          keep_last: number(form.keep_last),
-          keep_hourly: number(form.keep_hourly),
-          keep_daily: number(form.keep_daily),
-          keep_weekly: number(form.keep_weekly),
-          keep_monthly: number(form.keep_monthly),
-          remote_region: form.remote_region || null,
-          remote_keep_days: number(form.remote_keep_days),
-        },
-      });
+      const { policy: saved } = await api.call(setServerBackupPolicy, { params: { id: server.id }, body });
       await policy.reload();
       return t('policySaved', { scope: saved.scope });
     });
-  };
-  const set = (key: keyof PolicyForm, value: string | boolean) => form && setForm({ ...form, [key]: value });
   return (
     <section aria-labelledby="policy-title">
       <h2 id="policy-title">{t('backupPolicy')}</h2>
@@ -306,73 +255,16 @@ function ServerBackupPolicy({ me, server }: { me: CurrentPrincipal; server: Serv
           {t(`policyScope_${policy.data.scope}`)} · {t('nextBackup')}: {when(policy.data.next_run_at)}
         </p>
       )}
-      {form && (
-        <form className="card" onSubmit={save} aria-labelledby="policy-title">
-          <fieldset disabled={!may}>
-            <legend className="sr-only">{t('backupPolicy')}</legend>
-            <label className="inline">
-              <input type="checkbox" checked={form.enabled} onChange={(e) => set('enabled', e.target.checked)} />{' '}
-              {t('scheduledBackups')}
-            </label>
-            <Field id="policy-every" label={t('everyMinutes')} help={t('everyMinutesHelp')}>
-              <input
-                id="policy-every"
-                type="number"
-                min={60}
-                max={10080}
-                aria-describedby="policy-every-help"
-                value={form.every_minutes}
-                onChange={(e) => set('every_minutes', e.target.value)}
-              />
-            </Field>
-            <div className="row">
-              {keepFields.map((key) => (
-                <Field key={key} id={`policy-${key}`} label={t(key)}>
-                  <input
-                    id={`policy-${key}`}
-                    type="number"
-                    min={0}
-                    max={1000}
-                    size={5}
-                    value={form[key]}
-                    onChange={(e) => set(key, e.target.value)}
-                  />
-                </Field>
-              ))}
-            </div>
-            <Field id="policy-remote" label={t('remoteRegion')}>
-              <select
-                id="policy-remote"
-                value={form.remote_region}
-                onChange={(e) => set('remote_region', e.target.value)}
-              >
-                <option value="">{t('noRemoteCopy')}</option>
-                {(regions.data ?? [])
-                  .filter((r) => r.code !== server.region)
-                  .map((r) => (
-                    <option key={r.code} value={r.code}>
-                      {r.code.toUpperCase()} — {r.city}
-                    </option>
-                  ))}
-              </select>
-            </Field>
-            <Field id="policy-remote-days" label={t('remoteKeepDays')}>
-              <input
-                id="policy-remote-days"
-                type="number"
-                min={1}
-                max={3650}
-                value={form.remote_keep_days}
-                onChange={(e) => set('remote_keep_days', e.target.value)}
-              />
-            </Field>
-            {may && (
-              <button type="submit" className="primary" disabled={action.busy}>
-                {t('savePolicy')}
-              </button>
-            )}
-          </fieldset>
-        </form>
+      {policy.data && (
+        <BackupPolicyForm
+          policy={policy.data}
+          may={canChange(me)}
+          busy={action.busy}
+          onSave={save}
+          labelledBy="policy-title"
+          idPrefix="policy"
+          excludeRegion={server.region}
+        />
       )}
       {action.view}
     </section>
