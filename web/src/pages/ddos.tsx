@@ -3,7 +3,8 @@
  * rules** editor (business and enterprise: rows of allow/deny by source, protocol, port and packet length,
  * saved as a whole set or discarded), the **per-address thresholds** editor (enterprise: an address and its
  * own detection floors), the attacks seen, and one attack's page (its figures, the mitigation's steps and
- * its events). Changes are for owners here; members and viewers read them, with a note.
+ * its events). The tier is for owners; custom rules and thresholds for owners and members (the API's
+ * roles); viewers read them.
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import {
@@ -23,7 +24,7 @@ import {
 } from '../../../src/contract/index.ts';
 import { api } from '../api.ts';
 import { ErrorNotice, Field, Link, ResourceTable, StatusBadge } from '../components.tsx';
-import { PageHeader, isOwner, useAction, useConfirm, useFormat, useLoad, useReloadOn } from '../hooks.tsx';
+import { PageHeader, canChange, isOwner, useAction, useConfirm, useFormat, useLoad, useReloadOn } from '../hooks.tsx';
 import { useServers } from '../pickers.tsx';
 
 export function DdosPage({ me }: { me: CurrentPrincipal }) {
@@ -104,8 +105,9 @@ export function DdosPage({ me }: { me: CurrentPrincipal }) {
         </form>
       )}
       {action.view}
-      {s && <DdosRulesEditor settings={s} may={may} onSaved={settings.reload} />}
-      {s && <DdosThresholdsEditor settings={s} may={may} onSaved={settings.reload} />}
+      {/* The API lets members change rules and thresholds (the tier is the owners'): so does the console. */}
+      {s && <DdosRulesEditor settings={s} may={canChange(me)} onSaved={settings.reload} />}
+      {s && <DdosThresholdsEditor settings={s} may={canChange(me)} onSaved={settings.reload} />}
       <h2>{t('attacks')}</h2>
       <ErrorNotice error={attacks.error} />
       <ResourceTable
