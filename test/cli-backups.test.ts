@@ -106,10 +106,10 @@ for (const dialect of testDialects()) {
 
       r = await cli(['backup', 'list', 'web-1']);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /^ID +SERVER +STATUS +KIND +READ +STORED +LOCATION +CREATED/);
+      assert.match(r.stdout, /^ID +SERVER +STATUS +KIND +READ +VOLUMES +STORED +LOCATION +CREATED/);
       assert.match(
         r.stdout,
-        new RegExp(`\\n${second.id} +web-1 +succeeded +incremental +[\\d.]+ GiB +[\\d.]+ GiB +both `),
+        new RegExp(`\\n${second.id} +web-1 +succeeded +incremental +[\\d.]+ GiB +0 +[\\d.]+ GiB +both `),
       );
       assert.match(r.stdout, new RegExp(`\\n${firstId} +web-1 +succeeded +full `));
       r = await cli(['backup', 'show', firstId, '-o', 'json']);

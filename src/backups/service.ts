@@ -414,6 +414,13 @@ export function createBackupService(deps: BackupServiceDeps) {
     }
   }
 
+  /** What reads a backup now: a restore, or a volume being made from it (null: nothing). */
+  async function readBy(tx: Tx, backupId: string): Promise<{ volumeId: string | null } | null> {
+    if (await store.activeRestoreOfBackup(tx, backupId)) return { volumeId: null };
+    const filling = deps.volumeFillingFrom ? await deps.volumeFillingFrom(tx, backupId) : null;
+    return filling ? { volumeId: filling } : null;
+  }
+
   /**
    * Applies the policy to a server's backups: copies outside the retention are marked gone (events),
    * queued in backup_forgets (same transaction) to be forgotten in their repository; tenant-deleted backups lose their copies the same way.
@@ -441,6 +448,8 @@ export function createBackupService(deps: BackupServiceDeps) {
       for (const id of plan.dropRemote) change.set(id, { local: change.get(id)?.local ?? false, remote: true });
       for (const b of all)
         if (b.deletedAt && (b.localSnapshot || b.remoteSnapshot)) change.set(b.id, { local: true, remote: true });
+      // A copy a restore or a volume's fill is reading stays until they are done (a later pass drops it).
+      for (const id of [...change.keys()]) if (!byId.get(id)!.deletedAt && (await readBy(tx, id))) change.delete(id);
       for (const [id, drop] of change) {
         const b = byId.get(id)!;
         const localSnapshot = drop.local ? null : b.localSnapshot;
@@ -779,14 +788,13 @@ export function createBackupService(deps: BackupServiceDeps) {
         if (!backup || backup.projectId !== caller.projectId || backup.deletedAt) throw notFound('backup', backupId);
         if (backup.status === 'pending' || backup.status === 'running')
           throw conflict(`backup ${backup.id} is ${backup.status}`, { reason: 'backup_in_progress' });
-        if (await store.activeRestoreOfBackup(tx, backup.id))
-          throw conflict(`a restore reads backup ${backup.id}`, { reason: 'restore_in_progress' });
-        const filling = deps.volumeFillingFrom ? await deps.volumeFillingFrom(tx, backup.id) : null;
-        if (filling)
-          throw conflict(`volume ${filling} is being made from backup ${backup.id}`, {
+        const reader = await readBy(tx, backup.id);
+        if (reader?.volumeId)
+          throw conflict(`volume ${reader.volumeId} is being made from backup ${backup.id}`, {
             reason: 'restore_in_progress',
-            details: { volume_id: filling },
+            details: { volume_id: reader.volumeId },
           });
+        if (reader) throw conflict(`a restore reads backup ${backup.id}`, { reason: 'restore_in_progress' });
         if (!backup.localSnapshot && !backup.remoteSnapshot) {
           await store.deleteBackupRow(tx, backup.id);
         } else {

@@ -50,6 +50,7 @@ const backupColumns: Column<Backup>[] = [
   { header: 'status', value: (b) => b.status },
   { header: 'kind', value: (b) => b.kind ?? '-' },
   { header: 'read', value: (b) => gib(b.read_bytes) },
+  { header: 'volumes', value: (b) => String(b.volumes.length) },
   { header: 'stored', value: (b) => gib(b.stored_bytes) },
   { header: 'location', value: (b) => b.location ?? '-' },
   { header: 'created', value: (b) => b.created_at },

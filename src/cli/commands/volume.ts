@@ -87,13 +87,14 @@ const create: Command = {
   name: 'create',
   summary: 'create a volume',
   usage:
-    '--name NAME --region CODE (--size-gib GIB | --from-backup ID | --from-snapshot SERVER:SNAPSHOT) [--label k=v]... [--wait]',
+    '--name NAME --region CODE (--size-gib GIB | --from-backup ID [--backup-volume VOL] | --from-snapshot SERVER:SNAPSHOT) [--label k=v]... [--wait]',
   description:
     'Creates an empty volume. A local volume is placed on a host when first attached (on the server’s host).\n' +
     'Operators may pass --project and --host to create it on a named host at once.\n' +
     'With --from-backup (a backup with a copy in the region) or --from-snapshot (a disk snapshot of a server of\n' +
     'the region) the volume is filled with that disk, placed at once (the server’s host for a snapshot), and\n' +
-    '--size-gib is optional (default: the source disk’s size).',
+    '--size-gib is optional (default: the source disk’s size). --backup-volume picks one of the volumes the\n' +
+    'backup holds (`vmcloud backup show`) instead of the server’s disk.',
   options: {
     name: { type: 'string', arg: 'NAME', help: 'volume name, unique in the project' },
     ...sizeOption(`size in GiB (1-${volumeMaxSizeGiB})`),
@@ -102,6 +103,11 @@ const create: Command = {
     project: { type: 'string', arg: 'ID', help: 'operators: the project of the volume' },
     host: { type: 'string', arg: 'HOST', help: 'operators: create it on this host (name or id)' },
     'from-backup': { type: 'string', arg: 'ID', help: 'fill it with this backup of a server disk (bkp_…)' },
+    'backup-volume': {
+      type: 'string',
+      arg: 'VOL',
+      help: 'with --from-backup: this volume of the backup (vol_…) instead of the server disk',
+    },
     'from-snapshot': {
       type: 'string',
       arg: 'SERVER:SNAPSHOT',
@@ -126,6 +132,8 @@ const create: Command = {
     const body: CreateVolumeBody = { name, region: normalizeRegion(requiredString(values, 'region')) };
     if (size !== undefined) body.size_gib = size;
     if (fromBackup !== undefined) body.from_backup = fromBackup.trim();
+    const backupVolume = stringOf(values, 'backup-volume');
+    if (backupVolume !== undefined) body.backup_volume_id = backupVolume.trim();
     if (fromSnapshot !== undefined) body.from_snapshot = parseSnapshotRef(fromSnapshot);
     const labels = parseKeyValues(stringsOf(values, 'label'), '--label');
     if (Object.keys(labels).length > 0) body.labels = labels;
