@@ -229,6 +229,20 @@ for (const dialect of testDialects()) {
       assert.equal((await t.waitForAction(fromPart.body.action.id)).status, 'success');
       assert.equal((await t.call('GET', '/v1/volumes')).body.volumes.length, before + 1);
 
+      // Made for a server: placed on its host and attached once filled; `server` needs from_backup.
+      const lone = await t.call('POST', '/v1/volumes', {
+        body: { name: 'lone', region: 'fra1', size_gib: 1, server: server.id },
+      });
+      assert.equal(lone.status, 400, JSON.stringify(lone.body));
+      const forServer = await t.call('POST', '/v1/volumes', {
+        body: { name: 'data-back', region: 'fra1', from_backup: done.id, backup_volume_id: volumeId, server: 'vb-1' },
+      });
+      assert.equal(forServer.status, 202, JSON.stringify(forServer.body));
+      assert.equal((await t.waitForAction(forServer.body.action.id)).status, 'success');
+      const attachedBack = (await t.call('GET', `/v1/volumes/${forServer.body.volume.id}`)).body.volume;
+      assert.equal(attachedBack.status, 'attached');
+      assert.equal(attachedBack.server_id, server.id);
+
       // A restore to a new server recreates the volume, on the new server's host, attached to it.
       const restore = await t.call('POST', `/v1/backups/${done.id}/actions/restore`, {
         body: { mode: 'to_new', name: 'vb-restored' },

@@ -108,6 +108,14 @@ export const CreateVolumeBody = Type.Object(
         description: "fill the volume with a backup of a server's disk (bkp_…), read from a copy in the region",
       }),
     ),
+    server: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 100,
+        description:
+          "with from_backup: made on this server's host and attached to it once filled (server id or name, of the volume's region)",
+      }),
+    ),
     backup_volume_id: Type.Optional(
       Type.String({
         pattern: '^vol_[0-9a-z]{1,60}$',
@@ -180,7 +188,7 @@ export const createVolume = defineOperation({
   tags,
   summary: 'Create a volume',
   description:
-    'A local volume created detached is placed on a host when first attached (the disk space is claimed on the server’s host). Operators may pass `project_id` and `host` to create it on a named host at once. With `from_backup` (a backup of one of the project’s servers, with a copy in the region) the volume is placed at once on an up host of the region; with `from_snapshot` on the server’s host; it is `creating` until the host has filled it (`error` with the reason if it could not). `size_gib` is then optional (default: the source disk’s size). `backup_volume_id` picks one of the backup’s volumes (its `volumes`) instead of the server’s disk. Refused with 400 `source_conflict` (both sources), `volume_too_small`, `backup_not_in_region`, `backup_volume_missing`, 404 `backup_not_found`, 409 `backup_not_restorable`, `region_mismatch`, `server_not_placed`, `snapshot_not_found`, `snapshots_unsupported`.',
+    'A local volume created detached is placed on a host when first attached (the disk space is claimed on the server’s host). Operators may pass `project_id` and `host` to create it on a named host at once. With `from_backup` (a backup of one of the project’s servers, with a copy in the region) the volume is placed at once on an up host of the region; with `from_snapshot` on the server’s host; it is `creating` until the host has filled it (`error` with the reason if it could not). `size_gib` is then optional (default: the source disk’s size). `backup_volume_id` picks one of the backup’s volumes (its `volumes`) instead of the server’s disk; `server` (with `from_backup`) places it on that server’s host and attaches it once filled (409 `region_mismatch`, `server_not_placed`, `server_deleting`). Refused with 400 `source_conflict` (both sources), `volume_too_small`, `backup_not_in_region`, `backup_volume_missing`, 404 `backup_not_found`, 409 `backup_not_restorable`, `region_mismatch`, `server_not_placed`, `snapshot_not_found`, `snapshots_unsupported`.',
   auth: 'project_or_operator',
   body: CreateVolumeBody,
   status: 202,

@@ -251,6 +251,22 @@ export function createVolumeService(deps: VolumesDeps) {
     };
   }
 
+  /** The server a volume made from a backup is for (row locked): of the project and region, placed, live. */
+  async function serverToAttach(tx: Tx, projectId: string, ref: string, region: string) {
+    const server = await deps.servers.findServer(tx, projectId, ref, { lock: true });
+    if (!server || server.deleted) throw notFound('server', ref);
+    if (server.desiredState === 'deleted')
+      throw conflict(`server ${server.name} is being deleted`, { reason: 'server_deleting' });
+    if (server.region !== region)
+      throw conflict(
+        `server ${server.name} is in ${server.region.toUpperCase()}: a volume attaches only to servers of its region`,
+        { reason: 'region_mismatch' },
+      );
+    if (server.hostId === null)
+      throw conflict(`server ${server.name} has no host (its host was forgotten)`, { reason: 'server_not_placed' });
+    return { id: server.id, hostId: server.hostId };
+  }
+
   /**
    * Places a volume made from a backup on one of `hosts` (the region's up hosts, read before the
    * transaction) with room, most free disk first; the claim is the scheduler's, guarded as always.
@@ -323,6 +339,10 @@ export function createVolumeService(deps: VolumesDeps) {
           reason: 'source_conflict',
           fields: [{ field: 'from_snapshot', message: 'not with from_backup' }],
         });
+      if (body.server !== undefined && body.from_backup === undefined)
+        throw new VmcError('invalid', 'server (attach once made) goes with from_backup; attach other volumes', {
+          fields: [{ field: 'server', message: 'only with from_backup' }],
+        });
       if (body.backup_volume_id !== undefined && body.from_backup === undefined)
         throw new VmcError('invalid', 'backup_volume_id names a volume of the backup given in from_backup', {
           fields: [{ field: 'backup_volume_id', message: 'only with from_backup' }],
@@ -381,15 +401,25 @@ export function createVolumeService(deps: VolumesDeps) {
             volume.hostId = host.id;
             await store.change(tx, volume.id, { hostId: host.id }, { nowIso: now, bumpVersion: false });
           }
+          const attachTo =
+            body.server === undefined ? null : await serverToAttach(tx, projectId, body.server, region.code);
           if (source) {
-            // Placed at once where its source is: the server's host, or an up host of a region with a copy.
-            if (source.hostId !== null) await claimOn(tx, hooks, volume, source.hostId, volume.sizeGiB);
-            volume.hostId = source.hostId ?? (await placeAnywhere(tx, hooks, volume, region.code, candidates));
-            await store.change(tx, volume.id, { hostId: volume.hostId }, { nowIso: now, bumpVersion: false });
+            // Placed at once where its source is: the server's host, or an up host of a region with a copy
+            // (the host of the server it is for, when one is named).
+            const hostId = source.hostId ?? attachTo?.hostId ?? null;
+            if (hostId !== null) await claimOn(tx, hooks, volume, hostId, volume.sizeGiB);
+            volume.hostId = hostId ?? (await placeAnywhere(tx, hooks, volume, region.code, candidates));
+            volume.serverId = attachTo?.id ?? null;
+            await store.change(
+              tx,
+              volume.id,
+              { hostId: volume.hostId, serverId: volume.serverId },
+              { nowIso: now, bumpVersion: false },
+            );
             await store.insertSource(tx, volume.id, source.record, now);
           }
           await deps.identity.reserveQuota(tx, projectId, { volumes: 1, volume_gib: volume.sizeGiB });
-          const action = await startAction(tx, volume, 'create', { status: 'available' });
+          const action = await startAction(tx, volume, 'create', { status: attachTo ? 'attached' : 'available' });
           await recordEvent(tx, hooks, 'volume.created', volume, {
             name: volume.name,
             size_gib: volume.sizeGiB,

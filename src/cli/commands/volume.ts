@@ -87,7 +87,7 @@ const create: Command = {
   name: 'create',
   summary: 'create a volume',
   usage:
-    '--name NAME --region CODE (--size-gib GIB | --from-backup ID [--backup-volume VOL] | --from-snapshot SERVER:SNAPSHOT) [--label k=v]... [--wait]',
+    '--name NAME --region CODE (--size-gib GIB | --from-backup ID [--backup-volume VOL] [--server SERVER] | --from-snapshot SERVER:SNAPSHOT) [--label k=v]... [--wait]',
   description:
     'Creates an empty volume. A local volume is placed on a host when first attached (on the server’s host).\n' +
     'Operators may pass --project and --host to create it on a named host at once.\n' +
@@ -103,6 +103,11 @@ const create: Command = {
     project: { type: 'string', arg: 'ID', help: 'operators: the project of the volume' },
     host: { type: 'string', arg: 'HOST', help: 'operators: create it on this host (name or id)' },
     'from-backup': { type: 'string', arg: 'ID', help: 'fill it with this backup of a server disk (bkp_…)' },
+    server: {
+      type: 'string',
+      arg: 'SERVER',
+      help: 'with --from-backup: make it on this server’s host and attach it once filled',
+    },
     'backup-volume': {
       type: 'string',
       arg: 'VOL',
@@ -134,6 +139,8 @@ const create: Command = {
     if (fromBackup !== undefined) body.from_backup = fromBackup.trim();
     const backupVolume = stringOf(values, 'backup-volume');
     if (backupVolume !== undefined) body.backup_volume_id = backupVolume.trim();
+    const forServer = stringOf(values, 'server');
+    if (forServer !== undefined) body.server = forServer.trim();
     if (fromSnapshot !== undefined) body.from_snapshot = parseSnapshotRef(fromSnapshot);
     const labels = parseKeyValues(stringsOf(values, 'label'), '--label');
     if (Object.keys(labels).length > 0) body.labels = labels;
