@@ -118,6 +118,7 @@ test(
       const after = await server();
       assert.deepEqual([after.delete_protection, after.rebuild_protection], [false, true]);
       await page.locator('#delete-protected-note').waitFor({ state: 'detached' });
+      await alert.waitFor({ state: 'detached' }); // the refusal no longer holds
     });
 
     await t.test('ISO: attached from the catalog (confirmed), then detached (confirmed)', async () => {

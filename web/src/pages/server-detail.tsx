@@ -38,6 +38,9 @@ export function ServerDetail({ me, id }: { me: CurrentPrincipal; id: string }) {
   useEffect(() => {
     void load();
   }, [load]);
+  // A refusal explained by a protection flag no longer holds once the flag changes.
+  const deleteProtection = server?.delete_protection;
+  useEffect(() => setError(null), [deleteProtection]);
   useLiveEvents((event) => {
     if (event.resource.type === 'server' && event.resource.id === id) void load();
   });

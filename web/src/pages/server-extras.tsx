@@ -36,17 +36,26 @@ const flags = [
   { key: 'delete_protection', label: 'deleteProtection' },
   { key: 'rebuild_protection', label: 'rebuildProtection' },
 ] as const;
+type Flag = (typeof flags)[number]['key'];
 
 export function ServerProtection({ me, server, reload }: Props) {
   const { t } = useFormat();
   const action = useAction();
   const may = canChange(me);
-  const toggle = (key: (typeof flags)[number]['key'], label: (typeof flags)[number]['label'], on: boolean) =>
+  // What was just asked shows at once; the server's answer replaces it (a refusal puts the old state back).
+  const [asked, setAsked] = useState<Partial<Record<Flag, boolean>>>({});
+  const toggle = (key: Flag, label: (typeof flags)[number]['label'], on: boolean) => {
+    setAsked((now) => ({ ...now, [key]: on }));
     void action.run(async () => {
-      await api.call(updateServer, { params: { id: server.id }, body: { [key]: on } });
-      await reload();
+      try {
+        await api.call(updateServer, { params: { id: server.id }, body: { [key]: on } });
+        await reload();
+      } finally {
+        setAsked((now) => ({ ...now, [key]: undefined }));
+      }
       return t('protectionSaved', { what: t(label), state: t(on ? 'on' : 'off') });
     });
+  };
   return (
     <section aria-labelledby="protection-title">
       <h2 id="protection-title">{t('protection')}</h2>
@@ -55,7 +64,11 @@ export function ServerProtection({ me, server, reload }: Props) {
         <legend className="sr-only">{t('protection')}</legend>
         {flags.map(({ key, label }) => (
           <label key={key} className="inline" data-protection={key} data-on={String(server[key])}>
-            <input type="checkbox" checked={server[key]} onChange={(e) => toggle(key, label, e.target.checked)} />{' '}
+            <input
+              type="checkbox"
+              checked={asked[key] ?? server[key]}
+              onChange={(e) => toggle(key, label, e.target.checked)}
+            />{' '}
             {t(label)}
           </label>
         ))}
@@ -76,7 +89,8 @@ function ServerIso({ me, server, reload }: Props) {
   const { ask, dialog } = useConfirm();
   const [iso, setIso] = useState('');
   const may = canChange(me);
-  const running = server.status === 'running' || server.desired_state === 'running';
+  // As the API decides: a server meant to run restarts into the ISO (or its disk) now; else at its next start.
+  const running = server.desired_state === 'running';
   const attach = (event: FormEvent) => {
     event.preventDefault();
     ask(
