@@ -17,6 +17,7 @@ import { navigate } from '../router.ts';
 import { SerialConsole } from './serial-console.tsx';
 import { ServerSections } from './server-sections.tsx';
 import { ServerManage } from './server-manage.tsx';
+import { ServerExtras, ServerProtection } from './server-extras.tsx';
 
 type Verb = 'start' | 'stop' | 'reboot' | 'delete';
 
@@ -37,6 +38,9 @@ export function ServerDetail({ me, id }: { me: CurrentPrincipal; id: string }) {
   useEffect(() => {
     void load();
   }, [load]);
+  // A refusal explained by a protection flag no longer holds once the flag changes.
+  const deleteProtection = server?.delete_protection;
+  useEffect(() => setError(null), [deleteProtection]);
   useLiveEvents((event) => {
     if (event.resource.type === 'server' && event.resource.id === id) void load();
   });
@@ -95,6 +99,12 @@ export function ServerDetail({ me, id }: { me: CurrentPrincipal; id: string }) {
             ? `${t('numaNodes')}: ${server.placement.numa_nodes.join(', ')}${server.placement.gpus.length ? ` · ${t('gpus')}: ${server.placement.gpus.join(', ')}` : ''}`
             : '—'}
         </dd>
+        <dt>{t('deleteProtection')}</dt>
+        <dd data-testid="fact-delete-protection">{t(server.delete_protection ? 'on' : 'off')}</dd>
+        <dt>{t('rebuildProtection')}</dt>
+        <dd data-testid="fact-rebuild-protection">{t(server.rebuild_protection ? 'on' : 'off')}</dd>
+        <dt>{t('attachedIso')}</dt>
+        <dd>{server.iso ?? '—'}</dd>
         <dt>{t('labels')}</dt>
         <dd>
           {Object.entries(server.labels)
@@ -114,12 +124,22 @@ export function ServerDetail({ me, id }: { me: CurrentPrincipal; id: string }) {
           <button type="button" onClick={() => setAsking('reboot')}>
             {t('reboot')}
           </button>
-          <button type="button" className="danger" onClick={() => setAsking('delete')}>
+          <button
+            type="button"
+            className="danger"
+            onClick={() => setAsking('delete')}
+            aria-describedby={server.delete_protection ? 'delete-protected-note' : undefined}
+          >
             {t('delete')}
           </button>
         </div>
       ) : (
         <p className="muted">{t('viewerNote')}</p>
+      )}
+      {canChange && server.delete_protection && (
+        <p className="muted" id="delete-protected-note">
+          {t('deleteProtectedNote')}
+        </p>
       )}
       <div aria-live="polite">{notice && <p className="notice">{notice}</p>}</div>
       <ErrorNotice error={error} />
@@ -133,8 +153,10 @@ export function ServerDetail({ me, id }: { me: CurrentPrincipal; id: string }) {
       >
         {asking && asking !== 'start' ? t(confirmKey[asking], { name: server.name }) : ''}
       </ConfirmDialog>
+      <ServerProtection me={me} server={server} reload={load} />
       <SerialConsole me={me} server={server} />
       <ServerManage me={me} server={server} />
+      <ServerExtras me={me} server={server} reload={load} />
       <ServerSections me={me} server={server} />
     </section>
   );

@@ -130,10 +130,20 @@ function ServerRebuild({ me, server }: { me: CurrentPrincipal; server: Server })
             ))}
           </select>
         </Field>
-        <button type="submit" className="danger" disabled={action.busy || !image}>
+        <button
+          type="submit"
+          className="danger"
+          disabled={action.busy || !image}
+          aria-describedby={server.rebuild_protection ? 'rebuild-protected-note' : undefined}
+        >
           {t('rebuild')}
         </button>
       </form>
+      {server.rebuild_protection && (
+        <p className="muted" id="rebuild-protected-note">
+          {t('rebuildProtectedNote')}
+        </p>
+      )}
       {action.view}
       {dialog}
     </section>

@@ -1,7 +1,8 @@
 /**
  * Webhooks: create (the signing secret shown once), enable/disable, delete (confirmed); one webhook with its
  * delivery log (each attempt: status code, latency, error), a test delivery, resending a delivery, replaying
- * the events since a time, and rotating the signing secret (confirmed; the new secret shown once).
+ * the events since a time, rotating the signing secret (confirmed; the new secret shown once), and editing
+ * its URL, event filters and description (`PATCH /v1/webhooks/{id}`, the URL checked as at creation).
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import {
@@ -22,6 +23,13 @@ import { api } from '../api.ts';
 import { ErrorNotice, ResourceTable, Field, Link, StatusBadge } from '../components.tsx';
 import { PageHeader, canChange, useAction, useConfirm, useFormat, useLoad } from '../hooks.tsx';
 
+/** Event filters typed as a list separated by commas or spaces. */
+const filtersOf = (text: string) =>
+  text
+    .split(/[\s,]+/)
+    .map((e) => e.trim())
+    .filter(Boolean);
+
 export function Webhooks({ me }: { me: CurrentPrincipal }) {
   const { t, when } = useFormat();
   const list = useLoad(async () => (await api.call(listWebhooks, { query: { limit: '100' } })).webhooks, []);
@@ -36,10 +44,7 @@ export function Webhooks({ me }: { me: CurrentPrincipal }) {
   const create = (event: FormEvent) => {
     event.preventDefault();
     void action.run(async () => {
-      const filters = events
-        .split(/[\s,]+/)
-        .map((e) => e.trim())
-        .filter(Boolean);
+      const filters = filtersOf(events);
       const answer = await api.call(createWebhook, {
         body: {
           url: url.trim(),
@@ -173,6 +178,11 @@ export function WebhookDetail({ me, id }: { me: CurrentPrincipal; id: string }) 
   const [newSecret, setNewSecret] = useState<string | null>(null);
   const [overlap, setOverlap] = useState('86400');
   const [since, setSince] = useState('');
+  const [edit, setEdit] = useState<{ url: string; events: string; description: string } | null>(null);
+  useEffect(() => {
+    if (hook.data)
+      setEdit({ url: hook.data.url, events: hook.data.events.join(', '), description: hook.data.description });
+  }, [hook.data]);
   const may = canChange(me);
 
   if (!hook.data) return hook.error ? <ErrorNotice error={hook.error} /> : <p>{t('loading')}</p>;
@@ -204,6 +214,18 @@ export function WebhookDetail({ me, id }: { me: CurrentPrincipal; id: string }) 
           return t('secretRotated');
         }),
     );
+  const save = (event: FormEvent) => {
+    event.preventDefault();
+    if (!edit) return;
+    void action.run(async () => {
+      await api.call(updateWebhook, {
+        params: { id },
+        body: { url: edit.url.trim(), events: filtersOf(edit.events), description: edit.description.trim() },
+      });
+      await hook.reload();
+      return t('webhookUpdated');
+    });
+  };
   const replay = (event: FormEvent) => {
     event.preventDefault();
     void action.run(async () => {
@@ -231,6 +253,39 @@ export function WebhookDetail({ me, id }: { me: CurrentPrincipal; id: string }) 
           <p>{t('secretOnce')}</p>
           <code>{newSecret}</code>
         </div>
+      )}
+      {may && edit && (
+        <form className="card" onSubmit={save} aria-labelledby="edit-webhook-title">
+          <h2 id="edit-webhook-title">{t('editWebhook')}</h2>
+          <Field id="edit-webhook-url" label="URL">
+            <input
+              id="edit-webhook-url"
+              type="url"
+              required
+              value={edit.url}
+              onChange={(e) => setEdit({ ...edit, url: e.target.value })}
+            />
+          </Field>
+          <Field id="edit-webhook-events" label={t('eventTypes')} help={t('eventTypesHelp')}>
+            <input
+              id="edit-webhook-events"
+              required
+              aria-describedby="edit-webhook-events-help"
+              value={edit.events}
+              onChange={(e) => setEdit({ ...edit, events: e.target.value })}
+            />
+          </Field>
+          <Field id="edit-webhook-description" label={t('description')}>
+            <input
+              id="edit-webhook-description"
+              value={edit.description}
+              onChange={(e) => setEdit({ ...edit, description: e.target.value })}
+            />
+          </Field>
+          <button type="submit" className="primary" disabled={action.busy}>
+            {t('save')}
+          </button>
+        </form>
       )}
       {may && (
         <div className="row">
