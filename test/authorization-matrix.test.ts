@@ -329,6 +329,7 @@ const rules: Record<string, Rule> = {
   createCreditNote: { params: { id: 'invoiceA' }, fresh: { id: 'issuedInvoiceA' } },
   runInvoicing: {},
   getSlaOverview: {},
+  listSlaCredits: {},
   setPrice: {
     // A price starts in the future (versions never rewrite the past), one version per date.
     body: (world) => ({

@@ -22,6 +22,7 @@ import {
   getServer,
   getSlaReport,
   listInvoices,
+  listSlaCredits,
   runInvoicing,
   setBillingAccount,
 } from '../src/contract/index.ts';
@@ -156,6 +157,34 @@ for (const dialect of testDialects()) {
       }
     });
 
+    test('operators list the credits of every project (pending until invoiced); a project token is refused', async () => {
+      const operator = createClient({ baseUrl: t.url, token: t.secrets.operatorToken });
+      const listed = await operator.call(listSlaCredits, { query: { month: '2026-04' } });
+      assert.equal(listed.month, '2026-04');
+      assert.deepEqual(
+        listed.credits.map((c) => [c.project_id, c.server_id, c.tier, c.credit_cents, c.status, c.invoice]),
+        [...projects]
+          .sort((a, b) => b.credit - a.credit)
+          .map((p) => [p.projectId, p.serverId, p.tier, p.credit, 'pending', null]),
+      );
+      for (const credit of listed.credits) {
+        assert.equal(credit.downtime_minutes, 180);
+        assert.equal(credit.region, 'par1');
+        assert.equal(credit.customer, `Customer ${credit.tier}`);
+        assert.ok(credit.availability_percent < 99.9, String(credit.availability_percent));
+      }
+      assert.equal(
+        listed.total_cents,
+        projects.reduce((sum, p) => sum + p.credit, 0),
+      );
+      const refused = await fetch(`${t.url}/v1/sla/credits`, {
+        headers: { authorization: `Bearer ${projects[0]!.token}` },
+      });
+      assert.equal(refused.status, 403);
+      // No credit in a month without an outage.
+      assert.deepEqual((await operator.call(listSlaCredits, { query: { month: '2026-03' } })).credits, []);
+    });
+
     test("April's invoices: 9.99 € each, minus exactly each tier's credit, with the VAT of each customer", async () => {
       const operator = createClient({ baseUrl: t.url, token: t.secrets.operatorToken });
       const run = await operator.call(runInvoicing, { body: { month: '2026-04' } });
@@ -181,6 +210,16 @@ for (const dialect of testDialects()) {
         const expectedVat = { standard: 2400, business: 0, enterprise: 0 }[p.tier]!;
         assert.equal(invoice.vat_cents, Math.floor(((999 + surcharge - p.credit) * expectedVat) / 10_000 + 0.5));
         assert.equal(invoice.total_cents, invoice.subtotal_cents + invoice.vat_cents);
+      }
+      // Invoiced now: the list names each invoice, with the invoice line's amount.
+      const listed = await operator.call(listSlaCredits, { query: { month: '2026-04' } });
+      for (const p of projects) {
+        const credit = listed.credits.find((c) => c.server_id === p.serverId)!;
+        const { invoices } = await p.client.call(listInvoices, { query: {} });
+        assert.deepEqual(
+          [credit.status, credit.credit_cents, credit.invoice],
+          ['invoiced', p.credit, { id: invoices[0]!.id, number: invoices[0]!.number, status: 'issued' }],
+        );
       }
       // Gapless numbers of one series in 2026.
       assert.deepEqual(numbers.sort(), ['VMC-2026-000001', 'VMC-2026-000002', 'VMC-2026-000003']);
