@@ -407,6 +407,8 @@ const rules: Record<string, Rule> = {
   switchSessionProject: { role: 'viewer', sessionOnly: true },
   // operator sessions (test/api-operator-sessions.test.ts covers them with sessions)
   operatorLogin: { signIn: true },
+  beginLinkTotpEnrolment: { signIn: true },
+  redeemOperatorLink: { signIn: true },
   operatorLogout: { operatorSessionOnly: true },
   getOperatorSession: {},
   listOperatorSessions: { operatorSessionOnly: true },
