@@ -1,8 +1,10 @@
 /** Messages of the resource pages (networks … status) and the operator area, in English and French. */
 import { enPages, frPages } from './i18n-pages.ts';
+import { enOperator, frOperator } from './i18n-operator.ts';
 
 export const enResources = {
   ...enPages,
+  ...enOperator,
   serialConsole: 'Serial console',
   openSerialConsole: 'Open the serial console',
   closeSerialConsole: 'Close the console',
@@ -284,6 +286,7 @@ export const enResources = {
 
 export const frResources: typeof enResources = {
   ...frPages,
+  ...frOperator,
   serialConsole: 'Console série',
   openSerialConsole: 'Ouvrir la console série',
   closeSerialConsole: 'Fermer la console',
