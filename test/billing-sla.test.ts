@@ -27,6 +27,7 @@ import {
   setBillingAccount,
 } from '../src/contract/index.ts';
 import { startTestControlPlane, testDialects, until, type TestControlPlane } from './helpers.ts';
+import { runCli } from '../src/cli/index.ts';
 import { startSimHost, type SimHost } from './sim-host.ts';
 
 const hostDownAfterMs = 1000;
@@ -181,6 +182,28 @@ for (const dialect of testDialects()) {
         headers: { authorization: `Bearer ${projects[0]!.token}` },
       });
       assert.equal(refused.status, 403);
+      // The CLI prints the same list.
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runCli(['sla', 'credits', '--month', '2026-04'], {
+        stdout: { write: (c: string) => out.push(c) },
+        stderr: { write: (c: string) => err.push(c) },
+        env: {
+          VMCLOUD_CONFIG: join(t.dataDir, 'none.json'),
+          VMCLOUD_URL: t.url,
+          VMCLOUD_TOKEN: t.secrets.operatorToken,
+        },
+        isTTY: false,
+      });
+      assert.equal(code, 0, err.join(''));
+      for (const p of projects)
+        assert.match(
+          out.join(''),
+          new RegExp(
+            `${p.projectId} +Customer ${p.tier} +${p.serverId} +par1 +180 .* ${(p.credit / 100).toFixed(2)} +pending`,
+          ),
+        );
+      assert.match(out.join(''), /Total 2026-04: 3\.54 EUR/);
       // No credit in a month without an outage.
       assert.deepEqual((await operator.call(listSlaCredits, { query: { month: '2026-03' } })).credits, []);
     });
