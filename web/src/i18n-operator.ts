@@ -28,6 +28,8 @@ export const enOperator = {
   operatorSessionRevoked: 'The session was revoked.',
   // a one-time link of an operator of no project
   reason_no_project: 'This account belongs to no project.',
+  reason_totp_invalid: 'The authentication code does not match: check the device’s clock and type the current code.',
+  reason_link_invalid: 'This link is unknown, expired or used already: ask an operator for a new one.',
   operatorLinkIntro:
     'This account is an operator’s and belongs to no project: it signs in to the operator area, which needs two-factor authentication. Add the key below to your authenticator app, then type its code.',
   operatorLinkTotpOn:
@@ -63,6 +65,9 @@ export const frOperator: typeof enOperator = {
     'Révoquer la session opérateur ouverte le {created} depuis {from} ? Qui l’utilise est aussitôt déconnecté de l’espace opérateur.',
   operatorSessionRevoked: 'La session a été révoquée.',
   reason_no_project: 'Ce compte n’appartient à aucun projet.',
+  reason_totp_invalid:
+    'Le code d’authentification ne correspond pas : vérifiez l’heure de l’appareil et tapez le code actuel.',
+  reason_link_invalid: 'Ce lien est inconnu, expiré ou déjà utilisé : demandez-en un nouveau à un opérateur.',
   operatorLinkIntro:
     'Ce compte est celui d’un opérateur et n’appartient à aucun projet : il se connecte à l’espace opérateur, qui exige l’authentification à deux facteurs. Ajoutez la clé ci-dessous à votre application d’authentification, puis tapez son code.',
   operatorLinkTotpOn:
