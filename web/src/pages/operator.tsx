@@ -837,7 +837,7 @@ function SlaCredits({ client }: { client: OperatorClient }) {
             { header: 'creditDowntime', cell: (c) => t('minutesShort', { n: c.downtime_minutes }) },
             {
               header: 'creditAvailability',
-              cell: (c) => `${number(c.availability_percent, 3)} % < ${c.target_percent} %`,
+              cell: (c) => `${number(c.availability_percent, 3)} % < ${number(Number(c.target_percent), 3)} %`,
             },
             { header: 'creditAmount', cell: (c) => <span className="num">{euros(c.credit_cents)}</span> },
             {
