@@ -307,4 +307,101 @@ for (const dialect of testDialects())
       const twice = await tcp.call('POST', '/v1/operator-users/unlink', { token: operatorToken, body: { email } });
       assert.equal(twice.status, 200, 'unlinking twice changes nothing');
     });
+
+    await t.test(
+      'an operator of no project sets a password through a link, turns TOTP on there, signs in',
+      async () => {
+        // The first start's operator (operator@vmcloud.local) is linked and belongs to no project.
+        const who = 'operator@vmcloud.local';
+        const issued = await tcp.call('POST', '/v1/users/reset-link', { token: operatorToken, body: { email: who } });
+        assert.equal(issued.status, 201, JSON.stringify(issued.body));
+        const token = issued.body.link.path.split('#token=')[1];
+        const totpOf = async () =>
+          (await tcp.call('GET', '/v1/operator-users', { token: operatorToken })).body.users.find(
+            (u: { email: string }) => u.email === who,
+          ).totp_enabled;
+
+        const asProject = await json('POST', '/v1/auth/links/redeem', { body: { token, password } });
+        assert.equal(asProject.status, 403);
+        assert.equal(asProject.body.reason, 'no_project');
+        assert.match(asProject.body.detail, /operator/);
+        const noCode = await json('POST', '/v1/auth/links/operator-redeem', { body: { token, password } });
+        assert.equal(noCode.status, 403);
+        assert.equal(noCode.body.reason, 'operator_totp_required');
+        const badLink = await json('POST', '/v1/auth/links/totp', { body: { token: `vml_${'x'.repeat(43)}` } });
+        assert.equal(badLink.status, 401);
+        assert.equal(badLink.body.reason, 'link_invalid');
+
+        const begun = await json('POST', '/v1/auth/links/totp', { body: { token } });
+        assert.equal(begun.status, 200, JSON.stringify(begun.body));
+        assert.match(begun.body.otpauth_uri, /^otpauth:\/\/totp\//);
+        const secret = base32Decode(begun.body.secret);
+        const wrongCode = totpAt(secret, clock.nowMs()) === '000000' ? '111111' : '000000';
+        const wrong = await json('POST', '/v1/auth/links/operator-redeem', {
+          body: { token, password, new_totp_code: wrongCode },
+        });
+        assert.equal(wrong.status, 400);
+        assert.equal(wrong.body.reason, 'totp_invalid');
+        const weak = await json('POST', '/v1/auth/links/operator-redeem', {
+          body: { token, password: 'operator@vmcloud.local', new_totp_code: totpAt(secret, clock.nowMs()) },
+        });
+        assert.equal(weak.body.reason, 'weak_password');
+        // Nothing was half done: no TOTP, no password, the link still works.
+        assert.equal(await totpOf(), false);
+        const noPassword = await json('POST', '/v1/auth/operator-login', {
+          body: { email: who, password, totp_code: totpAt(secret, clock.nowMs()) },
+        });
+        assert.equal(noPassword.body.reason, 'bad_credentials');
+
+        const ok = await json('POST', '/v1/auth/links/operator-redeem', {
+          body: { token, password, new_totp_code: totpAt(secret, clock.nowMs()) },
+        });
+        assert.equal(ok.status, 200, JSON.stringify(ok.body));
+        assert.equal(ok.body.user.email, who);
+        assert.equal(ok.body.user.totp_enabled, true);
+        assert.equal(ok.body.session.second_factor, 'totp');
+        assert.equal(ok.body.recovery_codes.length, 10);
+        assert.ok(!ok.response.headers.getSetCookie().some((c) => /^vmc_session=/.test(c)), 'no project session');
+        const jar = jarOf(ok.response, 'vmc_operator');
+        assert.equal((await json('GET', '/v1/hosts', { jars: [jar] })).status, 200);
+        assert.equal(await totpOf(), true);
+        const reused = await json('POST', '/v1/auth/links/operator-redeem', {
+          body: { token, password, totp_code: totpAt(secret, clock.nowMs()) },
+        });
+        assert.equal(reused.body.reason, 'link_invalid');
+        nextStep();
+        const signIn = await json('POST', '/v1/auth/operator-login', {
+          body: { email: who, password, totp_code: totpAt(secret, clock.nowMs()) },
+        });
+        assert.equal(signIn.status, 200, JSON.stringify(signIn.body));
+
+        // A later link: TOTP is on, so the link needs its code and offers no new secret; other sessions end.
+        const again = await tcp.call('POST', '/v1/users/reset-link', { token: operatorToken, body: { email: who } });
+        const token2 = again.body.link.path.split('#token=')[1];
+        const enrolAgain = await json('POST', '/v1/auth/links/totp', { body: { token: token2 } });
+        assert.equal(enrolAgain.status, 409);
+        assert.equal(enrolAgain.body.reason, 'totp_enabled');
+        nextStep();
+        const reset = await json('POST', '/v1/auth/links/operator-redeem', {
+          body: { token: token2, password: `${password} again`, totp_code: totpAt(secret, clock.nowMs()) },
+        });
+        assert.equal(reset.status, 200, JSON.stringify(reset.body));
+        assert.equal(reset.body.recovery_codes, null);
+        assert.equal((await json('GET', '/v1/hosts', { jars: [jar] })).status, 401, 'the earlier session ended');
+
+        // A person who is not an operator uses their link for their project, never here.
+        const member = await tcp.call('POST', '/v1/users', {
+          token: operatorToken,
+          body: { email: 'member-link@example.com', project_id: tcp.secrets.projectId, role: 'member' },
+        });
+        const memberToken = member.body.link.path.split('#token=')[1];
+        const notOperator = await json('POST', '/v1/auth/links/totp', { body: { token: memberToken } });
+        assert.equal(notOperator.status, 403);
+        assert.equal(notOperator.body.reason, 'not_operator');
+        const notOperatorRedeem = await json('POST', '/v1/auth/links/operator-redeem', {
+          body: { token: memberToken, password, new_totp_code: '123456' },
+        });
+        assert.equal(notOperatorRedeem.body.reason, 'not_operator');
+      },
+    );
   });

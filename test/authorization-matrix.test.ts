@@ -329,6 +329,7 @@ const rules: Record<string, Rule> = {
   createCreditNote: { params: { id: 'invoiceA' }, fresh: { id: 'issuedInvoiceA' } },
   runInvoicing: {},
   getSlaOverview: {},
+  listSlaCredits: {},
   setPrice: {
     // A price starts in the future (versions never rewrite the past), one version per date.
     body: (world) => ({
@@ -406,6 +407,8 @@ const rules: Record<string, Rule> = {
   switchSessionProject: { role: 'viewer', sessionOnly: true },
   // operator sessions (test/api-operator-sessions.test.ts covers them with sessions)
   operatorLogin: { signIn: true },
+  beginLinkTotpEnrolment: { signIn: true },
+  redeemOperatorLink: { signIn: true },
   operatorLogout: { operatorSessionOnly: true },
   getOperatorSession: {},
   listOperatorSessions: { operatorSessionOnly: true },

@@ -22,10 +22,12 @@ import {
   getServer,
   getSlaReport,
   listInvoices,
+  listSlaCredits,
   runInvoicing,
   setBillingAccount,
 } from '../src/contract/index.ts';
 import { startTestControlPlane, testDialects, until, type TestControlPlane } from './helpers.ts';
+import { runCli } from '../src/cli/index.ts';
 import { startSimHost, type SimHost } from './sim-host.ts';
 
 const hostDownAfterMs = 1000;
@@ -156,6 +158,56 @@ for (const dialect of testDialects()) {
       }
     });
 
+    test('operators list the credits of every project (pending until invoiced); a project token is refused', async () => {
+      const operator = createClient({ baseUrl: t.url, token: t.secrets.operatorToken });
+      const listed = await operator.call(listSlaCredits, { query: { month: '2026-04' } });
+      assert.equal(listed.month, '2026-04');
+      assert.deepEqual(
+        listed.credits.map((c) => [c.project_id, c.server_id, c.tier, c.credit_cents, c.status, c.invoice]),
+        [...projects]
+          .sort((a, b) => b.credit - a.credit)
+          .map((p) => [p.projectId, p.serverId, p.tier, p.credit, 'pending', null]),
+      );
+      for (const credit of listed.credits) {
+        assert.equal(credit.downtime_minutes, 180);
+        assert.equal(credit.region, 'par1');
+        assert.equal(credit.customer, `Customer ${credit.tier}`);
+        assert.ok(credit.availability_percent < 99.9, String(credit.availability_percent));
+      }
+      assert.equal(
+        listed.total_cents,
+        projects.reduce((sum, p) => sum + p.credit, 0),
+      );
+      const refused = await fetch(`${t.url}/v1/sla/credits`, {
+        headers: { authorization: `Bearer ${projects[0]!.token}` },
+      });
+      assert.equal(refused.status, 403);
+      // The CLI prints the same list.
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runCli(['sla', 'credits', '--month', '2026-04'], {
+        stdout: { write: (c: string) => out.push(c) },
+        stderr: { write: (c: string) => err.push(c) },
+        env: {
+          VMCLOUD_CONFIG: join(t.dataDir, 'none.json'),
+          VMCLOUD_URL: t.url,
+          VMCLOUD_TOKEN: t.secrets.operatorToken,
+        },
+        isTTY: false,
+      });
+      assert.equal(code, 0, err.join(''));
+      for (const p of projects)
+        assert.match(
+          out.join(''),
+          new RegExp(
+            `${p.projectId} +Customer ${p.tier} +${p.serverId} +par1 +180 .* ${(p.credit / 100).toFixed(2)} +pending`,
+          ),
+        );
+      assert.match(out.join(''), /Total 2026-04: 3\.54 EUR/);
+      // No credit in a month without an outage.
+      assert.deepEqual((await operator.call(listSlaCredits, { query: { month: '2026-03' } })).credits, []);
+    });
+
     test("April's invoices: 9.99 € each, minus exactly each tier's credit, with the VAT of each customer", async () => {
       const operator = createClient({ baseUrl: t.url, token: t.secrets.operatorToken });
       const run = await operator.call(runInvoicing, { body: { month: '2026-04' } });
@@ -181,6 +233,16 @@ for (const dialect of testDialects()) {
         const expectedVat = { standard: 2400, business: 0, enterprise: 0 }[p.tier]!;
         assert.equal(invoice.vat_cents, Math.floor(((999 + surcharge - p.credit) * expectedVat) / 10_000 + 0.5));
         assert.equal(invoice.total_cents, invoice.subtotal_cents + invoice.vat_cents);
+      }
+      // Invoiced now: the list names each invoice, with the invoice line's amount.
+      const listed = await operator.call(listSlaCredits, { query: { month: '2026-04' } });
+      for (const p of projects) {
+        const credit = listed.credits.find((c) => c.server_id === p.serverId)!;
+        const { invoices } = await p.client.call(listInvoices, { query: {} });
+        assert.deepEqual(
+          [credit.status, credit.credit_cents, credit.invoice],
+          ['invoiced', p.credit, { id: invoices[0]!.id, number: invoices[0]!.number, status: 'issued' }],
+        );
       }
       // Gapless numbers of one series in 2026.
       assert.deepEqual(numbers.sort(), ['VMC-2026-000001', 'VMC-2026-000002', 'VMC-2026-000003']);

@@ -16,6 +16,7 @@ import type {
   Revenue,
   SetBillingAccountBody,
   SetPriceBody,
+  SlaCredit,
   SlaOverview,
   SlaReport,
   Usage,
@@ -287,6 +288,69 @@ export function createBillingService(deps: BillingDeps) {
           };
         }),
       };
+    },
+
+    /**
+     * Operators: every server's SLA credit of a month, across projects. The figure is computed as the SLA
+     * report does; once the month's invoice of the project carries it, that invoice line's amount is the
+     * truth (and its status says whether it was voided). Largest first.
+     */
+    async slaCredits(
+      principal: Principal,
+      month?: string,
+    ): Promise<{ month: string; credits: SlaCredit[]; total_cents: number }> {
+      requireOperator(principal);
+      const m = month ?? currentMonth();
+      const range = monthRange(m);
+      const nowMs = clock.nowMs();
+      const loaded = await loadMonth(loaderDeps, db, range, nowMs);
+      const projectIds = [...loaded.usageByProject.keys()];
+      const accountsOf = await accounts.accounts(db, projectIds);
+      // The month's invoice of each project (not its credit notes): a live one over a voided one.
+      const invoiceOf = new Map<string, Invoice>();
+      for (const row of await invoices.list(db, { period: m, limit: 100_000 })) {
+        if (row.kind !== 'invoice') continue;
+        const seen = invoiceOf.get(row.project_id);
+        if (!seen || (seen.status === 'void' && row.status !== 'void')) invoiceOf.set(row.project_id, invoiceView(row));
+      }
+      const credits: SlaCredit[] = [];
+      for (const projectId of projectIds) {
+        const account = accountsOf.get(projectId);
+        const { sla } = await computeProject(loaderDeps, loaded, projectId, account);
+        const invoice = invoiceOf.get(projectId) ?? null;
+        const invoiced = new Map<string, number>();
+        for (const line of invoice?.lines ?? [])
+          if (line.kind === 'sla_credit' && line.resource_id) invoiced.set(line.resource_id, -line.amount_cents);
+        for (const server of sla.servers) {
+          const onInvoice = invoiced.get(server.server_id);
+          if (server.credit_cents <= 0 && onInvoice === undefined) continue;
+          const status: SlaCredit['status'] =
+            onInvoice !== undefined
+              ? invoice!.status === 'void'
+                ? 'voided'
+                : 'invoiced'
+              : nowMs < range.endMs
+                ? 'accruing'
+                : 'pending';
+          credits.push({
+            project_id: projectId,
+            customer: account?.name ?? null,
+            month: m,
+            tier: sla.tier,
+            server_id: server.server_id,
+            region: server.region,
+            downtime_minutes: server.downtime_minutes,
+            availability_percent: server.availability_percent,
+            target_percent: server.target_percent,
+            credit_cents: onInvoice ?? server.credit_cents,
+            status,
+            invoice:
+              onInvoice !== undefined ? { id: invoice!.id, number: invoice!.number, status: invoice!.status } : null,
+          });
+        }
+      }
+      credits.sort((a, b) => b.credit_cents - a.credit_cents || a.server_id.localeCompare(b.server_id));
+      return { month: m, credits, total_cents: credits.reduce((sum, c) => sum + c.credit_cents, 0) };
     },
 
     async listInvoices(

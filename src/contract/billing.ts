@@ -191,6 +191,30 @@ export const SlaOverview = Type.Object({
 });
 export type SlaOverview = Static<typeof SlaOverview>;
 
+export const slaCreditStatuses = ['accruing', 'pending', 'invoiced', 'voided'] as const;
+export type SlaCreditStatus = (typeof slaCreditStatuses)[number];
+
+export const SlaCredit = Type.Object({
+  project_id: Type.String(),
+  customer: Nullable(Type.String({ description: 'the name on the billing details; null when the project has none' })),
+  month: Month,
+  tier: Literals(slaTierValues),
+  server_id: Type.String(),
+  region: Type.String(),
+  downtime_minutes: Type.Integer(),
+  availability_percent: Type.Number(),
+  target_percent: Type.String(),
+  credit_cents: Type.Integer({ description: 'before VAT, a positive number; the invoice line’s once invoiced' }),
+  status: Literals(slaCreditStatuses, {
+    description:
+      '`accruing`: the month is running, the figure can still grow; `pending`: the month is over, not invoiced yet; `invoiced`: on the month’s invoice (draft, issued or paid); `voided`: that invoice was voided',
+  }),
+  invoice: Nullable(
+    Type.Object({ id: Type.String(), number: Nullable(Type.String()), status: Literals(invoiceStatuses) }),
+  ),
+});
+export type SlaCredit = Static<typeof SlaCredit>;
+
 export const Price = Type.Object({
   item: Type.String(),
   region: Type.String({ description: 'a region, or * for every region' }),
@@ -418,6 +442,20 @@ export const getSlaOverview = defineOperation({
   response: SlaOverview,
 });
 
+export const listSlaCredits = defineOperation({
+  operationId: 'listSlaCredits',
+  method: 'GET',
+  path: '/v1/sla/credits',
+  tags: ['billing'],
+  summary: 'The SLA credits of a month across every project, largest first (operators)',
+  description:
+    'One entry per server whose availability fell below its tier’s target in the month (default: this month): who, the server, its downtime, the credit and whether an invoice carries it yet.',
+  auth: 'operator',
+  query: MonthQuery,
+  status: 200,
+  response: Type.Object({ month: Month, credits: Type.Array(SlaCredit), total_cents: Type.Integer() }),
+});
+
 export const listPrices = defineOperation({
   operationId: 'listPrices',
   method: 'GET',
@@ -470,6 +508,7 @@ export const billingOperations = {
   runInvoicing,
   getSlaReport,
   getSlaOverview,
+  listSlaCredits,
   listPrices,
   setPrice,
   getRevenue,

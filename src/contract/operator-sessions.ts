@@ -7,7 +7,7 @@
 import { Type, type Static } from 'typebox';
 import { IdParams, Nullable } from './common.ts';
 import { defineOperation } from './operation.ts';
-import { AuthUser, Email, TotpCode, sessionFields } from './auth.ts';
+import { AuthUser, Email, TotpCode, TotpEnrolment, sessionFields } from './auth.ts';
 
 export const OperatorLoginBody = Type.Object(
   {
@@ -47,6 +47,30 @@ export const OperatorUser = Type.Object({
   totp_enabled: Type.Boolean({ description: 'an operator session needs it' }),
 });
 export type OperatorUser = Static<typeof OperatorUser>;
+
+export const LinkTokenBody = Type.Object(
+  { token: Type.String({ minLength: 1, maxLength: 200, description: 'the secret of the link (after #token=)' }) },
+  { additionalProperties: false },
+);
+
+export const RedeemOperatorLinkBody = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 200, description: 'the secret of the link (after #token=)' }),
+    password: Type.String({ minLength: 12, maxLength: 1024, description: 'the new password (12+ characters)' }),
+    totp_code: Type.Optional(TotpCode),
+    new_totp_code: Type.Optional(TotpCode),
+  },
+  { additionalProperties: false },
+);
+export type RedeemOperatorLinkBody = Static<typeof RedeemOperatorLinkBody>;
+
+export const OperatorLinkRedeemed = Type.Object({
+  ...OperatorSignedIn.properties,
+  recovery_codes: Nullable(
+    Type.Array(Type.String(), { description: 'TOTP turned on here: ten recovery codes, shown once' }),
+  ),
+});
+export type OperatorLinkRedeemed = Static<typeof OperatorLinkRedeemed>;
 
 export const OperatorUserBody = Type.Object({ email: Email }, { additionalProperties: false });
 
@@ -109,6 +133,34 @@ export const revokeOperatorSession = defineOperation({
   resource: 'session',
 });
 
+export const beginLinkTotpEnrolment = defineOperation({
+  operationId: 'beginLinkTotpEnrolment',
+  method: 'POST',
+  path: '/v1/auth/links/totp',
+  tags: ['auth', 'operators'],
+  summary: 'Begin TOTP enrolment with a one-time link (an operator without TOTP, e.g. of no project)',
+  description:
+    'A new secret for the user of the link, who must be linked as an operator and have no TOTP yet; it is turned on only when `POST /v1/auth/links/operator-redeem` verifies a code of it. The link stays unused. 401 `link_invalid`, 403 `not_operator`, 409 `totp_enabled` (a link never replaces a second factor the user has).',
+  auth: 'public',
+  body: LinkTokenBody,
+  status: 200,
+  response: TotpEnrolment,
+});
+
+export const redeemOperatorLink = defineOperation({
+  operationId: 'redeemOperatorLink',
+  method: 'POST',
+  path: '/v1/auth/links/operator-redeem',
+  tags: ['auth', 'operators'],
+  summary: 'Use a one-time link as an operator: set the password and open an operator session',
+  description:
+    'For users linked as operators, whether or not they belong to a project. A user with TOTP sends its `totp_code`; one without sends `new_totp_code`, a code of the secret `POST /v1/auth/links/totp` gave, and TOTP is turned on with the password (ten recovery codes in the answer, once). Sets the operator session cookies; every other session of the user is revoked. Nothing changes on a refusal: 401 `link_invalid`, 400 `weak_password`, 403 `not_operator`, 403 `operator_totp_required` (neither code), 409 `totp_not_pending`, 401 `totp_invalid` / `totp_replayed`.',
+  auth: 'public',
+  body: RedeemOperatorLinkBody,
+  status: 200,
+  response: OperatorLinkRedeemed,
+});
+
 export const listOperatorUsers = defineOperation({
   operationId: 'listOperatorUsers',
   method: 'GET',
@@ -154,6 +206,8 @@ export const operatorSessionOperations = {
   getOperatorSession,
   listOperatorSessions,
   revokeOperatorSession,
+  beginLinkTotpEnrolment,
+  redeemOperatorLink,
   listOperatorUsers,
   linkOperatorUser,
   unlinkOperatorUser,

@@ -19,6 +19,7 @@ import type {
   CurrentPrincipal,
   CurrentOperator,
   IssuedLink,
+  OperatorLinkRedeemed,
   OperatorSession,
   OperatorSignedIn,
   OperatorUser,
@@ -295,15 +296,17 @@ export function createPeopleService(deps: {
     };
   }
 
-  async function chooseMembership(tx: Tx, userId: string, projectId: string | undefined) {
-    const memberships = await store.memberships(tx, userId);
+  async function chooseMembership(tx: Tx, user: { id: string; isOperator: boolean }, projectId: string | undefined) {
+    const memberships = await store.memberships(tx, user.id);
     const membership = projectId ? memberships.find((m) => m.projectId === projectId) : memberships[0];
     if (!membership)
       throw new VmcError(
         'forbidden',
         projectId
           ? `you are not a member of project ${projectId}`
-          : 'this account belongs to no project yet: ask an operator to add it to one',
+          : user.isOperator
+            ? 'this account belongs to no project: it is an operator’s, for the operator area'
+            : 'this account belongs to no project yet: ask an operator to add it to one',
         { reason: 'no_project' },
       );
     return membership;
@@ -427,6 +430,82 @@ export function createPeopleService(deps: {
     );
   }
 
+  /**
+   * A one-time link that can still be used, and its user. Unknown, used or expired links answer alike
+   * (`link_invalid`) and count against the client address, as bad sign-ins do.
+   */
+  async function usableLink(token: string, client: ClientInfo) {
+    const keys = [`ip:${client.ip}`];
+    refuseIfThrottled(keys);
+    const link = /^vml_[A-Za-z0-9_-]{43}$/.test(token) ? await store.linkByHash(db, sha256(token)) : null;
+    if (!link || link.usedAt || link.expiresAt <= clock.nowIso()) {
+      throttleState = recordFailure(throttleState, keys, clock.nowMs(), limit);
+      throw unauthenticated('this link is unknown, expired or used already: ask for a new one', 'link_invalid');
+    }
+    const user = await store.userById(db, link.userId);
+    if (!user) throw unauthenticated('this link is unknown, expired or used already', 'link_invalid');
+    return { link, user, keys };
+  }
+
+  /** A new TOTP secret, pending until a code of it is verified (refused when TOTP is on already). */
+  async function beginEnrolment(user: { id: string; email: string }): Promise<{ secret: string; otpauth_uri: string }> {
+    const secret = newTotpSecret();
+    await inTransaction(db, async (tx) => {
+      await store.ensureCredentials(tx, user.id, clock.nowIso());
+      const credentials = await store.credentials(tx, user.id);
+      if (credentials?.totpSecretId)
+        throw new VmcError('conflict', 'two-factor authentication is on already; turn it off first', {
+          reason: 'totp_enabled',
+        });
+      if (credentials?.totpPendingSecretId) await deps.keyStore.remove(credentials.totpPendingSecretId, tx);
+      const pendingId = await deps.keyStore.seal(totpSecretPurpose, secret, tx);
+      await store.setTotp(tx, user.id, { pendingSecretId: pendingId }, clock.nowIso());
+    });
+    return { secret: base32Encode(secret), otpauth_uri: otpauthUri({ secret, issuer, account: user.email }) };
+  }
+
+  /**
+   * Verifies a code of the pending secret and turns TOTP on with ten new recovery codes, in `tx` (the
+   * caller's transaction: nothing stays on a later refusal).
+   */
+  async function finishEnrolment(tx: Tx, hooks: TxHooks, userId: string, code: string): Promise<string[]> {
+    const credentials = await store.credentials(tx, userId);
+    if (!credentials?.totpPendingSecretId)
+      throw new VmcError('conflict', 'no enrolment in progress: begin with POST /v1/auth/totp', {
+        reason: 'totp_not_pending',
+      });
+    const secret = await deps.keyStore.open(credentials.totpPendingSecretId, { purpose: totpSecretPurpose, q: tx });
+    const step = matchStep(secret, code, clock.nowMs());
+    if (step === null)
+      throw invalid('the code does not match: check the time of the device and type the current code', {
+        reason: 'totp_invalid',
+        fields: [{ field: 'code', message: 'does not match the new secret' }],
+      });
+    const nowIso = clock.nowIso();
+    await store.setTotp(
+      tx,
+      userId,
+      { secretId: credentials.totpPendingSecretId, pendingSecretId: null, enabledAt: nowIso },
+      nowIso,
+    );
+    await store.claimTotpStep(tx, userId, step);
+    const codes = Array.from({ length: recoveryCodeCount }, newRecoveryCode);
+    await store.replaceRecoveryCodes(
+      tx,
+      userId,
+      codes.map((c) => sha256(normalizeRecoveryCode(c))),
+      nowIso,
+    );
+    await deps.events.record(tx, hooks, {
+      type: 'user.totp_enabled',
+      projectId: null,
+      resourceType: 'user',
+      resourceId: userId,
+      data: {},
+    });
+    return codes;
+  }
+
   return {
     /** The cookie of a session → the principal it acts as, and its CSRF token's hash. */
     async authenticateSession(secret: string): Promise<SessionAuthentication> {
@@ -490,7 +569,7 @@ export function createPeopleService(deps: {
           const secondFactor: SecondFactor = credentials?.totpSecretId
             ? await checkSecondFactor(tx, user.id, credentials.totpSecretId, input)
             : 'none';
-          const membership = await chooseMembership(tx, user.id, input.projectId);
+          const membership = await chooseMembership(tx, user, input.projectId);
           if (verdict.needsRehash)
             await store.setPassword(tx, user.id, await hasher.hash(input.password), clock.nowIso());
           const opened = await openSession(tx, hooks, {
@@ -714,60 +793,14 @@ export function createPeopleService(deps: {
       const session = await sessionOf(principal);
       const user = await store.userById(db, session.userId);
       if (!user) throw notFound('user', session.userId);
-      const secret = newTotpSecret();
-      await inTransaction(db, async (tx) => {
-        await store.ensureCredentials(tx, user.id, clock.nowIso());
-        const credentials = await store.credentials(tx, user.id);
-        if (credentials?.totpSecretId)
-          throw new VmcError('conflict', 'two-factor authentication is on already; turn it off first', {
-            reason: 'totp_enabled',
-          });
-        if (credentials?.totpPendingSecretId) await deps.keyStore.remove(credentials.totpPendingSecretId, tx);
-        const pendingId = await deps.keyStore.seal(totpSecretPurpose, secret, tx);
-        await store.setTotp(tx, user.id, { pendingSecretId: pendingId }, clock.nowIso());
-      });
-      return { secret: base32Encode(secret), otpauth_uri: otpauthUri({ secret, issuer, account: user.email }) };
+      return beginEnrolment(user);
     },
 
     async verifyTotp(principal: Principal, code: string): Promise<{ recovery_codes: string[] }> {
       const session = await sessionOf(principal);
-      return inTransaction(db, async (tx, hooks) => {
-        const credentials = await store.credentials(tx, session.userId);
-        if (!credentials?.totpPendingSecretId)
-          throw new VmcError('conflict', 'no enrolment in progress: begin with POST /v1/auth/totp', {
-            reason: 'totp_not_pending',
-          });
-        const secret = await deps.keyStore.open(credentials.totpPendingSecretId, { purpose: totpSecretPurpose, q: tx });
-        const step = matchStep(secret, code, clock.nowMs());
-        if (step === null)
-          throw invalid('the code does not match: check the time of the device and type the current code', {
-            reason: 'totp_invalid',
-            fields: [{ field: 'code', message: 'does not match the new secret' }],
-          });
-        const nowIso = clock.nowIso();
-        await store.setTotp(
-          tx,
-          session.userId,
-          { secretId: credentials.totpPendingSecretId, pendingSecretId: null, enabledAt: nowIso },
-          nowIso,
-        );
-        await store.claimTotpStep(tx, session.userId, step);
-        const codes = Array.from({ length: recoveryCodeCount }, newRecoveryCode);
-        await store.replaceRecoveryCodes(
-          tx,
-          session.userId,
-          codes.map((c) => sha256(normalizeRecoveryCode(c))),
-          nowIso,
-        );
-        await deps.events.record(tx, hooks, {
-          type: 'user.totp_enabled',
-          projectId: null,
-          resourceType: 'user',
-          resourceId: session.userId,
-          data: {},
-        });
-        return { recovery_codes: codes };
-      });
+      return inTransaction(db, async (tx, hooks) => ({
+        recovery_codes: await finishEnrolment(tx, hooks, session.userId, code),
+      }));
     },
 
     async disableTotp(principal: Principal, password: string): Promise<void> {
@@ -824,15 +857,7 @@ export function createPeopleService(deps: {
       recoveryCode?: string;
       client: ClientInfo;
     }): Promise<SessionIssued> {
-      const keys = [`ip:${input.client.ip}`];
-      refuseIfThrottled(keys);
-      const link = /^vml_[A-Za-z0-9_-]{43}$/.test(input.token) ? await store.linkByHash(db, sha256(input.token)) : null;
-      if (!link || link.usedAt || link.expiresAt <= clock.nowIso()) {
-        throttleState = recordFailure(throttleState, keys, clock.nowMs(), limit);
-        throw unauthenticated('this link is unknown, expired or used already: ask for a new one', 'link_invalid');
-      }
-      const user = await store.userById(db, link.userId);
-      if (!user) throw unauthenticated('this link is unknown, expired or used already', 'link_invalid');
+      const { link, user } = await usableLink(input.token, input.client);
       const problem = passwordProblem(input.password, user.email);
       if (problem)
         throw invalid(`the password ${problem}`, {
@@ -846,7 +871,7 @@ export function createPeopleService(deps: {
         const secondFactor: SecondFactor = credentials?.totpSecretId
           ? await checkSecondFactor(tx, user.id, credentials.totpSecretId, input)
           : 'link';
-        const membership = await chooseMembership(tx, user.id, undefined);
+        const membership = await chooseMembership(tx, user, undefined);
         if (!(await store.useLink(tx, link.id, clock.nowIso())))
           throw unauthenticated('this link was used already', 'link_invalid');
         await store.setPassword(tx, user.id, hash, clock.nowIso());
@@ -866,6 +891,101 @@ export function createPeopleService(deps: {
         });
         return issued(tx, opened, membership);
       });
+    },
+
+    /**
+     * TOTP enrolment through a one-time link, for an operator who has no TOTP yet (an operator of no project
+     * has no Account page to do it in): the pending secret that `redeemOperatorLink` turns on. The link
+     * stays unused.
+     */
+    async beginLinkTotp(input: {
+      token: string;
+      client: ClientInfo;
+    }): Promise<{ secret: string; otpauth_uri: string }> {
+      const { user } = await usableLink(input.token, input.client);
+      if (!user.isOperator)
+        throw new VmcError(
+          'forbidden',
+          'this account is not an operator: set the password, then turn two-factor on in Account',
+          { reason: 'not_operator' },
+        );
+      return beginEnrolment(user);
+    },
+
+    /**
+     * A one-time link used by an operator: the password set, TOTP checked (or turned on with a code of the
+     * secret `beginLinkTotp` gave), the user's other sessions revoked and an operator session opened — all
+     * in one transaction, so a refusal changes nothing. Works for operators of no project.
+     */
+    async redeemOperatorLink(input: {
+      token: string;
+      password: string;
+      totpCode?: string;
+      newTotpCode?: string;
+      client: ClientInfo;
+    }): Promise<{ signedIn: OperatorLinkRedeemed; sessionSecret: string; csrfToken: string }> {
+      const { link, user, keys } = await usableLink(input.token, input.client);
+      if (!user.isOperator)
+        throw new VmcError('forbidden', 'this account is not an operator: use the link to sign in to its project', {
+          reason: 'not_operator',
+        });
+      const problem = passwordProblem(input.password, user.email);
+      if (problem)
+        throw invalid(`the password ${problem}`, {
+          reason: 'weak_password',
+          fields: [{ field: 'password', message: problem }],
+        });
+      const hash = await hasher.hash(input.password);
+      try {
+        return await inTransaction(db, async (tx, hooks) => {
+          await store.ensureCredentials(tx, user.id, clock.nowIso());
+          const credentials = await store.credentials(tx, user.id);
+          let recoveryCodes: string[] | null = null;
+          let secondFactor: SecondFactor;
+          if (credentials?.totpSecretId) {
+            // A link never replaces the second factor the user has; recovery codes do not open operator sessions.
+            secondFactor = await checkSecondFactor(tx, user.id, credentials.totpSecretId, { totpCode: input.totpCode });
+          } else if (input.newTotpCode) {
+            recoveryCodes = await finishEnrolment(tx, hooks, user.id, input.newTotpCode);
+            secondFactor = 'totp';
+          } else
+            throw new VmcError(
+              'forbidden',
+              'operator sessions need two-factor authentication: begin it with this link (POST /v1/auth/links/totp) and send a code of it',
+              { reason: 'operator_totp_required' },
+            );
+          if (!(await store.useLink(tx, link.id, clock.nowIso())))
+            throw unauthenticated('this link was used already', 'link_invalid');
+          await store.setPassword(tx, user.id, hash, clock.nowIso());
+          await revokeSessions(tx, hooks, { userId: user.id }, 'password_reset');
+          await deps.events.record(tx, hooks, {
+            type: 'user.password_changed',
+            projectId: null,
+            resourceType: 'user',
+            resourceId: user.id,
+            data: { via: link.purpose },
+          });
+          const opened = await openSession(tx, hooks, {
+            userId: user.id,
+            projectId: '',
+            secondFactor,
+            client: input.client,
+            kind: 'operator',
+          });
+          const signedIn: OperatorLinkRedeemed = {
+            user: await userView(tx, user.id),
+            session: operatorSessionView(opened.record, opened.record.id),
+            csrf_token: opened.csrfToken,
+            recovery_codes: recoveryCodes,
+          };
+          return { signedIn, sessionSecret: opened.secret, csrfToken: opened.csrfToken };
+        });
+      } catch (error) {
+        // A wrong code counts against the address, as a wrong sign-in does.
+        if (error instanceof VmcError && (error.reason === 'totp_invalid' || error.reason === 'totp_replayed'))
+          throttleState = recordFailure(throttleState, keys, clock.nowMs(), limit);
+        throw error;
+      }
     },
 
     /** Operators: a user in a project with a role, and a link to set their password. */

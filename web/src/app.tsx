@@ -81,6 +81,8 @@ export function App() {
   let page;
   if (path === '/reset') page = <ResetPassword onSignedIn={signedIn} />;
   else if (path === '/invite') page = <AcceptInvitation onSignedIn={signedIn} />;
+  // The operator area signs in on its own (an operator session): an operator of no project uses it too.
+  else if (path === '/operator' || path.startsWith('/operator/')) page = <OperatorArea path={path} />;
   else if (me === undefined) page = error ? <ErrorNotice error={error} /> : <p>{t('loading')}</p>;
   else if (me === null || path === '/sign-in') page = <SignIn onSignedIn={signedIn} />;
   else if (path === '/' || path === '/servers') page = <ServerList me={me} />;
@@ -105,7 +107,6 @@ export function App() {
   else if (path.startsWith('/ddos/attacks/')) page = <AttackDetail id={idAfter('/ddos/attacks/')} />;
   else if (path === '/flow-logs') page = <FlowLogsPage me={me} />;
   else if (path === '/status') page = <PlatformStatus />;
-  else if (path === '/operator' || path.startsWith('/operator/')) page = <OperatorArea path={path} />;
   else if (path === '/account') page = <Account me={me} onChanged={refresh} />;
   else page = <p>{t('notFoundPage')}</p>;
 

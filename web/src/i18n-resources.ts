@@ -1,10 +1,12 @@
 /** Messages of the resource pages (networks … status) and the operator area, in English and French. */
 import { enPages, frPages } from './i18n-pages.ts';
 import { enExtras, frExtras } from './i18n-server-extras.ts';
+import { enOperator, frOperator } from './i18n-operator.ts';
 
 export const enResources = {
   ...enPages,
   ...enExtras,
+  ...enOperator,
   serialConsole: 'Serial console',
   openSerialConsole: 'Open the serial console',
   closeSerialConsole: 'Close the console',
@@ -287,6 +289,7 @@ export const enResources = {
 export const frResources: typeof enResources = {
   ...frPages,
   ...frExtras,
+  ...frOperator,
   serialConsole: 'Console série',
   openSerialConsole: 'Ouvrir la console série',
   closeSerialConsole: 'Fermer la console',

@@ -11,6 +11,7 @@ import {
   getInvoice,
   getRevenue,
   getSlaOverview,
+  listSlaCredits,
   getSlaReport,
   getUsage,
   issueInvoice,
@@ -425,10 +426,46 @@ const slaOverview: Command = {
   },
 };
 
+const slaCredits: Command = {
+  name: 'credits',
+  summary: "the month's SLA credits across every project, largest first, and whether they are invoiced (operators)",
+  usage: '[--month YYYY-MM]',
+  options: monthOption,
+  examples: ['vmcloud --profile operator sla credits --month 2026-04'],
+  async run(ctx, { values }) {
+    const month = monthOf(values);
+    const listed = await (await ctx.client()).call(listSlaCredits, { query: month ? { month } : {} });
+    if (ctx.output !== 'table') {
+      ctx.out(renderData(ctx.output, listed));
+      return 0;
+    }
+    ctx.out(
+      renderList(
+        'table',
+        [
+          { header: 'project', value: (c) => c.project_id },
+          { header: 'customer', value: (c) => c.customer ?? '-' },
+          { header: 'server', value: (c) => c.server_id },
+          { header: 'region', value: (c) => c.region },
+          { header: 'down min', value: (c) => c.downtime_minutes, align: 'right' },
+          { header: 'availability %', value: (c) => c.availability_percent, align: 'right' },
+          { header: 'credit EUR', value: (c) => euros(c.credit_cents), align: 'right' },
+          { header: 'status', value: (c) => c.status },
+          { header: 'invoice', value: (c) => c.invoice?.number ?? c.invoice?.id ?? '-' },
+        ],
+        listed.credits,
+        `No SLA credit in ${listed.month}.`,
+      ),
+    );
+    ctx.out(`Total ${listed.month}: ${euros(listed.total_cents)} EUR\n`);
+    return 0;
+  },
+};
+
 export const slaGroup: Group = {
   name: 'sla',
   summary: 'SLA reports: availability, breaches, automatic credits',
-  commands: [slaReport, slaOverview],
+  commands: [slaReport, slaOverview, slaCredits],
 };
 
 const priceColumns: Column<Price>[] = [

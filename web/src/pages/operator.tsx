@@ -1,7 +1,8 @@
 /**
  * The operator area: hosts (state, health, utilisation; drain and back to active, confirmed), capacity per
  * product and region as a heat map, the placement audit, regions (status, confirmed), incidents and
- * maintenances (open, resolve, schedule, cancel), revenue.
+ * maintenances (open, resolve, schedule, cancel), revenue, the SLA credits of every project (a month's, with
+ * their invoicing state), and the operator's own operator sessions (revoke, confirmed).
  *
  * Operators sign this area in with an operator session (issue #16): email, password and the TOTP code of a
  * user linked as an operator (`vmcloud operator-user link`). The session lives in its own cookies
@@ -23,20 +24,25 @@ import {
   listHosts,
   listIncidents,
   listMaintenances,
+  listOperatorSessions,
   listRegions,
+  listSlaCredits,
   operatorLogin,
   operatorLogout,
   regionStatuses,
   resolveIncident,
+  revokeOperatorSession,
   setHostState,
   setRegionStatus,
   type Host,
   type HostState,
   type Incident,
   type Maintenance,
+  type OperatorSession,
   type Region,
   type RegionCapacity,
   type RegionStatus,
+  type SlaCredit,
 } from '../../../src/contract/index.ts';
 import { VmcError } from '../api.ts';
 import { ErrorNotice, Field, Link, ResourceTable, StatusBadge } from '../components.tsx';
@@ -103,6 +109,8 @@ export function OperatorArea({ path }: { path: string }) {
     ['/operator/regions', 'regionsTab'],
     ['/operator/incidents', 'incidentsAndMaintenances'],
     ['/operator/revenue', 'revenue'],
+    ['/operator/sla-credits', 'slaCreditsTab'],
+    ['/operator/sessions', 'operatorSessionsTab'],
   ];
   let body: ReactNode;
   if (path === '/operator/capacity') body = <CapacityHeatMap client={client} />;
@@ -110,6 +118,8 @@ export function OperatorArea({ path }: { path: string }) {
   else if (path === '/operator/regions') body = <Regions client={client} />;
   else if (path === '/operator/incidents') body = <Incidents client={client} />;
   else if (path === '/operator/revenue') body = <Revenue client={client} />;
+  else if (path === '/operator/sla-credits') body = <SlaCredits client={client} />;
+  else if (path === '/operator/sessions') body = <OperatorSessions client={client} />;
   else body = <Hosts client={client} />;
   return (
     <section aria-labelledby="operator-title">
@@ -758,6 +768,157 @@ function Revenue({ client }: { client: OperatorClient }) {
           )}
         </>
       )}
+    </>
+  );
+}
+
+/** The SLA credits of a month (this one by default) across every project, largest first. */
+function SlaCredits({ client }: { client: OperatorClient }) {
+  const { t, euros, number } = useFormat();
+  const [month, setMonth] = useState('');
+  const [draft, setDraft] = useState('');
+  const credits = useLoad(() => client.call(listSlaCredits, { query: month ? { month } : {} }), [client, month]);
+  const data = credits.data;
+  const show = (event: FormEvent) => {
+    event.preventDefault();
+    setMonth(draft);
+  };
+  return (
+    <>
+      <h2>{t('slaCreditsTab')}</h2>
+      <p className="help">{t('slaCreditsHelp')}</p>
+      <form className="row" onSubmit={show} aria-label={t('slaCreditsTab')}>
+        <Field id="credits-month" label={t('month')}>
+          <input
+            id="credits-month"
+            type="month"
+            value={draft || data?.month || ''}
+            onChange={(e) => setDraft(e.target.value)}
+          />
+        </Field>
+        <button type="submit">{t('showMonth')}</button>
+      </form>
+      <ErrorNotice error={credits.error} />
+      {data && (
+        <p data-testid="sla-credits-total">
+          {data.credits.length === 0
+            ? t('noSlaCredits')
+            : t('creditsTotal', { amount: euros(data.total_cents), n: data.credits.length })}
+        </p>
+      )}
+      {!(data === null && credits.error) && (data === null || data.credits.length > 0) && (
+        <ResourceTable<SlaCredit>
+          testId="sla-credits"
+          rows={data?.credits ?? null}
+          rowKey={(c) => `${c.project_id}/${c.server_id}`}
+          rowData={(c) => ({ 'data-server': c.server_id, 'data-project': c.project_id })}
+          columns={[
+            {
+              header: 'creditCustomer',
+              cell: (c) => (
+                <>
+                  {c.customer ?? <span className="muted">{t('noBillingDetails')}</span>}
+                  <div className="muted">
+                    {c.project_id} · {c.tier}
+                  </div>
+                </>
+              ),
+            },
+            { header: 'month', cell: (c) => c.month },
+            {
+              header: 'server',
+              cell: (c) => (
+                <>
+                  <code>{c.server_id}</code>
+                  <div className="muted">{c.region.toUpperCase()}</div>
+                </>
+              ),
+            },
+            { header: 'creditDowntime', cell: (c) => t('minutesShort', { n: c.downtime_minutes }) },
+            {
+              header: 'creditAvailability',
+              cell: (c) => `${number(c.availability_percent, 3)} % < ${number(Number(c.target_percent), 3)} %`,
+            },
+            { header: 'creditAmount', cell: (c) => <span className="num">{euros(c.credit_cents)}</span> },
+            {
+              header: 'status',
+              cell: (c) => (
+                <>
+                  <span className={`badge status-${c.status}`} data-status={c.status}>
+                    {t(`creditStatus_${c.status}` as MessageKey)}
+                  </span>
+                  {c.invoice && <div className="muted">{c.invoice.number ?? c.invoice.id}</div>}
+                </>
+              ),
+            },
+          ]}
+        />
+      )}
+    </>
+  );
+}
+
+/** The signed-in operator's operator sessions; revoking one (confirmed) signs it out at once. */
+function OperatorSessions({ client }: { client: OperatorClient }) {
+  const { t, when } = useFormat();
+  const sessions = useLoad(async () => (await client.call(listOperatorSessions)).sessions, [client]);
+  const action = useAction();
+  const { ask, dialog } = useConfirm();
+  const revoke = (session: OperatorSession) =>
+    ask(
+      t('revokeOperatorSession'),
+      t('confirmRevokeOperatorSession', { created: when(session.created_at), from: session.source_ip ?? '—' }),
+      () =>
+        void action.run(async () => {
+          await client.call(revokeOperatorSession, { params: { id: session.id } });
+          await sessions.reload();
+          return t('operatorSessionRevoked');
+        }),
+      { label: t('revoke') },
+    );
+  return (
+    <>
+      <h2>{t('operatorSessionsTab')}</h2>
+      <p className="help">{t('operatorSessionsHelp')}</p>
+      <ErrorNotice error={sessions.error} />
+      {action.view}
+      {!(sessions.data === null && sessions.error) && (
+        <ResourceTable<OperatorSession>
+          testId="operator-sessions"
+          rows={sessions.data}
+          rowKey={(s) => s.id}
+          rowData={(s) => ({ 'data-session': s.id, 'data-current': String(s.current) })}
+          columns={[
+            {
+              header: 'created',
+              cell: (s) => (
+                <>
+                  {when(s.created_at)} {s.current && <strong>({t('thisSession')})</strong>}
+                </>
+              ),
+            },
+            { header: 'lastSeen', cell: (s) => when(s.last_seen_at) },
+            {
+              header: 'from',
+              cell: (s) => (
+                <>
+                  {s.source_ip ?? '—'} <span className="muted">{s.user_agent?.slice(0, 40)}</span>
+                </>
+              ),
+            },
+            { header: 'secondFactor', cell: (s) => s.second_factor },
+            { header: 'expires', cell: (s) => when(s.expires_at) },
+          ]}
+          actions={(s) =>
+            s.current ? null : (
+              <button type="button" className="danger" disabled={action.busy} onClick={() => revoke(s)}>
+                {t('revoke')}
+              </button>
+            )
+          }
+        />
+      )}
+      {dialog}
     </>
   );
 }

@@ -3,7 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { login } from '../../../src/contract/index.ts';
 import { api, VmcError } from '../api.ts';
 import { useT } from '../i18n.tsx';
-import { ErrorNotice, Field } from '../components.tsx';
+import { ErrorNotice, Field, Link } from '../components.tsx';
 
 export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
   const { t } = useT();
@@ -84,6 +84,11 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
           </>
         )}
         <ErrorNotice error={error} />
+        {error instanceof VmcError && error.reason === 'no_project' && (
+          <p>
+            {t('signInNoProjectOperator')} <Link href="/operator">{t('openOperatorArea')}</Link>
+          </p>
+        )}
         <button type="submit" className="primary" disabled={busy}>
           {step === 'password' ? t('signIn') : t('continue')}
         </button>

@@ -36,6 +36,8 @@ import {
   operatorLogout,
   revokeOperatorSession,
   unlinkOperatorUser,
+  beginLinkTotpEnrolment,
+  redeemOperatorLink,
 } from '../../../contract/index.ts';
 import { parseCookies, setCookie } from '../cookies.ts';
 
@@ -195,6 +197,29 @@ export function registerAuthRoutes(route: Route, deps: AuthRouteDeps) {
         email: body.email,
         password: body.password,
         totpCode: body.totp_code,
+        client: clientOf(request),
+      });
+      return setSessionCookies(reply, issued, operatorCookies);
+    } catch (error) {
+      return refused(request, reply, error);
+    }
+  });
+  // A one-time link used by an operator (one of no project, too): TOTP enrolment, then an operator session.
+  route(beginLinkTotpEnrolment, async ({ body, request, reply }) => {
+    reply.header('cache-control', 'no-store');
+    try {
+      return await people.beginLinkTotp({ token: body.token, client: clientOf(request) });
+    } catch (error) {
+      return refused(request, reply, error);
+    }
+  });
+  route(redeemOperatorLink, async ({ body, request, reply }) => {
+    try {
+      const issued = await people.redeemOperatorLink({
+        token: body.token,
+        password: body.password,
+        totpCode: body.totp_code,
+        newTotpCode: body.new_totp_code,
         client: clientOf(request),
       });
       return setSessionCookies(reply, issued, operatorCookies);

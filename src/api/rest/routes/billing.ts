@@ -12,6 +12,7 @@ import {
   issueInvoice,
   listInvoices,
   listPrices,
+  listSlaCredits,
   markInvoicePaid,
   runInvoicing,
   setBillingAccount,
@@ -45,6 +46,7 @@ export function registerBillingRoutes(route: Route, deps: { billing: BillingServ
   route(runInvoicing, ({ principal, body }) => billing.runInvoicing(principal, body.month));
   route(getSlaReport, ({ principal, query }) => billing.slaReport(principal, query.month));
   route(getSlaOverview, ({ principal, query }) => billing.slaOverview(principal, query.month));
+  route(listSlaCredits, ({ principal, query }) => billing.slaCredits(principal, query.month));
   route(listPrices, ({ principal, query }) => billing.listPrices(principal, query.item));
   route(setPrice, ({ principal, body }) => billing.setPrice(principal, body));
   route(getRevenue, ({ principal, query }) => billing.revenue(principal, query.month));
