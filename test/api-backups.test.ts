@@ -290,5 +290,46 @@ for (const dialect of testDialects()) {
       assert.equal(third.status, 409, JSON.stringify(third.body));
       assert.equal((await t.call('GET', '/v1/volumes?limit=500')).body.volumes.length, count);
     });
+
+    test('retention keeps a copy while a restore reads it, and drops it after', async () => {
+      const created = await t.call('POST', '/v1/servers', {
+        body: { name: 'rt-1', product: 'VPS-STARTER', region: 'FRA1', image: 'debian-12' },
+      });
+      assert.equal(created.status, 202, JSON.stringify(created.body));
+      const serverId = created.body.server.id as string;
+      assert.equal((await t.waitForAction(created.body.action.id)).status, 'success');
+      const backupOnce = async () => {
+        const started = await t.call('POST', `/v1/servers/${serverId}/backups`);
+        assert.equal(started.status, 202, JSON.stringify(started.body));
+        return work('a backup of rt-1', async () => {
+          const got = (await t.call('GET', `/v1/backups/${started.body.backup.id}`)).body.backup;
+          return got.status === 'succeeded' ? got : undefined;
+        });
+      };
+      const older = await backupOnce();
+      const newer = await backupOnce();
+      // A restore of the older backup is asked (pending: no worker pass yet), then the policy keeps one.
+      const restore = await t.call('POST', `/v1/backups/${older.id}/actions/restore`, {
+        body: { mode: 'to_new', name: 'rt-restored' },
+      });
+      assert.equal(restore.status, 202, JSON.stringify(restore.body));
+      const policy = await t.call('PUT', `/v1/servers/${serverId}/backup-policy`, {
+        body: { keep_last: 1, keep_daily: 0, remote_region: null },
+      });
+      assert.equal(policy.status, 200, JSON.stringify(policy.body));
+      await t.cp.services.backups.prune(serverId);
+      // Its remote copy stays anyway (30 days); the local one is what the policy drops.
+      const during = (await t.call('GET', `/v1/backups/${older.id}`)).body.backup;
+      assert.equal(during.location, 'both', 'the local copy is kept while the restore reads it');
+      const restored = await work('the restore to finish', async () => {
+        const got = (await t.call('GET', `/v1/restores/${restore.body.restore.id}`)).body.restore;
+        return got.status === 'succeeded' || got.status === 'failed' ? got : undefined;
+      });
+      assert.equal(restored.status, 'succeeded', restored.error);
+      await t.cp.services.backups.prune(serverId);
+      const after = (await t.call('GET', `/v1/backups/${older.id}`)).body.backup;
+      assert.equal(after.location, 'remote', 'the local copy is dropped once nothing reads it');
+      assert.equal((await t.call('GET', `/v1/backups/${newer.id}`)).body.backup.location, 'both');
+    });
   });
 }
