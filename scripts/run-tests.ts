@@ -2,7 +2,9 @@
  * The test runner behind `npm test`: every `*.test.ts` under src/ and test/ through node's test runner.
  * `--pg` runs the store and API suites (files that use `testDialects()`) again with PostgreSQL only
  * (TEST_DIALECTS=postgres: `npm test` ran them on SQLite), using TEST_DATABASE_URL or
- * postgres://postgres@127.0.0.1:5432/test.
+ * postgres://postgres@127.0.0.1:5432/test. `--and-pg` (CI) does both in one run: the SQLite files, then the
+ * PostgreSQL store and API suites side by side with the QEMU files (those mostly wait on their guests, the
+ * PostgreSQL suites on the database), their output printed once they finish.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -11,6 +13,7 @@ import { spawn } from 'node:child_process';
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
 const pgOnly = args.includes('--pg');
+const andPg = !pgOnly && args.includes('--and-pg');
 const filters = args.filter((a) => !a.startsWith('--'));
 
 function findTests(dir: string): string[] {
@@ -25,15 +28,26 @@ function findTests(dir: string): string[] {
 }
 
 let files = [...findTests(join(root, 'src')), ...findTests(join(root, 'test'))].sort();
-if (pgOnly) files = files.filter((f) => readFileSync(f, 'utf8').includes('testDialects('));
 if (filters.length > 0) files = files.filter((f) => filters.some((x) => f.includes(x)));
+/** Store and API suites (`testDialects()`), and the files that need a PostgreSQL server (replicas). */
+const onPostgres = (f: string) => /testDialects\(|process\.env\.TEST_DATABASE_URL/.test(readFileSync(f, 'utf8'));
+const pgFiles = files.filter(onPostgres);
+if (pgOnly) files = pgFiles;
 const env = { ...process.env };
-if (pgOnly) {
-  env.TEST_DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
-  env.TEST_DIALECTS ??= 'postgres';
+const pgEnv = {
+  ...process.env,
+  TEST_DATABASE_URL: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+  TEST_DIALECTS: process.env.TEST_DIALECTS ?? 'postgres',
+};
+if (pgOnly) Object.assign(env, pgEnv);
+// With --and-pg the first pass is the README's `npm test`: SQLite only, whatever TEST_DATABASE_URL says.
+if (andPg) {
+  delete env.TEST_DATABASE_URL;
+  delete env.TEST_DIALECTS;
 }
 
 console.log(`running ${files.length} test files${pgOnly ? ` on ${env.TEST_DIALECTS} (${env.TEST_DATABASE_URL})` : ''}`);
+if (andPg) console.log(`then ${pgFiles.length} of them on ${pgEnv.TEST_DIALECTS} (${pgEnv.TEST_DATABASE_URL})`);
 /**
  * Files that boot real QEMU guests (or drive the QEMU binary hard) run one at a time after the others: two
  * of them side by side on a 2-core machine miss their guests' deadlines.
@@ -46,13 +60,26 @@ const heavy = (file: string) =>
  * run fails saying so, instead of holding CI until its own limit.
  */
 const groupLimitMs = Number(process.env.TEST_GROUP_LIMIT_MS ?? 25 * 60_000);
-const run = (list: string[], concurrency: number): Promise<number> => {
+const run = (
+  list: string[],
+  concurrency: number,
+  options: { env?: NodeJS.ProcessEnv; output?: string[] } = {},
+): Promise<number> => {
   if (list.length === 0) return Promise.resolve(0);
   const child = spawn(
     process.execPath,
     ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...list.map((f) => relative(root, f))],
-    { cwd: root, env, stdio: 'inherit', detached: true },
+    {
+      cwd: root,
+      env: options.env ?? env,
+      stdio: options.output ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+      detached: true,
+    },
   );
+  // A run beside another keeps its output, printed when it ends (interleaved reports are unreadable).
+  const keep = (chunk: Buffer) => options.output!.push(chunk.toString());
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const killGroup = (signal: NodeJS.Signals) => {
     try {
       process.kill(-child.pid!, signal);
@@ -87,5 +114,25 @@ const light = await run(
   files.filter((f) => !heavy(f)),
   pgOnly ? 1 : 2,
 );
-const serial = await run(files.filter(heavy), 1);
-process.exit(light !== 0 ? light : serial);
+if (!andPg) {
+  const serial = await run(files.filter(heavy), 1);
+  process.exit(light !== 0 ? light : serial);
+}
+const startedMs = Date.now();
+const pgOutput: string[] = [];
+const [serial, pgLight] = await Promise.all([
+  run(files.filter(heavy), 1),
+  run(
+    pgFiles.filter((f) => !heavy(f)),
+    1,
+    { env: pgEnv, output: pgOutput },
+  ).then((code) => {
+    console.log(
+      `\n== PostgreSQL store and API suites (beside the QEMU files; ${Math.round((Date.now() - startedMs) / 1000)} s) ==`,
+    );
+    process.stdout.write(pgOutput.join(''));
+    return code;
+  }),
+]);
+const pgHeavy = await run(pgFiles.filter(heavy), 1, { env: pgEnv });
+process.exit([light, serial, pgLight, pgHeavy].find((code) => code !== 0) ?? 0);

@@ -12,6 +12,7 @@ import {
   openDatabase,
   migrateToLatest,
   createLeases,
+  whileRenewing,
   createLocalNotifier,
   createPgNotifier,
   createSingleton,
@@ -725,9 +726,12 @@ export async function createControlPlane(config: ControlPlaneConfig) {
   });
   /** One pass of the custom-image worker under the fenced lease `custom-image-worker` (one replica at a time). */
   async function customImageWorkerOnce() {
-    const intervalMs = config.customImageLoopIntervalMs ?? 10_000;
-    if (!(await leases.acquire('custom-image-worker', Math.max(intervalMs * 3, 600_000)))) return null;
-    return withTransactionParticipants([leases.fence('custom-image-worker')], () => customImageWorker.runOnce());
+    const ttlMs = (config.customImageLoopIntervalMs ?? 10_000) * 3;
+    if (!(await leases.acquire('custom-image-worker', ttlMs))) return null;
+    // A pass copies disks for minutes: the lease is renewed while it runs rather than sized for it.
+    return whileRenewing(leases, 'custom-image-worker', ttlMs, () =>
+      withTransactionParticipants([leases.fence('custom-image-worker')], () => customImageWorker.runOnce()),
+    );
   }
   /** Runs a pass now (after a create or a delete), or once more after the pass under way. */
   const kickCustomImageWorker = () => customImageLoop.kick();
@@ -1078,9 +1082,12 @@ export async function createControlPlane(config: ControlPlaneConfig) {
   });
   /** One pass of the billing loop under the fenced lease `billing-invoicer` (one replica at a time). */
   async function billingLoopOnce() {
-    const intervalMs = config.billingLoopIntervalMs ?? 600_000;
-    if (!(await leases.acquire('billing-invoicer', Math.max(intervalMs * 3, 600_000)))) return null;
-    return withTransactionParticipants([leases.fence('billing-invoicer')], () => billing.loopOnce());
+    const ttlMs = (config.billingLoopIntervalMs ?? 600_000) * 3;
+    if (!(await leases.acquire('billing-invoicer', ttlMs))) return null;
+    // A month's invoicing may outlast a short interval: the lease is renewed while the pass runs.
+    return whileRenewing(leases, 'billing-invoicer', ttlMs, () =>
+      withTransactionParticipants([leases.fence('billing-invoicer')], () => billing.loopOnce()),
+    );
   }
   const backupSchedule = createEventConsumer({
     db,
@@ -1192,10 +1199,13 @@ export async function createControlPlane(config: ControlPlaneConfig) {
   registerStatusRoutes(api, route, { status, nowIso: () => clock.nowIso() });
   /** One pass of the status probes under the fenced lease `status-probes` (one replica at a time). */
   async function statusProbesOnce() {
-    const intervalMs = config.statusProbeIntervalMs ?? 60_000;
-    const canaryTimeoutMs = config.status?.canaryTimeoutMs ?? 10 * 60_000;
-    if (!(await leases.acquire('status-probes', Math.max(intervalMs * 3, canaryTimeoutMs * 2)))) return null;
-    return withTransactionParticipants([leases.fence('status-probes')], () => status.probePass());
+    const ttlMs = (config.statusProbeIntervalMs ?? 60_000) * 3;
+    if (!(await leases.acquire('status-probes', ttlMs))) return null;
+    // A canary server may take minutes to answer: the lease is renewed while the pass waits for it, so a
+    // crashed holder's probes move to another replica within ttlMs.
+    return whileRenewing(leases, 'status-probes', ttlMs, () =>
+      withTransactionParticipants([leases.fence('status-probes')], () => status.probePass()),
+    );
   }
 
   /** One pass of the backup worker under the fenced lease `backup-worker` (one replica at a time). */

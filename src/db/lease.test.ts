@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { createManualClock } from '../core/index.ts';
 import { createTestDatabase, testDialects } from './test-helpers.ts';
-import { createLeases, tryAcquireLease, type Leases } from './lease.ts';
+import { createLeases, tryAcquireLease, whileRenewing, type Leases } from './lease.ts';
 
 /** Polls `attempt` until it returns true (deadline 10 s): waiting for a short TTL without a sleep. */
 async function eventually(attempt: () => Promise<boolean>): Promise<void> {
@@ -133,3 +133,29 @@ test(
     }
   },
 );
+
+test('whileRenewing renews the lease every third of its TTL while the work runs, and stops after', async (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const renewals: { name: string; ttlMs: number }[] = [];
+  const leases = {
+    acquire: async (name: string, ttlMs: number) => {
+      renewals.push({ name, ttlMs });
+      return { name, holder: 'a', generation: 1 };
+    },
+  };
+  let finish!: () => void;
+  const running = whileRenewing(leases, 'worker', 30_000, () => new Promise<string>((r) => (finish = () => r('done'))));
+  t.mock.timers.tick(9_999);
+  assert.equal(renewals.length, 0, 'not before a third of the TTL');
+  t.mock.timers.tick(1);
+  t.mock.timers.tick(10_000);
+  t.mock.timers.tick(10_000);
+  assert.deepEqual(
+    renewals,
+    [1, 2, 3].map(() => ({ name: 'worker', ttlMs: 30_000 })),
+  );
+  finish();
+  assert.equal(await running, 'done');
+  t.mock.timers.tick(60_000);
+  assert.equal(renewals.length, 3, 'no renewal once the work ended');
+});

@@ -169,3 +169,23 @@ export async function tryAcquireLease(
   });
   return (await leases.acquire(input.name, input.ttlMs)) !== null;
 }
+
+/**
+ * Runs `work` while renewing the lease `name` (which the caller holds) every third of `ttlMs`: a pass that
+ * takes minutes keeps a short lease, so a crashed holder's role moves to another replica within `ttlMs`
+ * instead of a TTL sized for the longest pass. A renewal that fails or finds the lease taken changes nothing
+ * here: the fence refuses the work's writes.
+ */
+export async function whileRenewing<T>(
+  leases: Pick<Leases, 'acquire'>,
+  name: string,
+  ttlMs: number,
+  work: () => Promise<T>,
+): Promise<T> {
+  const timer = setInterval(() => void leases.acquire(name, ttlMs).catch(() => null), Math.max(1, ttlMs / 3));
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
