@@ -158,7 +158,10 @@ export interface ControlPlaneConfig {
   /** Actions that have not converged after this long fail with `timeout`. */
   actionTimeoutMs?: number;
   loopIntervalMs?: number;
-  /** An open event stream writes a keep-alive and checks its credential again this often (default 15 s). */
+  /**
+   * An open event stream (SSE) writes a keep-alive and checks its credential again this often, and so does an
+   * open GraphQL WebSocket (default 15 s).
+   */
   eventStreamHeartbeatMs?: number;
   /** Whether hosts may register loopback addresses for their host API (one-machine installs, tests). */
   hostAddressPolicy?: HostAddressPolicy;
@@ -1041,6 +1044,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
   registerBillingRoutes(route, { billing });
   await registerGraphql(api, {
     identity,
+    credentialCheckMs: config.eventStreamHeartbeatMs,
     graphiql: config.graphiql ?? process.env.NODE_ENV !== 'production',
     services: {
       catalog,
