@@ -42,7 +42,12 @@ import {
 import { createCatalogService, defaultFleet } from './catalog/index.ts';
 import { createInventoryService, type HostAddressPolicy } from './inventory/index.ts';
 import { createConsoleTickets, createIdentityService, createSharedRateCounter } from './identity/index.ts';
-import { createPasswordHasher, createPeopleService } from './identity/index.ts';
+import {
+  createPasskeyService,
+  createPasswordHasher,
+  createPeopleService,
+  type PasskeyConfig,
+} from './identity/index.ts';
 import {
   createAuditLog,
   createAuditSealer,
@@ -167,6 +172,11 @@ export interface ControlPlaneConfig {
   hostAddressPolicy?: HostAddressPolicy;
   /** Serve the API over HTTPS (TLS 1.3) with this certificate and key. */
   tls?: { certPem: string; keyPem: string };
+  /**
+   * Passkeys' relying party (docs/adr/0013-passkeys.md): RP ID and allowed origins; default the console's
+   * host and origin as each request names them (`localhost` in development).
+   */
+  passkeys?: PasskeyConfig;
   /** Audit log entries older than this are pruned (the chain stays verifiable); default 90 days. */
   auditRetentionDays?: number;
   /** Where the key-encryption keys live (default: the key file `<dataDir>/keys/kek.json`). */
@@ -322,6 +332,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       },
     },
   });
+  const passkeys = createPasskeyService({ db, clock, events, people, config: config.passkeys });
   const cookieNames = sessionCookieNames(config.tls !== undefined);
   const hostSync = createHostSync({
     db,
@@ -652,7 +663,13 @@ export async function createControlPlane(config: ControlPlaneConfig) {
   registerNetworkRoutes(route, { networks, addresses });
   registerFirewallRoutes(route, { firewalls });
   registerIdentityRoutes(route, { identity, audit, sealAuditLog: auditSealer.sealNow });
-  registerAuthRoutes(route, { people, identity, cookieNames, secureCookies: config.tls !== undefined });
+  registerAuthRoutes(route, {
+    people,
+    identity,
+    passkeys,
+    cookieNames,
+    secureCookies: config.tls !== undefined,
+  });
   registerConsole(api, { directory: config.consoleDir ?? join(import.meta.dirname, '..', 'web', 'dist') });
   registerHostRoutes(route, {
     inventory,
