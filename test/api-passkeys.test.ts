@@ -195,7 +195,7 @@ for (const dialect of testDialects())
     const replay = await json('POST', '/v1/auth/passkey-login', {
       body: { challenge_id: first.challenge_id, credential: authenticator.get(made.credential, first.options) },
     });
-    assert.equal(refusal(replay), '400 invalid passkey_challenge_invalid');
+    assert.equal(refusal(replay), '401 unauthenticated passkey_challenge_invalid');
     // A registration challenge is no sign-in challenge.
     const registrationChallenge = await json('POST', '/v1/auth/passkeys/registration-options', { jar: alice });
     const crossed = await json('POST', '/v1/auth/passkey-login', {
@@ -204,7 +204,7 @@ for (const dialect of testDialects())
         credential: authenticator.get(made.credential, { challenge: registrationChallenge.body.options.challenge }),
       },
     });
-    assert.equal(refusal(crossed), '400 invalid passkey_challenge_invalid');
+    assert.equal(refusal(crossed), '401 unauthenticated passkey_challenge_invalid');
     // An answer signed over another challenge.
     const mismatch = await loginOptions();
     const wrongChallenge = await json('POST', '/v1/auth/passkey-login', {
@@ -247,7 +247,7 @@ for (const dialect of testDialects())
     const expired = await json('POST', '/v1/auth/passkey-login', {
       body: { challenge_id: late.challenge_id, credential: authenticator.get(made.credential, late.options) },
     });
-    assert.equal(refusal(expired), '400 invalid passkey_challenge_invalid');
+    assert.equal(refusal(expired), '401 unauthenticated passkey_challenge_invalid');
 
     // Deleting: another user's passkey is not found; one's own is gone, and signs in no more.
     assert.equal((await json('DELETE', `/v1/auth/passkeys/${passkeyId}`, { jar: bob })).status, 404);

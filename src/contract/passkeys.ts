@@ -217,7 +217,7 @@ export const passkeyLogin = defineOperation({
   tags: ['auth'],
   summary: 'Sign in with a passkey: sets the session cookies, as password sign-in does',
   description:
-    'A passkey with user verification counts as two factors: no TOTP code is asked. 400 `passkey_challenge_invalid` (unknown, used or expired challenge); 401 `passkey_unknown` (no such passkey: deleted?); 401 `passkey_invalid` (the signature, origin, RP ID, user verification or signature counter does not verify); 429 `login_throttled`.',
+    'A passkey with user verification counts as two factors: no TOTP code is asked. 401 `passkey_challenge_invalid` (unknown, used or expired challenge); 401 `passkey_unknown` (no such passkey: deleted?); 401 `passkey_invalid` (the signature, origin, RP ID, user verification or signature counter does not verify); 429 `login_throttled`.',
   auth: 'public',
   body: PasskeyLoginBody,
   status: 200,

@@ -16,7 +16,7 @@ import {
 } from '@simplewebauthn/server';
 import type { Db } from '../db/index.ts';
 import { inTransaction } from '../db/index.ts';
-import { VmcError, invalid, newId, notFound, type Clock } from '../core/index.ts';
+import { VmcError, newId, notFound, type Clock } from '../core/index.ts';
 import type { EventRecorder } from '../events/index.ts';
 import type {
   Passkey,
@@ -48,10 +48,13 @@ export interface RequestOrigin {
   origin: string;
 }
 
-const challengeInvalid = () =>
-  invalid('the passkey challenge is unknown, used already or expired: start again', {
-    reason: 'passkey_challenge_invalid',
-  });
+/** 400 at registration (a signed-in request with a bad field); 401 at sign-in (the proof is refused). */
+const challengeInvalid = (purpose: ChallengeRecord['purpose']) =>
+  new VmcError(
+    purpose === 'login' ? 'unauthenticated' : 'invalid',
+    'the passkey challenge is unknown, used already or expired: start again',
+    { reason: 'passkey_challenge_invalid' },
+  );
 const passkeyInvalid = (code: 'invalid' | 'unauthenticated', detail: string) =>
   new VmcError(code, `the passkey answer does not verify: ${detail}`, { reason: 'passkey_invalid' });
 
@@ -97,8 +100,8 @@ export function createPasskeyService(deps: {
   /** Takes (deletes) a challenge of this purpose (and user): any second use finds nothing. */
   async function takeChallenge(id: string, purpose: ChallengeRecord['purpose'], userId: string | null) {
     const challenge = await store.takeChallenge(db, id);
-    if (!challenge || challenge.purpose !== purpose || challenge.userId !== userId) throw challengeInvalid();
-    if (challenge.expiresAt <= clock.nowIso()) throw challengeInvalid();
+    if (!challenge || challenge.purpose !== purpose || challenge.userId !== userId) throw challengeInvalid(purpose);
+    if (challenge.expiresAt <= clock.nowIso()) throw challengeInvalid(purpose);
     return challenge;
   }
 
