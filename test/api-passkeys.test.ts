@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestControlPlane, testDialects } from './helpers.ts';
 import { createSoftAuthenticator } from './soft-authenticator.ts';
+import { passkeyOptionsPerMinute } from '../src/api/rest/routes/auth.ts';
 import { base32Decode, passkeyChallengeLifetimeMs, totpAt } from '../src/identity/index.ts';
 
 const cheapCost = { ln: 10, r: 8, p: 1 };
@@ -263,6 +264,16 @@ for (const dialect of testDialects())
       },
     });
     assert.equal(refusal(deleted), '401 unauthenticated passkey_unknown');
+
+    // The public options are throttled per address (each stores a challenge): 429 before long.
+    let throttled: Awaited<ReturnType<typeof json>> | null = null;
+    for (let i = 0; i <= passkeyOptionsPerMinute && !throttled; i++) {
+      const answer = await json('POST', '/v1/auth/passkey-login/options');
+      if (answer.status !== 200) throttled = answer;
+    }
+    assert.ok(throttled, 'throttled');
+    assert.equal(refusal(throttled), '429 rate_limited passkey_options_throttled');
+    assert.ok(Number(throttled.response.headers.get('retry-after')) >= 1);
 
     // Events of the stream (operators see every project's and none-project events).
     const events = await json(

@@ -205,6 +205,8 @@ export const beginPasskeyLogin = defineOperation({
   path: '/v1/auth/passkey-login/options',
   tags: ['auth'],
   summary: 'Options for signing in with a passkey (discoverable: no e-mail needed)',
+  description:
+    'Each call stores a single-use challenge (5 minutes): 429 `passkey_options_throttled` past 30 a minute per address.',
   auth: 'public',
   status: 200,
   response: PasskeyLoginOptions,

@@ -44,6 +44,10 @@ import {
   passkeyLogin,
 } from '../../../contract/index.ts';
 import { parseCookies, setCookie } from '../cookies.ts';
+import { createRateLimiter } from '../rate-limit.ts';
+
+/** Passkey sign-in options per client address per minute (public: each one stores a challenge row). */
+export const passkeyOptionsPerMinute = 30;
 
 export interface AuthRouteDeps {
   people: PeopleService;
@@ -114,8 +118,20 @@ export function registerAuthRoutes(route: Route, deps: AuthRouteDeps) {
     hostname: request.hostname,
     origin: `${request.protocol}://${request.headers.host ?? request.hostname}`,
   });
+  const passkeyOptions = createRateLimiter({
+    limitPerWindow: passkeyOptionsPerMinute,
+    windowMs: 60_000,
+    nowMs: () => Date.now(),
+  });
   route(beginPasskeyLogin, async ({ request, reply }) => {
     reply.header('cache-control', 'no-store');
+    const decision = passkeyOptions.take(`ip:${request.ip}`);
+    if (!decision.allowed) {
+      reply.header('Retry-After', String(decision.retryAfterS));
+      throw new VmcError('rate_limited', `too many passkey sign-ins from ${request.ip}; retry later`, {
+        reason: 'passkey_options_throttled',
+      });
+    }
     return deps.passkeys.beginLogin(originOf(request));
   });
   route(passkeyLogin, async ({ body, request, reply }) => {
