@@ -86,6 +86,8 @@ export const tableOwners = {
   sessions: ['identity'],
   user_links: ['identity'],
   project_invitations: ['identity'],
+  user_passkeys: ['identity'],
+  passkey_challenges: ['identity'],
   traffic_servers: ['traffic'],
   traffic_samples: ['traffic'],
   traffic_rollups: ['traffic'],

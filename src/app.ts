@@ -43,7 +43,12 @@ import {
 import { createCatalogService, defaultFleet } from './catalog/index.ts';
 import { createInventoryService, type HostAddressPolicy } from './inventory/index.ts';
 import { createConsoleTickets, createIdentityService, createSharedRateCounter } from './identity/index.ts';
-import { createPasswordHasher, createPeopleService } from './identity/index.ts';
+import {
+  createPasskeyService,
+  createPasswordHasher,
+  createPeopleService,
+  type PasskeyConfig,
+} from './identity/index.ts';
 import {
   createAuditLog,
   createAuditSealer,
@@ -159,12 +164,20 @@ export interface ControlPlaneConfig {
   /** Actions that have not converged after this long fail with `timeout`. */
   actionTimeoutMs?: number;
   loopIntervalMs?: number;
-  /** An open event stream writes a keep-alive and checks its credential again this often (default 15 s). */
+  /**
+   * An open event stream (SSE) writes a keep-alive and checks its credential again this often, and so does an
+   * open GraphQL WebSocket (default 15 s).
+   */
   eventStreamHeartbeatMs?: number;
   /** Whether hosts may register loopback addresses for their host API (one-machine installs, tests). */
   hostAddressPolicy?: HostAddressPolicy;
   /** Serve the API over HTTPS (TLS 1.3) with this certificate and key. */
   tls?: { certPem: string; keyPem: string };
+  /**
+   * Passkeys' relying party (docs/adr/0013-passkeys.md): RP ID and allowed origins; default the console's
+   * host and origin as each request names them (`localhost` in development).
+   */
+  passkeys?: PasskeyConfig;
   /** Audit log entries older than this are pruned (the chain stays verifiable); default 90 days. */
   auditRetentionDays?: number;
   /** Where the key-encryption keys live (default: the key file `<dataDir>/keys/kek.json`). */
@@ -320,6 +333,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       },
     },
   });
+  const passkeys = createPasskeyService({ db, clock, events, people, config: config.passkeys });
   const cookieNames = sessionCookieNames(config.tls !== undefined);
   const hostSync = createHostSync({
     db,
@@ -650,7 +664,13 @@ export async function createControlPlane(config: ControlPlaneConfig) {
   registerNetworkRoutes(route, { networks, addresses });
   registerFirewallRoutes(route, { firewalls });
   registerIdentityRoutes(route, { identity, audit, sealAuditLog: auditSealer.sealNow });
-  registerAuthRoutes(route, { people, identity, cookieNames, secureCookies: config.tls !== undefined });
+  registerAuthRoutes(route, {
+    people,
+    identity,
+    passkeys,
+    cookieNames,
+    secureCookies: config.tls !== undefined,
+  });
   registerConsole(api, { directory: config.consoleDir ?? join(import.meta.dirname, '..', 'web', 'dist') });
   registerHostRoutes(route, {
     inventory,
@@ -1050,6 +1070,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
   registerBillingRoutes(route, { billing });
   await registerGraphql(api, {
     identity,
+    credentialCheckMs: config.eventStreamHeartbeatMs,
     graphiql: config.graphiql ?? process.env.NODE_ENV !== 'production',
     services: {
       catalog,

@@ -405,6 +405,13 @@ const rules: Record<string, Rule> = {
   setMemberRole: { role: 'owner', params: { id: 'projectA', user_id: 'memberA' }, fresh: { user_id: 'memberA' } },
   removeMember: { role: 'owner', params: { id: 'projectA', user_id: 'memberA' }, fresh: { user_id: 'memberA' } },
   switchSessionProject: { role: 'viewer', sessionOnly: true },
+  // passkeys (test/api-passkeys.test.ts covers them with sessions)
+  beginPasskeyRegistration: { role: 'viewer', sessionOnly: true },
+  registerPasskey: { role: 'viewer', sessionOnly: true },
+  listPasskeys: { role: 'viewer', sessionOnly: true },
+  deletePasskey: { role: 'viewer', sessionOnly: true, params: { id: 'tokenA' } },
+  beginPasskeyLogin: {},
+  passkeyLogin: { signIn: true },
   // operator sessions (test/api-operator-sessions.test.ts covers them with sessions)
   operatorLogin: { signIn: true },
   beginLinkTotpEnrolment: { signIn: true },
@@ -562,6 +569,8 @@ function sampleOf(schema: Record<string, unknown>, field: string, ctx: SampleCon
       if (stringSamples[field]) return stringSamples[field](ctx);
       if (schema.format === 'date-time') return new Date(Date.now() - 3_600_000).toISOString();
       if (!schema.pattern) return 'x'.repeat(Math.max(1, (schema.minLength as number | undefined) ?? 1));
+      // base64url (WebAuthn credentials: ids, client data, signatures).
+      if (schema.pattern === '^[A-Za-z0-9_-]+$') return 'AAAA';
       throw new Error(`no sample for the string field ${field} (pattern ${String(schema.pattern)}): add one`);
     }
     default:

@@ -96,7 +96,7 @@ test(
       await page.screenshot({ path: join(shots, 'sign-in.png') });
       await page.getByLabel('Email').fill('owner@vmcloud.local');
       await page.getByLabel('Password').fill(password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       // The enrolment used this step's code: the next step's is accepted (±1) and never used before.
       await page.getByLabel('Authentication code').fill(totpAt(secret, Date.now() + 30_000));
       await page.getByRole('button', { name: 'Continue' }).click();

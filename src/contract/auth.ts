@@ -31,6 +31,7 @@ export const SecondFactor = Type.Union([
   Type.Literal('totp'),
   Type.Literal('recovery_code'),
   Type.Literal('link'),
+  Type.Literal('passkey'),
 ]);
 export type SecondFactor = Static<typeof SecondFactor>;
 
@@ -41,6 +42,7 @@ export const AuthUser = Type.Object({
   totp_enabled: Type.Boolean(),
   has_password: Type.Boolean(),
   recovery_codes_left: Type.Integer(),
+  passkeys: Type.Integer({ description: 'how many passkeys the user has registered' }),
 });
 export type AuthUser = Static<typeof AuthUser>;
 

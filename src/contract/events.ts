@@ -304,6 +304,14 @@ export const eventPayloadSchemas = {
   'user.password_changed': Type.Object({ via: Type.String() }, { additionalProperties: false }),
   'user.totp_enabled': Empty,
   'user.totp_disabled': Empty,
+  'user.passkey_added': Type.Object(
+    { passkey_id: Id('pky_…'), name: Type.String(), backed_up: Type.Boolean() },
+    { additionalProperties: false },
+  ),
+  'user.passkey_deleted': Type.Object(
+    { passkey_id: Id('pky_…'), name: Type.String() },
+    { additionalProperties: false },
+  ),
   'user.operator_linked': Type.Object(
     { email: Type.String(), by: Nullable(Type.String()) },
     { additionalProperties: false },

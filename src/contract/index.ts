@@ -41,6 +41,7 @@ export * from './host-traffic.ts';
 export * from './auth.ts';
 export * from './operator-sessions.ts';
 export * from './invitations.ts';
+export * from './passkeys.ts';
 
 import { actionOperations } from './actions.ts';
 import { serverOperations } from './servers.ts';
@@ -74,6 +75,7 @@ import { statusOperations } from './status.ts';
 import { hostNetworkOperations } from './host-network.ts';
 import { authOperations } from './auth.ts';
 import { invitationOperations } from './invitations.ts';
+import { passkeyOperations } from './passkeys.ts';
 import { operatorSessionOperations } from './operator-sessions.ts';
 
 /**
@@ -113,6 +115,7 @@ export const operations = {
   ...hostNetworkOperations,
   ...authOperations,
   ...invitationOperations,
+  ...passkeyOperations,
   ...operatorSessionOperations,
 };
 export * from './events.ts';

@@ -37,6 +37,8 @@ export const idPrefixes = {
   session: 'ses',
   userLink: 'lnk',
   invitation: 'ivt',
+  passkey: 'pky',
+  passkeyChallenge: 'pkc',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

@@ -50,6 +50,10 @@ Options:
   --replicas N          run N replicas on one PostgreSQL behind --port (and --agent-listen): a TCP balancer
                         in this process, each replica a child process, restarted when it dies (bench, tests;
                         production: HAProxy, see docs/operations.md)
+
+Environment only: VMCLOUD_PASSKEY_RP_ID (the passkeys' relying party ID, e.g. console.example.eu; default the
+host the console is reached at) and VMCLOUD_PASSKEY_ORIGINS (comma-separated origins allowed to sign, e.g.
+https://console.example.eu; default the request's origin). See docs/adr/0013-passkeys.md.
 `;
 
 export interface ServeIo {
@@ -174,6 +178,12 @@ export function serveConfigFromArgs(
     hostAddressPolicy:
       values['allow-loopback-hosts'] || env.VMCLOUD_ALLOW_LOOPBACK_HOSTS === '1' ? 'allow-loopback' : 'routable-only',
     webhookAllowPrivate: values['webhook-allow-private'] === true || env.VMCLOUD_WEBHOOK_ALLOW_PRIVATE === '1',
+    passkeys: {
+      rpId: env.VMCLOUD_PASSKEY_RP_ID || undefined,
+      origins: env.VMCLOUD_PASSKEY_ORIGINS?.split(',')
+        .map((o) => o.trim())
+        .filter((o) => o !== ''),
+    },
     dataDir,
     databaseUrl: values['database-url'] ?? env.DATABASE_URL ?? join(dataDir, 'vmcloud.sqlite'),
     fleet,

@@ -549,6 +549,14 @@ export interface NetworkSubnets {
   network_id: string;
 }
 
+export interface PasskeyChallenges {
+  challenge: string;
+  expires_at: string;
+  id: string;
+  purpose: string;
+  user_id: string | null;
+}
+
 export interface PkiAuthorities {
   cert_pem: string;
   created_at: string;
@@ -905,6 +913,19 @@ export interface UserLinks {
   user_id: string;
 }
 
+export interface UserPasskeys {
+  backed_up: number;
+  counter: number;
+  created_at: string;
+  credential_id: string;
+  id: string;
+  last_used_at: string | null;
+  name: string;
+  public_key: string;
+  transports: string;
+  user_id: string;
+}
+
 export interface UserRecoveryCodes {
   code_hash: string;
   created_at: string;
@@ -1052,6 +1073,7 @@ export interface DB {
   network_routes: NetworkRoutes;
   network_subnets: NetworkSubnets;
   networks: Networks;
+  passkey_challenges: PasskeyChallenges;
   pki_authorities: PkiAuthorities;
   placement_groups: PlacementGroups;
   primary_ips: PrimaryIps;
@@ -1080,6 +1102,7 @@ export interface DB {
   usage_intervals: UsageIntervals;
   user_credentials: UserCredentials;
   user_links: UserLinks;
+  user_passkeys: UserPasskeys;
   user_recovery_codes: UserRecoveryCodes;
   users: Users;
   volume_sources: VolumeSources;

@@ -15,6 +15,8 @@ import type {
   UserLinksTable,
   UserRecoveryCodesTable,
   ProjectInvitationsTable,
+  UserPasskeysTable,
+  PasskeyChallengesTable,
 } from '../identity/index.ts';
 import type { LeaseRow } from './lease.ts';
 import type { VolumeSourcesTable, VolumesTable } from '../volumes/index.ts';
@@ -324,6 +326,8 @@ export interface Database extends BillingTables, StatusTables, TelemetryTables {
   sessions: SessionsTable;
   user_links: UserLinksTable;
   project_invitations: ProjectInvitationsTable;
+  user_passkeys: UserPasskeysTable;
+  passkey_challenges: PasskeyChallengesTable;
   traffic_servers: TrafficServersTable;
   traffic_samples: TrafficSamplesTable;
   traffic_rollups: TrafficRollupsTable;

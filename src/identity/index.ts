@@ -19,6 +19,8 @@ export type {
   UserLinksTable,
   UserRecoveryCodesTable,
   ProjectInvitationsTable,
+  UserPasskeysTable,
+  PasskeyChallengesTable,
 } from './tables.ts';
 export {
   createPeopleService,
@@ -31,5 +33,12 @@ export {
   type SessionIssued,
   type ClientInfo,
 } from './people.ts';
+export {
+  createPasskeyService,
+  passkeyChallengeLifetimeMs,
+  type PasskeyService,
+  type PasskeyConfig,
+  type RequestOrigin,
+} from './passkeys.ts';
 export { createPasswordHasher, type PasswordHasher } from './password-hash.ts';
 export { totpAt, base32Decode } from './totp.ts';

@@ -42,6 +42,7 @@ import {
 import { isProjectRole, type Principal, type ProjectRole } from './roles.ts';
 import { createPeopleStore, type SessionRecord } from './people-store.ts';
 import { createInvitationStore, type InvitationRecord } from './invitation-store.ts';
+import { createPasskeyStore } from './passkey-store.ts';
 import { requireProject, type IdentityService } from './service.ts';
 
 export const sessionLifetimeMs = 7 * 86_400_000;
@@ -109,6 +110,7 @@ export function createPeopleService(deps: {
   const { db, clock } = deps;
   const store = createPeopleStore(db);
   const invitations = createInvitationStore();
+  const passkeys = createPasskeyStore();
   const hasher = deps.hasher ?? createPasswordHasher();
   const limit = deps.throttle ?? defaultLoginThrottle;
   let throttleState: ThrottleState = new Map();
@@ -131,6 +133,7 @@ export function createPeopleService(deps: {
       totp_enabled: credentials?.totpSecretId != null,
       has_password: credentials?.passwordHash != null,
       recovery_codes_left: await store.recoveryCodesLeft(q, userId),
+      passkeys: await passkeys.countOfUser(q, userId),
     };
   }
 
@@ -581,6 +584,52 @@ export function createPeopleService(deps: {
           return issued(tx, opened, membership);
         }),
       );
+    },
+
+    /**
+     * A sign-in proven by something other than the password (a passkey, docs/adr/0013-passkeys.md):
+     * throttled per client address as password sign-ins are. `verify` proves the user (a refusal of its that
+     * is `unauthenticated` counts as a failed sign-in); `record` runs in the transaction that opens the session.
+     */
+    async signInVerified(input: {
+      client: ClientInfo;
+      projectId?: string;
+      secondFactor: SecondFactor;
+      verify: () => Promise<{ userId: string; record: (tx: Tx, hooks: TxHooks) => Promise<void> }>;
+    }): Promise<SessionIssued> {
+      const keys = [`ip:${input.client.ip}`];
+      refuseIfThrottled(keys);
+      try {
+        const verified = await input.verify();
+        return await inTransaction(db, async (tx, hooks) => {
+          await verified.record(tx, hooks);
+          const user = await store.userById(tx, verified.userId);
+          const membership = await chooseMembership(
+            tx,
+            { id: verified.userId, isOperator: user?.isOperator ?? false },
+            input.projectId,
+          );
+          const opened = await openSession(tx, hooks, {
+            userId: verified.userId,
+            projectId: membership.projectId,
+            secondFactor: input.secondFactor,
+            client: input.client,
+          });
+          return issued(tx, opened, membership);
+        });
+      } catch (error) {
+        if (error instanceof VmcError && error.code === 'unauthenticated')
+          throttleState = recordFailure(throttleState, keys, clock.nowMs(), limit);
+        throw error;
+      }
+    },
+
+    /** The signed-in user behind a console session (passkey registration): tokens are refused. */
+    async sessionUser(principal: Principal): Promise<{ id: string; email: string; name: string }> {
+      const session = await sessionOf(principal);
+      const user = await store.userById(db, session.userId);
+      if (!user) throw unauthenticated('the session ended: sign in again', 'session_expired');
+      return { id: user.id, email: user.email, name: user.name };
     },
 
     async logout(principal: Principal): Promise<void> {

@@ -86,3 +86,33 @@ export interface ProjectInvitationsTable {
   accepted_by: string | null;
   revoked_at: string | null;
 }
+
+/** Passkeys (migration 033, docs/adr/0013-passkeys.md): one WebAuthn credential of a user. */
+export interface UserPasskeysTable {
+  id: string;
+  user_id: string;
+  /** The credential id as the browser names it (base64url). */
+  credential_id: string;
+  /** The COSE public key (base64url). */
+  public_key: string;
+  /** The authenticator's signature counter last seen (0: the authenticator keeps none). */
+  counter: number;
+  /** JSON array of the transports the browser reported (usb, nfc, ble, internal, hybrid…). */
+  transports: string;
+  name: string;
+  /** 1: the credential is synced (backed up) by its provider. */
+  backed_up: number;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** Challenges handed out for a passkey registration or sign-in: single use, short-lived. */
+export interface PasskeyChallengesTable {
+  id: string;
+  /** registration | login */
+  purpose: string;
+  /** The user registering (null for a sign-in: discoverable credentials). */
+  user_id: string | null;
+  challenge: string;
+  expires_at: string;
+}

@@ -4,6 +4,28 @@
  * into the resources of i18n-resources.ts. `reason_…`: a refusal's reason in plain words (ErrorNotice).
  */
 export const enPages = {
+  // passkeys (Account page and sign-in; docs/adr/0013-passkeys.md)
+  reason_passkey_challenge_invalid: 'The passkey request expired or was used already: try again.',
+  reason_passkey_invalid: 'The passkey’s answer could not be verified.',
+  reason_passkey_unknown: 'This passkey is not registered (any more): sign in with your password.',
+  reason_passkey_exists: 'This passkey is registered already.',
+  reason_passkey_limit: 'You have the most passkeys allowed: delete one first.',
+  passkeys: 'Passkeys',
+  passkeysIntro:
+    'A passkey signs you in with your device’s screen lock or a security key, with no password and no code: it counts as both factors.',
+  passkeyName: 'Name of the new passkey (optional)',
+  addPasskey: 'Add a passkey',
+  passkeyAdded: 'Passkey {name} added.',
+  noPasskeys: 'No passkeys yet.',
+  passkeyLastUsed: 'Last used',
+  passkeyNeverUsed: 'never',
+  passkeySynced: 'synced',
+  deletePasskey: 'Delete the passkey',
+  confirmDeletePasskey: 'Delete the passkey {name}? It will not sign you in any more.',
+  signInWithPasskey: 'Sign in with a passkey',
+  orSignInWith: 'or',
+  passkeyUnsupported: 'This browser cannot use passkeys.',
+  passkeyCancelled: 'The passkey prompt was closed or timed out: nothing changed.',
   // refusals with a reason
   reason_not_stopped: 'The server must be stopped first.',
   reason_migration_unsupported:
@@ -183,6 +205,27 @@ export const enPages = {
 };
 
 export const frPages: typeof enPages = {
+  reason_passkey_challenge_invalid: 'La demande de clé d’accès a expiré ou a déjà servi : réessayez.',
+  reason_passkey_invalid: 'La réponse de la clé d’accès n’a pas pu être vérifiée.',
+  reason_passkey_unknown: 'Cette clé d’accès n’est pas (ou plus) enregistrée : connectez-vous avec votre mot de passe.',
+  reason_passkey_exists: 'Cette clé d’accès est déjà enregistrée.',
+  reason_passkey_limit: 'Vous avez le nombre maximal de clés d’accès : supprimez-en une d’abord.',
+  passkeys: 'Clés d’accès',
+  passkeysIntro:
+    'Une clé d’accès (passkey) vous connecte avec le verrouillage d’écran de votre appareil ou une clé de sécurité, sans mot de passe ni code : elle compte pour les deux facteurs.',
+  passkeyName: 'Nom de la nouvelle clé (facultatif)',
+  addPasskey: 'Ajouter une clé d’accès',
+  passkeyAdded: 'Clé d’accès {name} ajoutée.',
+  noPasskeys: 'Aucune clé d’accès pour l’instant.',
+  passkeyLastUsed: 'Dernière utilisation',
+  passkeyNeverUsed: 'jamais',
+  passkeySynced: 'synchronisée',
+  deletePasskey: 'Supprimer la clé d’accès',
+  confirmDeletePasskey: 'Supprimer la clé d’accès {name} ? Elle ne vous connectera plus.',
+  signInWithPasskey: 'Se connecter avec une clé d’accès',
+  orSignInWith: 'ou',
+  passkeyUnsupported: 'Ce navigateur ne sait pas utiliser les clés d’accès.',
+  passkeyCancelled: 'La fenêtre de la clé d’accès a été fermée ou a expiré : rien n’a changé.',
   reason_not_stopped: 'Le serveur doit d’abord être arrêté.',
   reason_migration_unsupported:
     'Cette taille ne tient pas sur l’hôte du serveur, et son disque ne peut pas changer d’hôte.',

@@ -2,7 +2,8 @@
  * GraphQL at `/graphql` (mercurius) over the same services as REST, with the same authentication: a bearer
  * token on HTTP (401 problem+json without one), the same token in the `connection_init` payload
  * (`{ authorization: 'Bearer vmc_…' }`) or the upgrade request's header for subscriptions over WebSocket
- * (graphql-ws protocol). Roles and tenant isolation are the services'. Depth and cost are bounded; the
+ * (graphql-ws protocol); an open socket checks that credential again periodically and closes with 4401 once it
+ * is revoked. Roles and tenant isolation are the services'. Depth and cost are bounded; the
  * schema is published at `/graphql/schema.graphql`; GraphiQL at `/graphiql` when enabled (development).
  */
 import mercurius from 'mercurius';
@@ -23,6 +24,24 @@ export interface GraphqlOptions {
   identity: IdentityService;
   /** Serve GraphiQL at /graphiql (development). */
   graphiql: boolean;
+  /**
+   * How often an open WebSocket checks its credential again (as the SSE stream does at each heartbeat):
+   * a revoked token or a member removed from the project closes the socket with 4401.
+   */
+  credentialCheckMs?: number;
+}
+
+/** The close code and reason of a WebSocket whose credential is no longer valid (graphql-ws: 4401). */
+export const credentialGoneClose = { code: 4401, reason: 'the credential is no longer valid' } as const;
+
+/** What a principal may see: a check that changes it (another project, role or kind) ends the socket. */
+const scopeOf = (p: Principal) =>
+  p.kind === 'project' ? `project:${p.projectId}:${p.role}:${p.tokenId}` : `${p.kind}:${p.tokenId}`;
+
+/** The WebSocket and credential a subscription context carries (beside the GraphqlContext). */
+interface SocketWatch {
+  socket?: { close(code: number, reason: string): void; once(event: 'close', listener: () => void): unknown };
+  credentialCheck?: () => Promise<Principal>;
 }
 
 const isUpgrade = (request: FastifyRequest) => request.headers.upgrade?.toLowerCase() === 'websocket';
@@ -53,6 +72,35 @@ export async function registerGraphql(app: FastifyInstance, options: GraphqlOpti
     );
   });
 
+  const credentialCheckMs = options.credentialCheckMs ?? 15_000;
+  const watched = new WeakSet<object>();
+  /**
+   * From the first operation on a socket on, its credential is checked again every credentialCheckMs; once it
+   * fails (revoked token, removed member) or says something else, the socket closes with 4401 and every
+   * subscription on it ends.
+   */
+  const watch = (context: GraphqlContext & SocketWatch) => {
+    const { socket, credentialCheck } = context;
+    if (!socket || !credentialCheck || watched.has(socket)) return;
+    watched.add(socket);
+    const scope = scopeOf(context.principal);
+    let checking = false;
+    const timer = setInterval(async () => {
+      if (checking) return;
+      checking = true;
+      try {
+        const now = await credentialCheck().catch(() => null);
+        if (now && scopeOf(now) === scope) return;
+        clearInterval(timer);
+        socket.close(credentialGoneClose.code, credentialGoneClose.reason);
+      } finally {
+        checking = false;
+      }
+    }, credentialCheckMs);
+    timer.unref();
+    socket.once('close', () => clearInterval(timer));
+  };
+
   const contextOf = (principal: Principal): GraphqlContext => ({
     principal,
     services: options.services,
@@ -72,15 +120,20 @@ export async function registerGraphql(app: FastifyInstance, options: GraphqlOpti
         if (!token) return true;
         try {
           const principal = await options.identity.authenticate(token);
-          return { principal, loaders: createLoaders(principal, options.services) };
+          return {
+            principal,
+            loaders: createLoaders(principal, options.services),
+            credentialCheck: () => options.identity.authenticate(token),
+          };
         } catch {
           return false;
         }
       },
-      context: async (_socket: unknown, request: FastifyRequest) => {
+      context: async (socket: SocketWatch['socket'], request: FastifyRequest) => {
         const token = bearer(request.headers.authorization);
         const principal = token ? await options.identity.authenticate(token).catch(() => null) : null;
-        return { ...contextOf(principal as Principal), principal } as never;
+        const credentialCheck = token && principal ? () => options.identity.authenticate(token) : undefined;
+        return { ...contextOf(principal as Principal), principal, socket, credentialCheck } as never;
       },
     },
     errorFormatter: (execution, context) => {
@@ -110,7 +163,7 @@ export async function registerGraphql(app: FastifyInstance, options: GraphqlOpti
     },
   });
   // Resolvers are added after registration: mercurius merges them with the schema's types.
-  for (const module of graphqlModules) app.graphql.defineResolvers(withContextChecks(module.resolvers) as never);
+  for (const module of graphqlModules) app.graphql.defineResolvers(withContextChecks(module.resolvers, watch) as never);
 
   const schema = app.graphql.schema;
   const sdl = printSchema(schema);
@@ -122,8 +175,14 @@ export async function registerGraphql(app: FastifyInstance, options: GraphqlOpti
   return schema;
 }
 
-/** Every resolver of a subscription context checks there is a principal (a connection without a token). */
-function withContextChecks(resolvers: Record<string, Record<string, unknown>>) {
+/**
+ * Every resolver of a subscription context checks there is a principal (a connection without a token), and
+ * starts watching the socket's credential (`watch` does nothing over HTTP or for a socket already watched).
+ */
+function withContextChecks(
+  resolvers: Record<string, Record<string, unknown>>,
+  watch: (context: GraphqlContext & SocketWatch) => void,
+) {
   const checked: Record<string, Record<string, unknown>> = {};
   for (const [type, fields] of Object.entries(resolvers)) {
     checked[type] = {};
@@ -131,6 +190,7 @@ function withContextChecks(resolvers: Record<string, Record<string, unknown>>) {
       const need = (context: GraphqlContext) => {
         if (!context.principal)
           throw new VmcError('unauthenticated', 'this subscription needs a token: connection_init { authorization }');
+        watch(context);
       };
       if (typeof resolver === 'function')
         checked[type][name] = (parent: unknown, args: unknown, context: GraphqlContext, info: unknown) => {

@@ -27,6 +27,7 @@ import { regionPairProbesMigration } from './026_region_pair_probes.ts';
 import { customImagesMigration } from './027_custom_images.ts';
 import { projectInvitationsMigration } from './029_project_invitations.ts';
 import { operatorSessionsMigration } from './032_operator_sessions.ts';
+import { passkeysMigration } from './033_passkeys.ts';
 import { backupVolumesMigration } from './034_backup_volumes.ts';
 import { addressIndexesMigration } from './030_address_indexes.ts';
 import { volumeSourcesMigration } from './031_volume_sources.ts';
@@ -65,6 +66,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         '030_address_indexes': addressIndexesMigration(),
         '031_volume_sources': volumeSourcesMigration(),
         '032_operator_sessions': operatorSessionsMigration(),
+        '033_passkeys': passkeysMigration(),
         '034_backup_volumes': backupVolumesMigration(),
       };
     },

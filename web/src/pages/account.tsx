@@ -1,4 +1,4 @@
-/** The account: sessions (revoke), two-factor enrolment with recovery codes, password change. */
+/** The account: sessions (revoke), two-factor enrolment with recovery codes, passkeys, password change. */
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import {
   beginTotpEnrolment,
@@ -13,6 +13,7 @@ import {
 import { api } from '../api.ts';
 import { useT } from '../i18n.tsx';
 import { ErrorNotice, Field } from '../components.tsx';
+import { PasskeysSection } from './passkeys.tsx';
 
 export function Account({ me, onChanged }: { me: CurrentPrincipal; onChanged: () => Promise<void> }) {
   const { t, lang } = useT();
@@ -116,6 +117,8 @@ export function Account({ me, onChanged }: { me: CurrentPrincipal; onChanged: ()
           </button>
         </>
       )}
+
+      {me.via === 'session' && <PasskeysSection onChanged={onChanged} />}
 
       <h2>{t('sessions')}</h2>
       <table className="list">

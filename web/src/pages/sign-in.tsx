@@ -1,9 +1,13 @@
-/** Sign in: email + password, then — for accounts with two-factor — the TOTP code (or a recovery code). */
+/**
+ * Sign in: email + password, then — for accounts with two-factor — the TOTP code (or a recovery code); or a
+ * passkey, which is both factors (docs/adr/0013-passkeys.md).
+ */
 import { useState, type FormEvent } from 'react';
 import { login } from '../../../src/contract/index.ts';
 import { api, VmcError } from '../api.ts';
 import { useT } from '../i18n.tsx';
 import { ErrorNotice, Field, Link } from '../components.tsx';
+import { PasskeySignIn } from './passkeys.tsx';
 
 export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
   const { t } = useT();
@@ -93,6 +97,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
           {step === 'password' ? t('signIn') : t('continue')}
         </button>
       </form>
+      {step === 'password' && <PasskeySignIn onSignedIn={onSignedIn} />}
     </section>
   );
 }

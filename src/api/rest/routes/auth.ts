@@ -1,10 +1,10 @@
 /**
- * /v1/auth/…: sign-in, sessions, TOTP, passwords, one-time links; /v1/users: operators add people. The
+ * /v1/auth/…: sign-in, sessions, TOTP, passkeys, passwords, one-time links; /v1/users: operators add people. The
  * edge sets and clears the cookies; everything else is the people service's (src/identity/people.ts).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Route } from '../route.ts';
-import type { IdentityService, PeopleService } from '../../../identity/index.ts';
+import type { IdentityService, PasskeyService, PeopleService } from '../../../identity/index.ts';
 import { sessionLifetimeMs } from '../../../identity/index.ts';
 import { VmcError } from '../../../core/index.ts';
 import {
@@ -38,12 +38,24 @@ import {
   unlinkOperatorUser,
   beginLinkTotpEnrolment,
   redeemOperatorLink,
+  beginPasskeyRegistration,
+  registerPasskey,
+  listPasskeys,
+  deletePasskey,
+  beginPasskeyLogin,
+  passkeyLogin,
 } from '../../../contract/index.ts';
 import { parseCookies, setCookie } from '../cookies.ts';
+import { createRateLimiter } from '../rate-limit.ts';
+
+/** Passkey sign-in options per client address per minute (public: each one stores a challenge row). */
+export const passkeyOptionsPerMinute = 30;
 
 export interface AuthRouteDeps {
   people: PeopleService;
   identity: IdentityService;
+  /** Passkeys (docs/adr/0013-passkeys.md). */
+  passkeys: PasskeyService;
   cookieNames: { session: string; csrf: string; operatorSession: string; operatorCsrf: string };
   /** Cookies get Secure (the API is served over TLS). */
   secureCookies: boolean;
@@ -102,6 +114,45 @@ export function registerAuthRoutes(route: Route, deps: AuthRouteDeps) {
       return refused(request, reply, error);
     }
   });
+
+  // Passkeys: the relying party is the console's host and origin unless configured (PasskeyConfig).
+  const originOf = (request: FastifyRequest) => ({
+    hostname: request.hostname,
+    origin: `${request.protocol}://${request.headers.host ?? request.hostname}`,
+  });
+  const passkeyOptions = createRateLimiter({
+    limitPerWindow: passkeyOptionsPerMinute,
+    windowMs: 60_000,
+    nowMs: () => Date.now(),
+  });
+  route(beginPasskeyLogin, async ({ request, reply }) => {
+    reply.header('cache-control', 'no-store');
+    const decision = passkeyOptions.take(`ip:${request.ip}`);
+    if (!decision.allowed) {
+      reply.header('Retry-After', String(decision.retryAfterS));
+      throw new VmcError('rate_limited', `too many passkey sign-ins from ${request.ip}; retry later`, {
+        reason: 'passkey_options_throttled',
+      });
+    }
+    return deps.passkeys.beginLogin(originOf(request));
+  });
+  route(passkeyLogin, async ({ body, request, reply }) => {
+    try {
+      const issued = await deps.passkeys.login(body, { client: clientOf(request), from: originOf(request) });
+      return setSessionCookies(reply, issued);
+    } catch (error) {
+      return refused(request, reply, error);
+    }
+  });
+  route(beginPasskeyRegistration, async ({ principal, request, reply }) => {
+    reply.header('cache-control', 'no-store');
+    return deps.passkeys.beginRegistration(principal, originOf(request));
+  });
+  route(registerPasskey, async ({ principal, body, request }) => ({
+    passkey: await deps.passkeys.register(principal, body, originOf(request)),
+  }));
+  route(listPasskeys, async ({ principal }) => ({ passkeys: await deps.passkeys.list(principal) }));
+  route(deletePasskey, ({ principal, params }) => deps.passkeys.delete(principal, params.id));
 
   route(redeemLink, async ({ body, request, reply }) => {
     try {
