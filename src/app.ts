@@ -133,7 +133,7 @@ import { createStatusProbes, createStatusService, type StatusOptions } from './s
 import { createControlPlaneMetrics, createServerMetricsService } from './metrics/index.ts';
 import { createTelemetryService, type TelemetryOptions } from './telemetry/index.ts';
 import { deliveryCounts } from './webhooks/index.ts';
-import type { Principal } from './identity/index.ts';
+import type { LoginThrottleLimit, Principal } from './identity/index.ts';
 import { registerStatusRoutes } from './api/rest/routes/status.ts';
 
 export const vmcloudVersion = '0.1.0';
@@ -169,6 +169,8 @@ export interface ControlPlaneConfig {
    * open GraphQL WebSocket (default 15 s).
    */
   eventStreamHeartbeatMs?: number;
+  /** Failed sign-ins allowed per account and per client address (default: 10 and 50 per 15 minutes). */
+  loginThrottle?: LoginThrottleLimit;
   /** Whether hosts may register loopback addresses for their host API (one-machine installs, tests). */
   hostAddressPolicy?: HostAddressPolicy;
   /** Serve the API over HTTPS (TLS 1.3) with this certificate and key. */
@@ -325,6 +327,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     events,
     keyStore,
     hasher: createPasswordHasher({ cost: config.passwordHashCost }),
+    throttle: config.loginThrottle,
     memberTokens: identity,
     mailer: {
       // No mail server here: a link is logged for the operator to pass on (mail delivery plugs in here).

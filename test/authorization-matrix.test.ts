@@ -618,6 +618,9 @@ async function buildWorld(dialect: DialectName, cleanups: Array<() => Promise<vo
     fleet: 'none',
     hostDownAfterMs: 3_600_000,
     backupLoopIntervalMs: 3_600_000,
+    // Every sign-in route is probed with made-up credentials by every caller, all from one address: more
+    // failures than the default budget of 50 per address (the throttle has its own tests).
+    loginThrottle: { windowMs: 15 * 60_000, perAccount: 10, perAddress: 10_000, maxTrackedKeys: 10_000 },
   });
   // An ISO image in the catalog for attach-iso (its file is never read: simulated hosts).
   await t.cp.services.catalog.recordUploadedImage({

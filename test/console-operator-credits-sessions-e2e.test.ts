@@ -223,7 +223,7 @@ test('an operator of no project, SLA credits and operator sessions in Chromium',
     await page.goto(`${tcp.url}/sign-in`);
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByLabel('Authentication code').fill(freshCode());
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByText('This account belongs to no project.').waitFor();
@@ -232,7 +232,7 @@ test('an operator of no project, SLA credits and operator sessions in Chromium',
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(password);
     await page.getByLabel('Authentication code').fill(freshCode());
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByTestId('hosts').waitFor();
     assert.equal(await page.getByTestId('operator-email').innerText(), email);
   });

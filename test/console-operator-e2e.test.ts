@@ -69,7 +69,7 @@ test('the operator area in Chromium', { skip: noBrowser }, async (t) => {
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(password);
     await page.getByLabel('Authentication code').fill(code);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   };
 
   await t.test('a project user who is not an operator is refused; a linked one signs in with TOTP', async () => {

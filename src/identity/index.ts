@@ -33,6 +33,7 @@ export {
   type SessionIssued,
   type ClientInfo,
 } from './people.ts';
+export { defaultLoginThrottle, type LoginThrottleLimit } from './login-throttle.ts';
 export {
   createPasskeyService,
   passkeyChallengeLifetimeMs,
