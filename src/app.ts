@@ -831,6 +831,9 @@ export async function createControlPlane(config: ControlPlaneConfig) {
         const { server } = await compute.createServer(principal, input);
         return { serverId: server.id };
       },
+      remove: async (principal, serverId) => {
+        await compute.delete(principal, serverId);
+      },
     },
     executor: createRoutedExecutor({
       nowMs: () => clock.nowMs(),

@@ -282,6 +282,35 @@ for (const dialect of testDialects()) {
         second.map((v: { name: string }) => v.name),
         ['vb-c-data-2'],
       );
+      // The volume quota reached: the restore is refused, and the server it made is taken back.
+      const usedGiB = (await t.call('GET', '/v1/volumes?limit=500')).body.volumes.reduce(
+        (sum: number, v: { size_gib: number }) => sum + v.size_gib,
+        0,
+      );
+      const quota = await t.call('PATCH', `/v1/projects/${t.secrets.projectId}/quotas`, {
+        token: t.secrets.operatorToken,
+        body: { volume_gib: usedGiB + 1 },
+      });
+      assert.equal(quota.status, 200, JSON.stringify(quota.body));
+      const overQuota = await t.call('POST', `/v1/backups/${done.id}/actions/restore`, {
+        body: { mode: 'to_new', name: 'vb-over' },
+      });
+      assert.equal(overQuota.status, 403, JSON.stringify(overQuota.body));
+      assert.equal(overQuota.body.reason, 'quota_exceeded');
+      const serversNamed = async (name: string) =>
+        (await t.call('GET', '/v1/servers?limit=500')).body.servers.filter(
+          (x: { name: string; status: string }) => x.name === name,
+        );
+      const made = await serversNamed('vb-over');
+      assert.ok(
+        made.every((x: { status: string }) => ['deleting', 'deleted'].includes(x.status)),
+        `the server the refused restore made is being deleted: ${JSON.stringify(made)}`,
+      );
+      assert.ok(made.length <= 1);
+      await t.call('PATCH', `/v1/projects/${t.secrets.projectId}/quotas`, {
+        token: t.secrets.operatorToken,
+        body: { volume_gib: 10_000 },
+      });
       // A server name already taken: refused, and no volume is made.
       const count = (await t.call('GET', '/v1/volumes?limit=500')).body.volumes.length;
       const third = await t.call('POST', `/v1/backups/${done.id}/actions/restore`, {

@@ -36,7 +36,11 @@ for (const dialect of testDialects()) {
         log: silentLogger,
         events: createEventRecorder({ bus: createEventBus(), clock }),
         regionExists: async () => true,
-        servers: { current: async () => null, create: () => Promise.reject(new Error('not used')) },
+        servers: {
+          current: async () => null,
+          create: () => Promise.reject(new Error('not used')),
+          remove: () => Promise.reject(new Error('not used')),
+        },
         executor,
       });
       // A backup the tenant deleted, with a copy in each region.

@@ -53,6 +53,8 @@ export interface BackupServers {
     principal: Principal,
     input: { name: string; region: string; product: string; image: string },
   ): Promise<{ serverId: string }>;
+  /** Deletes a server `create` made when the restore could not be recorded after all (as the principal). */
+  remove(principal: Principal, serverId: string): Promise<void>;
 }
 
 /** What the backups domain needs of volumes (the volumes domain, wired in src/app.ts). */
@@ -877,7 +879,7 @@ export function createBackupService(deps: BackupServiceDeps) {
         }
       }
       const snapshot = region === backup.region ? backup.localSnapshot! : backup.remoteSnapshot!;
-      return inTransaction(db, async (tx, hooks) => {
+      const recorded = inTransaction(db, async (tx, hooks) => {
         const volumeIds: string[] = [];
         for (const part of parts)
           volumeIds.push(
@@ -921,6 +923,20 @@ export function createBackupService(deps: BackupServiceDeps) {
           },
         );
         return restoreView(restore);
+      });
+      // A restore that cannot be recorded (the volume quota, no room on the new server's host for its
+      // volumes) takes back the server it made: nothing is left half-done.
+      return recorded.catch(async (error: unknown) => {
+        if (body.mode === 'to_new')
+          await deps.servers
+            .remove(principal, targetId)
+            .catch((removal: unknown) =>
+              log.warn(
+                { err: removal, server_id: targetId },
+                'a restore failed and its new server could not be deleted',
+              ),
+            );
+        throw error;
       });
     },
 
