@@ -194,6 +194,28 @@ for (const dialect of testDialects()) {
       assert.deepEqual(await names(), ['ci-2026', 'laptop']);
     });
 
+    test('quota: 100 keys per project, the 101st refused with 403 quota_exceeded, nothing written', async () => {
+      const project = await t.call('POST', '/v1/projects', {
+        token: t.secrets.operatorToken,
+        body: { name: 'keys-quota', owner_email: 'keys-quota@example.com' },
+      });
+      assert.equal(project.status, 201, JSON.stringify(project.body));
+      const token = project.body.secret as string;
+      for (let i = 0; i < 100; i++) {
+        const r = await t.call('POST', '/v1/ssh-keys', { token, body: { name: `k${i}`, public_key: ed25519Key() } });
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+      }
+      await refused(
+        'the 101st key',
+        t.call('POST', '/v1/ssh-keys', { token, body: { name: 'k100', public_key: ed25519Key() } }),
+        403,
+        'quota_exceeded',
+      );
+      const all = await t.call('GET', '/v1/ssh-keys?limit=500', { token });
+      assert.equal(all.body.ssh_keys.length, 100);
+      assert.equal((await t.call('GET', '/v1/ssh-keys/k100', { token })).status, 404);
+    });
+
     test('a server created with saved keys by name and id beside an inline key has all of them', async () => {
       const inline = ed25519Key('inline@host');
       const ci = (await t.call('GET', '/v1/ssh-keys/ci-2026')).body.ssh_key;
