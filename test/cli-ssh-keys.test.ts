@@ -121,6 +121,22 @@ for (const dialect of testDialects()) {
       ]);
       assert.notEqual(r.code, 0, 'an unknown saved key is refused');
       assert.match(r.stderr, /nosuchkey/);
+      r = await cli([
+        'server',
+        'create',
+        '--name',
+        'keyed-3',
+        '--product',
+        'vps-nano',
+        '--region',
+        'fra1',
+        '--image',
+        'debian-12',
+        '--ssh-key',
+        'missing.pub',
+      ]);
+      assert.notEqual(r.code, 0, 'a missing .pub file is a file error, not a key name');
+      assert.match(r.stderr, /cannot read .*missing\.pub \(no such file\)/);
 
       r = await cli(['ssh-key', 'delete', 'laptop']);
       assert.equal(r.code, 0, r.stderr);

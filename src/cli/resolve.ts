@@ -63,7 +63,7 @@ const savedKeyRef = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 /**
  * `--ssh-key` values: an inline public key, a file of one or more keys (authorized_keys format; blank
  * lines and comments skipped), or the id or name of a saved SSH key of the project (a word that names no
- * file: the API resolves it). A private key file is refused rather than uploaded.
+ * file and does not end in `.pub`: the API resolves it). A private key file is refused rather than uploaded.
  */
 export async function readSshKeys(values: string[], cwd: string): Promise<string[]> {
   const keys: string[] = [];
@@ -74,7 +74,7 @@ export async function readSshKeys(values: string[], cwd: string): Promise<string
       continue;
     }
     const path = expandPath(trimmed, cwd);
-    if (savedKeyRef.test(trimmed) && !(await exists(path))) {
+    if (savedKeyRef.test(trimmed) && !trimmed.endsWith('.pub') && !(await exists(path))) {
       keys.push(trimmed);
       continue;
     }
