@@ -79,6 +79,7 @@ export const tableOwners = {
   firewalls: ['firewalls'],
   firewall_targets: ['firewalls'],
   firewall_counters: ['firewalls'],
+  ssh_keys: ['sshkeys'],
   console_tickets: ['identity'],
   rate_limit_windows: ['identity'],
   user_credentials: ['identity'],

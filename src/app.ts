@@ -77,6 +77,8 @@ import {
 import { registerNetworkRoutes } from './api/rest/routes/networks.ts';
 import { createFirewallService, createFirewallSync } from './firewalls/index.ts';
 import { registerFirewallRoutes } from './api/rest/routes/firewalls.ts';
+import { createSshKeyService } from './sshkeys/index.ts';
+import { registerSshKeyRoutes } from './api/rest/routes/ssh-keys.ts';
 import { createBackupService, createRoutedExecutor, createRestic, type RepositoryAccess } from './backups/index.ts';
 import { registerBackupRoutes } from './api/rest/routes/backups.ts';
 import { registerMetricsRoutes } from './api/rest/routes/metrics.ts';
@@ -401,7 +403,10 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     diskKeys,
     hostDriverOf: async (hostId) => (await inventory.hostSummary(hostId)).driver,
     resolveCustomImage: (projectId, ref) => customImages.resolve(projectId, ref),
+    resolveSshKeys: (projectId, refs) => sshKeys.publicKeysByRef(projectId, refs),
   });
+  // ---- SSH keys: a project's saved public keys, taken by id or name when a server is created ----
+  const sshKeys = createSshKeyService({ db, dialect, clock, events });
   const resourceActions = createResourceActions({ db, dialect, clock, events });
   // ---- Custom images: made from stopped servers by a singleton worker, booted by the project's servers ----
   const customImages = createCustomImageService({
@@ -666,6 +671,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
   registerCustomImageRoutes(route, { customImages });
   registerNetworkRoutes(route, { networks, addresses });
   registerFirewallRoutes(route, { firewalls });
+  registerSshKeyRoutes(route, { sshKeys });
   registerIdentityRoutes(route, { identity, audit, sealAuditLog: auditSealer.sealNow });
   registerAuthRoutes(route, {
     people,
@@ -1346,6 +1352,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       hostNetworkSync,
       firewalls,
       firewallSync,
+      sshKeys,
       traffic,
       flowLogs,
       ddos,

@@ -18,6 +18,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { Compile } from 'typebox/compile';
 import type { TSchema } from 'typebox';
 import { fillPath, operations, type AnyOperation, type OperationAuth } from '../src/contract/index.ts';
@@ -87,6 +88,7 @@ type Ref =
   | 'invoiceA'
   | 'networkA'
   | 'firewallA'
+  | 'sshKeyA'
   | 'floatingIpA'
   | 'primaryIpA'
   | 'incident'
@@ -112,6 +114,7 @@ type Fresh =
   | 'networkA'
   | 'routedNetworkA'
   | 'firewallA'
+  | 'sshKeyA'
   | 'appliedFirewallA'
   | 'attachedServerA'
   | 'floatingIpA'
@@ -141,6 +144,13 @@ interface Rule {
   signIn?: true;
   /** Only an operator session may call it (an operator token is refused with 403 session_required). */
   operatorSessionOnly?: true;
+}
+
+/** A fresh Ed25519 public key line (OpenSSH format). */
+function freshSshKey(): string {
+  const wire = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  const raw = Buffer.from(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!, 'base64url');
+  return `ssh-ed25519 ${Buffer.concat([wire(Buffer.from('ssh-ed25519')), wire(raw)]).toString('base64')} matrix`;
 }
 
 const serverRule = (role: ProjectRole, fresh?: Fresh): Rule => ({
@@ -268,6 +278,12 @@ const rules: Record<string, Rule> = {
     fresh: { id: 'appliedFirewallA' },
     body: () => ({ remove_from: [{ type: 'label_selector', label_selector: { selector: 'matrix=yes' } }] }),
   },
+  // SSH keys: names and keys unique per project (each create probe brings a key of its own)
+  createSshKey: { role: 'member', body: (world) => ({ name: `a-key-${world.unique()}`, public_key: freshSshKey() }) },
+  listSshKeys: { role: 'viewer' },
+  getSshKey: { role: 'viewer', params: { id: 'sshKeyA' } },
+  updateSshKey: { role: 'member', params: { id: 'sshKeyA' }, body: () => ({}) },
+  deleteSshKey: { role: 'member', params: { id: 'sshKeyA' }, fresh: { id: 'sshKeyA' } },
   // floating and primary IPs
   createFloatingIp: { role: 'member' },
   listFloatingIps: { role: 'viewer' },
@@ -852,6 +868,18 @@ async function buildWorld(dialect: DialectName, cleanups: Array<() => Promise<vo
       )
     ).firewall.id as string;
   const firewallA = await firewallOfA();
+  const sshKeyOfA = async () =>
+    (
+      await ok(
+        'SSH key of A',
+        201,
+        t.call('POST', '/v1/ssh-keys', {
+          token: ownerA,
+          body: { name: `a-key-${unique()}`, public_key: freshSshKey() },
+        }),
+      )
+    ).ssh_key.id as string;
+  const sshKeyA = await sshKeyOfA();
   const addressOfA = async (kind: 'floating' | 'primary', server?: string) => {
     const created =
       kind === 'floating'
@@ -1020,6 +1048,7 @@ async function buildWorld(dialect: DialectName, cleanups: Array<() => Promise<vo
       deliveryA,
       networkA,
       firewallA,
+      sshKeyA,
       floatingIpA,
       primaryIpA,
       attackA,
@@ -1032,6 +1061,7 @@ async function buildWorld(dialect: DialectName, cleanups: Array<() => Promise<vo
     idsOfA: [
       networkA,
       firewallA,
+      sshKeyA,
       floatingIpA,
       primaryIpA,
       attackA,
@@ -1064,6 +1094,8 @@ async function buildWorld(dialect: DialectName, cleanups: Array<() => Promise<vo
           return firewallOfA();
         case 'appliedFirewallA':
           return firewallOfA(true);
+        case 'sshKeyA':
+          return sshKeyOfA();
         case 'attachedServerA': {
           const { serverId } = await runningServer();
           // Attaching is enough: host 1's agent reports no network, the attachment stays `attaching`.
@@ -1432,6 +1464,9 @@ for (const dialect of testDialects()) {
       network.body.network.attachments.every((a: { server_id: string }) => a.server_id !== world.shared.serverA),
       'A server was not attached (only the fresh servers of allowed probes)',
     );
+    const sshKey = await call('GET', `/v1/ssh-keys/${world.shared.sshKeyA}`);
+    assert.equal(sshKey.status, 200, 'A SSH key exists');
+    assert.match(sshKey.body.ssh_key.name, /^a-key-/, 'A SSH key was not renamed');
     const fip = await call('GET', `/v1/floating-ips/${world.shared.floatingIpA}`);
     assert.equal(fip.body.floating_ip.server_id, null, 'A floating IP was not assigned');
     assert.deepEqual(fip.body.floating_ip.dns_ptr, [], 'nor renamed');

@@ -116,7 +116,7 @@ const helpCases: Array<[string[], RegExp]> = [
   [['server', '--help'], /Usage: vmcloud server <command>[\s\S]*create +create a server/],
   [
     ['server', 'create', '--help'],
-    /Usage: vmcloud server create --name NAME[\s\S]*--ssh-key FILE\|KEY[\s\S]*Examples:/,
+    /Usage: vmcloud server create --name NAME[\s\S]*--ssh-key FILE\|KEY\|NAME[\s\S]*Examples:/,
   ],
   [['server', 'create', '--bogus', '--help'], /Usage: vmcloud server create/],
   [['help', 'server', 'stop'], /--force/],

@@ -34,6 +34,7 @@ import { serverGroup } from './commands/server.ts';
 import { volumeGroup } from './commands/volume.ts';
 import { networkGroup, serverNetworkCommands } from './commands/network.ts';
 import { firewallGroup } from './commands/firewall.ts';
+import { sshKeyGroup } from './commands/ssh-key.ts';
 import { floatingIpGroup } from './commands/floating-ip.ts';
 import { primaryIpGroup } from './commands/primary-ip.ts';
 import { tokenGroup } from './commands/token.ts';
@@ -79,6 +80,7 @@ export const entries: Entry[] = [
   volumeGroup,
   networkGroup,
   firewallGroup,
+  sshKeyGroup,
   floatingIpGroup,
   primaryIpGroup,
   backupGroup,

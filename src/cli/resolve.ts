@@ -1,5 +1,5 @@
 /** Turning what a person types into what the API expects: server names, product and region codes, key files. */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { VmcError } from '../core/errors.ts';
@@ -57,9 +57,13 @@ export async function normalizeProduct(client: ApiClient, text: string): Promise
 
 const inlineKey = /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-|sk-(ssh-ed25519|ecdsa-sha2-))/;
 
+/** A saved SSH key's id or name (`vmcloud ssh-key list`): one word, no path separator. */
+const savedKeyRef = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
 /**
- * `--ssh-key` values: an inline public key, or a file of one or more keys (authorized_keys format; blank
- * lines and comments skipped). A private key file is refused rather than uploaded.
+ * `--ssh-key` values: an inline public key, a file of one or more keys (authorized_keys format; blank
+ * lines and comments skipped), or the id or name of a saved SSH key of the project (a word that names no
+ * file and does not end in `.pub`: the API resolves it). A private key file is refused rather than uploaded.
  */
 export async function readSshKeys(values: string[], cwd: string): Promise<string[]> {
   const keys: string[] = [];
@@ -70,6 +74,10 @@ export async function readSshKeys(values: string[], cwd: string): Promise<string
       continue;
     }
     const path = expandPath(trimmed, cwd);
+    if (savedKeyRef.test(trimmed) && !trimmed.endsWith('.pub') && !(await exists(path))) {
+      keys.push(trimmed);
+      continue;
+    }
     const text = await readText(path, '--ssh-key');
     if (text.includes('PRIVATE KEY')) {
       throw new VmcError('invalid', `--ssh-key ${value} is a private key; pass the public key (${value}.pub)`, {
@@ -89,6 +97,16 @@ export async function readSshKeys(values: string[], cwd: string): Promise<string
   return keys;
 }
 
+/** `--public-key-file`: the text of a public key file (`~` expanded); a private key is refused unsent. */
+export async function readPublicKeyFile(value: string, cwd: string): Promise<string> {
+  const text = await readText(expandPath(value.trim(), cwd), '--public-key-file');
+  if (text.includes('PRIVATE KEY'))
+    throw new VmcError('invalid', `--public-key-file ${value} is a private key; pass the public key (${value}.pub)`, {
+      fields: [{ field: 'public_key', message: 'private key refused' }],
+    });
+  return text.trim();
+}
+
 export async function readUserData(value: string, cwd: string): Promise<string> {
   return readText(expandPath(value, cwd), '--user-data');
 }
@@ -96,6 +114,15 @@ export async function readUserData(value: string, cwd: string): Promise<string> 
 function expandPath(path: string, cwd: string): string {
   if (path === '~' || path.startsWith('~/')) return resolvePath(homedir(), path.slice(2));
   return resolvePath(cwd, path);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function readText(path: string, flag: string): Promise<string> {

@@ -15,6 +15,6 @@ export type * from './drivers/driver.ts';
 export { createSimDriver, realisticSimDelays, type SimDelays } from './drivers/sim/sim-driver.ts';
 export { diurnal, simUsageCounters, simUsageProfile, simUsageRates } from './drivers/sim/sim-usage.ts';
 export { createSimBackupModel, simDiskOf, type SimBackupModel } from './drivers/sim/sim-backup.ts';
-export { isValidSshPublicKey } from './validation.ts';
+export { isSshKeyReference, isValidSshPublicKey, sshKeyReferences } from './validation.ts';
 export { createResourceActions, type ResourceActions, type ResourceAction } from './resource-actions.ts';
 export { createDiskKeyVault, diskKeyPurpose, type DiskKeyVault } from './disk-keys.ts';

@@ -31,7 +31,7 @@ import type {
   ServerList,
   UpdateServerBody,
 } from '../contract/index.ts';
-import { validateCreateServer } from './validation.ts';
+import { sshKeyReferences, validateCreateServer } from './validation.ts';
 import { parseSelector, matchesSelector, validateLabels } from './labels.ts';
 import { createActions } from './actions.ts';
 import { parsePool, addressAt } from './ipv4-pool.ts';
@@ -70,6 +70,11 @@ export interface ComputeDeps {
    * only region whose hosts hold it.
    */
   resolveCustomImage?: (projectId: string, ref: string) => Promise<(Image & { region: string }) | null>;
+  /**
+   * The public keys of the project's saved SSH keys (src/sshkeys) named by `refs` (ids or names), read
+   * before the create's transaction; a reference it leaves out is refused (400, the `ssh_keys[i]` field).
+   */
+  resolveSshKeys?: (projectId: string, refs: readonly string[]) => Promise<ReadonlyMap<string, string>>;
 }
 
 /** A server as the routes that reach its host see it. */
@@ -316,7 +321,10 @@ export function createComputeService(deps: ComputeDeps) {
   return {
     async createServer(principal: Principal, body: CreateServerBody): Promise<ServerCreated> {
       const caller = requireProject(principal, 'member');
-      const { labels, sshKeys } = validateCreateServer(body);
+      const refs = sshKeyReferences(body);
+      const savedKeys =
+        refs.length > 0 && deps.resolveSshKeys ? await deps.resolveSshKeys(caller.projectId, refs) : undefined;
+      const { labels, sshKeys } = validateCreateServer(body, savedKeys);
       const product = await deps.catalog.getProduct(body.product);
       const region = await deps.catalog.getRegionRecord(body.region).catch(() => {
         throw new VmcError('invalid', `unknown region ${body.region}`, {

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isValidSshPublicKey, validateCreateServer } from './validation.ts';
+import { isSshKeyReference, isValidSshPublicKey, sshKeyReferences, validateCreateServer } from './validation.ts';
 import { VmcError } from '../core/index.ts';
 
 const ed25519 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl user@host';
@@ -47,4 +47,37 @@ test('validateCreateServer keeps good labels and keys and lists every bad field'
       return true;
     },
   );
+});
+
+test('validateCreateServer takes saved keys by id or name beside inline keys, and names an unknown one', () => {
+  const saved = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ2yTnvPgt4zYdv2ITrr0z1y8DtJc/2wNzzqTmwK1MGl saved@host';
+  const base = { name: 'x', product: 'p', region: 'r', image: 'i' };
+  const refs = new Map([
+    ['laptop', saved],
+    ['key_0000000000000000000000000a', saved],
+  ]);
+  assert.deepEqual(sshKeyReferences({ ssh_keys: [ed25519, ' laptop ', 'key_0000000000000000000000000a'] }), [
+    'laptop',
+    'key_0000000000000000000000000a',
+  ]);
+  assert.equal(isSshKeyReference(ed25519), false);
+  // inline first, then the saved key once (by name and by id: the same key)
+  assert.deepEqual(
+    validateCreateServer({ ...base, ssh_keys: [ed25519, 'laptop', 'key_0000000000000000000000000a'] }, refs).sshKeys,
+    [ed25519, saved],
+  );
+  assert.throws(
+    () => validateCreateServer({ ...base, ssh_keys: ['laptop', 'desktop'] }, refs),
+    (error: unknown) => {
+      assert.ok(error instanceof VmcError);
+      assert.deepEqual(
+        error.fields.map((f) => f.field),
+        ['ssh_keys[1]'],
+      );
+      assert.match(error.fields[0].message, /names no SSH key of the project \(desktop\)/);
+      return true;
+    },
+  );
+  // without a lookup every reference is unknown
+  assert.throws(() => validateCreateServer({ ...base, ssh_keys: ['laptop'] }), VmcError);
 });

@@ -168,6 +168,12 @@ export const eventPayloadSchemas = {
     { server_ids: Type.Array(Id('srv_…')), label_selectors: Type.Array(Type.String()) },
     { additionalProperties: false },
   ),
+  'ssh_key.created': Type.Object(
+    { name: Type.String(), fingerprint: Type.String(), type: Type.String() },
+    { additionalProperties: false },
+  ),
+  'ssh_key.updated': Type.Object({ name: Type.String() }, { additionalProperties: false }),
+  'ssh_key.deleted': Type.Object({ name: Type.String(), fingerprint: Type.String() }, { additionalProperties: false }),
   'floating_ip.created': Type.Object(
     { region: Type.String(), type: Type.String(), ip: Type.String() },
     { additionalProperties: false },

@@ -26,6 +26,7 @@ export * from './backups.ts';
 export * from './webhooks.ts';
 export * from './networks.ts';
 export * from './firewalls.ts';
+export * from './ssh-keys.ts';
 export * from './primary-ips.ts';
 export * from './floating-ips.ts';
 export * from './host-network.ts';
@@ -63,6 +64,7 @@ import { backupOperations } from './backups.ts';
 import { webhookOperations } from './webhooks.ts';
 import { networkOperations } from './networks.ts';
 import { firewallOperations } from './firewalls.ts';
+import { sshKeyOperations } from './ssh-keys.ts';
 import { floatingIpOperations } from './floating-ips.ts';
 import { primaryIpOperations } from './primary-ips.ts';
 import { trafficOperations } from './traffic.ts';
@@ -103,6 +105,7 @@ export const operations = {
   ...webhookOperations,
   ...networkOperations,
   ...firewallOperations,
+  ...sshKeyOperations,
   ...floatingIpOperations,
   ...primaryIpOperations,
   ...trafficOperations,

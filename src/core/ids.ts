@@ -27,6 +27,7 @@ export const idPrefixes = {
   floatingIp: 'fip',
   primaryIp: 'pip',
   firewall: 'fw',
+  sshKey: 'key',
   attack: 'atk',
   invoice: 'inv',
   price: 'prc',

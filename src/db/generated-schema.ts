@@ -739,6 +739,19 @@ export interface Sessions {
   user_id: string;
 }
 
+export interface SshKeys {
+  bits: number;
+  created_at: string;
+  fingerprint: string;
+  id: string;
+  labels_json: string;
+  name: string;
+  project_id: string;
+  public_key: string;
+  type: string;
+  updated_at: string;
+}
+
 export interface StatusComponents {
   candidate: string | null;
   candidate_count: number;
@@ -1087,6 +1100,7 @@ export interface DB {
   server_usage_rollups: ServerUsageRollups;
   servers: Servers;
   sessions: Sessions;
+  ssh_keys: SshKeys;
   status_components: StatusComponents;
   status_daily_rollups: StatusDailyRollups;
   status_incident_updates: StatusIncidentUpdates;

@@ -32,6 +32,7 @@ import type {
 } from '../networks/index.ts';
 import type { FloatingIpsTable, PrimaryIpsTable } from '../addresses/index.ts';
 import type { FirewallCountersTable, FirewallTargetsTable, FirewallsTable } from '../firewalls/index.ts';
+import type { SshKeysTable } from '../sshkeys/index.ts';
 import type {
   BackupForgetsTable,
   BackupVolumesTable,
@@ -319,6 +320,7 @@ export interface Database extends BillingTables, StatusTables, TelemetryTables {
   firewalls: FirewallsTable;
   firewall_targets: FirewallTargetsTable;
   firewall_counters: FirewallCountersTable;
+  ssh_keys: SshKeysTable;
   console_tickets: ConsoleTicketsTable;
   rate_limit_windows: RateLimitWindowsTable;
   user_credentials: UserCredentialsTable;

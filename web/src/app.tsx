@@ -17,6 +17,7 @@ import { Account } from './pages/account.tsx';
 import { Networks } from './pages/networks.tsx';
 import { FloatingIps } from './pages/floating-ips.tsx';
 import { FirewallDetail, Firewalls } from './pages/firewalls.tsx';
+import { SshKeys } from './pages/ssh-keys.tsx';
 import { Volumes } from './pages/volumes.tsx';
 import { Backups } from './pages/backups.tsx';
 import { WebhookDetail, Webhooks } from './pages/webhooks.tsx';
@@ -92,6 +93,7 @@ export function App() {
   else if (path === '/floating-ips') page = <FloatingIps me={me} />;
   else if (path === '/firewalls') page = <Firewalls me={me} />;
   else if (path.startsWith('/firewalls/')) page = <FirewallDetail me={me} id={idAfter('/firewalls/')} />;
+  else if (path === '/ssh-keys') page = <SshKeys me={me} />;
   else if (path === '/volumes') page = <Volumes me={me} />;
   else if (path === '/backups') page = <Backups me={me} />;
   else if (path === '/webhooks') page = <Webhooks me={me} />;
@@ -116,6 +118,7 @@ export function App() {
       [
         ['/servers', 'servers'],
         ['/servers/new', 'createServer'],
+        ['/ssh-keys', 'savedSshKeys'],
       ],
     ],
     [

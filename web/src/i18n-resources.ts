@@ -2,11 +2,13 @@
 import { enPages, frPages } from './i18n-pages.ts';
 import { enExtras, frExtras } from './i18n-server-extras.ts';
 import { enOperator, frOperator } from './i18n-operator.ts';
+import { enSshKeys, frSshKeys } from './i18n-ssh-keys.ts';
 
 export const enResources = {
   ...enPages,
   ...enExtras,
   ...enOperator,
+  ...enSshKeys,
   serialConsole: 'Serial console',
   openSerialConsole: 'Open the serial console',
   closeSerialConsole: 'Close the console',
@@ -290,6 +292,7 @@ export const frResources: typeof enResources = {
   ...frPages,
   ...frExtras,
   ...frOperator,
+  ...frSshKeys,
   serialConsole: 'Console série',
   openSerialConsole: 'Ouvrir la console série',
   closeSerialConsole: 'Fermer la console',

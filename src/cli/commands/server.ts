@@ -99,7 +99,7 @@ const create: Command = {
   name: 'create',
   summary: 'create a server',
   usage:
-    '--name NAME --product CODE --region CODE --image SLUG [--label k=v]... [--ssh-key FILE|KEY]... [--user-data FILE] [--wait]',
+    '--name NAME --product CODE --region CODE --image SLUG [--label k=v]... [--ssh-key FILE|KEY|NAME]... [--user-data FILE] [--wait]',
   description:
     'Creates a server from the catalog. Products and regions are case-insensitive (vps-starter or VPS-STARTER, fra1 or FRA1).\n' +
     'Without --wait the command returns once the control plane has accepted the request and placed the server.',
@@ -109,7 +109,12 @@ const create: Command = {
     region: { type: 'string', arg: 'CODE', help: 'region code (see `vmcloud region list`)' },
     image: { type: 'string', arg: 'SLUG', help: 'image slug or id (see `vmcloud image list`)' },
     label: { type: 'string', multiple: true, arg: 'k=v', help: 'label (or several, comma separated)' },
-    'ssh-key': { type: 'string', multiple: true, arg: 'FILE|KEY', help: 'public key file or inline public key' },
+    'ssh-key': {
+      type: 'string',
+      multiple: true,
+      arg: 'FILE|KEY|NAME',
+      help: 'public key file, inline public key, or a saved SSH key (name or id, see `vmcloud ssh-key list`)',
+    },
     'user-data': { type: 'string', arg: 'FILE', help: 'cloud-init user-data file' },
     'placement-group': { type: 'string', arg: 'NAME', help: 'placement group' },
     ...waitOption,
@@ -117,6 +122,7 @@ const create: Command = {
   examples: [
     'vmcloud server create --name web-1 --product vps-starter --region fra1 --image debian-12 --wait',
     'vmcloud server create --name gpu-1 --product GPU-T4 --region PAR1 --image pytorch --label team=ml --ssh-key ~/.ssh/id_ed25519.pub',
+    'vmcloud server create --name web-2 --product vps-starter --region fra1 --image debian-12 --ssh-key laptop',
   ],
   async run(ctx, { values }) {
     const name = requiredString(values, 'name');

@@ -31,6 +31,7 @@ import { passkeysMigration } from './033_passkeys.ts';
 import { backupVolumesMigration } from './034_backup_volumes.ts';
 import { addressIndexesMigration } from './030_address_indexes.ts';
 import { volumeSourcesMigration } from './031_volume_sources.ts';
+import { sshKeysMigration } from './035_ssh_keys.ts';
 
 /** Every migration, in order. Add a new file and one line here; never edit a released migration. */
 export function migrationProvider(dialect: DialectName): MigrationProvider {
@@ -68,6 +69,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         '032_operator_sessions': operatorSessionsMigration(),
         '033_passkeys': passkeysMigration(),
         '034_backup_volumes': backupVolumesMigration(),
+        '035_ssh_keys': sshKeysMigration(),
       };
     },
   };

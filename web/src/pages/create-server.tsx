@@ -1,7 +1,7 @@
 /**
  * The create-server wizard: region, size (price per hour and monthly cap, live availability in the region
- * from the capacity API), image, details (name, SSH keys, user-data), and a review with the price before
- * anything is created.
+ * from the capacity API), image, details (name, SSH keys — the project's saved keys as checkboxes beside a
+ * textarea of other public keys — user-data), and a review with the price before anything is created.
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import {
@@ -10,11 +10,13 @@ import {
   listImages,
   listProducts,
   listRegions,
+  listSshKeys,
   type CurrentPrincipal,
   type CustomerCapacity,
   type Image,
   type Product,
   type Region,
+  type SshKey,
 } from '../../../src/contract/index.ts';
 import { api } from '../api.ts';
 import { formatEuros, useT } from '../i18n.tsx';
@@ -35,6 +37,8 @@ export function CreateServer({ me }: { me: CurrentPrincipal }) {
   const [image, setImage] = useState('');
   const [name, setName] = useState('');
   const [sshKeys, setSshKeys] = useState('');
+  const [savedKeys, setSavedKeys] = useState<SshKey[] | null>(null);
+  const [chosenKeys, setChosenKeys] = useState<string[]>([]);
   const [userData, setUserData] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -48,6 +52,10 @@ export function CreateServer({ me }: { me: CurrentPrincipal }) {
         setCapacity(c.capacity as CustomerCapacity[]);
       })
       .catch(setError);
+    api
+      .call(listSshKeys, { query: { limit: '500' } })
+      .then((k) => setSavedKeys(k.ssh_keys))
+      .catch(() => setSavedKeys([]));
     // Availability changes while one chooses: refreshed every 15 s.
     const timer = setInterval(() => {
       api
@@ -87,6 +95,7 @@ export function CreateServer({ me }: { me: CurrentPrincipal }) {
         .split('\n')
         .map((k) => k.trim())
         .filter(Boolean);
+      keys.unshift(...chosenKeys);
       const created = await api.call(createServer, {
         body: {
           name,
@@ -219,7 +228,27 @@ export function CreateServer({ me }: { me: CurrentPrincipal }) {
                 onChange={(e) => setName(e.target.value)}
               />
             </Field>
-            <Field id="ssh-keys" label={t('sshKeys')}>
+            <fieldset className="choices" data-testid="saved-ssh-keys">
+              <legend>{t('savedKeysPick')}</legend>
+              {savedKeys !== null && savedKeys.length === 0 && <p className="muted">{t('savedKeysNone')}</p>}
+              {(savedKeys ?? []).map((k) => (
+                <label key={k.id} className="choice" data-ssh-key={k.name}>
+                  <input
+                    type="checkbox"
+                    name="saved-ssh-key"
+                    value={k.id}
+                    checked={chosenKeys.includes(k.id)}
+                    onChange={(e) =>
+                      setChosenKeys(e.target.checked ? [...chosenKeys, k.id] : chosenKeys.filter((id) => id !== k.id))
+                    }
+                  />
+                  <span>
+                    <strong>{k.name}</strong> <code className="fingerprint">{k.fingerprint}</code>
+                  </span>
+                </label>
+              ))}
+            </fieldset>
+            <Field id="ssh-keys" label={savedKeys && savedKeys.length > 0 ? t('inlineSshKeys') : t('sshKeys')}>
               <textarea id="ssh-keys" rows={3} value={sshKeys} onChange={(e) => setSshKeys(e.target.value)} />
             </Field>
             <Field id="user-data" label={t('userData')}>
@@ -237,6 +266,17 @@ export function CreateServer({ me }: { me: CurrentPrincipal }) {
             <dd>{chosen?.name}</dd>
             <dt>{t('image')}</dt>
             <dd>{chosenImage?.name}</dd>
+            <dt>{t('reviewSshKeys')}</dt>
+            <dd>
+              {[
+                ...(savedKeys ?? []).filter((k) => chosenKeys.includes(k.id)).map((k) => k.name),
+                ...sshKeys
+                  .split('\n')
+                  .map((k) => k.trim())
+                  .filter(Boolean)
+                  .map((k) => k.split(/\s+/)[2] ?? `${k.slice(0, 24)}…`),
+              ].join(', ') || t('reviewNoSshKeys')}
+            </dd>
           </dl>
         )}
         {chosen && (
