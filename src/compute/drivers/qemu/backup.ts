@@ -82,7 +82,8 @@ export interface BackupVolumeSource {
   node: string;
   /** Its qcow2 file (a stopped server's volume is read from it); null: a backend with no file. */
   file: string | null;
-  key: DiskKey;
+  /** Its LUKS key (null: a plain volume; undefined: not known yet, needed only while its server is stopped). */
+  key: DiskKey | undefined;
   sizeBytes: number;
 }
 
@@ -91,7 +92,7 @@ interface BackupDisk {
   part: string;
   node: string;
   file: string | null;
-  key: DiskKey;
+  key: DiskKey | undefined;
   diskBytes: number;
   /** Its chunk directory in the staging tree (`disk/`, `volumes/<id>/`), which is also its path in the snapshot. */
   stagingDir: string;
@@ -458,6 +459,14 @@ export function createBackupOperations(deps: QemuBackupDeps) {
             throw new VmcError('conflict', `volume ${disk.part} can be backed up only while its server runs`, {
               reason: 'server_not_running',
             });
+          if (disk.key === undefined)
+            throw new VmcError(
+              'unavailable',
+              `the key of volume ${disk.part} has not reached this host yet; try again`,
+              {
+                reason: 'volume_key_unknown',
+              },
+            );
           // An encrypted disk's map needs its key: read all of it instead (a full read, still correct).
           const ranges =
             disk.key === null ? await mappedRanges(qemuImg, disk.file, 'data') : [{ start: 0, length: disk.diskBytes }];

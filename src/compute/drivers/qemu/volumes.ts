@@ -319,7 +319,9 @@ export function createVolumeOperations(deps: VolumeOperationsDeps) {
           volumeId: volume.volumeId,
           node: volumeQemuNames(volume.volumeId).node,
           file: deps.backend.fileOf?.(volume.volumeId) ?? null,
-          key: keyOf(volume),
+          // A running server's volumes are read through QEMU: only a stopped one's need the key (undefined: not
+          // known yet, after an agent restart until the desired state brings it).
+          key: volume.encrypted ? keys.get(volume.volumeId) : null,
           sizeBytes: volume.sizeGiB * GiB,
         }));
     },
