@@ -14,7 +14,11 @@ export async function renderInvoicePdf(invoice: Invoice): Promise<Uint8Array> {
   const title = invoice.kind === 'credit_note' ? 'Credit note' : 'Invoice';
   pdf.setTitle(`${title} ${invoice.number ?? 'draft'}`);
   pdf.setAuthor(invoice.supplier.name);
-  pdf.setCreationDate(new Date(invoice.issued_at ?? invoice.created_at));
+  // Both dates are the invoice's (pdf-lib would stamp the modification date with the time of rendering): the
+  // same invoice renders to the same bytes whenever it is downloaded.
+  const issuedAt = new Date(invoice.issued_at ?? invoice.created_at);
+  pdf.setCreationDate(issuedAt);
+  pdf.setModificationDate(issuedAt);
   const font = await pdf.embedFont(StandardFonts.Helvetica);
   const bold = await pdf.embedFont(StandardFonts.HelveticaBold);
 
