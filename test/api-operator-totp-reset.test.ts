@@ -8,7 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestControlPlane, testDialects, until } from './helpers.ts';
-import { base32Decode, totpAt } from '../src/identity/index.ts';
+import { base32Decode, createPeopleService, totpAt } from '../src/identity/index.ts';
+import type { EventRecorder } from '../src/events/index.ts';
 import type { Clock } from '../src/core/index.ts';
 
 const cheapCost = { ln: 10, r: 8, p: 1 };
@@ -116,6 +117,31 @@ for (const dialect of testDialects())
         });
         assert.equal(unknown.status, 404, `${ref}: ${JSON.stringify(unknown.body)}`);
       }
+    });
+
+    await t.test('a failure at the last step (the link) rolls the whole reset back', async () => {
+      // The same service on the same database, whose event recorder fails on the link's event: the TOTP
+      // secret, the recovery codes and the sessions written off before it must all still be there.
+      const events = tcp.cp.services.events;
+      const failing: EventRecorder = {
+        ...events,
+        record: async (tx, hooks, event) => {
+          if (event.type === 'user.link_issued') throw new Error('injected failure');
+          return events.record(tx, hooks, event);
+        },
+      };
+      const people = createPeopleService({
+        db: tcp.cp.db,
+        clock,
+        events: failing,
+        keyStore: tcp.cp.keyStore,
+        memberTokens: tcp.cp.services.identity,
+      });
+      await assert.rejects(
+        people.resetTotp({ kind: 'operator', tokenId: 'opt_test', userId: null }, ownerId),
+        /injected failure/,
+      );
+      await unchanged('after a failed reset');
     });
 
     await t.test("one's own account is 409 own_account (token and session alike); nothing changes", async () => {
