@@ -125,7 +125,7 @@ test('the People tab resets another operator’s two-factor authentication', { s
     await page.getByLabel('Email').fill(me);
     await page.getByLabel('Password').fill(password);
     await page.getByLabel('Authentication code').fill(codeOf(mySecret));
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByTestId('hosts').or(page.getByText('Nothing here yet.')).first().waitFor();
     await page.getByRole('link', { name: 'People' }).click();
     const mineRow = page.locator(`tr[data-person="${me}"]`);
