@@ -439,6 +439,7 @@ const rules: Record<string, Rule> = {
   listOperatorUsers: {},
   linkOperatorUser: { body: () => ({ email: 'owner@vmcloud.local' }) },
   unlinkOperatorUser: { body: () => ({ email: 'owner@vmcloud.local' }) },
+  resetUserTotp: { params: { id: 'memberA' }, fresh: { id: 'memberA' } },
 };
 
 /** A maintenance window starting in an hour. */

@@ -326,6 +326,16 @@ export const eventPayloadSchemas = {
     { email: Type.String(), by: Nullable(Type.String()), sessions_revoked: Type.Integer() },
     { additionalProperties: false },
   ),
+  'user.totp_reset': Type.Object(
+    {
+      email: Type.String(),
+      by: Nullable(Type.String()),
+      had_totp: Type.Boolean(),
+      recovery_codes_deleted: Type.Integer(),
+      sessions_revoked: Type.Integer(),
+    },
+    { additionalProperties: false },
+  ),
   'session.created': Type.Object(
     { user_id: Id('usr_…'), second_factor: Type.String(), kind: Type.Optional(Type.String()) },
     { additionalProperties: false },

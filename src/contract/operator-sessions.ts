@@ -7,7 +7,7 @@
 import { Type, type Static } from 'typebox';
 import { IdParams, Nullable } from './common.ts';
 import { defineOperation } from './operation.ts';
-import { AuthUser, Email, TotpCode, TotpEnrolment, sessionFields } from './auth.ts';
+import { AuthUser, Email, IssuedLink, TotpCode, TotpEnrolment, UserSummary, sessionFields } from './auth.ts';
 
 export const OperatorLoginBody = Type.Object(
   {
@@ -73,6 +73,18 @@ export const OperatorLinkRedeemed = Type.Object({
 export type OperatorLinkRedeemed = Static<typeof OperatorLinkRedeemed>;
 
 export const OperatorUserBody = Type.Object({ email: Email }, { additionalProperties: false });
+
+export const UserRefParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 254, description: 'the user: usr_… or their e-mail' }),
+});
+
+export const TotpReset = Type.Object({
+  user: UserSummary,
+  link: IssuedLink,
+  had_totp: Type.Boolean({ description: 'whether TOTP was on before the reset' }),
+  sessions_revoked: Type.Integer({ minimum: 0, description: 'their project and operator sessions, all revoked' }),
+});
+export type TotpReset = Static<typeof TotpReset>;
 
 export const operatorLogin = defineOperation({
   operationId: 'operatorLogin',
@@ -200,6 +212,22 @@ export const unlinkOperatorUser = defineOperation({
   resource: 'user',
 });
 
+export const resetUserTotp = defineOperation({
+  operationId: 'resetUserTotp',
+  method: 'POST',
+  path: '/v1/users/:id/reset-totp',
+  tags: ['operators'],
+  summary:
+    "Reset a user's second factor: TOTP off, recovery codes deleted, sessions revoked, a one-time link (operators)",
+  description:
+    "For a person who lost their TOTP device and has no recovery code left. In one transaction: TOTP turned off (its secret and any pending one deleted), their recovery codes deleted, every session of theirs revoked (project and operator), and a one-time link issued (earlier unused links stop working) with which they set a new password and enrol TOTP again (`POST /v1/auth/links/redeem`, or for operators `POST /v1/auth/links/totp` then `POST /v1/auth/links/operator-redeem`). Event `user.totp_reset`. Operator tokens they hold are separate credentials and stay. 404 for an unknown user; 409 `own_account` for the caller's own account (another operator resets it); a refusal changes nothing.",
+  auth: 'operator',
+  params: UserRefParams,
+  status: 201,
+  response: TotpReset,
+  resource: 'user',
+});
+
 export const operatorSessionOperations = {
   operatorLogin,
   operatorLogout,
@@ -211,4 +239,5 @@ export const operatorSessionOperations = {
   listOperatorUsers,
   linkOperatorUser,
   unlinkOperatorUser,
+  resetUserTotp,
 };

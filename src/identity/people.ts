@@ -27,6 +27,7 @@ import type {
   ProjectMembership,
   SecondFactor,
   SignedIn,
+  TotpReset,
 } from '../contract/index.ts';
 import type { KeyStore } from '../keystore/index.ts';
 import { createPasswordHasher, passwordProblem, type PasswordHasher } from './password-hash.ts';
@@ -835,6 +836,66 @@ export function createPeopleService(deps: {
           });
         }
         return operatorUserView(tx, user.id);
+      });
+    },
+
+    /**
+     * Operators: the recovery of a person who lost their TOTP device (and their recovery codes). In one
+     * transaction: TOTP off (its secret and any pending one deleted from the key store), recovery codes
+     * deleted, every session of theirs revoked (both kinds), and a one-time link to set a new password and
+     * enrol again. An operator cannot reset their own second factor (409 `own_account`): another one must.
+     * `idOrEmail` is `usr_…` or an e-mail; a refusal changes nothing.
+     */
+    async resetTotp(principal: Principal, idOrEmail: string): Promise<TotpReset> {
+      if (principal.kind !== 'operator') throw forbidden('this route needs an operator token or session');
+      const by = principal.userId ?? principal.tokenId;
+      return inTransaction(db, async (tx, hooks) => {
+        const ref = idOrEmail.trim();
+        const user = ref.includes('@')
+          ? await store.userByEmail(tx, normalizeEmail(ref))
+          : await store.userById(tx, ref);
+        if (!user) throw notFound('user', ref);
+        if (principal.userId === user.id)
+          throw new VmcError(
+            'conflict',
+            'this is your own account: another operator resets your second factor (or use a recovery code)',
+            { reason: 'own_account' },
+          );
+        const nowIso = clock.nowIso();
+        await store.ensureCredentials(tx, user.id, nowIso);
+        const credentials = await store.credentials(tx, user.id);
+        const hadTotp = credentials?.totpSecretId != null;
+        const recoveryCodesDeleted = await store.recoveryCodesLeft(tx, user.id);
+        if (credentials?.totpSecretId) await deps.keyStore.remove(credentials.totpSecretId, tx);
+        if (credentials?.totpPendingSecretId) await deps.keyStore.remove(credentials.totpPendingSecretId, tx);
+        await store.setTotp(tx, user.id, { secretId: null, pendingSecretId: null, enabledAt: null }, nowIso);
+        await store.replaceRecoveryCodes(tx, user.id, [], nowIso);
+        const revoked = await revokeSessions(tx, hooks, { userId: user.id }, 'totp_reset');
+        await deps.events.record(tx, hooks, {
+          type: 'user.totp_reset',
+          projectId: null,
+          resourceType: 'user',
+          resourceId: user.id,
+          data: {
+            email: user.email,
+            by,
+            had_totp: hadTotp,
+            recovery_codes_deleted: recoveryCodesDeleted,
+            sessions_revoked: revoked.length,
+          },
+        });
+        const link = await issueLink(tx, hooks, {
+          userId: user.id,
+          email: user.email,
+          purpose: credentials?.passwordHash ? 'reset_password' : 'set_password',
+          createdBy: principal.userId,
+        });
+        return {
+          user: { id: user.id, email: user.email, name: user.name },
+          link,
+          had_totp: hadTotp,
+          sessions_revoked: revoked.length,
+        };
       });
     },
 

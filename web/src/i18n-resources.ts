@@ -3,12 +3,14 @@ import { enPages, frPages } from './i18n-pages.ts';
 import { enExtras, frExtras } from './i18n-server-extras.ts';
 import { enOperator, frOperator } from './i18n-operator.ts';
 import { enSshKeys, frSshKeys } from './i18n-ssh-keys.ts';
+import { enOperatorPeople, frOperatorPeople } from './i18n-operator-people.ts';
 
 export const enResources = {
   ...enPages,
   ...enExtras,
   ...enOperator,
   ...enSshKeys,
+  ...enOperatorPeople,
   serialConsole: 'Serial console',
   openSerialConsole: 'Open the serial console',
   closeSerialConsole: 'Close the console',
@@ -293,6 +295,7 @@ export const frResources: typeof enResources = {
   ...frExtras,
   ...frOperator,
   ...frSshKeys,
+  ...frOperatorPeople,
   serialConsole: 'Console série',
   openSerialConsole: 'Ouvrir la console série',
   closeSerialConsole: 'Fermer la console',

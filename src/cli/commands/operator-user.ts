@@ -1,8 +1,15 @@
 /**
- * `vmcloud operator-user link|unlink|list` (operators): which people may open operator sessions in the
- * console's operator area (with password and TOTP). Unlinking revokes their operator sessions at once.
+ * `vmcloud operator-user link|unlink|list|reset-totp` (operators): which people may open operator sessions
+ * in the console's operator area (with password and TOTP). Unlinking revokes their operator sessions at
+ * once; `reset-totp` is the recovery of a person who lost their TOTP device (ADR 0012, "Recovery").
  */
-import { linkOperatorUser, listOperatorUsers, unlinkOperatorUser, type OperatorUser } from '../../contract/index.ts';
+import {
+  linkOperatorUser,
+  listOperatorUsers,
+  resetUserTotp,
+  unlinkOperatorUser,
+  type OperatorUser,
+} from '../../contract/index.ts';
 import type { Column } from '../output.ts';
 import { renderData, renderList } from '../output.ts';
 import type { Command, Context, Group } from '../command.ts';
@@ -60,8 +67,36 @@ const list: Command = {
   },
 };
 
+const resetTotp: Command = {
+  name: 'reset-totp',
+  summary: "reset another person's second factor: TOTP off, recovery codes deleted, sessions revoked, a link",
+  usage: 'EMAIL|USER_ID',
+  args: [{ name: 'EMAIL', required: true }],
+  examples: ['vmcloud --profile operator operator-user reset-totp alice@example.com'],
+  async run(ctx, { positionals }) {
+    const answer = await (await ctx.client()).call(resetUserTotp, { params: { id: positionals[0] } });
+    const base = (await ctx.profile()).url.replace(/\/+$/, '');
+    const url = `${base}${answer.link.path}`;
+    if (ctx.output !== 'table') {
+      ctx.out(renderData(ctx.output, { ...answer, url }));
+      return 0;
+    }
+    ctx.out(
+      [
+        `user ${answer.user.id} (${answer.user.email}): two-factor authentication reset` +
+          (answer.had_totp ? '' : ' (it was off already)') +
+          `, recovery codes deleted, ${answer.sessions_revoked} session(s) revoked`,
+        `Pass on this one-time link to set a new password and turn TOTP on again, valid until ${answer.link.expires_at} (shown once):`,
+        `  ${url}`,
+        '',
+      ].join('\n'),
+    );
+    return 0;
+  },
+};
+
 export const operatorUserGroup: Group = {
   name: 'operator-user',
-  summary: 'operators: people who may open operator sessions (link, unlink, list)',
-  commands: [link, unlink, list],
+  summary: 'operators: people who may open operator sessions (link, unlink, list, reset-totp)',
+  commands: [link, unlink, list, resetTotp],
 };

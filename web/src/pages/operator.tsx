@@ -2,7 +2,8 @@
  * The operator area: hosts (state, health, utilisation; drain and back to active, confirmed), capacity per
  * product and region as a heat map, the placement audit, regions (status, confirmed), incidents and
  * maintenances (open, resolve, schedule, cancel), revenue, the SLA credits of every project (a month's, with
- * their invoicing state), and the operator's own operator sessions (revoke, confirmed).
+ * their invoicing state), the operator's own operator sessions (revoke, confirmed), and the people linked as
+ * operators with the reset of another's two-factor authentication (operator-people.tsx).
  *
  * Operators sign this area in with an operator session (issue #16): email, password and the TOTP code of a
  * user linked as an operator (`vmcloud operator-user link`). The session lives in its own cookies
@@ -48,6 +49,7 @@ import { VmcError } from '../api.ts';
 import { ErrorNotice, Field, Link, ResourceTable, StatusBadge } from '../components.tsx';
 import { useAction, useConfirm, useFormat, useLoad } from '../hooks.tsx';
 import type { MessageKey } from '../i18n.tsx';
+import { OperatorPeople } from './operator-people.tsx';
 
 /** The CSRF token of the operator session (its cookie is readable; the session cookie is not). */
 function operatorCsrfToken(): string | null {
@@ -111,6 +113,7 @@ export function OperatorArea({ path }: { path: string }) {
     ['/operator/revenue', 'revenue'],
     ['/operator/sla-credits', 'slaCreditsTab'],
     ['/operator/sessions', 'operatorSessionsTab'],
+    ['/operator/people', 'operatorPeopleTab'],
   ];
   let body: ReactNode;
   if (path === '/operator/capacity') body = <CapacityHeatMap client={client} />;
@@ -120,6 +123,7 @@ export function OperatorArea({ path }: { path: string }) {
   else if (path === '/operator/revenue') body = <Revenue client={client} />;
   else if (path === '/operator/sla-credits') body = <SlaCredits client={client} />;
   else if (path === '/operator/sessions') body = <OperatorSessions client={client} />;
+  else if (path === '/operator/people') body = <OperatorPeople client={client} me={operator} />;
   else body = <Hosts client={client} />;
   return (
     <section aria-labelledby="operator-title">

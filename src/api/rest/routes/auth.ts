@@ -44,6 +44,7 @@ import {
   deletePasskey,
   beginPasskeyLogin,
   passkeyLogin,
+  resetUserTotp,
 } from '../../../contract/index.ts';
 import { parseCookies, setCookie } from '../cookies.ts';
 import { createRateLimiter } from '../rate-limit.ts';
@@ -293,4 +294,5 @@ export function registerAuthRoutes(route: Route, deps: AuthRouteDeps) {
     people.createUser(principal, { email: body.email, name: body.name, projectId: body.project_id, role: body.role }),
   );
   route(issueResetLink, ({ principal, body }) => people.issueResetLink(principal, body.email));
+  route(resetUserTotp, ({ principal, params }) => people.resetTotp(principal, params.id));
 }
