@@ -81,7 +81,7 @@ for (const dialect of testDialects()) {
 
       r = await cli(['-o', 'json', 'server', 'show', 'cli-a']);
       const id = JSON.parse(r.stdout).id as string;
-      r = await cli(['-o', 'json', 'events', '--resource', id, '--limit', '1000']);
+      r = await cli(['-o', 'json', 'events', '--resource', 'cli-a', '--limit', '1000']);
       assert.equal(r.code, 0, r.stderr);
       const events = JSON.parse(r.stdout) as Array<{ type: string; resource: { id: string } }>;
       assert.ok(events.length >= 2);

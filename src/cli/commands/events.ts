@@ -8,6 +8,7 @@ import { VmcError } from '../../core/errors.ts';
 import { listEvents, streamEvents, type EventPage, type StreamEvent as Event } from '../../contract/index.ts';
 import type { ApiClient } from '../../client/index.ts';
 import { flagOf, integerOf, stringOf, stringsOf, type Command, type Context } from '../command.ts';
+import { resolveServer } from '../resolve.ts';
 import { cellText, renderData, renderList, renderYaml, type Column } from '../output.ts';
 
 /** Wait before reconnecting a cut stream. */
@@ -64,7 +65,7 @@ export const eventsCommand: Command = {
   description:
     'Lists events after sequence number SEQ (default 0: from the start), oldest first. Project tokens see their\n' +
     'project’s events, operator tokens every event. --resource keeps the events of one resource (its id: srv_…,\n' +
-    'vol_…, net_…, a DDoS attack’s…), --resource-type those of one kind of resource. --follow prints what follows SEQ, then each new event as it\n' +
+    'vol_…, net_…, a DDoS attack’s…; a server also by name), --resource-type those of one kind of resource. --follow prints what follows SEQ, then each new event as it\n' +
     'happens (a Server-Sent Events stream, reconnected after a cut without losing events) until interrupted\n' +
     '(Ctrl-C); with -o json it prints one JSON object per line.',
   options: {
@@ -75,7 +76,7 @@ export const eventsCommand: Command = {
       arg: 'TYPE',
       help: 'only events of this type (or several, comma separated)',
     },
-    resource: { type: 'string', arg: 'ID', help: 'only events of this resource (e.g. srv_…)' },
+    resource: { type: 'string', arg: 'ID', help: 'only events of this resource (an id, e.g. srv_…, or a server name)' },
     'resource-type': { type: 'string', arg: 'TYPE', help: 'only events of resources of this type (e.g. server)' },
     limit: { type: 'string', arg: 'N', help: 'events per request (1-1000, default 100)' },
     follow: { type: 'boolean', short: 'f', help: 'print new events as they happen until interrupted' },
@@ -96,9 +97,16 @@ export const eventsCommand: Command = {
     const type = types.length > 0 ? types.join(',') : undefined;
     const resource = stringOf(values, 'resource')?.trim();
     const resourceType = stringOf(values, 'resource-type')?.trim();
-    const filter: EventFilter = { type, resource_id: resource || undefined, resource_type: resourceType || undefined };
     const pageSize = limit ?? defaultLimit;
     const client = await ctx.client();
+    // An id (`srv_…`, `net_…`, `atk_…`) as it is; anything else is taken for a server's name.
+    const resourceId =
+      resource && !/^[a-z]+_[0-9a-z]+$/.test(resource) ? (await resolveServer(client, resource)).id : resource;
+    const filter: EventFilter = {
+      type,
+      resource_id: resourceId || undefined,
+      resource_type: resourceType || undefined,
+    };
 
     if (!flagOf(values, 'follow')) {
       const page = await fetchPage(client, after, filter, limit);
