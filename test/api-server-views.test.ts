@@ -228,6 +228,31 @@ for (const dialect of testDialects()) {
         'the options now start from the new product',
       );
 
+      // The project's vCPU quota at its usage: every growth is past it, a shrink is not; the resize agrees.
+      const project = (await t.call('GET', '/v1/project')).body.project;
+      const setVcpus = (vcpus: number) =>
+        t.call('PATCH', `/v1/projects/${project.id}/quotas`, { token: t.secrets.operatorToken, body: { vcpus } });
+      assert.equal((await setVcpus(project.usage.vcpus)).status, 200);
+      try {
+        const capped = (await t.call('GET', `/v1/servers/${b}/resize-options`)).body.options as Array<{
+          product: string;
+          direction: string;
+          possible: boolean;
+          reason: string | null;
+        }>;
+        for (const option of capped)
+          assert.deepEqual(
+            [option.possible, option.reason],
+            option.direction === 'grow' ? [false, 'quota_exceeded'] : [true, null],
+            option.product,
+          );
+        const grow = capped.find((o) => o.direction === 'grow')!;
+        const refused = await act(b, 'resize', { product: grow.product });
+        assert.deepEqual([refused.status, refused.body.reason], [403, 'quota_exceeded'], 'the resize agrees');
+      } finally {
+        await setVcpus(project.quotas.vcpus);
+      }
+
       const foreign = await t.call('GET', `/v1/servers/${b}/resize-options`, { token: other });
       assert.equal(foreign.status, 404);
       assert.equal(foreign.body.code, 'not_found');

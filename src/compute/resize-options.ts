@@ -10,7 +10,7 @@ import type { Db } from '../db/index.ts';
 import { inTransaction } from '../db/index.ts';
 import type { CatalogService } from '../catalog/index.ts';
 import type { PlacementScheduler } from '../scheduler/index.ts';
-import { requireProject, type Principal } from '../identity/index.ts';
+import { requireProject, type IdentityService, type Principal } from '../identity/index.ts';
 import type { Product, ResizeOption, ResizeOptions } from '../contract/index.ts';
 import type { ServerRecord } from './store.ts';
 
@@ -18,11 +18,25 @@ export interface ResizeOptionsDeps {
   db: Db;
   catalog: CatalogService;
   scheduler: PlacementScheduler;
+  identity: IdentityService;
   hostDriverOf?: (hostId: string) => Promise<string>;
   loadServer(q: Db, projectId: string, serverId: string): Promise<ServerRecord>;
 }
 
 class DryRun extends Error {}
+
+/** Which quota a growth by `vcpus` and `gpus` would exceed (as identity.reserveQuota words it), or null. Pure. */
+export function quotaOverrun(
+  project: { quotas: { vcpus: number; gpus: number }; usage: { vcpus: number; gpus: number } },
+  vcpus: number,
+  gpus: number,
+): string | null {
+  const { quotas, usage } = project;
+  const over: string[] = [];
+  if (vcpus > 0 && usage.vcpus + vcpus > quotas.vcpus) over.push(`vCPUs ${usage.vcpus}+${vcpus}/${quotas.vcpus}`);
+  if (gpus > 0 && usage.gpus + gpus > quotas.gpus) over.push(`GPUs ${usage.gpus}+${gpus}/${quotas.gpus}`);
+  return over.length > 0 ? over.join(', ') : null;
+}
 
 /** Same kind as resize.ts requires: the family and the GPU model. Pure. */
 export const sameKind = (a: Product, b: Product) =>
@@ -33,10 +47,11 @@ export function createResizeOptions(deps: ResizeOptionsDeps) {
   return async function resizeOptions(principal: Principal, serverId: string): Promise<ResizeOptions> {
     const caller = requireProject(principal, 'viewer');
     const server = await deps.loadServer(db, caller.projectId, serverId);
-    const [from, products, capacity] = await Promise.all([
+    const [from, products, capacity, project] = await Promise.all([
       deps.catalog.productSpec(server.product),
       deps.catalog.listProducts(),
       deps.scheduler.capacity(server.region),
+      deps.identity.getProject(principal),
     ]);
     const candidates = products
       .filter((p) => p.code !== from.code && sameKind(p, from) && p.regions.includes(server.region))
@@ -60,6 +75,17 @@ export function createResizeOptions(deps: ResizeOptionsDeps) {
       } else if (!onHost && region === 'none') {
         reason = 'no_capacity';
         message = failure ?? `no room for ${product.name} in ${server.region.toUpperCase()}`;
+      } else {
+        // Placed, the resize then counts the growth against the project's quotas (resize.ts).
+        const over = quotaOverrun(
+          project,
+          product.vcpus - from.vcpus,
+          (product.gpu?.count ?? 0) - (from.gpu?.count ?? 0),
+        );
+        if (over) {
+          reason = 'quota_exceeded';
+          message = `project quota exceeded: ${over}; ask support to raise it`;
+        }
       }
       const grows =
         product.vcpus > from.vcpus || (product.vcpus === from.vcpus && product.memory_mib > from.memory_mib);

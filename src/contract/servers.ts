@@ -289,7 +289,7 @@ export const resizeServer = defineOperation({
   resource: 'server',
 });
 
-export const resizeRefusals = ['migration_unsupported', 'no_capacity'] as const;
+export const resizeRefusals = ['migration_unsupported', 'no_capacity', 'quota_exceeded'] as const;
 export type ResizeRefusal = (typeof resizeRefusals)[number];
 
 /** One product a server can be resized to, priced and checked against the fleet now. */
@@ -340,7 +340,7 @@ export const getServerResizeOptions = defineOperation({
   tags,
   summary: 'The products a server can be resized to, priced, with their availability now',
   description:
-    'The products of the same kind (family and GPU model) sold in the server’s region, cheapest first, each with its price, whether it grows or shrinks the server, whether it fits on the server’s host now and the region’s availability. `possible: false` comes with the `reason` a resize would be refused with (`migration_unsupported`: it does not fit on a real host; `no_capacity`: nowhere in the region). A snapshot: a resize checks again.',
+    'The products of the same kind (family and GPU model) sold in the server’s region, cheapest first, each with its price, whether it grows or shrinks the server, whether it fits on the server’s host now and the region’s availability. `possible: false` comes with the `reason` a resize would be refused with (`migration_unsupported`: it does not fit on a real host; `no_capacity`: nowhere in the region; `quota_exceeded`: the growth in vCPUs or GPUs is past the project’s quota). A snapshot: a resize checks again.',
   auth: 'project',
   params: IdParams,
   status: 200,
