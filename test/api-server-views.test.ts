@@ -6,7 +6,7 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestControlPlane, testDialects, type TestControlPlane } from './helpers.ts';
+import { startTestControlPlane, testDialects, until, type TestControlPlane } from './helpers.ts';
 
 for (const dialect of testDialects()) {
   describe(`a server's events, networks and resize options through the REST API (${dialect})`, () => {
@@ -54,11 +54,15 @@ for (const dialect of testDialects()) {
       const a = ids['view-a'];
       await succeed(a, 'stop');
       await succeed(a, 'start');
-      const everything = (await t.call('GET', '/v1/events?limit=1000')).body.events as Array<{
-        seq: number;
-        type: string;
-        resource: { type: string; id: string };
-      }>;
+      // On PostgreSQL an event is readable once every older transaction of the cluster has ended: wait for the last.
+      const everything = await until('the server’s events readable', async () => {
+        const events = (await t.call('GET', '/v1/events?limit=1000')).body.events as Array<{
+          seq: number;
+          type: string;
+          resource: { type: string; id: string };
+        }>;
+        return events.filter((e) => e.resource.id === a).at(-1)?.type === 'server.started' && events;
+      });
       const expected = everything.filter((e) => e.resource.id === a).map((e) => e.seq);
       assert.ok(expected.length >= 5, `created, stopping, stopped, starting, started: ${expected.length}`);
       assert.ok(

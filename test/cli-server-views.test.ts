@@ -3,7 +3,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { runCli, type CliIo } from '../src/cli/main.ts';
-import { startTestControlPlane, testDialects, type TestControlPlane } from './helpers.ts';
+import { startTestControlPlane, testDialects, until, type TestControlPlane } from './helpers.ts';
 
 for (const dialect of testDialects()) {
   describe(`vmcloud server networks, resize-options, events --resource (${dialect})`, () => {
@@ -81,6 +81,12 @@ for (const dialect of testDialects()) {
 
       r = await cli(['-o', 'json', 'server', 'show', 'cli-a']);
       const id = JSON.parse(r.stdout).id as string;
+      // On PostgreSQL an event is readable once every older transaction of the cluster has ended.
+      await until('the server’s events readable', async () =>
+        (await t.call('GET', `/v1/events?resource_id=${id}&limit=1000`)).body.events.some(
+          (e: { type: string }) => e.type === 'server.started',
+        ),
+      );
       r = await cli(['-o', 'json', 'events', '--resource', 'cli-a', '--limit', '1000']);
       assert.equal(r.code, 0, r.stderr);
       const events = JSON.parse(r.stdout) as Array<{ type: string; resource: { id: string } }>;
