@@ -1,7 +1,8 @@
 /**
  * `GET /v1/events/stream` (Server-Sent Events) on SQLite and PostgreSQL: a project's events as they
  * happen, resumed with Last-Event-ID after a cut without loss or repetition; another tenant sees none of
- * them; no token → 401 problem+json; a stream whose token is revoked ends at its next heartbeat.
+ * them; no token → 401 problem+json; a stream whose token is revoked ends at its next heartbeat; a stream
+ * filtered by resource carries that resource's events only.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,11 +15,11 @@ interface Stream {
   done: Promise<void>;
 }
 
-async function openStream(url: string, token: string, lastEventId?: string): Promise<Stream> {
+async function openStream(url: string, token: string, lastEventId?: string, query = ''): Promise<Stream> {
   const controller = new AbortController();
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (lastEventId) headers['last-event-id'] = lastEventId;
-  const response = await fetch(`${url}/v1/events/stream`, { headers, signal: controller.signal });
+  const response = await fetch(`${url}/v1/events/stream${query}`, { headers, signal: controller.signal });
   assert.equal(response.status, 200);
   assert.match(response.headers.get('content-type')!, /^text\/event-stream/);
   const messages: SseMessage[] = [];
@@ -120,5 +121,36 @@ for (const dialect of testDialects()) {
     });
     await until('the kept stream sees the new server', () => typesOf(kept.messages, server.body.server.id).length > 0);
     assert.equal(keptEnded, false);
+  });
+}
+
+for (const dialect of testDialects()) {
+  test(`a stream filtered by resource: that server's events only (${dialect})`, { timeout: 60_000 }, async (t) => {
+    const cp = await startTestControlPlane(dialect);
+    t.after(() => cp.dispose());
+    const create = async (name: string) => {
+      const created = await cp.call('POST', '/v1/servers', {
+        body: { name, product: 'vps-nano', region: 'fra1', image: 'debian-12' },
+      });
+      await cp.waitForAction(created.body.action.id);
+      return created.body.server.id as string;
+    };
+    const [mine, theirs] = await Promise.all([create('watched'), create('ignored')]);
+    const stream = await openStream(cp.url, cp.secrets.projectToken, undefined, `?after=0&resource_id=${mine}`);
+    t.after(() => stream.close());
+    await until('the watched server started', () => typesOf(stream.messages, mine).includes('server.started'));
+    const stop = await cp.call('POST', `/v1/servers/${theirs}/actions/stop`, { body: {} });
+    await cp.waitForAction(stop.body.action.id);
+    const stopMine = await cp.call('POST', `/v1/servers/${mine}/actions/stop`, { body: {} });
+    await cp.waitForAction(stopMine.body.action.id);
+    await until('the watched server stopped', () => typesOf(stream.messages, mine).includes('server.stopped'));
+    const events = stream.messages.map((m) => JSON.parse(m.data) as { resource: { id: string } });
+    assert.ok(events.length >= 4);
+    assert.deepEqual(
+      events.filter((e) => e.resource.id !== mine),
+      [],
+      'nothing of another resource (the other server, its actions)',
+    );
+    assert.equal(typesOf(stream.messages, mine)[0], 'server.created', 'from the start of the stream');
   });
 }

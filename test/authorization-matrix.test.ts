@@ -177,6 +177,8 @@ const rules: Record<string, Rule> = {
   rebootServer: serverRule('member', 'runningServerA'),
   stopServer: serverRule('member', 'runningServerA'),
   resizeServer: serverRule('member', 'stoppedServerA'),
+  getServerResizeOptions: serverRule('viewer'),
+  listServerNetworks: serverRule('viewer'),
   rebuildServer: serverRule('member', 'runningServerA'),
   attachServerIso: serverRule('member', 'runningServerA'),
   createServerImage: serverRule('member', 'stoppedServerA'),

@@ -81,6 +81,55 @@ test('the console’s server management in Chromium', { skip: noBrowser }, async
     assert.equal((await server()).product, 'vps-starter');
   });
 
+  await t.test('resize picker: prices and availability from the API, impossible sizes disabled', async () => {
+    const options = (await tcp.call('GET', `/v1/servers/${serverId}/resize-options`)).body.options as {
+      product: string;
+      name: string;
+      possible: boolean;
+    }[];
+    const picker = page.getByLabel('New size');
+    await picker.locator('option[value="vps-performance"]').waitFor({ state: 'attached' });
+    const performance = picker.locator('option[value="vps-performance"]');
+    assert.match(await performance.innerText(), /\/hour · larger · Available/);
+    assert.equal(await performance.isDisabled(), false);
+    assert.equal(await picker.locator('option[value="vps-starter"]').count(), 0, 'not the current size');
+    assert.equal(
+      await picker.locator('option:not([value=""])').count(),
+      options.length,
+      'every option the API lists, no other',
+    );
+    assert.match(await picker.locator('option[value="vps-nano"]').innerText(), /smaller/);
+    await picker.selectOption('vps-performance');
+    assert.match(
+      await page.getByTestId('resize-choice').innerText(),
+      /VPS-PERFORMANCE: .+\/hour, at most .+\/month \(\+/,
+    );
+
+    // Its host in maintenance and looking like a QEMU host: a real disk cannot move, the size cannot be chosen.
+    const hostId = (await tcp.cp.services.scheduler.placementsOf(tcp.cp.db, [serverId])).get(serverId)!.hostId;
+    const setHost = (state: string) =>
+      tcp.call('PATCH', `/v1/hosts/${hostId}`, { token: tcp.secrets.operatorToken, body: { state } });
+    await tcp.cp.db.updateTable('hosts').set({ driver: 'qemu' }).where('id', '=', hostId).execute();
+    try {
+      assert.equal((await setHost('maintenance')).status, 200);
+      await page.reload();
+      const blocked = page.getByLabel('New size').locator('option[value="vps-performance"]');
+      await blocked.waitFor({ state: 'attached' });
+      assert.match(await blocked.innerText(), /impossible: does not fit on its host/);
+      assert.equal(await blocked.isDisabled(), true);
+      assert.match(await page.getByTestId('resize-choice').innerText(), /cannot be chosen/);
+    } finally {
+      await tcp.cp.db.updateTable('hosts').set({ driver: 'sim' }).where('id', '=', hostId).execute();
+      assert.equal((await setHost('active')).status, 200);
+    }
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: /app-1/ }).waitFor();
+    await page
+      .getByLabel('New size')
+      .locator('option[value="vps-performance"]:not([disabled])')
+      .waitFor({ state: 'attached' });
+  });
+
   await t.test('rebuild: cancelled changes nothing, confirmed reinstalls from the image', async () => {
     await page.getByLabel('Image to reinstall from').selectOption('ubuntu-24.04');
     await page.getByRole('button', { name: 'Rebuild', exact: true }).click();
@@ -120,6 +169,12 @@ test('the console’s server management in Chromium', { skip: noBrowser }, async
     const row = page.locator('tr[data-attached-network="backend"]');
     await row.waitFor();
     assert.match(await row.innerText(), /10\.40\.0\.25/);
+    assert.match(await row.innerText(), /10\.40\.0\.0\/16/, 'the subnet of its address');
+    assert.equal(
+      await page.getByLabel('Network', { exact: true }).locator(`option[value="${networkId}"]`).count(),
+      0,
+      'a network it is on is not offered again',
+    );
     await assertAccessible(page, 'the server page with its management sections');
     await screenshot(page, 'server-manage');
     await row.getByRole('button', { name: 'Detach' }).click();
@@ -127,6 +182,29 @@ test('the console’s server management in Chromium', { skip: noBrowser }, async
     await acceptedAction(page, tcp, 'detach-network');
     assert.deepEqual(await attachments(), []);
     await row.waitFor({ state: 'detached' });
+  });
+
+  await t.test('events: the server’s own, newest first, as the API filters them', async () => {
+    await page.reload();
+    const table = page.getByTestId('server-events');
+    await table.waitFor();
+    const api = (await tcp.call('GET', `/v1/events?resource_id=${serverId}&limit=1000`)).body.events as {
+      type: string;
+    }[];
+    const all = (await tcp.call('GET', '/v1/events?limit=1000')).body.events as { type: string }[];
+    assert.ok(
+      all.some((e) => e.type.startsWith('network.')),
+      'the project has events of other resources',
+    );
+    const types = await table.locator('tbody tr td:nth-child(2)').allInnerTexts();
+    assert.deepEqual(
+      types,
+      api
+        .map((e) => e.type)
+        .slice(-30)
+        .reverse(),
+    );
+    assert.ok(types.includes('server.resized') && types.includes('server.created'));
   });
 
   await t.test('backup policy: set in the page, what the API answers', async () => {

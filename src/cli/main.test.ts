@@ -109,7 +109,7 @@ for (const [argv, pattern] of usageCases) {
 const helpCases: Array<[string[], RegExp]> = [
   [
     ['--help'],
-    /Commands:\n {2}login .*\n[\s\S]*server +create and operate servers \[create, list, show, start, stop, reboot, delete, resize, rebuild, protect, unprotect, attach-iso, detach-iso, create-image, console, logs, snapshot, export, traffic, metrics, attach-network, detach-network\]/,
+    /Commands:\n {2}login .*\n[\s\S]*server +create and operate servers \[create, list, show, start, stop, reboot, delete, resize, resize-options, rebuild, protect, unprotect, attach-iso, detach-iso, create-image, console, logs, snapshot, export, traffic, metrics, networks, attach-network, detach-network\]/,
   ],
   [['-h'], /Global options:/],
   [['help'], /Usage: vmcloud <command>/],

@@ -15,6 +15,7 @@ import type { ActionAccepted, EventPayloads, ResizeServerBody } from '../contrac
 import type { Actions } from './actions.ts';
 import type { ComputeStore, ServerRecord } from './store.ts';
 import { actionView } from './views.ts';
+import { sameKind } from './resize-options.ts';
 
 export interface ResizeDeps {
   db: Db;
@@ -43,7 +44,7 @@ export function createResize(deps: ResizeDeps) {
       deps.catalog.getProduct(body.product),
       deps.catalog.productSpec(before.product),
     ]);
-    if (product.family !== from.family || (product.gpu?.model ?? null) !== (from.gpu?.model ?? null)) {
+    if (!sameKind(product, from)) {
       throw new VmcError(
         'invalid',
         `${from.name} can only be resized to a product of the same kind (${from.family}${from.gpu ? ` ${from.gpu.model}` : ''}); ${product.name} is not`,

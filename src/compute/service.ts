@@ -41,6 +41,7 @@ import { createComputeStore, type ServerChange, type ServerRecord } from './stor
 import type { DiskKeyVault } from './disk-keys.ts';
 import { createSettler } from './settle.ts';
 import { createResize } from './resize.ts';
+import { createResizeOptions } from './resize-options.ts';
 import type { ActionCommand, ActionTarget } from './server-status.ts';
 import type { Action, DesiredState, EventPayloads, Image, Labels, ServerStatus } from '../contract/index.ts';
 
@@ -317,6 +318,7 @@ export function createComputeService(deps: ComputeDeps) {
     recordResized: (tx, hooks, server, data) => recordServerEvent(tx, hooks, 'server.resized', server, data),
     notify,
   });
+  const resizeOptions = createResizeOptions({ ...deps, loadServer });
 
   return {
     async createServer(principal: Principal, body: CreateServerBody): Promise<ServerCreated> {
@@ -756,6 +758,8 @@ export function createComputeService(deps: ComputeDeps) {
     },
 
     resize: (principal: Principal, serverId: string, body: ResizeServerBody) => resize(principal, serverId, body),
+    /** The products the server can be resized to, priced and checked against the fleet now. */
+    resizeOptions: (principal: Principal, serverId: string) => resizeOptions(principal, serverId),
 
     /** The newest actions of some of the caller's servers, by server id (GraphQL's `Server.actions`). */
     async recentActionsOf(

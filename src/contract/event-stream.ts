@@ -17,11 +17,24 @@ export const StreamEvent = Type.Object({
 });
 export type StreamEvent = Static<typeof StreamEvent>;
 
+/** Filters by resource: the events of one server (`resource_type=server&resource_id=srv_…`), one attack… */
+const ResourceTypeQuery = Type.String({
+  pattern: '^[a-z][a-z0-9_]{0,39}$',
+  description: 'only events of resources of this type (`server`, `volume`, `network`, `ddos_attack`…)',
+});
+const ResourceIdQuery = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  description: 'only events of this resource (its id: `srv_…`, `vol_…`, `net_…`…)',
+});
+
 export const ListEventsQuery = Type.Object(
   {
     after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'the `last` of the previous answer' })),
     limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
     type: Type.Optional(Type.String({ maxLength: 500, description: 'comma-separated event types' })),
+    resource_type: Type.Optional(ResourceTypeQuery),
+    resource_id: Type.Optional(ResourceIdQuery),
   },
   { additionalProperties: false },
 );
@@ -37,7 +50,9 @@ export const listEvents = defineOperation({
   tags: ['events'],
   summary: 'The event stream: every state change, in order',
   description:
-    'Poll with `after` = the `last` of the previous answer. Project tokens see their project, operators everything.',
+    'Poll with `after` = the `last` of the previous answer. Project tokens see their project, operators everything. ' +
+    '`resource_id` (and/or `resource_type`) keeps the events of one resource, in the same order and with the same ' +
+    'paging; a resource of another project has no events here.',
   auth: 'project_or_operator',
   query: ListEventsQuery,
   status: 200,
@@ -53,6 +68,8 @@ export const StreamEventsQuery = Type.Object(
       }),
     ),
     type: Type.Optional(Type.String({ maxLength: 500, description: 'comma-separated event types' })),
+    resource_type: Type.Optional(ResourceTypeQuery),
+    resource_id: Type.Optional(ResourceIdQuery),
   },
   { additionalProperties: false },
 );

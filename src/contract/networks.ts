@@ -5,7 +5,17 @@
  * network is one VXLAN segment (its VNI) whose forwarding entries the agents program (docs/networking.md).
  */
 import { Type, type Static } from 'typebox';
-import { CursorQuery, IdParams, Labels, LimitQuery, Literals, NextCursor, RegionCode, Timestamp } from './common.ts';
+import {
+  CursorQuery,
+  IdParams,
+  Labels,
+  LimitQuery,
+  Literals,
+  NextCursor,
+  Nullable,
+  RegionCode,
+  Timestamp,
+} from './common.ts';
 import { ActionAccepted } from './actions.ts';
 import { defineOperation } from './operation.ts';
 import { hostnamePattern } from './servers.ts';
@@ -129,6 +139,26 @@ export const DetachNetworkBody = Type.Object(
   { additionalProperties: false },
 );
 export type DetachNetworkBody = Static<typeof DetachNetworkBody>;
+
+/** One private network attachment of a server, as `GET /v1/servers/{id}/networks` shows it. */
+export const ServerNetwork = Type.Object({
+  network_id: Type.String({ description: 'net_…' }),
+  network_name: Type.String(),
+  region: Type.String(),
+  /** The network's whole range; `subnet` is the one the address is in. */
+  ip_range: Type.String(),
+  subnet: Nullable(Subnet),
+  ip: Type.String({ description: 'the server’s address on the network' }),
+  mac_address: Type.String(),
+  mtu: Type.Integer(),
+  status: AttachmentStatus,
+  attached_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type ServerNetwork = Static<typeof ServerNetwork>;
+
+export const ServerNetworkList = Type.Object({ networks: Type.Array(ServerNetwork) });
+export type ServerNetworkList = Static<typeof ServerNetworkList>;
 
 const tags = ['networks'];
 
@@ -271,7 +301,22 @@ export const detachServerFromNetwork = defineOperation({
   resource: 'server',
 });
 
+export const listServerNetworks = defineOperation({
+  operationId: 'listServerNetworks',
+  method: 'GET',
+  path: '/v1/servers/:id/networks',
+  tags,
+  summary: 'The private networks a server is attached to',
+  description:
+    'Each attachment (attaching, attached or detaching) with its network, the subnet its address is in, the address and MAC, ordered by network id. `id` is the server’s id or name; another project’s server is 404.',
+  auth: 'project',
+  params: IdParams,
+  status: 200,
+  response: ServerNetworkList,
+});
+
 export const networkOperations = {
+  listServerNetworks,
   createNetwork,
   listNetworks,
   getNetwork,

@@ -289,6 +289,64 @@ export const resizeServer = defineOperation({
   resource: 'server',
 });
 
+export const resizeRefusals = ['migration_unsupported', 'no_capacity', 'quota_exceeded'] as const;
+export type ResizeRefusal = (typeof resizeRefusals)[number];
+
+/** One product a server can be resized to, priced and checked against the fleet now. */
+export const ResizeOption = Type.Object({
+  product: Type.String({ description: 'the product code, e.g. vps-pro' }),
+  name: Type.String(),
+  vcpus: Type.Integer(),
+  memory_mib: Type.Integer(),
+  disk_gib: Type.Integer({ description: 'the product’s disk' }),
+  gpu: Nullable(Type.Object({ model: Type.String(), count: Type.Integer() })),
+  price: Type.Object({
+    hourly_cents: Type.Integer(),
+    monthly_cents: Type.Integer({ description: 'the monthly cap' }),
+    currency: Type.Literal('EUR'),
+  }),
+  /** Against the current product: the monthly cap's difference (negative when cheaper). */
+  monthly_difference_cents: Type.Integer(),
+  direction: Literals(['grow', 'shrink'] as const),
+  disk_gib_after: Type.Integer({
+    description: 'the server’s disk after the resize: a disk never shrinks, a smaller product keeps the current one',
+  }),
+  fits_current_host: Nullable(
+    Type.Boolean({ description: 'the new size fits on the server’s host now (null: the server has no host)' }),
+  ),
+  region_availability: Type.Union([Type.Literal('available'), Type.Literal('scarce'), Type.Literal('none')], {
+    description: 'as `GET /v1/capacity` shows it for the server’s region',
+  }),
+  possible: Type.Boolean({ description: 'a resize to it would be placed now (the server stopped)' }),
+  reason: Nullable(Literals(resizeRefusals)),
+  message: Nullable(Type.String()),
+});
+export type ResizeOption = Static<typeof ResizeOption>;
+
+export const ResizeOptions = Type.Object({
+  server_id: Type.String(),
+  product: Type.String({ description: 'the current product' }),
+  disk_gib: Type.Integer({ description: 'the server’s disk now' }),
+  /** A resize needs the server stopped (409 `not_stopped` otherwise); the options hold either way. */
+  must_stop_first: Type.Boolean(),
+  options: Type.Array(ResizeOption),
+});
+export type ResizeOptions = Static<typeof ResizeOptions>;
+
+export const getServerResizeOptions = defineOperation({
+  operationId: 'getServerResizeOptions',
+  method: 'GET',
+  path: '/v1/servers/:id/resize-options',
+  tags,
+  summary: 'The products a server can be resized to, priced, with their availability now',
+  description:
+    'The products of the same kind (family and GPU model) sold in the server’s region, cheapest first, each with its price, whether it grows or shrinks the server, whether it fits on the server’s host now and the region’s availability. `possible: false` comes with the `reason` a resize would be refused with (`migration_unsupported`: it does not fit on a real host; `no_capacity`: nowhere in the region; `quota_exceeded`: the growth in vCPUs or GPUs is past the project’s quota). A snapshot: a resize checks again.',
+  auth: 'project',
+  params: IdParams,
+  status: 200,
+  response: ResizeOptions,
+});
+
 export const rebuildServer = defineOperation({
   operationId: 'rebuildServer',
   method: 'POST',
@@ -344,6 +402,7 @@ export const serverOperations = {
   rebootServer,
   stopServer,
   resizeServer,
+  getServerResizeOptions,
   rebuildServer,
   attachIso,
   detachIso,

@@ -46,6 +46,9 @@ export async function readEvents(
     limit: number;
     projectId?: string | null;
     types?: string[];
+    /** Only events of this resource (index `events_by_resource`, migration 036) and/or resource type. */
+    resourceId?: string;
+    resourceType?: string;
     /** Only events recorded at or after this time (ISO-8601), and before `untilAt`. */
     sinceAt?: string;
     untilAt?: string;
@@ -55,6 +58,8 @@ export async function readEvents(
   if (filter.projectId != null) where.push(sql`project_id = ${filter.projectId}`);
   if (filter.types && filter.types.length > 0)
     where.push(sql`type in (${sql.join(filter.types.map((t) => sql`${t}`))})`);
+  if (filter.resourceId !== undefined) where.push(sql`resource_id = ${filter.resourceId}`);
+  if (filter.resourceType !== undefined) where.push(sql`resource_type = ${filter.resourceType}`);
   if (filter.sinceAt) where.push(sql`at >= ${filter.sinceAt}`);
   if (filter.untilAt) where.push(sql`at < ${filter.untilAt}`);
   const after = await resolveStreamCursor(q, dialect, 'events', filter.after);
@@ -74,7 +79,14 @@ export async function readEvents(
  */
 export async function listEvents(
   db: Db,
-  filter: { projectId: string | null; after: number | string; limit: number; types?: string[] },
+  filter: {
+    projectId: string | null;
+    after: number | string;
+    limit: number;
+    types?: string[];
+    resourceId?: string;
+    resourceType?: string;
+  },
   dialect: DialectName = dialectOfDb(db),
 ): Promise<{ events: Event[]; last: number }> {
   if (typeof filter.after === 'number' && (!Number.isInteger(filter.after) || filter.after < 0))

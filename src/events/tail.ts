@@ -16,8 +16,9 @@ export interface TailFilter {
   after: string | null;
   projectId: string | null;
   types?: string[];
-  /** Only events of this resource (a server's status). */
+  /** Only events of this resource (a server's status), and/or of this resource type. */
   resourceId?: string;
+  resourceType?: string;
   signal: AbortSignal;
 }
 
@@ -55,10 +56,11 @@ export function createEventTail(deps: {
             limit: 500,
             projectId: filter.projectId,
             types: filter.types,
+            resourceId: filter.resourceId,
+            resourceType: filter.resourceType,
           });
           for (let i = 0; i < page.events.length; i++) {
             const event = page.events[i];
-            if (filter.resourceId && event.resource.id !== filter.resourceId) continue;
             yield { event, cursor: encodeStreamCursor(page.cursors[i]) };
           }
           cursor = page.last;

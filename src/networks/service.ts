@@ -26,10 +26,11 @@ import type {
   Network,
   NetworkList,
   NetworkRoute,
+  ServerNetworkList,
   UpdateNetworkBody,
 } from '../contract/index.ts';
 import { createNetworkStore, type NetworkRecord, type NetworkStore } from './store.ts';
-import { networkView } from './views.ts';
+import { networkView, serverNetworksView } from './views.ts';
 import { firstFree, gatewayOf, isAssignable, overlaps, parseRange, rangeText, type Range } from './cidr.ts';
 import { checkRoute, parseNetworkRange, parseSubnet } from './validation.ts';
 import { createIpam, privatePool, retryOnAddressRace } from './ipam.ts';
@@ -240,6 +241,17 @@ export function createNetworkService(deps: NetworksDeps) {
         networks: await views(db, page),
         next_cursor: nextAfterId ? encodeCursor(nextAfterId) : null,
       };
+    },
+
+    /** The private networks a server of the caller's project is attached to (404 for any other server). */
+    async listServerNetworks(principal: Principal, serverRef: string): Promise<ServerNetworkList> {
+      const caller = requireProject(principal, 'viewer');
+      const server = await deps.servers.findServer(db, caller.projectId, serverRef);
+      if (!server || server.deleted) throw notFound('server', serverRef);
+      const attachments = await store.attachmentsOfServers(db, [server.id]);
+      const ids = [...new Set(attachments.map((a) => a.networkId))];
+      const [networks, subnets] = await Promise.all([store.byIds(db, ids), store.subnets(db, ids)]);
+      return { networks: serverNetworksView(attachments, networks, subnets) };
     },
 
     async getNetwork(principal: Principal, ref: string): Promise<{ network: Network }> {

@@ -1,5 +1,6 @@
 /** Networks as the API shows them (the contract's `Network`). Pure. */
-import type { Network } from '../contract/index.ts';
+import type { Network, ServerNetwork } from '../contract/index.ts';
+import { containsAddress, parseRange } from './cidr.ts';
 import type { AttachmentRecord, NetworkRecord, RouteRecord, SubnetRecord } from './store.ts';
 
 export function networkView(
@@ -26,4 +27,36 @@ export function networkView(
     created_at: network.createdAt,
     updated_at: network.updatedAt,
   };
+}
+
+/** A server's attachments with their networks and the subnet each address is in (the contract's `ServerNetwork`). */
+export function serverNetworksView(
+  attachments: readonly AttachmentRecord[],
+  networks: readonly NetworkRecord[],
+  subnets: readonly SubnetRecord[],
+): ServerNetwork[] {
+  const byId = new Map(networks.map((n) => [n.id, n]));
+  return attachments.flatMap((a) => {
+    const network = byId.get(a.networkId);
+    if (!network) return [];
+    const subnet = subnets.find((s) => {
+      const range = s.networkId === a.networkId ? parseRange(s.ipRange) : null;
+      return range !== null && typeof range !== 'string' && containsAddress(range, a.ip);
+    });
+    return [
+      {
+        network_id: network.id,
+        network_name: network.name,
+        region: network.region,
+        ip_range: network.ipRange,
+        subnet: subnet ? { ip_range: subnet.ipRange, gateway: subnet.gateway } : null,
+        ip: a.ip,
+        mac_address: a.mac,
+        mtu: network.mtu,
+        status: a.status,
+        attached_at: a.createdAt,
+        updated_at: a.updatedAt,
+      },
+    ];
+  });
 }

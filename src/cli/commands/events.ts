@@ -1,13 +1,14 @@
 /**
- * `vmcloud events [--after SEQ] [--type T] [--follow]`: the event stream (GET /v1/events), every state
- * change in order. Project tokens see their project, operator tokens everything. `--follow` keeps the
+ * `vmcloud events [--after SEQ] [--type T] [--resource ID] [--follow]`: the event stream (GET /v1/events),
+ * every state change in order, or one resource's. Project tokens see their project, operator tokens everything. `--follow` keeps the
  * Server-Sent Events stream (GET /v1/events/stream) open until interrupted, and reconnects after a cut
  * with Last-Event-ID: nothing is lost, nothing repeated.
  */
 import { VmcError } from '../../core/errors.ts';
 import { listEvents, streamEvents, type EventPage, type StreamEvent as Event } from '../../contract/index.ts';
 import type { ApiClient } from '../../client/index.ts';
-import { flagOf, integerOf, stringsOf, type Command, type Context } from '../command.ts';
+import { flagOf, integerOf, stringOf, stringsOf, type Command, type Context } from '../command.ts';
+import { resolveServer } from '../resolve.ts';
 import { cellText, renderData, renderList, renderYaml, type Column } from '../output.ts';
 
 /** Wait before reconnecting a cut stream. */
@@ -35,16 +36,23 @@ function streamText(ctx: Context, events: Event[]): string {
   return events.map(eventLine).join('');
 }
 
+/** The filters of both reads: event types and one resource. */
+interface EventFilter {
+  type?: string;
+  resource_id?: string;
+  resource_type?: string;
+}
+
 async function fetchPage(
   client: ApiClient,
   after: number,
-  type: string | undefined,
+  filter: EventFilter,
   limit: number | undefined,
 ): Promise<EventPage> {
   return client.call(listEvents, {
     query: {
       after: after === undefined ? undefined : String(after),
-      type,
+      ...filter,
       limit: limit === undefined ? undefined : String(limit),
     },
   });
@@ -53,10 +61,11 @@ async function fetchPage(
 export const eventsCommand: Command = {
   name: 'events',
   summary: 'the event stream: server.created, server.started, host.state_changed… (--follow to tail it)',
-  usage: '[--after SEQ] [--type TYPE[,TYPE]] [--limit N] [--follow]',
+  usage: '[--after SEQ] [--type TYPE[,TYPE]] [--resource ID [--resource-type TYPE]] [--limit N] [--follow]',
   description:
     'Lists events after sequence number SEQ (default 0: from the start), oldest first. Project tokens see their\n' +
-    'project’s events, operator tokens every event. --follow prints what follows SEQ, then each new event as it\n' +
+    'project’s events, operator tokens every event. --resource keeps the events of one resource (its id: srv_…,\n' +
+    'vol_…, net_…, a DDoS attack’s…; a server also by name), --resource-type those of one kind of resource. --follow prints what follows SEQ, then each new event as it\n' +
     'happens (a Server-Sent Events stream, reconnected after a cut without losing events) until interrupted\n' +
     '(Ctrl-C); with -o json it prints one JSON object per line.',
   options: {
@@ -67,11 +76,14 @@ export const eventsCommand: Command = {
       arg: 'TYPE',
       help: 'only events of this type (or several, comma separated)',
     },
+    resource: { type: 'string', arg: 'ID', help: 'only events of this resource (an id, e.g. srv_…, or a server name)' },
+    'resource-type': { type: 'string', arg: 'TYPE', help: 'only events of resources of this type (e.g. server)' },
     limit: { type: 'string', arg: 'N', help: 'events per request (1-1000, default 100)' },
     follow: { type: 'boolean', short: 'f', help: 'print new events as they happen until interrupted' },
   },
   examples: [
     'vmcloud events --type server.created,server.deleted',
+    'vmcloud events --resource srv_01j… --type server.started,server.stopped',
     'vmcloud events --after 1200 --follow',
     'vmcloud events -f -o json | jq .type',
   ],
@@ -83,11 +95,21 @@ export const eventsCommand: Command = {
       .map((t) => t.trim())
       .filter((t) => t !== '');
     const type = types.length > 0 ? types.join(',') : undefined;
+    const resource = stringOf(values, 'resource')?.trim();
+    const resourceType = stringOf(values, 'resource-type')?.trim();
     const pageSize = limit ?? defaultLimit;
     const client = await ctx.client();
+    // An id (`srv_…`, `net_…`, `atk_…`) as it is; anything else is taken for a server's name.
+    const resourceId =
+      resource && !/^[a-z]+_[0-9a-z]+$/.test(resource) ? (await resolveServer(client, resource)).id : resource;
+    const filter: EventFilter = {
+      type,
+      resource_id: resourceId || undefined,
+      resource_type: resourceType || undefined,
+    };
 
     if (!flagOf(values, 'follow')) {
-      const page = await fetchPage(client, after, type, limit);
+      const page = await fetchPage(client, after, filter, limit);
       ctx.out(
         ctx.output === 'table'
           ? renderList('table', eventColumns, page.events, 'No events.')
@@ -102,7 +124,7 @@ export const eventsCommand: Command = {
     let lastEventId: string | null = String(after);
     while (!signal?.aborted) {
       try {
-        for await (const message of client.stream(streamEvents, { query: { type }, lastEventId, signal })) {
+        for await (const message of client.stream(streamEvents, { query: filter, lastEventId, signal })) {
           const event = JSON.parse(message.data) as Event;
           ctx.out(streamText(ctx, [event]));
           lastEventId = message.id;

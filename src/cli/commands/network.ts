@@ -1,6 +1,6 @@
 /**
  * `vmcloud network create|list|show|delete|add-subnet|add-route|delete-route`, and the server verbs
- * `vmcloud server attach-network|detach-network`.
+ * `vmcloud server networks|attach-network|detach-network`.
  */
 import {
   addNetworkRoute,
@@ -12,7 +12,9 @@ import {
   detachServerFromNetwork,
   getNetwork,
   listNetworks,
+  listServerNetworks,
   type CreateNetworkBody,
+  type ServerNetwork,
   type Network,
 } from '../../contract/index.ts';
 import {
@@ -249,4 +251,29 @@ const detachNetwork: Command = {
   },
 };
 
-export const serverNetworkCommands: Command[] = [attachNetwork, detachNetwork];
+const serverNetworkColumns = (nowMs: number): Column<ServerNetwork>[] => [
+  { header: 'network', value: (n) => n.network_name },
+  { header: 'id', value: (n) => n.network_id },
+  { header: 'ip', value: (n) => n.ip },
+  { header: 'subnet', value: (n) => n.subnet?.ip_range ?? '-' },
+  { header: 'gateway', value: (n) => n.subnet?.gateway ?? '-' },
+  { header: 'mac', value: (n) => n.mac_address },
+  { header: 'status', value: (n) => n.status },
+  { header: 'attached', value: (n) => formatAge(n.attached_at, nowMs), align: 'right' },
+];
+
+const serverNetworks: Command = {
+  name: 'networks',
+  summary: 'the private networks a server is attached to, with its address on each',
+  usage: 'NAME|ID',
+  args: [{ name: 'NAME|ID', required: true }],
+  examples: ['vmcloud server networks web-1', 'vmcloud server networks web-1 -o json'],
+  async run(ctx, { positionals }) {
+    const client = await ctx.client();
+    const { networks } = await client.call(listServerNetworks, { params: { id: positionals[0].trim() } });
+    ctx.out(renderList(ctx.output, serverNetworkColumns(ctx.now()), networks, 'No private networks.'));
+    return 0;
+  },
+};
+
+export const serverNetworkCommands: Command[] = [serverNetworks, attachNetwork, detachNetwork];

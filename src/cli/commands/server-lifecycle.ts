@@ -1,7 +1,18 @@
-/** `vmcloud server resize|rebuild|protect|unprotect|attach-iso|detach-iso`: the lifecycle beyond power. */
-import { attachIso, detachIso, rebuildServer, resizeServer, updateServer } from '../../contract/index.ts';
+/**
+ * `vmcloud server resize|resize-options|rebuild|protect|unprotect|attach-iso|detach-iso`: the lifecycle
+ * beyond power.
+ */
+import {
+  attachIso,
+  detachIso,
+  getServerResizeOptions,
+  rebuildServer,
+  resizeServer,
+  updateServer,
+  type ResizeOption,
+} from '../../contract/index.ts';
 import { flagOf, requiredString, type Command, type Context, type Input } from '../command.ts';
-import { renderData } from '../output.ts';
+import { formatCents, renderData, renderList, type Column } from '../output.ts';
 import { normalizeProduct, resolveServer } from '../resolve.ts';
 import { finishAction, waitOption } from './action.ts';
 
@@ -30,6 +41,49 @@ export const resize: Command = {
       done: `server ${server.name} (${server.id}) resized to ${product}`,
       accepted: `resizing server ${server.name} (${server.id}) to ${product}: action ${action.id} ${action.status}`,
     });
+  },
+};
+
+const signedCents = (cents: number) => (cents > 0 ? '+' : '') + formatCents(cents);
+
+const resizeOptionColumns: Column<ResizeOption>[] = [
+  { header: 'product', value: (o) => o.product },
+  { header: 'vcpus', value: (o) => o.vcpus, align: 'right' },
+  { header: 'memory', value: (o) => `${o.memory_mib / 1024} GiB`, align: 'right' },
+  { header: 'disk after', value: (o) => `${o.disk_gib_after} GiB`, align: 'right' },
+  { header: 'hourly', value: (o) => formatCents(o.price.hourly_cents, o.price.currency), align: 'right' },
+  { header: 'monthly', value: (o) => formatCents(o.price.monthly_cents, o.price.currency), align: 'right' },
+  { header: 'change', value: (o) => `${o.direction} ${signedCents(o.monthly_difference_cents)}/mo` },
+  { header: 'on host', value: (o) => (o.fits_current_host === null ? '-' : o.fits_current_host ? 'fits' : 'no') },
+  { header: 'region', value: (o) => o.region_availability },
+  { header: 'possible', value: (o) => (o.possible ? 'yes' : `no (${o.reason})`) },
+];
+
+export const resizeOptions: Command = {
+  name: 'resize-options',
+  summary: 'the products a server can be resized to, with prices and whether each fits now',
+  usage: 'NAME|ID',
+  description:
+    'Products of the same kind sold in the server’s region, cheapest first: price, grow or shrink, the disk\n' +
+    'after (it never shrinks), whether the new size fits on the server’s host now, the region’s availability,\n' +
+    'and why a resize would be refused (migration_unsupported, no_capacity). A snapshot: resize checks again.',
+  args: [{ name: 'NAME|ID', required: true }],
+  examples: ['vmcloud server resize-options web-1', 'vmcloud server resize-options web-1 -o json'],
+  async run(ctx, { positionals }) {
+    const client = await ctx.client();
+    const server = await resolveServer(client, positionals[0]);
+    const answer = await client.call(getServerResizeOptions, { params: { id: server.id } });
+    if (ctx.output !== 'table') {
+      ctx.out(renderData(ctx.output, answer));
+      return 0;
+    }
+    ctx.out(
+      `server ${server.name} (${server.id}): ${answer.product}, disk ${answer.disk_gib} GiB` +
+        (answer.must_stop_first ? ' — stop it before resizing' : '') +
+        '\n' +
+        renderList('table', resizeOptionColumns, answer.options, 'No other product of this kind in its region.'),
+    );
+    return 0;
   },
 };
 

@@ -30,7 +30,15 @@ import {
 import { formatAge, formatLabels, renderData, renderDetail, renderList, type Column } from '../output.ts';
 import { listPages } from '../pagination.ts';
 import { normalizeProduct, normalizeRegion, readSshKeys, readUserData, resolveServer } from '../resolve.ts';
-import { attachIsoCommand, detachIsoCommand, protect, rebuild, resize, unprotect } from './server-lifecycle.ts';
+import {
+  attachIsoCommand,
+  detachIsoCommand,
+  protect,
+  rebuild,
+  resize,
+  resizeOptions,
+  unprotect,
+} from './server-lifecycle.ts';
 import { finishAction, waitOption } from './action.ts';
 
 export function serverColumns(nowMs: number): Column<Server>[] {
@@ -285,6 +293,7 @@ export const serverGroup: Group = {
     reboot,
     remove,
     resize,
+    resizeOptions,
     rebuild,
     protect,
     unprotect,

@@ -32,6 +32,7 @@ import { backupVolumesMigration } from './034_backup_volumes.ts';
 import { addressIndexesMigration } from './030_address_indexes.ts';
 import { volumeSourcesMigration } from './031_volume_sources.ts';
 import { sshKeysMigration } from './035_ssh_keys.ts';
+import { eventResourceIndexMigration } from './036_event_resource_index.ts';
 
 /** Every migration, in order. Add a new file and one line here; never edit a released migration. */
 export function migrationProvider(dialect: DialectName): MigrationProvider {
@@ -70,6 +71,7 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         '033_passkeys': passkeysMigration(),
         '034_backup_volumes': backupVolumesMigration(),
         '035_ssh_keys': sshKeysMigration(),
+        '036_event_resource_index': eventResourceIndexMigration(),
       };
     },
   };

@@ -546,13 +546,15 @@ const attackEventTypes = 'ddos.attack_started,ddos.attack_ended';
 export function AttackDetail({ id }: { id: string }) {
   const { t, when, number } = useFormat();
   const attack = useLoad(async () => (await api.call(getDdosAttack, { params: { id } })).attack, [id]);
-  // The event list has no filter by resource: the DDoS events of the project, this attack's kept.
+  // The attack's own events: the stream filtered by the attack (`GET /v1/events?resource_id=`).
   const events = useLoad(async () => {
     const mine: StreamEvent[] = [];
     let after = '0';
     for (let page = 0; page < 20; page += 1) {
-      const answer = await api.call(listEvents, { query: { after, limit: '1000', type: attackEventTypes } });
-      mine.push(...answer.events.filter((e) => e.resource.id === id));
+      const answer = await api.call(listEvents, {
+        query: { after, limit: '1000', type: attackEventTypes, resource_type: 'ddos_attack', resource_id: id },
+      });
+      mine.push(...answer.events);
       if (answer.events.length < 1000) break;
       after = String(answer.last);
     }

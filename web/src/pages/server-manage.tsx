@@ -13,9 +13,10 @@ import {
   deleteSnapshot,
   detachServerFromNetwork,
   getServerBackupPolicy,
+  getServerResizeOptions,
   listImages,
   listNetworks,
-  listProducts,
+  listServerNetworks,
   listSnapshots,
   rebuildServer,
   resizeServer,
@@ -24,6 +25,7 @@ import {
   type CurrentPrincipal,
   type Network,
   type Server,
+  type ServerNetwork,
   type SetBackupPolicyBody,
 } from '../../../src/contract/index.ts';
 import { api } from '../api.ts';
@@ -45,18 +47,21 @@ export function ServerManage({ me, server }: { me: CurrentPrincipal; server: Ser
 
 function ServerResize({ me, server }: { me: CurrentPrincipal; server: Server }) {
   const { t, euros } = useFormat();
-  const products = useLoad(async () => (await api.call(listProducts)).products, []);
+  // The API's answer: the products of the server's kind sold in its region, priced, checked against its
+  // host and the region's capacity now (GET /v1/servers/{id}/resize-options).
+  const options = useLoad(
+    async () => api.call(getServerResizeOptions, { params: { id: server.id } }),
+    [server.id, server.product, server.status],
+  );
   const action = useAction();
   const [product, setProduct] = useState('');
-  const current = products.data?.find((p) => p.code === server.product);
-  const choices = (products.data ?? []).filter(
-    (p) => p.code !== server.product && p.regions.includes(server.region) && (!current || p.family === current.family),
-  );
+  const chosen = options.data?.options.find((o) => o.product === product);
   const submit = (event: FormEvent) => {
     event.preventDefault();
     void action.run(async () => {
       const { action: accepted } = await api.call(resizeServer, { params: { id: server.id }, body: { product } });
       setProduct('');
+      await options.reload();
       return t('actionStarted', { action: `resize → ${product} (${accepted.id})` });
     });
   };
@@ -64,27 +69,49 @@ function ServerResize({ me, server }: { me: CurrentPrincipal; server: Server }) 
     <section aria-labelledby="resize-title">
       <h2 id="resize-title">{t('resizeTitle')}</h2>
       <p className="muted">{t('resizeHelp')}</p>
-      <ErrorNotice error={products.error} />
+      <ErrorNotice error={options.error} />
       {canChange(me) ? (
         <form className="row" onSubmit={submit}>
           <Field id="resize-product" label={t('resizeTo')}>
-            <select id="resize-product" value={product} onChange={(e) => setProduct(e.target.value)} required>
+            <select
+              id="resize-product"
+              value={product}
+              onChange={(e) => setProduct(e.target.value)}
+              required
+              aria-describedby="resize-choice"
+            >
               <option value="" disabled>
                 —
               </option>
-              {choices.map((p) => (
-                <option key={p.code} value={p.code}>
-                  {p.name} — {p.vcpus} vCPU, {p.memory_mib / 1024} GiB, {p.disk_gib} GiB ·{' '}
-                  {t('perHour', { price: euros(p.price.hourly_cents) })}
+              {(options.data?.options ?? []).map((o) => (
+                <option key={o.product} value={o.product} disabled={!o.possible} data-possible={String(o.possible)}>
+                  {o.name} — {o.vcpus} vCPU, {o.memory_mib / 1024} GiB, {o.disk_gib_after} GiB ·{' '}
+                  {t('perHour', { price: euros(o.price.hourly_cents) })} · {t(`resize_${o.direction}`)} ·{' '}
+                  {o.possible
+                    ? t(`availability_${o.region_availability}`)
+                    : t(`resizeReason_${o.reason ?? 'no_capacity'}`)}
                 </option>
               ))}
             </select>
           </Field>
-          <button type="submit" disabled={action.busy || !product}>
+          <button type="submit" disabled={action.busy || !product || chosen?.possible === false}>
             {t('resize')}
           </button>
         </form>
       ) : null}
+      <p className="help" id="resize-choice" data-testid="resize-choice">
+        {chosen
+          ? t('resizeChoice', {
+              name: chosen.name,
+              hourly: euros(chosen.price.hourly_cents),
+              monthly: euros(chosen.price.monthly_cents),
+              difference: (chosen.monthly_difference_cents > 0 ? '+' : '') + euros(chosen.monthly_difference_cents),
+              disk: String(chosen.disk_gib_after),
+            }) + (chosen.fits_current_host === false ? ' ' + t('resizeMoves') : '')
+          : options.data?.options.some((o) => !o.possible)
+            ? t('resizeSomeImpossible')
+            : ''}
+      </p>
       {action.view}
     </section>
   );
@@ -152,21 +179,30 @@ function ServerRebuild({ me, server }: { me: CurrentPrincipal; server: Server })
 
 function ServerNetworks({ me, server }: { me: CurrentPrincipal; server: Server }) {
   const { t } = useFormat();
+  // The server's attachments (GET /v1/servers/{id}/networks); the project's networks of the region only
+  // for the picker of those it can still join.
+  const attached = useLoad(
+    async () => (await api.call(listServerNetworks, { params: { id: server.id } })).networks,
+    [server.id],
+  );
+  const may = canChange(me);
   const networks = useLoad(
     async () =>
-      (await api.call(listNetworks, { query: { limit: '200' } })).networks.filter((n) => n.region === server.region),
-    [server.region],
+      may
+        ? (await api.call(listNetworks, { query: { limit: '200', region: server.region } })).networks
+        : ([] as Network[]),
+    [server.region, may],
   );
-  useReloadOn(['network', 'server'], networks.reload);
+  const reload = async () => {
+    await Promise.all([attached.reload(), networks.reload()]);
+  };
+  useReloadOn(['network', 'server'], reload);
   const action = useAction();
   const { ask, dialog } = useConfirm();
   const [network, setNetwork] = useState('');
   const [ip, setIp] = useState('');
-  const may = canChange(me);
-  const attached = (networks.data ?? []).flatMap((n) =>
-    n.attachments.filter((a) => a.server_id === server.id).map((a) => ({ network: n, ip: a.ip, status: a.status })),
-  );
-  const free = (networks.data ?? []).filter((n) => !n.attachments.some((a) => a.server_id === server.id));
+  const mine = new Set((attached.data ?? []).map((a) => a.network_id));
+  const free = (networks.data ?? []).filter((n) => !mine.has(n.id));
   const attach = (event: FormEvent) => {
     event.preventDefault();
     void action.run(async () => {
@@ -174,41 +210,42 @@ function ServerNetworks({ me, server }: { me: CurrentPrincipal; server: Server }
       const { action: accepted } = await api.call(attachServerToNetwork, { params: { id: server.id }, body });
       setNetwork('');
       setIp('');
-      await networks.reload();
+      await reload();
       return t('actionStarted', { action: `attach-network (${accepted.id})` });
     });
   };
-  const detach = (target: Network) =>
+  const detach = (target: ServerNetwork) =>
     ask(
       t('detachNetwork'),
-      t('confirmDetachNetwork', { name: server.name, network: target.name }),
+      t('confirmDetachNetwork', { name: server.name, network: target.network_name }),
       () =>
         void action.run(async () => {
           const { action: accepted } = await api.call(detachServerFromNetwork, {
             params: { id: server.id },
-            body: { network: target.id },
+            body: { network: target.network_id },
           });
-          await networks.reload();
+          await reload();
           return t('actionStarted', { action: `detach-network (${accepted.id})` });
         }),
     );
   return (
     <section aria-labelledby="server-networks-title">
       <h2 id="server-networks-title">{t('privateNetworks')}</h2>
-      <ErrorNotice error={networks.error} />
+      <ErrorNotice error={attached.error ?? networks.error} />
       <ResourceTable
-        rows={networks.data ? attached : null}
-        rowKey={(row) => row.network.id}
-        rowData={(row) => ({ 'data-attached-network': row.network.name })}
+        rows={attached.data ?? null}
+        rowKey={(row) => row.network_id}
+        rowData={(row) => ({ 'data-attached-network': row.network_name })}
         columns={[
-          { header: 'name', cell: (row) => row.network.name },
+          { header: 'name', cell: (row) => row.network_name },
           { header: 'privateIp', cell: (row) => <code>{row.ip}</code> },
+          { header: 'subnet', cell: (row) => (row.subnet ? <code>{row.subnet.ip_range}</code> : '—') },
           { header: 'status', cell: (row) => row.status },
         ]}
         actions={
           may
             ? (row) => (
-                <button type="button" className="danger" onClick={() => detach(row.network)}>
+                <button type="button" className="danger" onClick={() => detach(row)}>
                   {t('detachNetwork')}
                 </button>
               )

@@ -152,19 +152,22 @@ export function ServerTraffic({ server }: { server: Server }) {
   );
 }
 
-/** The server's events: the event stream has no filter by resource, so the pages are read and filtered. */
+/** The server's newest events: the stream filtered by the server (`GET /v1/events?resource_id=`), paged. */
 export function ServerEvents({ server }: { server: Server }) {
   const { t, when } = useFormat();
   const events = useLoad(async () => {
     const mine: StreamEvent[] = [];
     let after = '0';
-    for (let page = 0; page < 20; page += 1) {
-      const answer = await api.call(listEvents, { query: { after, limit: '1000' } });
-      mine.push(...answer.events.filter((e) => e.resource.id === server.id));
+    for (let page = 0; page < 50; page += 1) {
+      const answer = await api.call(listEvents, {
+        query: { after, limit: '1000', resource_type: 'server', resource_id: server.id },
+      });
+      mine.push(...answer.events);
+      if (mine.length > 30) mine.splice(0, mine.length - 30);
       if (answer.events.length < 1000) break;
       after = String(answer.last);
     }
-    return mine.slice(-30).reverse();
+    return mine.reverse();
   }, [server.id]);
   useReloadOn(['server'], events.reload);
   return (

@@ -5,12 +5,21 @@ import { listEvents, streamEvents, type EventPage, type StreamEvent } from '../.
 
 /** Reads the ordered event stream (the events domain). */
 export interface EventStream {
-  list(filter: { projectId: string | null; after: number; limit: number; types?: string[] }): Promise<EventPage>;
+  list(filter: {
+    projectId: string | null;
+    after: number;
+    limit: number;
+    types?: string[];
+    resourceId?: string;
+    resourceType?: string;
+  }): Promise<EventPage>;
   /** Follows the stream live after a cursor (null: from now on), until the signal aborts. */
   follow(filter: {
     after: string | null;
     projectId: string | null;
     types?: string[];
+    resourceId?: string;
+    resourceType?: string;
     signal: AbortSignal;
   }): AsyncIterable<{ event: StreamEvent; cursor: string }>;
 }
@@ -31,6 +40,8 @@ export function registerEventRoutes(route: Route, deps: { events: EventStream; h
       after: Number(query.after ?? 0),
       limit: Number(query.limit ?? 100),
       types: query.type ? query.type.split(',').map((t) => t.trim()) : undefined,
+      resourceId: query.resource_id,
+      resourceType: query.resource_type,
     });
   });
 
@@ -77,6 +88,8 @@ export function registerEventRoutes(route: Route, deps: { events: EventStream; h
         after,
         projectId,
         types,
+        resourceId: query.resource_id,
+        resourceType: query.resource_type,
         signal: controller.signal,
       })) {
         if (!out.write(`id: ${cursor}\ndata: ${JSON.stringify(event)}\n\n`))

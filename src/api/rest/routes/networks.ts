@@ -23,6 +23,7 @@ import {
   listFloatingIps,
   listNetworks,
   listPrimaryIps,
+  listServerNetworks,
   unassignFloatingIp,
   unassignPrimaryIp,
   updateNetwork,
@@ -34,6 +35,7 @@ export function registerNetworkRoutes(route: Route, deps: { networks: NetworkSer
   route(createNetwork, ({ principal, body }) => networks.createNetwork(principal, body));
   route(listNetworks, ({ principal, query }) => networks.listNetworks(principal, query));
   route(getNetwork, ({ principal, params }) => networks.getNetwork(principal, params.id));
+  route(listServerNetworks, ({ principal, params }) => networks.listServerNetworks(principal, params.id));
   route(updateNetwork, ({ principal, params, body }) => networks.updateNetwork(principal, params.id, body));
   route(deleteNetwork, ({ principal, params }) => networks.deleteNetwork(principal, params.id));
   route(addNetworkSubnet, ({ principal, params, body }) => networks.addSubnet(principal, params.id, body.ip_range));

@@ -12,6 +12,7 @@ import {
   rebootServer,
   rebuildServer,
   resizeServer,
+  getServerResizeOptions,
   startServer,
   stopServer,
   updateServer,
@@ -55,6 +56,7 @@ export function registerServerRoutes(route: Route, deps: { compute: ComputeServi
   );
   route(deleteServer, ({ principal, params }) => compute.delete(principal, params.id));
   route(resizeServer, ({ principal, params, body }) => compute.resize(principal, params.id, body));
+  route(getServerResizeOptions, ({ principal, params }) => compute.resizeOptions(principal, params.id));
   route(rebuildServer, ({ principal, params, body }) => compute.rebuild(principal, params.id, body));
   route(attachIso, ({ principal, params, body }) => compute.attachIso(principal, params.id, body));
   route(detachIso, ({ principal, params }) => compute.detachIso(principal, params.id));
