@@ -115,7 +115,14 @@ for (const dialect of testDialects()) {
             await resetTables(chaos.db, true);
             await recordStream(chaos.db, ops);
             const store = createMeteringStore();
-            const events = await allEvents(chaos.db, dialect);
+            // On PostgreSQL an ordered read waits for every transaction begun before it in the cluster (another
+            // test's, another process's): read until the stream holds the ops' events, one each.
+            let events = await allEvents(chaos.db, dialect);
+            for (let tries = 0; events.length < ops.length && tries < 200; tries++) {
+              await new Promise((resolve) => setTimeout(resolve, 50));
+              events = await allEvents(chaos.db, dialect);
+            }
+            assert.equal(events.length, ops.length, 'every op recorded one event');
 
             // Chaos: the real consumer, whose handler crashes mid-batch on some dice and replays old batches on others.
             let roll = 0;
