@@ -9,14 +9,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { realQemuSkipReason } from '../src/compute/drivers/qemu/real-qemu-support.ts';
-import { buildTestGuest, createImageStore, importTestImage } from '../src/images/index.ts';
-import { startLocalQemuHost } from '../src/daemons/local-host.ts';
-import { startTestControlPlane } from './helpers.ts';
-import { ensureBuilt, launch, noBrowser, screenshot, signInWithLink, testPasswordCost } from './console-browser.ts';
+import { consoleWithRealServer } from './console-real-qemu.ts';
+import { noBrowser, screenshot, signInWithLink } from './console-browser.ts';
 
 const skip = noBrowser || (await realQemuSkipReason());
 
@@ -33,43 +31,15 @@ test(
   'the disk export of a real QEMU server in Chromium: plain and kept encrypted with its key shown once',
   { skip: skip || undefined, timeout: 300_000 },
   async (t) => {
-    const work = mkdtempSync('/tmp/vcexport-');
-    const imageDir = join(work, 'images');
-    await importTestImage(createImageStore({ dir: imageDir }), await buildTestGuest({ outDir: join(work, 'build') }));
-    const consoleDir = await ensureBuilt();
-    const tcp = await startTestControlPlane('sqlite', {
-      fleet: 'none',
-      hostAddressPolicy: 'routable-only',
-      consoleDir,
-      passwordHashCost: testPasswordCost,
+    const {
+      tcp,
+      work,
+      serverId,
+      browser: openBrowser,
+    } = await consoleWithRealServer(t, {
+      workPrefix: '/tmp/vcexport-',
+      serverName: 'export-1',
     });
-    const local = await startLocalQemuHost(tcp.cp, {
-      region: 'fra1',
-      dataDir: tcp.dataDir,
-      imageDir,
-      network: false,
-      reservedCoresPerNode: 0,
-    });
-    let browser: Browser | null = null;
-    let serverId: string | null = null;
-    t.after(async () => {
-      await browser?.close();
-      if (serverId) {
-        const deleted = await tcp.call('DELETE', `/v1/servers/${serverId}`);
-        if (deleted.status === 202) await tcp.waitForAction(deleted.body.action.id, undefined, 90_000);
-      }
-      await local.stop();
-      await tcp.dispose();
-      rmSync(work, { recursive: true, force: true });
-    });
-
-    await tcp.cp.services.scheduler.reload();
-    const created = await tcp.call('POST', '/v1/servers', {
-      body: { name: 'export-1', product: 'vps-nano', region: 'fra1', image: 'vmcloud-test' },
-    });
-    assert.equal(created.status, 202, JSON.stringify(created.body));
-    serverId = created.body.server.id as string;
-    assert.equal((await tcp.waitForAction(created.body.action.id, undefined, 90_000)).status, 'success');
     const stopped = await tcp.call('POST', `/v1/servers/${serverId}/actions/stop`, { body: null });
     assert.equal(stopped.status, 202, JSON.stringify(stopped.body));
     assert.equal((await tcp.waitForAction(stopped.body.action.id, undefined, 90_000)).status, 'success');
@@ -82,7 +52,7 @@ test(
     assert.equal(answer.status, 200);
     writeFileSync(reference, Buffer.from(await answer.arrayBuffer()));
 
-    browser = await launch();
+    const browser = await openBrowser();
     const { page } = await signInWithLink(browser, tcp, tcp.secrets.ownerSignIn.path);
     await page.getByRole('link', { name: 'export-1' }).click();
     await page.getByRole('heading', { level: 2, name: 'Disk export' }).waitFor();

@@ -9,23 +9,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { realQemuSkipReason } from '../src/compute/drivers/qemu/real-qemu-support.ts';
-import { buildTestGuest, createImageStore, guestMarkers, importTestImage } from '../src/images/index.ts';
-import { startLocalQemuHost } from '../src/daemons/local-host.ts';
-import { startTestControlPlane, until } from './helpers.ts';
-import {
-  assertAccessible,
-  ensureBuilt,
-  launch,
-  noBrowser,
-  screenshot,
-  signInNewMember,
-  signInWithLink,
-  testPasswordCost,
-} from './console-browser.ts';
+import { guestMarkers } from '../src/images/index.ts';
+import { consoleWithRealServer } from './console-real-qemu.ts';
+import { until } from './helpers.ts';
+import { assertAccessible, noBrowser, screenshot, signInNewMember, signInWithLink } from './console-browser.ts';
 
 const skip = noBrowser || (await realQemuSkipReason());
 
@@ -38,43 +27,14 @@ test(
   'the serial console of a real QEMU guest in Chromium: its prompt, a command typed, the strict CSP kept',
   { skip: skip || undefined, timeout: 300_000 },
   async (t) => {
-    const work = mkdtempSync('/tmp/vcser-');
-    const imageDir = join(work, 'images');
-    await importTestImage(createImageStore({ dir: imageDir }), await buildTestGuest({ outDir: join(work, 'build') }));
-    const consoleDir = await ensureBuilt();
-    const tcp = await startTestControlPlane('sqlite', {
-      fleet: 'none',
-      hostAddressPolicy: 'routable-only',
-      consoleDir,
-      passwordHashCost: testPasswordCost,
+    const {
+      tcp,
+      serverId,
+      browser: openBrowser,
+    } = await consoleWithRealServer(t, {
+      workPrefix: '/tmp/vcser-',
+      serverName: 'serial-1',
     });
-    const local = await startLocalQemuHost(tcp.cp, {
-      region: 'fra1',
-      dataDir: tcp.dataDir,
-      imageDir,
-      network: false,
-      reservedCoresPerNode: 0,
-    });
-    let browser: Browser | null = null;
-    let serverId: string | null = null;
-    t.after(async () => {
-      await browser?.close();
-      if (serverId) {
-        const deleted = await tcp.call('DELETE', `/v1/servers/${serverId}`);
-        if (deleted.status === 202) await tcp.waitForAction(deleted.body.action.id, undefined, 90_000);
-      }
-      await local.stop();
-      await tcp.dispose();
-      rmSync(work, { recursive: true, force: true });
-    });
-
-    await tcp.cp.services.scheduler.reload();
-    const created = await tcp.call('POST', '/v1/servers', {
-      body: { name: 'serial-1', product: 'vps-nano', region: 'fra1', image: 'vmcloud-test' },
-    });
-    assert.equal(created.status, 202, JSON.stringify(created.body));
-    serverId = created.body.server.id as string;
-    assert.equal((await tcp.waitForAction(created.body.action.id, undefined, 90_000)).status, 'success');
     // A deadline, not a measurement: a loaded 2-core machine boots a TCG guest slowly.
     await until(
       'the guest ready on its console',
@@ -85,7 +45,7 @@ test(
       120_000,
     );
 
-    browser = await launch();
+    const browser = await openBrowser();
     const { page } = await signInWithLink(browser, tcp, tcp.secrets.ownerSignIn.path);
     const violations: string[] = [];
     page.on('console', (message) => {
