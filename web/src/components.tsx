@@ -160,3 +160,36 @@ export function ResourceTable<T>(props: {
     </table>
   );
 }
+
+/** The buttons under a rows editor: add a row (when `onAdd`), save the whole set, discard the edits. */
+export function DraftButtons(props: {
+  addLabel: string;
+  saveLabel: string;
+  discardLabel: string;
+  unsavedLabel: string;
+  onAdd: (() => void) | null;
+  onDiscard: () => void;
+  dirty: boolean;
+  busy: boolean;
+}) {
+  return (
+    <div className="row">
+      {props.onAdd && (
+        <button type="button" onClick={props.onAdd}>
+          {props.addLabel}
+        </button>
+      )}
+      <button type="submit" className="primary" disabled={!props.dirty || props.busy}>
+        {props.saveLabel}
+      </button>
+      {props.dirty && (
+        <>
+          <button type="button" onClick={props.onDiscard}>
+            {props.discardLabel}
+          </button>
+          <span className="muted">{props.unsavedLabel}</span>
+        </>
+      )}
+    </div>
+  );
+}

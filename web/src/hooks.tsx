@@ -152,3 +152,32 @@ export function PageHeader(props: { id: string; title: MessageKey; children?: Re
     </div>
   );
 }
+
+/**
+ * An editable copy of a set of rows (a rule set, thresholds): it follows `source` until the first edit, then
+ * holds the edits until `saved` (the next `source` shows again) or `discard`.
+ */
+export function useRowsDraft<Row extends { key: number }>(source: () => Row[], deps: readonly unknown[]) {
+  const [rows, setRows] = useState<Row[]>([]);
+  const [dirty, setDirty] = useState(false);
+  useEffect(() => {
+    if (!dirty) setRows(source());
+  }, [...deps, dirty]);
+  const edit = (next: Row[]) => {
+    setRows(next);
+    setDirty(true);
+  };
+  return {
+    rows,
+    dirty,
+    change: (key: number, patch: Partial<Row>) =>
+      edit(rows.map((row) => (row.key === key ? { ...row, ...patch } : row))),
+    add: (row: Row) => edit([...rows, row]),
+    remove: (key: number) => edit(rows.filter((row) => row.key !== key)),
+    saved: () => setDirty(false),
+    discard: () => {
+      setDirty(false);
+      setRows(source());
+    },
+  };
+}

@@ -6,7 +6,7 @@
  * its events). The tier is for owners; custom rules and thresholds for owners and members (the API's
  * roles); viewers read them.
  */
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import {
   ddosTierNames,
   getDdosAttack,
@@ -23,8 +23,18 @@ import {
   type StreamEvent,
 } from '../../../src/contract/index.ts';
 import { api } from '../api.ts';
-import { ErrorNotice, Field, Link, ResourceTable, StatusBadge } from '../components.tsx';
-import { PageHeader, canChange, isOwner, useAction, useConfirm, useFormat, useLoad, useReloadOn } from '../hooks.tsx';
+import { DraftButtons, ErrorNotice, Field, Link, ResourceTable, StatusBadge } from '../components.tsx';
+import {
+  PageHeader,
+  canChange,
+  isOwner,
+  useAction,
+  useRowsDraft,
+  useConfirm,
+  useFormat,
+  useLoad,
+  useReloadOn,
+} from '../hooks.tsx';
 import { useServers } from '../pickers.tsx';
 
 export function DdosPage({ me }: { me: CurrentPrincipal }) {
@@ -187,35 +197,17 @@ function ruleOf(row: RuleRow): DdosRule {
 function DdosRulesEditor(props: { settings: DdosSettings; may: boolean; onSaved: () => Promise<void> }) {
   const { t } = useFormat();
   const action = useAction();
-  const [rows, setRows] = useState<RuleRow[]>([]);
-  const [dirty, setDirty] = useState(false);
-  useEffect(() => {
-    if (!dirty) setRows(ruleRowsOf(props.settings));
-  }, [props.settings, dirty]);
+  const draft = useRowsDraft(() => ruleRowsOf(props.settings), [props.settings]);
+  const { rows, dirty, change } = draft;
   const allowed = props.settings.policy.custom_rules;
-  const change = (key: number, patch: Partial<RuleRow>) => {
-    setRows(rows.map((row) => (row.key === key ? { ...row, ...patch } : row)));
-    setDirty(true);
-  };
-  const addRow = () => {
-    setRows([
-      ...rows,
-      { key: nextKey++, action: 'deny', source: '', protocol: 'udp', port: '', length_min: '', length_max: '' },
-    ]);
-    setDirty(true);
-  };
   const save = (event: FormEvent) => {
     event.preventDefault();
     void action.run(async () => {
       const { ddos } = await api.call(setDdosRules, { body: { rules: rows.map(ruleOf) } });
-      setDirty(false);
+      draft.saved();
       await props.onSaved();
       return t('ddosRulesSaved', { n: ddos.rules.length });
     });
-  };
-  const discard = () => {
-    setDirty(false);
-    setRows(ruleRowsOf(props.settings));
   };
   const field = (name: string, n: number) => t('ruleField', { field: name, n });
   return (
@@ -321,14 +313,7 @@ function DdosRulesEditor(props: { settings: DdosSettings; may: boolean; onSaved:
                   </td>
                   {props.may && (
                     <td>
-                      <button
-                        type="button"
-                        aria-label={t('removeRule', { n })}
-                        onClick={() => {
-                          setRows(rows.filter((r) => r.key !== row.key));
-                          setDirty(true);
-                        }}
-                      >
+                      <button type="button" aria-label={t('removeRule', { n })} onClick={() => draft.remove(row.key)}>
                         ✕
                       </button>
                     </td>
@@ -340,24 +325,29 @@ function DdosRulesEditor(props: { settings: DdosSettings; may: boolean; onSaved:
         </table>
       )}
       {props.may && (allowed || rows.length > 0 || dirty) && (
-        <div className="row">
-          {allowed && rows.length < 64 && (
-            <button type="button" onClick={addRow}>
-              {t('addRule')}
-            </button>
-          )}
-          <button type="submit" className="primary" disabled={!dirty || action.busy}>
-            {t('saveRules')}
-          </button>
-          {dirty && (
-            <>
-              <button type="button" onClick={discard}>
-                {t('discard')}
-              </button>
-              <span className="muted">{t('unsaved')}</span>
-            </>
-          )}
-        </div>
+        <DraftButtons
+          addLabel={t('addRule')}
+          saveLabel={t('saveRules')}
+          discardLabel={t('discard')}
+          unsavedLabel={t('unsaved')}
+          onAdd={
+            allowed && rows.length < 64
+              ? () =>
+                  draft.add({
+                    key: nextKey++,
+                    action: 'deny',
+                    source: '',
+                    protocol: 'udp',
+                    port: '',
+                    length_min: '',
+                    length_max: '',
+                  })
+              : null
+          }
+          onDiscard={draft.discard}
+          dirty={dirty}
+          busy={action.busy}
+        />
       )}
       {action.view}
     </form>
@@ -391,36 +381,18 @@ function DdosThresholdsEditor(props: { settings: DdosSettings; may: boolean; onS
   const { t, number } = useFormat();
   const servers = useServers();
   const action = useAction();
-  const [rows, setRows] = useState<ThresholdRow[]>([]);
-  const [dirty, setDirty] = useState(false);
-  useEffect(() => {
-    if (!dirty) setRows(thresholdRowsOf(props.settings));
-  }, [props.settings, dirty]);
+  const draft = useRowsDraft(() => thresholdRowsOf(props.settings), [props.settings]);
+  const { rows, dirty, change } = draft;
   const allowed = props.settings.policy.per_address_thresholds;
   const policy = props.settings.policy;
-  const change = (key: number, patch: Partial<ThresholdRow>) => {
-    setRows(rows.map((row) => (row.key === key ? { ...row, ...patch } : row)));
-    setDirty(true);
-  };
-  const addRow = () => {
-    setRows([
-      ...rows,
-      { key: nextKey++, address: '', min_pps: String(policy.min_pps), min_bps: String(policy.min_bps) },
-    ]);
-    setDirty(true);
-  };
   const save = (event: FormEvent) => {
     event.preventDefault();
     void action.run(async () => {
       const { ddos } = await api.call(setDdosThresholds, { body: { thresholds: rows.map(thresholdOf) } });
-      setDirty(false);
+      draft.saved();
       await props.onSaved();
       return t('thresholdsSaved', { n: ddos.thresholds.length });
     });
-  };
-  const discard = () => {
-    setDirty(false);
-    setRows(thresholdRowsOf(props.settings));
   };
   const field = (name: string, n: number) => t('thresholdField', { field: name, n });
   return (
@@ -499,10 +471,7 @@ function DdosThresholdsEditor(props: { settings: DdosSettings; may: boolean; onS
                       <button
                         type="button"
                         aria-label={t('removeThreshold', { n })}
-                        onClick={() => {
-                          setRows(rows.filter((r) => r.key !== row.key));
-                          setDirty(true);
-                        }}
+                        onClick={() => draft.remove(row.key)}
                       >
                         ✕
                       </button>
@@ -515,24 +484,26 @@ function DdosThresholdsEditor(props: { settings: DdosSettings; may: boolean; onS
         </table>
       )}
       {props.may && (allowed || rows.length > 0 || dirty) && (
-        <div className="row">
-          {allowed && rows.length < 256 && (
-            <button type="button" onClick={addRow}>
-              {t('addThreshold')}
-            </button>
-          )}
-          <button type="submit" className="primary" disabled={!dirty || action.busy}>
-            {t('saveThresholds')}
-          </button>
-          {dirty && (
-            <>
-              <button type="button" onClick={discard}>
-                {t('discard')}
-              </button>
-              <span className="muted">{t('unsaved')}</span>
-            </>
-          )}
-        </div>
+        <DraftButtons
+          addLabel={t('addThreshold')}
+          saveLabel={t('saveThresholds')}
+          discardLabel={t('discard')}
+          unsavedLabel={t('unsaved')}
+          onAdd={
+            allowed && rows.length < 256
+              ? () =>
+                  draft.add({
+                    key: nextKey++,
+                    address: '',
+                    min_pps: String(policy.min_pps),
+                    min_bps: String(policy.min_bps),
+                  })
+              : null
+          }
+          onDiscard={draft.discard}
+          dirty={dirty}
+          busy={action.busy}
+        />
       )}
       {action.view}
     </form>

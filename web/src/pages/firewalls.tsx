@@ -3,7 +3,7 @@
  * remove rows, then save the whole set: `set_rules`), its per-rule counters, and where it applies (servers,
  * label selectors).
  */
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import {
   applyFirewall,
   createFirewall,
@@ -22,8 +22,17 @@ import {
 } from '../../../src/contract/index.ts';
 import type { CallInput } from '../../../src/client/http.ts';
 import { api } from '../api.ts';
-import { ErrorNotice, ResourceTable, Field, Link } from '../components.tsx';
-import { PageHeader, canChange, useAction, useConfirm, useFormat, useLoad, useReloadOn } from '../hooks.tsx';
+import { DraftButtons, ErrorNotice, ResourceTable, Field, Link } from '../components.tsx';
+import {
+  PageHeader,
+  canChange,
+  useAction,
+  useConfirm,
+  useRowsDraft,
+  useFormat,
+  useLoad,
+  useReloadOn,
+} from '../hooks.tsx';
 import { ServerSelect, useServers } from '../pickers.tsx';
 import { navigate } from '../router.ts';
 
@@ -145,41 +154,22 @@ export function FirewallDetail({ me, id }: { me: CurrentPrincipal; id: string })
   const servers = useServers();
   const action = useAction();
   const { ask, dialog } = useConfirm();
-  const [rows, setRows] = useState<RuleRow[]>([]);
-  const [dirty, setDirty] = useState(false);
+  const draft = useRowsDraft(() => (firewall.data ? rowsOf(firewall.data) : []), [firewall.data]);
+  const { rows, dirty, change } = draft;
   const [server, setServer] = useState('');
   const [selector, setSelector] = useState('');
   const may = canChange(me);
 
-  useEffect(() => {
-    if (firewall.data && !dirty) setRows(rowsOf(firewall.data));
-  }, [firewall.data, dirty]);
-
   if (!firewall.data) return firewall.error ? <ErrorNotice error={firewall.error} /> : <p>{t('loading')}</p>;
   const fw = firewall.data;
-  const change = (key: number, patch: Partial<RuleRow>) => {
-    setRows(rows.map((row) => (row.key === key ? { ...row, ...patch } : row)));
-    setDirty(true);
-  };
-  const addRow = () => {
-    setRows([
-      ...rows,
-      { key: nextKey++, direction: 'in', protocol: 'tcp', port: '', ips: '0.0.0.0/0, ::/0', description: '' },
-    ]);
-    setDirty(true);
-  };
   const save = (event: FormEvent) => {
     event.preventDefault();
     void action.run(async () => {
       await api.call(setFirewallRules, { params: { id }, body: { rules: rows.map(ruleOf) } });
-      setDirty(false);
+      draft.saved();
       await firewall.reload();
       return t('rulesSaved', { n: rows.length });
     });
-  };
-  const discard = () => {
-    setDirty(false);
-    setRows(rowsOf(fw));
   };
   const serverName = (sid: string) => servers.data?.find((s) => s.id === sid)?.name ?? sid;
   const applyTo = (input: CallInput<typeof applyFirewall>) =>
@@ -298,14 +288,7 @@ export function FirewallDetail({ me, id }: { me: CurrentPrincipal; id: string })
                     <td>{counters ? t('packetsN', { n: number(counters.packets, 0) }) : '—'}</td>
                     {may && (
                       <td>
-                        <button
-                          type="button"
-                          aria-label={t('removeRule', { n })}
-                          onClick={() => {
-                            setRows(rows.filter((r) => r.key !== row.key));
-                            setDirty(true);
-                          }}
-                        >
+                        <button type="button" aria-label={t('removeRule', { n })} onClick={() => draft.remove(row.key)}>
                           ✕
                         </button>
                       </td>
@@ -317,22 +300,25 @@ export function FirewallDetail({ me, id }: { me: CurrentPrincipal; id: string })
           </table>
         )}
         {may && (
-          <div className="row">
-            <button type="button" onClick={addRow}>
-              {t('addRule')}
-            </button>
-            <button type="submit" className="primary" disabled={!dirty || action.busy}>
-              {t('saveRules')}
-            </button>
-            {dirty && (
-              <>
-                <button type="button" onClick={discard}>
-                  {t('discard')}
-                </button>
-                <span className="muted">{t('unsaved')}</span>
-              </>
-            )}
-          </div>
+          <DraftButtons
+            addLabel={t('addRule')}
+            saveLabel={t('saveRules')}
+            discardLabel={t('discard')}
+            unsavedLabel={t('unsaved')}
+            onAdd={() =>
+              draft.add({
+                key: nextKey++,
+                direction: 'in',
+                protocol: 'tcp',
+                port: '',
+                ips: '0.0.0.0/0, ::/0',
+                description: '',
+              })
+            }
+            onDiscard={draft.discard}
+            dirty={dirty}
+            busy={action.busy}
+          />
         )}
         <p className="help">{t('rulesHelp')}</p>
       </form>
