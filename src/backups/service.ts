@@ -10,7 +10,7 @@
  */
 import type { Db, DialectName, Tx, TxHooks } from '../db/index.ts';
 import { inTransaction } from '../db/index.ts';
-import { conflict, newId, notFound, VmcError, type Clock, type Logger } from '../core/index.ts';
+import { conflict, newId, notFound, VmcError, type Clock, type Logger, pageLimitOf } from '../core/index.ts';
 import type { EventRecorder, EventInput } from '../events/index.ts';
 import { requireProject, type Principal } from '../identity/index.ts';
 import type {
@@ -755,11 +755,7 @@ export function createBackupService(deps: BackupServiceDeps) {
       query: ListBackupsQuery,
     ): Promise<{ backups: Backup[]; next_cursor: string | null }> {
       const caller = requireProject(principal, 'viewer');
-      const limit = query.limit === undefined ? 50 : Number(query.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500)
-        throw new VmcError('invalid', 'limit must be 1 to 500', {
-          fields: [{ field: 'limit', message: 'must be 1 to 500' }],
-        });
+      const limit = pageLimitOf(query.limit);
       const rows = await store.listBackups(db, {
         projectId: caller.projectId,
         serverId: query.server_id,

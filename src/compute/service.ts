@@ -14,6 +14,7 @@ import {
   type Clock,
   type Logger,
   type MetricFamily,
+  pageLimitOf,
 } from '../core/index.ts';
 import type { EventInput, EventRecorder } from '../events/index.ts';
 import type { CatalogService } from '../catalog/index.ts';
@@ -447,11 +448,7 @@ export function createComputeService(deps: ComputeDeps) {
 
     async listServers(principal: Principal, query: ListServersQuery): Promise<ServerList> {
       const caller = requireProject(principal, 'viewer');
-      const limit = query.limit === undefined ? 50 : Number(query.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500)
-        throw new VmcError('invalid', 'limit must be 1 to 500', {
-          fields: [{ field: 'limit', message: 'must be 1 to 500' }],
-        });
+      const limit = pageLimitOf(query.limit);
       const selector = query.label_selector ? parseSelector(query.label_selector) : [];
       const after = query.cursor ? decodeCursor(query.cursor) : null;
       const { page, nextAfterId } = await filteredKeysetPage({

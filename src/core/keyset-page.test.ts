@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { filteredKeysetPage } from './keyset-page.ts';
+import { filteredKeysetPage, pageLimitOf } from './keyset-page.ts';
 
 const rows = Array.from({ length: 1000 }, (_, i) => ({ id: `r${String(i).padStart(4, '0')}`, even: i % 2 === 0 }));
 const reads: number[] = [];
@@ -35,4 +35,29 @@ test('keyset pages: unfiltered, filtered across batches, the last page, empty', 
   reads.length = 0;
   await filteredKeysetPage({ limit: 10, afterId: null, read, keep: (r) => r.id === 'r0999' });
   assert.deepEqual(reads, [200, 200, 200, 200, 200, 200], 'a selective filter reads on in batches of 200 to the end');
+});
+
+test('pageLimitOf: 50 by default, an integer from 1 to 500, else 400 naming the field', () => {
+  const table: [string | number | undefined, number | null][] = [
+    [undefined, 50],
+    ['1', 1],
+    ['500', 500],
+    [20, 20],
+    ['0', null],
+    ['501', null],
+    ['1.5', null],
+    ['ten', null],
+    ['', null],
+  ];
+  for (const [input, expected] of table) {
+    if (expected !== null) assert.equal(pageLimitOf(input), expected, String(input));
+    else
+      assert.throws(
+        () => pageLimitOf(input),
+        (error: unknown) =>
+          (error as { code?: string; fields?: { field: string }[] }).code === 'invalid' &&
+          (error as { fields: { field: string }[] }).fields[0].field === 'limit',
+        String(input),
+      );
+  }
 });

@@ -1,3 +1,13 @@
+import { invalid } from './errors.ts';
+
+/** The page size a list query asks for (`?limit=`): 50 when absent, else an integer from 1 to 500. */
+export function pageLimitOf(limit: string | number | undefined): number {
+  const value = limit === undefined ? 50 : Number(limit);
+  if (!Number.isInteger(value) || value < 1 || value > 500)
+    throw invalid('limit must be 1 to 500', { fields: [{ field: 'limit', message: 'must be 1 to 500' }] });
+  return value;
+}
+
 /**
  * One page of a keyset-paginated list whose rows may also be filtered in memory (a label selector): reads
  * batches in id order after `afterId` until `limit` rows pass or the list ends. `nextAfterId` is the last

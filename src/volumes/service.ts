@@ -6,7 +6,7 @@
  */
 import type { Db, DialectName, Tx, TxHooks } from '../db/index.ts';
 import { inTransaction, isUniqueViolation } from '../db/index.ts';
-import { conflict, filteredKeysetPage, newId, notFound, VmcError, type Clock } from '../core/index.ts';
+import { conflict, filteredKeysetPage, newId, notFound, VmcError, type Clock, pageLimitOf } from '../core/index.ts';
 import type { EventInput, EventRecorder } from '../events/index.ts';
 import type { CatalogService } from '../catalog/index.ts';
 import type { PlacementScheduler } from '../scheduler/index.ts';
@@ -527,11 +527,7 @@ export function createVolumeService(deps: VolumesDeps) {
 
     async listVolumes(principal: Principal, query: ListVolumesQuery): Promise<VolumeList> {
       const caller = requireProject(principal, 'viewer');
-      const limit = query.limit === undefined ? 50 : Number(query.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500)
-        throw new VmcError('invalid', 'limit must be 1 to 500', {
-          fields: [{ field: 'limit', message: 'must be 1 to 500' }],
-        });
+      const limit = pageLimitOf(query.limit);
       const selector = query.label_selector ? parseSelector(query.label_selector) : [];
       const after = query.cursor ? decodeCursor(query.cursor) : null;
       const { page, nextAfterId } = await filteredKeysetPage({

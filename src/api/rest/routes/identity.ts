@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { Route } from '../route.ts';
 import { requireOperator, requireProject, type IdentityService } from '../../../identity/index.ts';
 import type { AuditLog } from '../../../audit/index.ts';
-import { VmcError } from '../../../core/index.ts';
+import { pageLimitOf } from '../../../core/index.ts';
 import {
   createOperatorToken,
   createProject,
@@ -46,11 +46,7 @@ export function registerIdentityRoutes(
   route(listAuditLog, async ({ principal, query }) => {
     const projectId =
       principal.kind === 'project' ? requireProject(principal, 'owner').projectId : (requireOperator(principal), null);
-    const limit = query.limit === undefined ? 50 : Number(query.limit);
-    if (limit < 1 || limit > 500)
-      throw new VmcError('invalid', 'limit must be 1 to 500', {
-        fields: [{ field: 'limit', message: 'must be 1 to 500' }],
-      });
+    const limit = pageLimitOf(query.limit);
     const { entries, nextCursor } = await deps.audit.list({ projectId, limit, cursor: query.cursor ?? null });
     return { entries, next_cursor: nextCursor };
   });
