@@ -2,7 +2,8 @@
  * The create-server wizard's "Networking & protection" step in Chromium: a network of FRA1 (and one of
  * PAR1, not offered) and a firewall made through the API are ticked, backups turned off; the review shows
  * the choices; after the create the API says the server is attached to the network, the firewall applies
- * to it and its backup policy is disabled. axe on the step; a screenshot to test-output/console/.
+ * to it and its backup policy is disabled. Then a firewall deleted while the wizard is open: refused in plain
+ * words with the code, nothing created; without it, backups every 12 h keeping 3 daily copies. axe on the step; a screenshot to test-output/console/.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -95,4 +96,41 @@ test('the wizard’s networks, firewalls and backups in Chromium', { skip: noBro
   const policy = (await tcp.call('GET', `/v1/servers/${serverId}/backup-policy`)).body.policy;
   assert.equal(policy.scope, 'server');
   assert.equal(policy.enabled, false);
+
+  // A firewall deleted while the wizard is open: the create is refused in plain words, nothing created;
+  // without it, the server is created with its backups every 12 h keeping 3 daily copies.
+  const tmp = await tcp.call('POST', '/v1/firewalls', { body: { name: 'tmp-fw' } });
+  assert.equal(tmp.status, 201, JSON.stringify(tmp.body));
+  await page.getByRole('link', { name: 'Create a server' }).first().click();
+  await page.getByRole('heading', { name: 'Create a server' }).waitFor();
+  await page.getByLabel(/^FRA1/).check();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.locator('[data-product="vps-nano"] input').check();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByLabel('Debian 12 (bookworm)', { exact: true }).check();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByLabel('Server name').fill('wizard-extras-2');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('checkbox', { name: /tmp-fw/ }).check();
+  await page.getByLabel('Every (hours)').fill('12');
+  await page.getByLabel('Daily copies kept').fill('3');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await review.waitFor();
+  assert.match(await review.innerText(), /Backups\s+every 12 h · 3 daily copies kept/);
+  assert.equal((await tcp.call('DELETE', `/v1/firewalls/${tmp.body.firewall.id}`)).status, 204);
+  const serversBefore = (await tcp.call('GET', '/v1/servers')).body.servers.length;
+  await page.getByRole('button', { name: 'Create the server' }).click();
+  const alert = page.getByRole('alert');
+  await alert.filter({ hasText: 'A chosen firewall does not exist' }).waitFor();
+  assert.match(await alert.innerText(), /unknown_firewall/);
+  assert.match(await alert.innerText(), /firewalls\[0\]/);
+  assert.equal((await tcp.call('GET', '/v1/servers')).body.servers.length, serversBefore, 'nothing created');
+  await page.getByRole('button', { name: 'Back' }).click();
+  await page.getByRole('checkbox', { name: /tmp-fw/ }).uncheck();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('button', { name: 'Create the server' }).click();
+  await page.waitForURL(/\/servers\/srv_/);
+  const secondId = new URL(page.url()).pathname.split('/')[2];
+  const second = (await tcp.call('GET', `/v1/servers/${secondId}/backup-policy`)).body.policy;
+  assert.deepEqual([second.scope, second.enabled, second.every_minutes, second.keep_daily], ['server', true, 720, 3]);
 });
