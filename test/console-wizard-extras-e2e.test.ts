@@ -2,8 +2,9 @@
  * The create-server wizard's "Networking & protection" step in Chromium: a network of FRA1 (and one of
  * PAR1, not offered) and a firewall made through the API are ticked, backups turned off; the review shows
  * the choices; after the create the API says the server is attached to the network, the firewall applies
- * to it and its backup policy is disabled. Then a firewall deleted while the wizard is open: refused in plain
- * words with the code, nothing created; without it, backups every 12 h keeping 3 daily copies. axe on the step; a screenshot to test-output/console/.
+ * to it and its backup policy is disabled. Then a firewall deleted while the wizard is open: refused in
+ * plain words with the code, nothing created; without it, backups every 12 h keeping 3 daily copies. axe
+ * on the step; a screenshot to test-output/console/.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
