@@ -404,6 +404,16 @@ export async function createControlPlane(config: ControlPlaneConfig) {
     hostDriverOf: async (hostId) => (await inventory.hostSummary(hostId)).driver,
     resolveCustomImage: (projectId, ref) => customImages.resolve(projectId, ref),
     resolveSshKeys: (projectId, refs) => sshKeys.publicKeysByRef(projectId, refs),
+    serverExtras: {
+      resolve: async (projectId, refs, region) => ({
+        networkIds: await networks.networksForNewServer(projectId, refs.networks, region),
+        firewallIds: await firewalls.firewallsForNewServer(projectId, refs.firewalls),
+      }),
+      attach: async (tx, hooks, projectId, serverId, ids) => {
+        await firewalls.applyToNewServer(tx, hooks, projectId, serverId, ids.firewallIds);
+        await networks.attachNewServer(tx, hooks, projectId, serverId, ids.networkIds);
+      },
+    },
   });
   // ---- SSH keys: a project's saved public keys, taken by id or name when a server is created ----
   const sshKeys = createSshKeyService({ db, dialect, clock, events });

@@ -125,6 +125,8 @@ test(
         .getByLabel('SSH public keys (one per line)')
         .fill('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE2eHsgzi5w9S2W1p0wb4m9hS5k3q9k1d5Qm8WcH0c6b test@console');
       await page.getByRole('button', { name: 'Next' }).click();
+      await page.getByTestId('protection-step').waitFor();
+      await page.getByRole('button', { name: 'Next' }).click();
       await page.getByTestId('review').waitFor();
       assert.match(await page.getByTestId('price').innerText(), /Price: .*€.* per hour, at most .*€.* per month/);
       await page.evaluate(() => ((globalThis as unknown as { marker: string }).marker = 'no reload'));

@@ -83,6 +83,8 @@ test('the console’s SSH keys in Chromium', { skip: noBrowser }, async (t) => {
     await assertAccessible(page, 'the wizard’s details with saved keys');
     await screenshot(page, 'create-server-ssh-keys');
     await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByTestId('protection-step').waitFor();
+    await page.getByRole('button', { name: 'Next' }).click();
     const review = page.getByTestId('review');
     await review.waitFor();
     assert.match(await review.innerText(), /SSH keys\s+laptop, inline@console/);

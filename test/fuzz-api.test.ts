@@ -220,6 +220,8 @@ const createFields = new Set([
   'ssh_keys',
   'user_data',
   'placement_group',
+  'networks',
+  'firewalls',
 ]);
 
 /** Any string: ASCII, unicode, lone surrogates, control characters. */
@@ -403,6 +405,13 @@ function invalidatingMutations(catalog: Catalog, dbSafe: (s: string) => boolean)
       .oneof(anyString(100), hostileText)
       .filter((s) => s.length >= 1 && dbSafe(s))
       .map((s) => set('placement_group', s)),
+    // networks and firewalls that do not exist (the project has none)
+    fc
+      .tuple(
+        fc.constantFrom('networks', 'firewalls'),
+        fc.oneof(anyString(100), hostileText).filter((s) => s.length >= 1 && s.length <= 100 && dbSafe(s)),
+      )
+      .map(([field, s]) => set(field, [s])),
   );
 }
 

@@ -77,6 +77,25 @@ export interface ComputeDeps {
    * before the create's transaction; a reference it leaves out is refused (400, the `ssh_keys[i]` field).
    */
   resolveSshKeys?: (projectId: string, refs: readonly string[]) => Promise<ReadonlyMap<string, string>>;
+  /**
+   * The create's `networks` and `firewalls` (src/networks, src/firewalls): `resolve` reads them before the
+   * create's transaction (refusing unknown ones and networks of another region), `attach` attaches the
+   * networks and applies the firewalls inside it.
+   */
+  serverExtras?: {
+    resolve(
+      projectId: string,
+      refs: { networks: readonly string[]; firewalls: readonly string[] },
+      region: string,
+    ): Promise<{ networkIds: string[]; firewallIds: string[] }>;
+    attach(
+      tx: Tx,
+      hooks: TxHooks,
+      projectId: string,
+      serverId: string,
+      ids: { networkIds: string[]; firewallIds: string[] },
+    ): Promise<void>;
+  };
 }
 
 /** A server as the routes that reach its host see it. */
@@ -348,6 +367,14 @@ export function createComputeService(deps: ComputeDeps) {
         placementGroupId = group.id;
       }
       const gpus = product.gpu?.count ?? 0;
+      const extraRefs = { networks: body.networks ?? [], firewalls: body.firewalls ?? [] };
+      const wantsExtras = extraRefs.networks.length + extraRefs.firewalls.length > 0;
+      if (wantsExtras && !deps.serverExtras)
+        throw new VmcError('invalid', 'networks and firewalls are not available here', { reason: 'unsupported' });
+      const extras =
+        wantsExtras && deps.serverExtras
+          ? await deps.serverExtras.resolve(caller.projectId, extraRefs, region.code)
+          : null;
 
       try {
         return await inTransaction(db, async (tx, hooks) => {
@@ -430,6 +457,7 @@ export function createComputeService(deps: ComputeDeps) {
             host_id: server.hostId,
             action_id: action.id,
           });
+          if (extras) await deps.serverExtras!.attach(tx, hooks, caller.projectId, server.id, extras);
           notify(hooks, server.hostId);
           return {
             server: serverView(server, outcome.placement),

@@ -99,6 +99,18 @@ export const CreateServerBody = Type.Object(
       ),
     ),
     placement_group: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    networks: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+        maxItems: 8,
+        description: 'Private networks of the project (ids or names, in the server’s region) to attach it to',
+      }),
+    ),
+    firewalls: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+        maxItems: 5,
+        description: 'Firewalls of the project (ids or names) applied to the server before its first packet',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -373,6 +373,56 @@ export function createFirewallService(deps: FirewallsDeps) {
       });
     },
 
+    /** The project's firewalls named by `refs` (ids or names) for a new server, read before its create (400 `firewalls[i]` if unknown). */
+    async firewallsForNewServer(projectId: string, refs: readonly string[]): Promise<string[]> {
+      const ids: string[] = [];
+      for (const [i, ref] of refs.entries()) {
+        const field = `firewalls[${i}]`;
+        const firewall = await store.firewall(db, projectId, ref);
+        if (!firewall)
+          throw invalid(`${field}: no firewall ${ref} in this project`, {
+            reason: 'unknown_firewall',
+            fields: [{ field, message: `unknown firewall ${ref}` }],
+          });
+        if (ids.includes(firewall.id))
+          throw invalid(`${field}: firewall ${firewall.name} is given twice`, {
+            reason: 'duplicate_firewall',
+            fields: [{ field, message: 'given twice' }],
+          });
+        ids.push(firewall.id);
+      }
+      if (ids.length > firewallLimits.firewallsPerServer)
+        throw invalid(`a server has at most ${firewallLimits.firewallsPerServer} firewalls`, {
+          reason: 'too_many_firewalls',
+          fields: [{ field: 'firewalls', message: `at most ${firewallLimits.firewallsPerServer}` }],
+        });
+      return ids;
+    },
+
+    /**
+     * Applies firewalls to a server being created, inside the create's transaction (as `apply_to_resources`
+     * with a server target), so that the server is behind them before its first packet.
+     */
+    async applyToNewServer(
+      tx: Tx,
+      hooks: TxHooks,
+      projectId: string,
+      serverId: string,
+      firewallIds: readonly string[],
+    ): Promise<void> {
+      for (const id of firewallIds) {
+        const firewall = await firewallOrNotFound(tx, projectId, id, true);
+        const resolved = await resolveTargets(
+          tx,
+          projectId,
+          [{ type: 'server', server: { id: serverId } }],
+          'firewalls',
+        );
+        notify(hooks, await addTargets(tx, firewall, resolved));
+        await recordEvent(tx, hooks, 'firewall.applied', firewall, targetEvent(resolved));
+      }
+    },
+
     async removeFromResources(
       principal: Principal,
       ref: string,

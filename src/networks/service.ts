@@ -33,7 +33,7 @@ import { createNetworkStore, type NetworkRecord, type NetworkStore } from './sto
 import { networkView, serverNetworksView } from './views.ts';
 import { firstFree, gatewayOf, isAssignable, overlaps, parseRange, rangeText, type Range } from './cidr.ts';
 import { checkRoute, parseNetworkRange, parseSubnet } from './validation.ts';
-import { createIpam, privatePool, retryOnAddressRace } from './ipam.ts';
+import { AddressRace, createIpam, privatePool, retryOnAddressRace } from './ipam.ts';
 
 type NetworkEventType = Extract<keyof EventPayloads, `network.${string}`>;
 
@@ -145,6 +145,94 @@ export function createNetworkService(deps: NetworksDeps) {
       reason: 'name_taken',
       fields: [{ field: 'name', message: 'already used' }],
     });
+
+  /**
+   * Attaches a server to a network inside the caller's transaction (the attach action and the create of a
+   * server with `networks`). An address taken by a concurrent attach throws AddressRace: run it again.
+   */
+  async function attachInTx(
+    tx: Tx,
+    hooks: TxHooks,
+    projectId: string,
+    serverRef: string,
+    body: AttachNetworkBody,
+  ): Promise<string> {
+    const server = await deps.servers.findServer(tx, projectId, serverRef, { lock: true });
+    if (!server || server.deleted) throw notFound('server', serverRef);
+    const network = await liveOrNotFound(tx, projectId, body.network, true);
+    if (server.desiredState === 'deleted')
+      throw conflict(`server ${server.name} is being deleted`, { reason: 'server_deleting' });
+    if (server.region !== network.region)
+      throw conflict(
+        `network ${network.name} is in ${network.region.toUpperCase()} and server ${server.name} in ${server.region.toUpperCase()}`,
+        { reason: 'region_mismatch' },
+      );
+    const current = await store.attachmentsOfServers(tx, [server.id]);
+    const existing = current.find((a) => a.networkId === network.id);
+    if (existing)
+      throw conflict(`server ${server.name} is attached to network ${network.name} already (${existing.ip})`, {
+        reason: 'already_attached',
+        details: { ip: existing.ip, attachment_status: existing.status },
+      });
+    if (current.length >= maxNics)
+      throw conflict(`server ${server.name} is on ${current.length} networks: the limit is ${maxNics}`, {
+        reason: 'too_many_networks',
+      });
+    const subnets = await subnetRanges(tx, network.id);
+    const pool = privatePool(network.id);
+    const taken = await ipam.taken(tx, pool);
+    let ip: string;
+    if (body.ip !== undefined) {
+      if (!subnets.some((subnet) => isAssignable(subnet, body.ip!)))
+        throw invalid(`${body.ip} is not a server address inside a subnet of network ${network.name}`, {
+          reason: 'ip_outside_subnet',
+          fields: [{ field: 'ip', message: 'outside the subnets (or their network, gateway, broadcast address)' }],
+        });
+      if (taken.has(body.ip))
+        throw conflict(`${body.ip} is in use on network ${network.name}`, {
+          reason: 'ip_taken',
+          fields: [{ field: 'ip', message: 'in use' }],
+        });
+      ip = body.ip;
+    } else {
+      const free = subnets.map((subnet) => firstFree(subnet, taken)).find((candidate) => candidate !== null);
+      if (!free) throw conflict(`network ${network.name} has no free address`, { reason: 'network_full' });
+      ip = free;
+    }
+    const now = clock.nowIso();
+    try {
+      await ipam.claim(tx, pool, ip, `${network.id}/${server.id}`, now);
+    } catch (error) {
+      // An asked address taken by a concurrent attach: refused, never retried.
+      if (body.ip !== undefined)
+        throw conflict(`${body.ip} is in use on network ${network.name}`, { reason: 'ip_taken' });
+      throw error;
+    }
+    await store.insertAttachment(tx, {
+      networkId: network.id,
+      serverId: server.id,
+      projectId: projectId,
+      ip,
+      mac: privateMac(server.id, network.id),
+      status: 'attaching',
+      createdAt: now,
+      updatedAt: now,
+    });
+    const action = await deps.actions.start(tx, {
+      projectId: projectId,
+      resourceType: 'network',
+      resourceId: network.id,
+      command: 'attach_server',
+      target: { serverId: server.id, status: 'attached' },
+    });
+    await recordEvent(tx, hooks, 'network.server_attaching', network, {
+      server_id: server.id,
+      ip,
+      action_id: action.id,
+    });
+    notify(hooks, await hostsOfNetwork(tx, network.id, [server.hostId]));
+    return action.id;
+  }
 
   return {
     async createNetwork(principal: Principal, body: CreateNetworkBody): Promise<{ network: Network }> {
@@ -356,86 +444,67 @@ export function createNetworkService(deps: NetworksDeps) {
       return retryOnAddressRace(
         () =>
           inTransaction(db, async (tx, hooks) => {
-            const server = await deps.servers.findServer(tx, caller.projectId, serverRef, { lock: true });
-            if (!server || server.deleted) throw notFound('server', serverRef);
-            const network = await liveOrNotFound(tx, caller.projectId, body.network, true);
-            if (server.desiredState === 'deleted')
-              throw conflict(`server ${server.name} is being deleted`, { reason: 'server_deleting' });
-            if (server.region !== network.region)
-              throw conflict(
-                `network ${network.name} is in ${network.region.toUpperCase()} and server ${server.name} in ${server.region.toUpperCase()}`,
-                { reason: 'region_mismatch' },
-              );
-            const current = await store.attachmentsOfServers(tx, [server.id]);
-            const existing = current.find((a) => a.networkId === network.id);
-            if (existing)
-              throw conflict(`server ${server.name} is attached to network ${network.name} already (${existing.ip})`, {
-                reason: 'already_attached',
-                details: { ip: existing.ip, attachment_status: existing.status },
-              });
-            if (current.length >= maxNics)
-              throw conflict(`server ${server.name} is on ${current.length} networks: the limit is ${maxNics}`, {
-                reason: 'too_many_networks',
-              });
-            const subnets = await subnetRanges(tx, network.id);
-            const pool = privatePool(network.id);
-            const taken = await ipam.taken(tx, pool);
-            let ip: string;
-            if (body.ip !== undefined) {
-              if (!subnets.some((subnet) => isAssignable(subnet, body.ip!)))
-                throw invalid(`${body.ip} is not a server address inside a subnet of network ${network.name}`, {
-                  reason: 'ip_outside_subnet',
-                  fields: [
-                    { field: 'ip', message: 'outside the subnets (or their network, gateway, broadcast address)' },
-                  ],
-                });
-              if (taken.has(body.ip))
-                throw conflict(`${body.ip} is in use on network ${network.name}`, {
-                  reason: 'ip_taken',
-                  fields: [{ field: 'ip', message: 'in use' }],
-                });
-              ip = body.ip;
-            } else {
-              const free = subnets.map((subnet) => firstFree(subnet, taken)).find((candidate) => candidate !== null);
-              if (!free) throw conflict(`network ${network.name} has no free address`, { reason: 'network_full' });
-              ip = free;
-            }
-            const now = clock.nowIso();
-            try {
-              await ipam.claim(tx, pool, ip, `${network.id}/${server.id}`, now);
-            } catch (error) {
-              // An asked address taken by a concurrent attach: refused, never retried.
-              if (body.ip !== undefined)
-                throw conflict(`${body.ip} is in use on network ${network.name}`, { reason: 'ip_taken' });
-              throw error;
-            }
-            await store.insertAttachment(tx, {
-              networkId: network.id,
-              serverId: server.id,
-              projectId: caller.projectId,
-              ip,
-              mac: privateMac(server.id, network.id),
-              status: 'attaching',
-              createdAt: now,
-              updatedAt: now,
-            });
-            const action = await deps.actions.start(tx, {
-              projectId: caller.projectId,
-              resourceType: 'network',
-              resourceId: network.id,
-              command: 'attach_server',
-              target: { serverId: server.id, status: 'attached' },
-            });
-            await recordEvent(tx, hooks, 'network.server_attaching', network, {
-              server_id: server.id,
-              ip,
-              action_id: action.id,
-            });
-            notify(hooks, await hostsOfNetwork(tx, network.id, [server.hostId]));
-            return { action: await deps.actions.view(tx, action.id) };
+            const actionId = await attachInTx(tx, hooks, caller.projectId, serverRef, body);
+            return { action: await deps.actions.view(tx, actionId) };
           }),
         exhausted,
       );
+    },
+
+    /**
+     * The project's live networks named by `refs` (ids or names) for a new server of `region`, read before
+     * the create's transaction: an unknown one is refused (400, `networks[i]`), one of another region too (409).
+     */
+    async networksForNewServer(projectId: string, refs: readonly string[], region: string): Promise<string[]> {
+      const ids: string[] = [];
+      for (const [i, ref] of refs.entries()) {
+        const field = `networks[${i}]`;
+        const network = await store.liveNetwork(db, projectId, ref);
+        if (!network)
+          throw invalid(`${field}: no network ${ref} in this project`, {
+            reason: 'unknown_network',
+            fields: [{ field, message: `unknown network ${ref}` }],
+          });
+        if (network.region !== region)
+          throw conflict(
+            `network ${network.name} is in ${network.region.toUpperCase()} and the server in ${region.toUpperCase()}`,
+            { reason: 'region_mismatch', fields: [{ field, message: `in ${network.region}` }] },
+          );
+        if (ids.includes(network.id))
+          throw invalid(`${field}: network ${network.name} is given twice`, {
+            reason: 'duplicate_network',
+            fields: [{ field, message: 'given twice' }],
+          });
+        ids.push(network.id);
+      }
+      if (ids.length > maxNics)
+        throw invalid(`a server is on at most ${maxNics} networks`, {
+          reason: 'too_many_networks',
+          fields: [{ field: 'networks', message: `at most ${maxNics}` }],
+        });
+      return ids;
+    },
+
+    /**
+     * Attaches a server being created to its networks, inside the create's transaction (each attachment
+     * an attach action the hosts finish, as `attach-network`). A concurrent attach taking the address it
+     * chose fails the create with `retry` (409) rather than running the create again.
+     */
+    async attachNewServer(
+      tx: Tx,
+      hooks: TxHooks,
+      projectId: string,
+      serverId: string,
+      networkIds: readonly string[],
+    ): Promise<void> {
+      for (const networkId of networkIds)
+        try {
+          await attachInTx(tx, hooks, projectId, serverId, { network: networkId });
+        } catch (error) {
+          if (error instanceof AddressRace)
+            throw conflict('the network’s addresses were contended; try again', { reason: 'retry' });
+          throw error;
+        }
     },
 
     async detachServer(principal: Principal, serverRef: string, networkRef: string): Promise<ActionAccepted> {

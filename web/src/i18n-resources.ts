@@ -4,6 +4,7 @@ import { enExtras, frExtras } from './i18n-server-extras.ts';
 import { enOperator, frOperator } from './i18n-operator.ts';
 import { enSshKeys, frSshKeys } from './i18n-ssh-keys.ts';
 import { enOperatorPeople, frOperatorPeople } from './i18n-operator-people.ts';
+import { enWizard, frWizard } from './i18n-wizard.ts';
 
 export const enResources = {
   ...enPages,
@@ -11,6 +12,7 @@ export const enResources = {
   ...enOperator,
   ...enSshKeys,
   ...enOperatorPeople,
+  ...enWizard,
   serialConsole: 'Serial console',
   openSerialConsole: 'Open the serial console',
   closeSerialConsole: 'Close the console',
@@ -296,6 +298,7 @@ export const frResources: typeof enResources = {
   ...frOperator,
   ...frSshKeys,
   ...frOperatorPeople,
+  ...frWizard,
   serialConsole: 'Console série',
   openSerialConsole: 'Ouvrir la console série',
   closeSerialConsole: 'Fermer la console',

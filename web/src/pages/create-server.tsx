@@ -1,7 +1,9 @@
 /**
  * The create-server wizard: region, size (price per hour and monthly cap, live availability in the region
  * from the capacity API), image, details (name, SSH keys — the project's saved keys as checkboxes beside a
- * textarea of other public keys — user-data), and a review with the price before anything is created.
+ * textarea of other public keys — user-data), networking & protection (the region's private networks and
+ * the project's firewalls as checkboxes, sent in the create; the backup schedule, set after the create with
+ * PUT backup-policy when changed from the default), and a review with the price before anything is created.
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import {
@@ -11,6 +13,11 @@ import {
   listProducts,
   listRegions,
   listSshKeys,
+  listNetworks,
+  listFirewalls,
+  setServerBackupPolicy,
+  type Network,
+  type Firewall,
   type CurrentPrincipal,
   type CustomerCapacity,
   type Image,
@@ -23,7 +30,13 @@ import { formatEuros, useT } from '../i18n.tsx';
 import { ErrorNotice, Field } from '../components.tsx';
 import { navigate } from '../router.ts';
 
-const steps = ['chooseRegion', 'chooseProduct', 'chooseImage', 'details', 'review'] as const;
+const steps = ['chooseRegion', 'chooseProduct', 'chooseImage', 'details', 'networkingProtection', 'review'] as const;
+/** The product default: every 5 h 30 (RPO under 6 h). */
+const defaultBackupHours = '5.5';
+const validHours = (text: string) => {
+  const hours = Number(text.replace(',', '.'));
+  return text.trim() !== '' && Number.isFinite(hours) && hours >= 1 && hours <= 168 && Number.isInteger(hours * 2);
+};
 
 export function CreateServer({ me }: { me: CurrentPrincipal }) {
   const { t, lang } = useT();
@@ -40,6 +53,14 @@ export function CreateServer({ me }: { me: CurrentPrincipal }) {
   const [savedKeys, setSavedKeys] = useState<SshKey[] | null>(null);
   const [chosenKeys, setChosenKeys] = useState<string[]>([]);
   const [userData, setUserData] = useState('');
+  const [networks, setNetworks] = useState<Network[] | null>(null);
+  const [firewalls, setFirewalls] = useState<Firewall[] | null>(null);
+  const [chosenNetworks, setChosenNetworks] = useState<string[]>([]);
+  const [chosenFirewalls, setChosenFirewalls] = useState<string[]>([]);
+  const [backupsOn, setBackupsOn] = useState(true);
+  const [backupHours, setBackupHours] = useState(defaultBackupHours);
+  const [keepDaily, setKeepDaily] = useState('');
+  const [createdId, setCreatedId] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 
@@ -56,6 +77,14 @@ export function CreateServer({ me }: { me: CurrentPrincipal }) {
       .call(listSshKeys, { query: { limit: '500' } })
       .then((k) => setSavedKeys(k.ssh_keys))
       .catch(() => setSavedKeys([]));
+    api
+      .call(listNetworks, { query: { limit: '500' } })
+      .then((n) => setNetworks(n.networks))
+      .catch(() => setNetworks([]));
+    api
+      .call(listFirewalls, { query: { limit: '500' } })
+      .then((f) => setFirewalls(f.firewalls))
+      .catch(() => setFirewalls([]));
     // Availability changes while one chooses: refreshed every 15 s.
     const timer = setInterval(() => {
       api
@@ -74,12 +103,18 @@ export function CreateServer({ me }: { me: CurrentPrincipal }) {
   const chosenImage = images.find((i) => i.slug === image);
   const usableImages = images.filter((i) => !i.requires_gpu || chosen?.gpu);
   const categories = [...new Set(usableImages.map((i) => i.category))];
+  const regionNetworks = (networks ?? []).filter((n) => n.region === region);
+  const pickedNetworks = regionNetworks.filter((n) => chosenNetworks.includes(n.id));
+  const pickedFirewalls = (firewalls ?? []).filter((f) => chosenFirewalls.includes(f.id));
+  const keepDailyValid = keepDaily.trim() === '' || /^\d{1,4}$/.test(keepDaily.trim());
+  const backupChanged = !backupsOn || Number(backupHours.replace(',', '.')) !== 5.5 || keepDaily.trim() !== '';
   const canNext =
     [
       region !== '',
       product !== '' && availability(product) !== 'none',
       image !== '',
       /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(name),
+      !backupsOn || (validHours(backupHours) && keepDailyValid),
     ][step] ?? true;
 
   const submit = async (event: FormEvent) => {
@@ -104,8 +139,30 @@ export function CreateServer({ me }: { me: CurrentPrincipal }) {
           image,
           ...(keys.length ? { ssh_keys: keys } : {}),
           ...(userData ? { user_data: userData } : {}),
+          ...(pickedNetworks.length ? { networks: pickedNetworks.map((n) => n.id) } : {}),
+          ...(pickedFirewalls.length ? { firewalls: pickedFirewalls.map((f) => f.id) } : {}),
         },
       });
+      if (backupChanged) {
+        try {
+          await api.call(setServerBackupPolicy, {
+            params: { id: created.server.id },
+            body: backupsOn
+              ? {
+                  enabled: true,
+                  every_minutes: Math.round(Number(backupHours.replace(',', '.')) * 60),
+                  ...(keepDaily.trim() !== '' ? { keep_daily: Number(keepDaily.trim()) } : {}),
+                }
+              : { enabled: false },
+          });
+        } catch (failure) {
+          // The server exists: say so, and offer its page rather than a second create.
+          setCreatedId(created.server.id);
+          setError(failure);
+          setBusy(false);
+          return;
+        }
+      }
       navigate(`/servers/${created.server.id}`);
     } catch (failure) {
       setError(failure);
@@ -257,6 +314,99 @@ export function CreateServer({ me }: { me: CurrentPrincipal }) {
           </div>
         )}
         {step === 4 && (
+          <div data-testid="protection-step">
+            <fieldset className="choices" data-testid="wizard-networks">
+              <legend>{t('wizardNetworks')}</legend>
+              {networks !== null && regionNetworks.length === 0 && (
+                <p className="muted">{t('wizardNetworksNone', { region: region.toUpperCase() })}</p>
+              )}
+              {regionNetworks.map((n) => (
+                <label key={n.id} className="choice" data-network={n.name}>
+                  <input
+                    type="checkbox"
+                    name="network"
+                    value={n.id}
+                    checked={chosenNetworks.includes(n.id)}
+                    onChange={(e) =>
+                      setChosenNetworks(
+                        e.target.checked ? [...chosenNetworks, n.id] : chosenNetworks.filter((id) => id !== n.id),
+                      )
+                    }
+                  />
+                  <span>
+                    <strong>{n.name}</strong> <code>{n.ip_range}</code>
+                  </span>
+                </label>
+              ))}
+            </fieldset>
+            <fieldset className="choices" data-testid="wizard-firewalls" aria-describedby="wizard-firewalls-help">
+              <legend>{t('wizardFirewalls')}</legend>
+              <p id="wizard-firewalls-help" className="muted">
+                {t('wizardFirewallsHelp')}
+              </p>
+              {firewalls !== null && firewalls.length === 0 && <p className="muted">{t('wizardFirewallsNone')}</p>}
+              {(firewalls ?? []).map((f) => (
+                <label key={f.id} className="choice" data-firewall={f.name}>
+                  <input
+                    type="checkbox"
+                    name="firewall"
+                    value={f.id}
+                    checked={chosenFirewalls.includes(f.id)}
+                    onChange={(e) =>
+                      setChosenFirewalls(
+                        e.target.checked ? [...chosenFirewalls, f.id] : chosenFirewalls.filter((id) => id !== f.id),
+                      )
+                    }
+                  />
+                  <span>
+                    <strong>{f.name}</strong> · {t('wizardFirewallRules', { n: f.rules.length })}
+                  </span>
+                </label>
+              ))}
+            </fieldset>
+            <fieldset data-testid="wizard-backups">
+              <legend>{t('wizardBackups')}</legend>
+              <label className="choice">
+                <input
+                  type="checkbox"
+                  id="wizard-backups-on"
+                  checked={backupsOn}
+                  onChange={(e) => setBackupsOn(e.target.checked)}
+                />
+                <span>{t('wizardBackupsOn')}</span>
+              </label>
+              {backupsOn && (
+                <>
+                  <Field id="wizard-backup-hours" label={t('wizardBackupsEvery')} help={t('wizardBackupsEveryHelp')}>
+                    <input
+                      id="wizard-backup-hours"
+                      inputMode="decimal"
+                      value={backupHours}
+                      aria-describedby="wizard-backup-hours-help"
+                      aria-invalid={!validHours(backupHours)}
+                      onChange={(e) => setBackupHours(e.target.value)}
+                    />
+                  </Field>
+                  <Field
+                    id="wizard-keep-daily"
+                    label={t('wizardBackupsKeepDaily')}
+                    help={t('wizardBackupsKeepDailyHelp')}
+                  >
+                    <input
+                      id="wizard-keep-daily"
+                      inputMode="numeric"
+                      value={keepDaily}
+                      aria-describedby="wizard-keep-daily-help"
+                      aria-invalid={!keepDailyValid}
+                      onChange={(e) => setKeepDaily(e.target.value)}
+                    />
+                  </Field>
+                </>
+              )}
+            </fieldset>
+          </div>
+        )}
+        {step === 5 && (
           <dl className="facts" data-testid="review">
             <dt>{t('serverName')}</dt>
             <dd>{name}</dd>
@@ -277,6 +427,19 @@ export function CreateServer({ me }: { me: CurrentPrincipal }) {
                   .map((k) => k.split(/\s+/)[2] ?? `${k.slice(0, 24)}…`),
               ].join(', ') || t('reviewNoSshKeys')}
             </dd>
+            <dt>{t('reviewNetworks')}</dt>
+            <dd>{pickedNetworks.map((n) => n.name).join(', ') || t('reviewNone')}</dd>
+            <dt>{t('reviewFirewalls')}</dt>
+            <dd>{pickedFirewalls.map((f) => f.name).join(', ') || t('reviewNone')}</dd>
+            <dt>{t('reviewBackups')}</dt>
+            <dd data-testid="review-backups">
+              {backupsOn
+                ? [
+                    t('reviewBackupsEvery', { hours: backupHours.replace('.', lang === 'fr' ? ',' : '.') }),
+                    ...(keepDaily.trim() !== '' ? [t('reviewBackupsKeepDaily', { n: keepDaily.trim() })] : []),
+                  ].join(' · ')
+                : t('reviewBackupsOff')}
+            </dd>
           </dl>
         )}
         {chosen && (
@@ -284,14 +447,20 @@ export function CreateServer({ me }: { me: CurrentPrincipal }) {
             {price}
           </p>
         )}
+        {createdId && <p className="notice">{t('wizardBackupFailed')}</p>}
         <ErrorNotice error={error} />
+        {createdId && (
+          <p>
+            <a href={`/servers/${createdId}`}>{t('openServer')}</a>
+          </p>
+        )}
         <div className="row">
           {step > 0 && (
             <button type="button" onClick={() => setStep(step - 1)}>
               {t('back')}
             </button>
           )}
-          <button type="submit" className="primary" disabled={!canNext || busy}>
+          <button type="submit" className="primary" disabled={!canNext || busy || createdId !== null}>
             {step < steps.length - 1 ? t('next') : busy ? t('creating') : t('createNow')}
           </button>
         </div>
