@@ -69,6 +69,31 @@ for (const dialect of testDialects()) {
       assert.match(r.stdout, /10\.20\.0\.99 .*attached/);
       r = await cli(['network', 'list', '-o', 'json']);
       assert.equal(JSON.parse(r.stdout).length, 1);
+      // Attached at creation (server create --network); an unknown network refuses the create.
+      r = await cli(
+        ['server', 'create', '--name', 'web-3', '--product', 'vps-nano', '--region', 'fra1'].concat([
+          '--image',
+          'debian-12',
+          '--network',
+          'net-1',
+          '--wait',
+        ]),
+      );
+      assert.equal(r.code, 0, r.stderr);
+      r = await cli(['network', 'show', 'net-1']);
+      assert.equal(r.stdout.split('\n').filter((line) => /10\.20\.0\.\d+ .*attached/.test(line)).length, 3);
+      r = await cli(
+        ['server', 'create', '--name', 'web-4', '--product', 'vps-nano', '--region', 'fra1'].concat([
+          '--image',
+          'debian-12',
+          '--network',
+          'no-such-net',
+        ]),
+      );
+      assert.notEqual(r.code, 0, 'an unknown network is refused');
+      assert.match(r.stderr, /unknown_network|no-such-net/);
+      r = await cli(['server', 'detach-network', 'web-3', '--network', 'net-1', '--wait']);
+      assert.equal(r.code, 0, r.stderr);
       r = await cli(['network', 'delete', 'net-1']);
       assert.notEqual(r.code, 0, 'in use');
       r = await cli(['server', 'detach-network', 'web-2', '--network', 'net-1', '--wait']);

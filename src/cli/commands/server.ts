@@ -107,7 +107,7 @@ const create: Command = {
   name: 'create',
   summary: 'create a server',
   usage:
-    '--name NAME --product CODE --region CODE --image SLUG [--label k=v]... [--ssh-key FILE|KEY|NAME]... [--user-data FILE] [--wait]',
+    '--name NAME --product CODE --region CODE --image SLUG [--label k=v]... [--ssh-key FILE|KEY|NAME]... [--network NAME]... [--firewall NAME]... [--user-data FILE] [--wait]',
   description:
     'Creates a server from the catalog. Products and regions are case-insensitive (vps-starter or VPS-STARTER, fra1 or FRA1).\n' +
     'Without --wait the command returns once the control plane has accepted the request and placed the server.',
@@ -123,6 +123,18 @@ const create: Command = {
       arg: 'FILE|KEY|NAME',
       help: 'public key file, inline public key, or a saved SSH key (name or id, see `vmcloud ssh-key list`)',
     },
+    network: {
+      type: 'string',
+      multiple: true,
+      arg: 'NAME',
+      help: 'attach to this private network of the region at creation (name or id)',
+    },
+    firewall: {
+      type: 'string',
+      multiple: true,
+      arg: 'NAME',
+      help: 'behind this firewall from its first packet (name or id)',
+    },
     'user-data': { type: 'string', arg: 'FILE', help: 'cloud-init user-data file' },
     'placement-group': { type: 'string', arg: 'NAME', help: 'placement group' },
     ...waitOption,
@@ -131,6 +143,7 @@ const create: Command = {
     'vmcloud server create --name web-1 --product vps-starter --region fra1 --image debian-12 --wait',
     'vmcloud server create --name gpu-1 --product GPU-T4 --region PAR1 --image pytorch --label team=ml --ssh-key ~/.ssh/id_ed25519.pub',
     'vmcloud server create --name web-2 --product vps-starter --region fra1 --image debian-12 --ssh-key laptop',
+    'vmcloud server create --name db-1 --product vps-starter --region fra1 --image debian-12 --network backend --firewall db',
   ],
   async run(ctx, { values }) {
     const name = requiredString(values, 'name');
@@ -150,6 +163,20 @@ const create: Command = {
     if (sshKeys.length > 0) body.ssh_keys = sshKeys;
     if (userData !== undefined) body.user_data = userData;
     if (placementGroup !== undefined) body.placement_group = placementGroup;
+    const networks = stringsOf(values, 'network').flatMap((v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    );
+    const firewalls = stringsOf(values, 'firewall').flatMap((v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    );
+    if (networks.length > 0) body.networks = networks;
+    if (firewalls.length > 0) body.firewalls = firewalls;
 
     const created = await client.call(createServer, { body }).catch((error: unknown) => {
       throw withCatalogHint(error);
