@@ -1,30 +1,12 @@
 /** `vmcloud server networks|resize-options` and `vmcloud events --resource` against the real control plane. */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { runCli, type CliIo } from '../src/cli/main.ts';
-import { startTestControlPlane, testDialects, until, type TestControlPlane } from './helpers.ts';
+import { startTestControlPlane, testDialects, until, type TestControlPlane, runCliAgainst } from './helpers.ts';
 
 for (const dialect of testDialects()) {
   describe(`vmcloud server networks, resize-options, events --resource (${dialect})`, () => {
     let t: TestControlPlane;
-    const cli = async (argv: string[]) => {
-      const stdout: string[] = [];
-      const stderr: string[] = [];
-      const io: CliIo = {
-        stdout: { write: (chunk: string) => stdout.push(chunk) },
-        stderr: { write: (chunk: string) => stderr.push(chunk) },
-        env: {
-          VMCLOUD_CONFIG: join(t.dataDir, 'no-cli-config.json'),
-          VMCLOUD_URL: t.url,
-          VMCLOUD_TOKEN: t.secrets.projectToken,
-          VMCLOUD_POLL_INTERVAL_MS: '20',
-        },
-        isTTY: false,
-      };
-      const code = await runCli(argv, io);
-      return { code, stdout: stdout.join(''), stderr: stderr.join('') };
-    };
+    const cli = (argv: string[]) => runCliAgainst(t, argv);
     before(async () => {
       t = await startTestControlPlane(dialect);
     });

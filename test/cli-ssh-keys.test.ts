@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { generateKeyPairSync } from 'node:crypto';
-import { runCli, type CliIo } from '../src/cli/main.ts';
-import { startTestControlPlane, testDialects, type TestControlPlane } from './helpers.ts';
+import { startTestControlPlane, testDialects, type TestControlPlane, runCliAgainst } from './helpers.ts';
 
 function ed25519Key(comment: string): string {
   const wire = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
@@ -20,24 +19,7 @@ function ed25519Key(comment: string): string {
 for (const dialect of testDialects()) {
   describe(`vmcloud ssh-key (${dialect})`, () => {
     let t: TestControlPlane;
-    const cli = async (argv: string[]) => {
-      const stdout: string[] = [];
-      const stderr: string[] = [];
-      const io: CliIo = {
-        stdout: { write: (chunk: string) => stdout.push(chunk) },
-        stderr: { write: (chunk: string) => stderr.push(chunk) },
-        env: {
-          VMCLOUD_CONFIG: join(t.dataDir, 'no-cli-config.json'),
-          VMCLOUD_URL: t.url,
-          VMCLOUD_TOKEN: t.secrets.projectToken,
-          VMCLOUD_POLL_INTERVAL_MS: '20',
-        },
-        isTTY: false,
-        cwd: t.dataDir,
-      };
-      const code = await runCli(argv, io);
-      return { code, stdout: stdout.join(''), stderr: stderr.join('') };
-    };
+    const cli = (argv: string[]) => runCliAgainst(t, argv, { cwd: t.dataDir });
     before(async () => {
       t = await startTestControlPlane(dialect);
     });

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createControlPlane, type ControlPlane, type BootstrapSecrets, type ControlPlaneConfig } from '../src/app.ts';
 import type { DialectName } from '../src/db/index.ts';
+import { runCli, type CliIo } from '../src/cli/main.ts';
 
 export interface TestControlPlane {
   cp: ControlPlane;
@@ -123,3 +124,30 @@ export async function until<T>(
 
 /** The dialects a suite runs on (re-exported for suites beside the code that run the whole system). */
 export { testDialects } from '../src/db/test-helpers.ts';
+
+/**
+ * Runs `vmcloud ARGV` in this process against the test control plane (no config file, the project token
+ * unless another is given, actions polled every 20 ms); what it printed and its exit code.
+ */
+export async function runCliAgainst(
+  t: TestControlPlane,
+  argv: string[],
+  options: { token?: string; cwd?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const io: CliIo = {
+    stdout: { write: (chunk: string) => stdout.push(chunk) },
+    stderr: { write: (chunk: string) => stderr.push(chunk) },
+    env: {
+      VMCLOUD_CONFIG: join(t.dataDir, 'no-cli-config.json'),
+      VMCLOUD_URL: t.url,
+      VMCLOUD_TOKEN: options.token ?? t.secrets.projectToken,
+      VMCLOUD_POLL_INTERVAL_MS: '20',
+    },
+    isTTY: false,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+  };
+  const code = await runCli(argv, io);
+  return { code, stdout: stdout.join(''), stderr: stderr.join('') };
+}
