@@ -832,7 +832,6 @@ export function createBackupService(deps: BackupServiceDeps) {
         });
       let targetId: string;
       let parts: { volumeId: string; name: string; sizeGiB: number }[] = [];
-      let target: { id: string; hostId: string; region: string } | null = null;
       if (body.mode === 'in_place') {
         if (body.name !== undefined)
           throw new VmcError('invalid', 'an in-place restore takes no name', {
@@ -865,64 +864,64 @@ export function createBackupService(deps: BackupServiceDeps) {
             image: backup.image,
           })
         ).serverId;
-        if (parts.length > 0) {
-          const created = await deps.servers.current(targetId);
-          if (!created?.hostId)
-            throw new VmcError('unavailable', `server ${body.name} has no host yet: its volumes cannot be made`, {
-              reason: 'not_placed',
-            });
-          target = { id: created.id, hostId: created.hostId, region: created.region };
-        }
       }
       const snapshot = region === backup.region ? backup.localSnapshot! : backup.remoteSnapshot!;
-      const recorded = inTransaction(db, async (tx, hooks) => {
-        const volumeIds: string[] = [];
-        for (const part of parts)
-          volumeIds.push(
-            await deps.volumes!.restoreFor(tx, hooks, {
-              projectId: caller.projectId,
-              name: part.name,
-              sizeGiB: part.sizeGiB,
-              server: target!,
-              backupId: backup.id,
-              backupVolumeId: part.volumeId,
-              repositoryRegion: region,
-              repositorySnapshot: snapshot,
-            }),
-          );
-        const restore: RestoreRecord = {
-          id: newId('restore', clock.nowMs()),
-          projectId: caller.projectId,
-          backupId: backup.id,
-          mode: body.mode,
-          serverId: targetId,
-          region,
-          status: 'pending',
-          durationMs: null,
-          error: null,
-          createdAt: clock.nowIso(),
-          startedAt: null,
-          finishedAt: null,
-        };
-        await store.insertRestore(tx, restore);
-        await record(
-          tx,
-          hooks,
-          'restore.started',
-          { projectId: caller.projectId, resourceType: 'restore', resourceId: restore.id },
-          {
-            backup_id: backup.id,
+      const recordRestore = async () => {
+        // The volumes go on the new server's host (placed by its create).
+        const created = parts.length > 0 ? await deps.servers.current(targetId) : null;
+        if (parts.length > 0 && !created?.hostId)
+          throw new VmcError('unavailable', `server ${body.name} has no host yet: its volumes cannot be made`, {
+            reason: 'not_placed',
+          });
+        return inTransaction(db, async (tx, hooks) => {
+          const volumeIds: string[] = [];
+          for (const part of parts)
+            volumeIds.push(
+              await deps.volumes!.restoreFor(tx, hooks, {
+                projectId: caller.projectId,
+                name: part.name,
+                sizeGiB: part.sizeGiB,
+                server: { id: targetId, hostId: created!.hostId!, region: created!.region },
+                backupId: backup.id,
+                backupVolumeId: part.volumeId,
+                repositoryRegion: region,
+                repositorySnapshot: snapshot,
+              }),
+            );
+          const restore: RestoreRecord = {
+            id: newId('restore', clock.nowMs()),
+            projectId: caller.projectId,
+            backupId: backup.id,
             mode: body.mode,
-            server_id: targetId,
+            serverId: targetId,
             region,
-            ...(volumeIds.length > 0 ? { volume_ids: volumeIds } : {}),
-          },
-        );
-        return restoreView(restore);
-      });
+            status: 'pending',
+            durationMs: null,
+            error: null,
+            createdAt: clock.nowIso(),
+            startedAt: null,
+            finishedAt: null,
+          };
+          await store.insertRestore(tx, restore);
+          await record(
+            tx,
+            hooks,
+            'restore.started',
+            { projectId: caller.projectId, resourceType: 'restore', resourceId: restore.id },
+            {
+              backup_id: backup.id,
+              mode: body.mode,
+              server_id: targetId,
+              region,
+              ...(volumeIds.length > 0 ? { volume_ids: volumeIds } : {}),
+            },
+          );
+          return restoreView(restore);
+        });
+      };
       // A restore that cannot be recorded (the volume quota, no room on the new server's host for its
-      // volumes) takes back the server it made: nothing is left half-done.
-      return recorded.catch(async (error: unknown) => {
+      // volumes, that host unknown) takes back the server it made: nothing is left half-done.
+      return recordRestore().catch(async (error: unknown) => {
         if (body.mode === 'to_new')
           await deps.servers
             .remove(principal, targetId)
