@@ -31,7 +31,14 @@ export interface Problem {
 }
 
 interface FastifyValidationError {
-  validation?: Array<{ instancePath?: string; message?: string; params?: Record<string, unknown>; keyword?: string }>;
+  validation?: Array<{
+    instancePath?: string;
+    message?: string;
+    params?: Record<string, unknown>;
+    keyword?: string;
+    /** The schema that failed (Ajv's `verbose`): its description says what a pattern means in words. */
+    parentSchema?: { description?: unknown };
+  }>;
   validationContext?: string;
   statusCode?: number;
   code?: string;
@@ -96,7 +103,9 @@ export function toVmcError(error: unknown): VmcError {
           ? 'is not a known field'
           : v.keyword === 'required'
             ? 'is required'
-            : (v.message ?? 'is invalid');
+            : v.keyword === 'pattern' && typeof v.parentSchema?.description === 'string'
+              ? `must be ${v.parentSchema.description}`
+              : (v.message ?? 'is invalid');
       return { field, message };
     });
     return new VmcError(

@@ -94,7 +94,10 @@ export function createAgentListener(options: AgentListenerOptions): AgentListene
     genReqId: () => newId('request', options.clock.nowMs()),
     requestIdHeader: false,
     bodyLimit: 4 * 1024 * 1024,
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: true } },
+    ajv: {
+      // verbose: a failed pattern names its schema, whose description the problem says instead of the regex.
+      customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: true, verbose: true },
+    },
     frameworkErrors: (error, request, reply) => sendProblem(reply, request, toVmcError(error)),
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -101,7 +101,10 @@ export async function createApi(options: ApiOptions): Promise<ApiWithRoutes> {
     genReqId: () => newId('request', options.clock.nowMs()),
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: true } },
+    ajv: {
+      // verbose: a failed pattern names its schema, whose description the problem says instead of the regex.
+      customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: true, verbose: true },
+    },
     trustProxy: false,
     // Errors the router raises before any route runs (bad URL encoding, over-long ids) are problems too.
     frameworkErrors: (error, request, reply) => sendProblem(reply, request, toVmcError(error)),
