@@ -340,13 +340,21 @@ export function createVolumeService(deps: VolumesDeps) {
           fields: [{ field: 'from_snapshot', message: 'not with from_backup' }],
         });
       if (body.server !== undefined && body.from_backup === undefined)
-        throw new VmcError('invalid', 'server (attach once made) goes with from_backup; attach other volumes', {
-          fields: [{ field: 'server', message: 'only with from_backup' }],
-        });
+        throw new VmcError(
+          'invalid',
+          'server (made for that server and attached) goes with from_backup; an empty volume is attached once created',
+          {
+            fields: [{ field: 'server', message: 'only with from_backup' }],
+          },
+        );
       if (body.backup_volume_id !== undefined && body.from_backup === undefined)
-        throw new VmcError('invalid', 'backup_volume_id names a volume of the backup given in from_backup', {
-          fields: [{ field: 'backup_volume_id', message: 'only with from_backup' }],
-        });
+        throw new VmcError(
+          'invalid',
+          'backup_volume_id picks one volume of a backup: give the backup in from_backup too',
+          {
+            fields: [{ field: 'backup_volume_id', message: 'only with from_backup' }],
+          },
+        );
       const hasSource = body.from_backup !== undefined || body.from_snapshot !== undefined;
       if (!hasSource && body.size_gib === undefined)
         throw new VmcError('invalid', 'an empty volume needs its size (size_gib)', {
