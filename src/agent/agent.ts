@@ -148,12 +148,18 @@ export function createAgent(options: AgentOptions): Agent {
     for (const o of observed) reported.set(o.serverId, JSON.stringify(o));
   }
 
-  /** Wakes a pass when the earliest backoff ends. */
+  /**
+   * Wakes a pass when the earliest backoff ends: a server's, or a volume operation's still to come (one whose
+   * time has come is either running or retried by the pass under way). Re-armed by every pass, so a wake-up a
+   * millisecond early (timers and the wall clock round apart) is followed by another, never by a stall.
+   */
   function scheduleRetryPass() {
     if (retryTimer) clearTimeout(retryTimer);
     retryTimer = null;
-    if (!running || retries.size === 0) return;
-    const next = Math.min(...[...retries.values()].map((state) => state.nextAttemptAtMs));
+    const nowMs = clock.nowMs();
+    const volumesDue = [...volumeRetries.values()].map((state) => state.nextAttemptAtMs).filter((at) => at > nowMs);
+    if (!running || (retries.size === 0 && volumesDue.length === 0)) return;
+    const next = Math.min(...[...retries.values()].map((state) => state.nextAttemptAtMs), ...volumesDue);
     retryTimer = setTimeout(
       () => {
         retryTimer = null;
@@ -279,8 +285,7 @@ export function createAgent(options: AgentOptions): Agent {
         { host_id: hostId, volume_id: op.volumeId, op: op.kind, attempt: failures, err: outcome },
         'volume operation failed',
       );
-      const wait = Math.max(0, volumeRetries.get(op.volumeId)!.nextAttemptAtMs - clock.nowMs());
-      setTimeout(() => requestPass(), wait).unref();
+      scheduleRetryPass();
     } else volumeRetries.delete(op.volumeId);
     await reportVolumes(false).catch((error: unknown) =>
       log.warn({ host_id: hostId, volume_id: op.volumeId, err: messageOf(error) }, 'volume report failed'),
@@ -329,6 +334,7 @@ export function createAgent(options: AgentOptions): Agent {
     forceFullReport = false;
     await reportFull(force);
     await volumePass(observed, force);
+    scheduleRetryPass();
   }
 
   function requestPass() {
