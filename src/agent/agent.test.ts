@@ -391,3 +391,53 @@ test('a volume whose fill from its source keeps failing is reported failed with 
     await sim.close();
   }
 });
+
+test('reports go out one at a time and observe in their turn: a slow report of "stopping" never lands after "stopped"', async () => {
+  const cp = fakeControlPlane();
+  let inFlight = 0;
+  let mostInFlight = 0;
+  /** The server's status after each report, once its stop action was judged done. */
+  const afterDone: ServerStatus[] = [];
+  const link: ControlPlaneLink = {
+    ...cp.link,
+    async report(hostId, observed, options) {
+      inFlight++;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      try {
+        // A full report is a slow transaction (a big host on a loaded database); a partial one is quick.
+        if (options.full) await new Promise((resolve) => setTimeout(resolve, 40));
+        await cp.link.report(hostId, observed, options);
+        const server = cp.server('srv_a');
+        if (server.action.target.status === 'stopped' && server.action.verdict?.done) afterDone.push(server.status);
+      } finally {
+        inFlight--;
+      }
+    },
+  };
+  const sim = createSimDriver({ delays: { startMs: 1, stopMs: 5, forcedStopMs: 1, rebootMs: 1, destroyMs: 1 } });
+  const agent = agentFor(link, sim);
+  cp.create(testSpec('srv_a'));
+  agent.start();
+  try {
+    await eventually('the server to run', () => cp.server('srv_a').status === 'running');
+    await agent.idle();
+    const server = cp.server('srv_a');
+    server.want = { ...server.want, desired: 'stopped' };
+    server.action = { target: { status: 'stopped' }, verdict: null };
+    agent.poke();
+    await eventually('the stop to be done', () => server.action.verdict?.done === true);
+    assert.deepEqual(server.action.verdict, { done: true, ok: true });
+    await agent.idle();
+    assert.equal(server.status, 'stopped');
+    assert.ok(afterDone.length > 0);
+    assert.deepEqual(
+      afterDone.filter((status) => status !== 'stopped'),
+      [],
+      'no report applied after the stop was done took the server out of stopped',
+    );
+    assert.equal(mostInFlight, 1, 'never two reports in flight');
+  } finally {
+    await agent.stop();
+    await sim.close();
+  }
+});

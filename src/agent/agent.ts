@@ -124,17 +124,34 @@ export function createAgent(options: AgentOptions): Agent {
     return reportedInstances(await driver.list(), retries, policy);
   }
 
+  /**
+   * Reports go out one at a time, each observing the driver once it is its turn: an observation taken
+   * earlier can never land after a later one. Two reports in flight at once (an operation's "stopped" and a
+   * pass's full report that saw "stopping") would otherwise race at the control plane, and the stale one,
+   * committed last, would turn a server that had reached `stopped` (its action finished) back to `stopping`.
+   */
+  let reportQueue: Promise<unknown> = Promise.resolve();
+  function inTurn<T>(report: () => Promise<T>): Promise<T> {
+    const turn = reportQueue.then(report, report);
+    reportQueue = turn.catch(() => {});
+    return turn;
+  }
+
   async function reportPartial(observed: ObservedInstance[]): Promise<void> {
     if (observed.length === 0) return;
     await link.report(hostId, observed, { full: false });
     for (const o of observed) reported.set(o.serverId, JSON.stringify(o));
   }
 
-  async function reportOne(serverId: string): Promise<void> {
-    const observed = (await observe()).filter((o) => o.serverId === serverId);
-    // Gone: only a full report can say so.
-    if (observed.length === 0) await reportFull(true);
-    else await reportPartial(observed);
+  /** What the driver says of one server now, in its turn (the transition report, the outcome's). */
+  function reportOne(serverId: string, options: { goneMeansFull: boolean }): Promise<void> {
+    return inTurn(async () => {
+      const observed = (await observe()).filter((o) => o.serverId === serverId);
+      // Gone: only a full report can say so.
+      if (observed.length === 0) {
+        if (options.goneMeansFull) await reportFull(true);
+      } else await reportPartial(observed);
+    });
   }
 
   /** A full report when something changed that no report has said yet (or when forced: resync). */
@@ -197,11 +214,9 @@ export function createAgent(options: AgentOptions): Agent {
       (error: unknown) => ({ error }),
     );
     // Tell the control plane about the transition (starting, stopping) while it happens.
-    await observe()
-      .then((observed) => reportPartial(observed.filter((o) => o.serverId === op.serverId)))
-      .catch((error: unknown) =>
-        log.warn({ host_id: hostId, server_id: op.serverId, err: messageOf(error) }, 'report failed'),
-      );
+    await reportOne(op.serverId, { goneMeansFull: false }).catch((error: unknown) =>
+      log.warn({ host_id: hostId, server_id: op.serverId, err: messageOf(error) }, 'report failed'),
+    );
     const failed = await outcome;
     let failure = failed ? messageOf(failed.error) : null;
     if (!failure && op.kind === 'start') {
@@ -211,7 +226,7 @@ export function createAgent(options: AgentOptions): Agent {
     }
     if (failure) noteFailure(op, failure);
     else if (retries.delete(op.serverId)) scheduleRetryPass();
-    await reportOne(op.serverId).catch((error: unknown) =>
+    await reportOne(op.serverId, { goneMeansFull: true }).catch((error: unknown) =>
       log.warn({ host_id: hostId, server_id: op.serverId, err: messageOf(error) }, 'report failed'),
     );
   }
@@ -259,13 +274,16 @@ export function createAgent(options: AgentOptions): Agent {
     return report;
   }
 
-  async function reportVolumes(force: boolean): Promise<void> {
-    if (!volumesEnabled()) return;
-    const report = volumeReport(await driver.listVolumes());
-    const text = JSON.stringify(report);
-    if (!force && text === reportedVolumes) return;
-    await link.reportVolumes!(hostId, report);
-    reportedVolumes = text;
+  /** The volumes as they are now, in their turn among the reports (a stale list never lands last). */
+  function reportVolumes(force: boolean): Promise<void> {
+    if (!volumesEnabled()) return Promise.resolve();
+    return inTurn(async () => {
+      const report = volumeReport(await driver.listVolumes());
+      const text = JSON.stringify(report);
+      if (!force && text === reportedVolumes) return;
+      await link.reportVolumes!(hostId, report);
+      reportedVolumes = text;
+    });
   }
 
   async function runVolumeOperation(op: VolumeOperation): Promise<void> {
@@ -332,7 +350,7 @@ export function createAgent(options: AgentOptions): Agent {
     for (const op of ready) if (!inFlight.has(op.serverId)) launch(op);
     scheduleRetryPass();
     forceFullReport = false;
-    await reportFull(force);
+    await inTurn(() => reportFull(force));
     await volumePass(observed, force);
     scheduleRetryPass();
   }

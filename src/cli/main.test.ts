@@ -1157,12 +1157,16 @@ for (const dialect of testDialects()) {
       // Waited for, so that no event of theirs comes later.
       const [e1, e2] = await createServers(c, ['e1', 'e2'], ['--wait']);
       // On PostgreSQL the stream shows a transaction's events once every older transaction has ended: wait
-      // until both servers' last events (their create actions finished) are readable.
+      // until both servers' last events are readable — their create actions finished, and their IPv6 primary
+      // IPs, which an event consumer gives them after server.created.
       await until('both creations finished in the stream', async () => {
-        const events = (await cp.call('GET', '/v1/events?type=action.finished&limit=1000', { token: c.token })).body
-          .events as StreamEvent[];
-        const done = events.filter((e) => [e1.id, e2.id].includes((e.data as { server_id: string }).server_id));
-        return done.length >= 2;
+        const events = (
+          await cp.call('GET', '/v1/events?type=action.finished,primary_ip.created&limit=1000', { token: c.token })
+        ).body.events as StreamEvent[];
+        const ofBoth = (type: string) =>
+          events.filter((e) => e.type === type && [e1.id, e2.id].includes((e.data as { server_id: string }).server_id))
+            .length >= 2;
+        return ofBoth('action.finished') && ofBoth('primary_ip.created');
       });
       c.exchanges.length = 0;
       let result = await c.run(['events', '--type', 'server.created', '--after', '0']);
