@@ -441,3 +441,100 @@ test('reports go out one at a time and observe in their turn: a slow report of "
     await sim.close();
   }
 });
+
+test('a volume retry skipped a moment before its time by a pass that ends after it is run by the next pass, not the resync', async () => {
+  let offsetMs = 0;
+  const clock = {
+    nowMs: () => Date.now() + offsetMs,
+    nowIso: () => new Date(Date.now() + offsetMs).toISOString(),
+  };
+  const desired: DesiredVolume[] = [{ volumeId: 'vol_slow', sizeGiB: 5, serverId: null, desired: 'present' }];
+  const sim = createSimDriver({ delays: { startMs: 1, stopMs: 1, forcedStopMs: 1, rebootMs: 1, destroyMs: 1 } });
+  let attempts = 0;
+  // After the first failure: the next pass plans (desiredVolumes, then the driver's list) while the retry's
+  // 40 s have not passed; then, while it reports (the driver's list again), a minute goes by.
+  let planning: 'idle' | 'armed' | 'listed' | 'done' = 'idle';
+  const link: ControlPlaneLink = {
+    async desired() {
+      return [];
+    },
+    async report() {},
+    async heartbeat() {},
+    async desiredVolumes() {
+      if (attempts === 1 && planning === 'idle') planning = 'armed';
+      return desired;
+    },
+    async reportVolumes() {},
+  };
+  const driver = Object.assign(Object.create(sim) as Driver, {
+    async createVolume() {
+      attempts++;
+      throw new Error('the pool is full');
+    },
+    async listVolumes() {
+      if (planning === 'armed') planning = 'listed';
+      else if (planning === 'listed') {
+        planning = 'done';
+        offsetMs += 60_000;
+      }
+      return sim.listVolumes();
+    },
+  });
+  const agent = createAgent({
+    hostId: 'host_test',
+    link,
+    driver,
+    log: silentLogger,
+    clock,
+    random: () => 0,
+    resyncIntervalMs: 600_000,
+    heartbeatIntervalMs: 600_000,
+    gracefulStopTimeoutMs: 1000,
+    retryPolicy: { baseDelayMs: 40_000, maxDelayMs: 3_600_000, maxAttempts: 3, jitterRatio: 0 },
+  });
+  agent.start();
+  try {
+    await eventually('the second attempt', () => attempts >= 2, 5_000);
+    assert.equal(planning, 'done', 'the minute went by during the pass that skipped the retry');
+  } finally {
+    await agent.stop();
+    await sim.close();
+  }
+});
+
+test('a retried start still running past its backoff wakes no passes in a loop', async () => {
+  const cp = fakeControlPlane();
+  let passes = 0;
+  const link: ControlPlaneLink = {
+    ...cp.link,
+    async desired(hostId) {
+      passes++;
+      return cp.link.desired(hostId);
+    },
+  };
+  const sim = createSimDriver({ delays: { startMs: 1, stopMs: 1, forcedStopMs: 1, rebootMs: 1, destroyMs: 1 } });
+  let starts = 0;
+  let passesDuringRetry = -1;
+  const driver = Object.assign(Object.create(sim) as typeof sim, {
+    async start(spec: InstanceSpec, rebootGeneration: number) {
+      starts++;
+      if (starts === 1) throw new Error('the image is being copied');
+      // The retry takes half a second (a real guest's start), long past its 2 ms backoff.
+      const before = passes;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      passesDuringRetry = passes - before;
+      return sim.start(spec, rebootGeneration);
+    },
+  });
+  const agent = agentFor(link, driver);
+  cp.create(testSpec('srv_slow'));
+  agent.start();
+  try {
+    await eventually('the server to run', () => cp.server('srv_slow').status === 'running');
+    assert.equal(starts, 2);
+    assert.ok(passesDuringRetry >= 0 && passesDuringRetry <= 3, `passes while the retry ran: ${passesDuringRetry}`);
+  } finally {
+    await agent.stop();
+    await sim.close();
+  }
+});

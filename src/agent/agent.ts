@@ -92,6 +92,9 @@ export function createAgent(options: AgentOptions): Agent {
   let resyncTimer: NodeJS.Timeout | null = null;
   let heartbeatTimer: NodeJS.Timeout | null = null;
   let retryTimer: NodeJS.Timeout | null = null;
+  /** When the last pass compared the servers' and the volumes' retries with the clock. */
+  let serversCheckedAtMs = -Infinity;
+  let volumesCheckedAtMs = -Infinity;
   /** What the control plane was last told of each instance, by partial or full reports. */
   const reported = new Map<string, string>();
   let forceFullReport = true;
@@ -166,17 +169,24 @@ export function createAgent(options: AgentOptions): Agent {
   }
 
   /**
-   * Wakes a pass when the earliest backoff ends: a server's, or a volume operation's still to come (one whose
-   * time has come is either running or retried by the pass under way). Re-armed by every pass, so a wake-up a
-   * millisecond early (timers and the wall clock round apart) is followed by another, never by a stall.
+   * Wakes a pass when the earliest backoff ends that no pass has yet seen ended: a retry whose time had come
+   * when the last pass looked was launched by it (or is no longer wanted), one still in flight wakes a pass
+   * when it ends. Measured against when the last pass looked, not against now: a pass that skipped a retry
+   * a millisecond before its time and ended after it must still be followed by one (it stalled until the
+   * resync), and a retry in flight past its time must not wake passes in a loop while it runs. Re-armed by
+   * every pass, so a timer that fires early (timers and the wall clock round apart) is followed by another.
    */
   function scheduleRetryPass() {
     if (retryTimer) clearTimeout(retryTimer);
     retryTimer = null;
-    const nowMs = clock.nowMs();
-    const volumesDue = [...volumeRetries.values()].map((state) => state.nextAttemptAtMs).filter((at) => at > nowMs);
-    if (!running || (retries.size === 0 && volumesDue.length === 0)) return;
-    const next = Math.min(...[...retries.values()].map((state) => state.nextAttemptAtMs), ...volumesDue);
+    const unseen = (checkedAtMs: number) => (entry: [string, { nextAttemptAtMs: number }]) =>
+      !inFlight.has(entry[0]) && entry[1].nextAttemptAtMs > checkedAtMs;
+    const times = [
+      ...[...retries].filter(unseen(serversCheckedAtMs)),
+      ...[...volumeRetries].filter(unseen(volumesCheckedAtMs)),
+    ].map(([, state]) => state.nextAttemptAtMs);
+    if (!running || times.length === 0) return;
+    const next = Math.min(...times);
     retryTimer = setTimeout(
       () => {
         retryTimer = null;
@@ -321,6 +331,7 @@ export function createAgent(options: AgentOptions): Agent {
       if (!present.has(volumeId) && !observed.some((v) => v.volumeId === volumeId) && !inFlight.has(volumeId))
         volumeRetries.delete(volumeId);
     const nowMs = clock.nowMs();
+    volumesCheckedAtMs = nowMs;
     for (const op of planVolumeOperations(desired, observed, instances)) {
       const keys = volumeOperationKeys(op);
       if (keys.some((key) => inFlight.has(key))) continue;
@@ -345,7 +356,8 @@ export function createAgent(options: AgentOptions): Agent {
     const force = forceFullReport;
     // The network first: a server about to start has its firewall in place before its first packet.
     await networkPass(force);
-    const { ready, settled } = gateOperations(planOperations(desired, observed), retries, clock.nowMs());
+    serversCheckedAtMs = clock.nowMs();
+    const { ready, settled } = gateOperations(planOperations(desired, observed), retries, serversCheckedAtMs);
     for (const serverId of settled) if (!inFlight.has(serverId)) retries.delete(serverId);
     for (const op of ready) if (!inFlight.has(op.serverId)) launch(op);
     scheduleRetryPass();
