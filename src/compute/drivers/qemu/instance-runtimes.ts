@@ -129,6 +129,8 @@ export function createRuntimes(options: RuntimesOptions) {
     paths,
     readState,
     updateState,
+    /** Resolves once every state write queued so far for this instance (a QMP event's) is on disk. */
+    stateWritten: (serverId: string) => chain(stateLocks, serverId, async () => {}),
     findPid,
     connect,
     attach,

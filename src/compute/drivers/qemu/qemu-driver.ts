@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Duplex } from 'node:stream';
 import { VmcError, invalid, notFound } from '../../../core/errors.ts';
 import { silentLogger, type Logger } from '../../../core/log.ts';
@@ -646,6 +647,11 @@ export function createQemuDriver(options: QemuDriverOptions): QemuDriver {
           if (status === 'running' && stopOptions.gracefulTimeoutMs > 0) {
             await systemPowerdown(runtime.qmp);
             if (await waitForExit(runtime.pid, stopOptions.gracefulTimeoutMs)) {
+              // The guest's SHUTDOWN event, which tells a clean power-off from a crash, is written by the QMP
+              // listener: read every event up to the connection's end (bounded: QEMU is gone), then wait for
+              // that write, so whoever looks next (the agent's report) sees a stopped instance, not a crashed one.
+              await Promise.race([runtime.qmp.closed, delay(2000)]);
+              await runtimes.stateWritten(serverId);
               runtimes.forget(serverId);
               await runtimes.removeSockets(serverId);
               log.info({ serverId }, 'instance stopped by ACPI power-off');
