@@ -1,7 +1,7 @@
 /**
  * An operator resets another person's second factor (`POST /v1/users/{id}/reset-totp`): TOTP off, recovery
  * codes deleted, every session of theirs revoked (project and operator), a one-time link with which they set
- * a new password and enrol TOTP again — in one transaction, audited, with a `user.totp_reset` event. A
+ * a new password and enrol TOTP again, and their passkeys deleted (each signs in alone) — in one transaction, audited, with a `user.totp_reset` event. A
  * project token or session is refused (403), one's own account answers 409 `own_account`, an unknown user
  * 404, and none of the refusals changes anything.
  */
@@ -11,6 +11,8 @@ import { startTestControlPlane, testDialects, until } from './helpers.ts';
 import { base32Decode, createPeopleService, totpAt } from '../src/identity/index.ts';
 import type { EventRecorder } from '../src/events/index.ts';
 import type { Clock } from '../src/core/index.ts';
+import { inTransaction } from '../src/db/index.ts';
+import { createPasskeyStore } from '../src/identity/passkey-store.ts';
 
 const cheapCost = { ln: 10, r: 8, p: 1 };
 
@@ -161,58 +163,80 @@ for (const dialect of testDialects())
     });
 
     let linkToken = '';
-    await t.test('the reset: TOTP off, codes deleted, every session revoked, a link; audited, an event', async () => {
-      const reset = await tcp.call('POST', `/v1/users/${encodeURIComponent(email.toUpperCase())}/reset-totp`, {
-        token: operatorToken,
-        body: {},
-      });
-      assert.equal(reset.status, 201, JSON.stringify(reset.body));
-      assert.equal(reset.body.user.id, ownerId);
-      assert.equal(reset.body.had_totp, true);
-      assert.equal(reset.body.sessions_revoked, 2, 'the project session and the operator session');
-      assert.equal(reset.body.link.purpose, 'reset_password');
-      assert.match(reset.body.link.path, /^\/reset#token=vml_/);
-      linkToken = reset.body.link.path.split('#token=')[1];
-      for (const [jar, path] of [
-        [project, '/v1/servers'],
-        [operator, '/v1/hosts'],
-      ] as const) {
-        const gone = await json('GET', path, { jars: [jar] });
-        assert.equal(gone.status, 401, path);
-        assert.equal(gone.body.reason, 'session_expired');
-      }
-      assert.equal((await operators()).find((u) => u.email === email)?.totp_enabled, false);
-      // The old password and code no longer open an operator session: TOTP is off.
-      nextStep();
-      const operatorLogin = await json('POST', '/v1/auth/operator-login', {
-        body: { email, password, totp_code: totpAt(secret, clock.nowMs()) },
-      });
-      assert.equal(operatorLogin.status, 403);
-      assert.equal(operatorLogin.body.reason, 'operator_totp_required');
-      const event = await until('the user.totp_reset event', async () =>
-        (await tcp.call('GET', '/v1/events?type=user.totp_reset', { token: operatorToken })).body.events.find(
-          (e: { resource: { id: string } }) => e.resource.id === ownerId,
-        ),
-      );
-      assert.equal(event.data.email, email);
-      assert.equal(event.data.had_totp, true);
-      assert.equal(event.data.recovery_codes_deleted, 10);
-      assert.equal(event.data.sessions_revoked, 2);
-      assert.match(event.data.by, /^usr_/, 'the operator who acted');
-      const revokedEvents = await until('session.revoked events', async () => {
-        const events = (
-          await tcp.call('GET', '/v1/events?type=session.revoked', { token: operatorToken })
-        ).body.events.filter((e: { data: { reason: string } }) => e.data.reason === 'totp_reset');
-        return events.length === 2 && events;
-      });
-      assert.equal(revokedEvents.length, 2);
-      const audit = await tcp.call('GET', '/v1/audit-log?limit=50', { token: operatorToken });
-      const entry = audit.body.entries.find(
-        (e: { action: string; outcome: string }) => /reset-totp/.test(e.action) && e.outcome === 'success',
-      );
-      assert.ok(entry, JSON.stringify(audit.body.entries.map((e: { action: string }) => e.action)));
-      assert.equal(entry.actor.user_id, event.data.by);
-    });
+    await t.test(
+      'the reset: TOTP off, codes and passkeys deleted, every session revoked, a link; audited, an event',
+      async () => {
+        // A passkey of theirs (the console registers them; here written as the registration stores one).
+        const passkeys = createPasskeyStore();
+        await inTransaction(tcp.cp.db, (tx) =>
+          passkeys.insert(tx, {
+            id: 'pk_lostphone',
+            userId: ownerId,
+            credentialId: 'Y3JlZGVudGlhbC1vbi10aGUtbG9zdC1waG9uZQ',
+            publicKey: 'cHVibGljLWtleQ',
+            counter: 0,
+            transports: ['internal'],
+            name: 'Lost phone',
+            backedUp: false,
+            createdAt: clock.nowIso(),
+            lastUsedAt: null,
+          }),
+        );
+        const reset = await tcp.call('POST', `/v1/users/${encodeURIComponent(email.toUpperCase())}/reset-totp`, {
+          token: operatorToken,
+          body: {},
+        });
+        assert.equal(reset.status, 201, JSON.stringify(reset.body));
+        assert.equal(reset.body.user.id, ownerId);
+        assert.equal(reset.body.had_totp, true);
+        assert.equal(reset.body.passkeys_deleted, 1);
+        assert.equal(await passkeys.countOfUser(tcp.cp.db, ownerId), 0, 'the lost phone no longer signs in');
+        assert.equal(reset.body.sessions_revoked, 2, 'the project session and the operator session');
+        assert.equal(reset.body.link.purpose, 'reset_password');
+        assert.match(reset.body.link.path, /^\/reset#token=vml_/);
+        linkToken = reset.body.link.path.split('#token=')[1];
+        for (const [jar, path] of [
+          [project, '/v1/servers'],
+          [operator, '/v1/hosts'],
+        ] as const) {
+          const gone = await json('GET', path, { jars: [jar] });
+          assert.equal(gone.status, 401, path);
+          assert.equal(gone.body.reason, 'session_expired');
+        }
+        assert.equal((await operators()).find((u) => u.email === email)?.totp_enabled, false);
+        // The old password and code no longer open an operator session: TOTP is off.
+        nextStep();
+        const operatorLogin = await json('POST', '/v1/auth/operator-login', {
+          body: { email, password, totp_code: totpAt(secret, clock.nowMs()) },
+        });
+        assert.equal(operatorLogin.status, 403);
+        assert.equal(operatorLogin.body.reason, 'operator_totp_required');
+        const event = await until('the user.totp_reset event', async () =>
+          (await tcp.call('GET', '/v1/events?type=user.totp_reset', { token: operatorToken })).body.events.find(
+            (e: { resource: { id: string } }) => e.resource.id === ownerId,
+          ),
+        );
+        assert.equal(event.data.email, email);
+        assert.equal(event.data.had_totp, true);
+        assert.equal(event.data.recovery_codes_deleted, 10);
+        assert.equal(event.data.passkeys_deleted, 1);
+        assert.equal(event.data.sessions_revoked, 2);
+        assert.match(event.data.by, /^usr_/, 'the operator who acted');
+        const revokedEvents = await until('session.revoked events', async () => {
+          const events = (
+            await tcp.call('GET', '/v1/events?type=session.revoked', { token: operatorToken })
+          ).body.events.filter((e: { data: { reason: string } }) => e.data.reason === 'totp_reset');
+          return events.length === 2 && events;
+        });
+        assert.equal(revokedEvents.length, 2);
+        const audit = await tcp.call('GET', '/v1/audit-log?limit=50', { token: operatorToken });
+        const entry = audit.body.entries.find(
+          (e: { action: string; outcome: string }) => /reset-totp/.test(e.action) && e.outcome === 'success',
+        );
+        assert.ok(entry, JSON.stringify(audit.body.entries.map((e: { action: string }) => e.action)));
+        assert.equal(entry.actor.user_id, event.data.by);
+      },
+    );
 
     let newSecret!: Buffer;
     await t.test('the link sets a new password and enrols TOTP again; recovery codes come back', async () => {

@@ -147,10 +147,12 @@ test('the People tab resets another operator’s two-factor authentication', { s
     // Confirmed.
     await button.click();
     const dialog = page.getByRole('dialog');
-    assert.match(await dialog.innerText(), /recovery codes are deleted and every session of theirs/);
+    assert.match(await dialog.innerText(), /recovery codes and passkeys are deleted and every session of theirs/);
     await assertAccessible(page, 'the reset confirmation');
     await dialog.getByRole('button', { name: 'Reset two-factor' }).click();
-    await page.getByText(`The two-factor authentication of ${other} was reset; sessions ended: 2.`).waitFor();
+    await page
+      .getByText(`The two-factor authentication of ${other} was reset; passkeys deleted: 0; sessions ended: 2.`)
+      .waitFor();
     const card = page.getByTestId('totp-reset-link');
     assert.match(await card.innerText(), /shown only now/);
     linkUrl = await card.locator('code').innerText();
@@ -190,7 +192,7 @@ test('the People tab resets another operator’s two-factor authentication', { s
     const row = page.locator(`tr[data-person="${other}"]`);
     assert.match(await row.innerText(), /activée/);
     await row.getByRole('button', { name: `Réinitialiser l’authentification à deux facteurs de ${other}` }).click();
-    assert.match(await page.getByRole('dialog').innerText(), /ses codes de secours sont supprimés/);
+    assert.match(await page.getByRole('dialog').innerText(), /ses codes de secours et ses clés d’accès sont supprimés/);
     await assertAccessible(page, 'the People tab in French');
     await screenshot(page, 'operator-people-fr');
     await page.getByRole('dialog').getByRole('button', { name: 'Annuler' }).click();

@@ -332,6 +332,7 @@ export const eventPayloadSchemas = {
       by: Nullable(Type.String()),
       had_totp: Type.Boolean(),
       recovery_codes_deleted: Type.Integer(),
+      passkeys_deleted: Type.Integer(),
       sessions_revoked: Type.Integer(),
     },
     { additionalProperties: false },

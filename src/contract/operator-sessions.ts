@@ -82,6 +82,7 @@ export const TotpReset = Type.Object({
   user: UserSummary,
   link: IssuedLink,
   had_totp: Type.Boolean({ description: 'whether TOTP was on before the reset' }),
+  passkeys_deleted: Type.Integer({ minimum: 0, description: 'their passkeys, all deleted (each signs in alone)' }),
   sessions_revoked: Type.Integer({ minimum: 0, description: 'their project and operator sessions, all revoked' }),
 });
 export type TotpReset = Static<typeof TotpReset>;
@@ -218,9 +219,9 @@ export const resetUserTotp = defineOperation({
   path: '/v1/users/:id/reset-totp',
   tags: ['operators'],
   summary:
-    "Reset a user's second factor: TOTP off, recovery codes deleted, sessions revoked, a one-time link (operators)",
+    "Reset a user's second factor: TOTP off, recovery codes and passkeys deleted, sessions revoked, a one-time link (operators)",
   description:
-    "For a person who lost their TOTP device and has no recovery code left. In one transaction: TOTP turned off (its secret and any pending one deleted), their recovery codes deleted, every session of theirs revoked (project and operator), and a one-time link issued (earlier unused links stop working) with which they set a new password and enrol TOTP again (`POST /v1/auth/links/redeem`, or for operators `POST /v1/auth/links/totp` then `POST /v1/auth/links/operator-redeem`). Event `user.totp_reset`. Operator tokens they hold are separate credentials and stay. 404 for an unknown user; 409 `own_account` for the caller's own account (another operator resets it); a refusal changes nothing.",
+    "For a person who lost their TOTP device and has no recovery code left. In one transaction: TOTP turned off (its secret and any pending one deleted), their recovery codes deleted, their passkeys deleted (a passkey signs in without TOTP, and the lost device may hold one; they register new ones once back in), every session of theirs revoked (project and operator), and a one-time link issued (earlier unused links stop working) with which they set a new password and enrol TOTP again (`POST /v1/auth/links/redeem`, or for operators `POST /v1/auth/links/totp` then `POST /v1/auth/links/operator-redeem`). Event `user.totp_reset`. Operator tokens they hold are separate credentials and stay. 404 for an unknown user; 409 `own_account` for the caller's own account (another operator resets it); a refusal changes nothing.",
   auth: 'operator',
   params: UserRefParams,
   status: 201,

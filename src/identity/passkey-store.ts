@@ -161,5 +161,11 @@ export function createPasskeyStore() {
       await tx.deleteFrom('user_passkeys').where('id', '=', id).execute();
       return recordOf(row);
     },
+
+    /** Deletes every passkey of this user (an operator's reset of their second factor): how many there were. */
+    async deleteAllOfUser(tx: Tx, userId: string): Promise<number> {
+      const result = await tx.deleteFrom('user_passkeys').where('user_id', '=', userId).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
   };
 }

@@ -870,6 +870,8 @@ export function createPeopleService(deps: {
         if (credentials?.totpPendingSecretId) await deps.keyStore.remove(credentials.totpPendingSecretId, tx);
         await store.setTotp(tx, user.id, { secretId: null, pendingSecretId: null, enabledAt: null }, nowIso);
         await store.replaceRecoveryCodes(tx, user.id, [], nowIso);
+        // A passkey signs in alone (both factors, ADR 0013), and the lost device may hold one: all go.
+        const passkeysDeleted = await passkeys.deleteAllOfUser(tx, user.id);
         const revoked = await revokeSessions(tx, hooks, { userId: user.id }, 'totp_reset');
         await deps.events.record(tx, hooks, {
           type: 'user.totp_reset',
@@ -881,6 +883,7 @@ export function createPeopleService(deps: {
             by,
             had_totp: hadTotp,
             recovery_codes_deleted: recoveryCodesDeleted,
+            passkeys_deleted: passkeysDeleted,
             sessions_revoked: revoked.length,
           },
         });
@@ -894,6 +897,7 @@ export function createPeopleService(deps: {
           user: { id: user.id, email: user.email, name: user.name },
           link,
           had_totp: hadTotp,
+          passkeys_deleted: passkeysDeleted,
           sessions_revoked: revoked.length,
         };
       });

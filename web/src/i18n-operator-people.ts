@@ -12,8 +12,8 @@ export const enOperatorPeople = {
   resetTwoFactor: 'Reset two-factor',
   resetTwoFactorOf: 'Reset the two-factor authentication of {email}',
   confirmResetTwoFactor:
-    'Reset the two-factor authentication of {email}? Their authentication app stops working, their recovery codes are deleted and every session of theirs (projects and operator area) ends at once. You get a one-time link, valid 24 hours, with which they choose a new password and set up two-factor authentication again. Do this only once you are sure the request comes from them.',
-  twoFactorReset: 'The two-factor authentication of {email} was reset; sessions ended: {n}.',
+    'Reset the two-factor authentication of {email}? Their authentication app stops working, their recovery codes and passkeys are deleted and every session of theirs (projects and operator area) ends at once. You get a one-time link, valid 24 hours, with which they choose a new password and set up two-factor authentication again. Do this only once you are sure the request comes from them.',
+  twoFactorReset: 'The two-factor authentication of {email} was reset; passkeys deleted: {p}; sessions ended: {n}.',
   totpResetLinkOnce:
     'The one-time link for {email}, shown only now: pass it on to them directly (not by the e-mail address of the account if it may be compromised). It works once, until {expires}.',
   reason_own_account: 'This is your own account: another operator resets your two-factor authentication.',
@@ -29,8 +29,9 @@ export const frOperatorPeople: typeof enOperatorPeople = {
   resetTwoFactor: 'Réinitialiser les deux facteurs',
   resetTwoFactorOf: 'Réinitialiser l’authentification à deux facteurs de {email}',
   confirmResetTwoFactor:
-    'Réinitialiser l’authentification à deux facteurs de {email} ? Son application d’authentification cesse de fonctionner, ses codes de secours sont supprimés et toutes ses sessions (projets et espace opérateur) se terminent aussitôt. Vous obtenez un lien à usage unique, valable 24 heures, avec lequel la personne choisit un nouveau mot de passe et active de nouveau l’authentification à deux facteurs. Ne le faites qu’une fois sûr que la demande vient bien d’elle.',
-  twoFactorReset: 'L’authentification à deux facteurs de {email} a été réinitialisée ; sessions terminées : {n}.',
+    'Réinitialiser l’authentification à deux facteurs de {email} ? Son application d’authentification cesse de fonctionner, ses codes de secours et ses clés d’accès sont supprimés et toutes ses sessions (projets et espace opérateur) se terminent aussitôt. Vous obtenez un lien à usage unique, valable 24 heures, avec lequel la personne choisit un nouveau mot de passe et active de nouveau l’authentification à deux facteurs. Ne le faites qu’une fois sûr que la demande vient bien d’elle.',
+  twoFactorReset:
+    'L’authentification à deux facteurs de {email} a été réinitialisée ; clés d’accès supprimées : {p} ; sessions terminées : {n}.',
   totpResetLinkOnce:
     'Le lien à usage unique pour {email}, affiché seulement maintenant : transmettez-le directement à la personne (pas par l’adresse e-mail du compte si elle peut être compromise). Il fonctionne une fois, jusqu’au {expires}.',
   reason_own_account:

@@ -85,7 +85,9 @@ const resetTotp: Command = {
       [
         `user ${answer.user.id} (${answer.user.email}): two-factor authentication reset` +
           (answer.had_totp ? '' : ' (it was off already)') +
-          `, recovery codes deleted, ${answer.sessions_revoked} session(s) revoked`,
+          ', recovery codes deleted' +
+          (answer.passkeys_deleted > 0 ? `, ${answer.passkeys_deleted} passkey(s) deleted` : '') +
+          `, ${answer.sessions_revoked} session(s) revoked`,
         `Pass on this one-time link to set a new password and turn TOTP on again, valid until ${answer.link.expires_at} (shown once):`,
         `  ${url}`,
         '',

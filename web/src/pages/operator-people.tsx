@@ -1,7 +1,7 @@
 /**
  * The operator area's People tab: the users linked as operators (`GET /v1/operator-users`), and the recovery
  * of one who lost their authentication device — "Reset two-factor" (confirmed) turns their TOTP off,
- * deletes their recovery codes, ends every session of theirs and gives a one-time link, shown once, that
+ * deletes their recovery codes and passkeys, ends every session of theirs and gives a one-time link, shown once, that
  * the operator passes on (`POST /v1/users/{id}/reset-totp`, ADR 0012 "Recovery"). One's own row has no
  * button: another operator resets it.
  */
@@ -32,7 +32,11 @@ export function OperatorPeople({ client, me }: { client: ReturnType<typeof creat
             expires: when(answer.link.expires_at),
           });
           await people.reload();
-          return t('twoFactorReset', { email: answer.user.email, n: answer.sessions_revoked });
+          return t('twoFactorReset', {
+            email: answer.user.email,
+            p: answer.passkeys_deleted,
+            n: answer.sessions_revoked,
+          });
         }),
       { label: t('resetTwoFactor') },
     );
