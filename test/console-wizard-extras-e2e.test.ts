@@ -44,6 +44,18 @@ test('the wizard’s networks, firewalls and backups in Chromium', { skip: noBro
     body: { name: 'web-fw', rules: [{ direction: 'in', protocol: 'tcp', port: '22', source_ips: ['0.0.0.0/0'] }] },
   });
   assert.equal(fw.status, 201, JSON.stringify(fw.body));
+  // FRA1's own backup storage price, in force a second from now: the wizard shows it rather than the default's.
+  const fraPrice = await tcp.call('POST', '/v1/prices', {
+    token: tcp.secrets.operatorToken,
+    body: {
+      item: 'backup_gib',
+      region: 'fra1',
+      unit_micros: 41,
+      monthly_cap_micros: 30_000,
+      valid_from: new Date(Date.now() + 1000).toISOString(),
+    },
+  });
+  assert.equal(fraPrice.status, 201, JSON.stringify(fraPrice.body));
 
   browser = await launch();
   const { page } = await signInWithLink(browser, tcp, tcp.secrets.ownerSignIn.path);
@@ -66,6 +78,11 @@ test('the wizard’s networks, firewalls and backups in Chromium', { skip: noBro
   const backups = page.getByRole('checkbox', { name: 'Scheduled backups' });
   assert.equal(await backups.isChecked(), true, 'backups are on by default');
   assert.equal(await page.getByLabel('Every (hours)').inputValue(), '5.5');
+  assert.match(
+    await page.getByTestId('wizard-backup-price').innerText(),
+    /Billed by the space the backups take: €0\.03 per GiB and month/,
+    'FRA1’s price, not the default €0.02',
+  );
   await page.getByRole('checkbox', { name: /backend/ }).check();
   await page.getByRole('checkbox', { name: /web-fw/ }).check();
   await assertAccessible(page, 'the wizard’s networking & protection step');
@@ -117,7 +134,10 @@ test('the wizard’s networks, firewalls and backups in Chromium', { skip: noBro
   await page.getByLabel('Daily copies kept').fill('3');
   await page.getByRole('button', { name: 'Next' }).click();
   await review.waitFor();
-  assert.match(await review.innerText(), /Backups\s+every 12 h · 3 daily copies kept/);
+  assert.match(
+    await review.innerText(),
+    /Backups\s+every 12 h · 3 daily copies kept · €0\.03 per GiB stored and month/,
+  );
   assert.equal((await tcp.call('DELETE', `/v1/firewalls/${tmp.body.firewall.id}`)).status, 204);
   const serversBefore = (await tcp.call('GET', '/v1/servers')).body.servers.length;
   await page.getByRole('button', { name: 'Create the server' }).click();

@@ -13,6 +13,8 @@ export const enWizard = {
   wizardBackupsEveryHelp: 'From 1 to 168 hours, in steps of half an hour (default 5.5: every 5 h 30).',
   wizardBackupsKeepDaily: 'Daily copies kept',
   wizardBackupsKeepDailyHelp: 'Leave empty for the default.',
+  wizardBackupsPrice:
+    'Billed by the space the backups take: {price} per GiB and month (deduplicated and compressed, usually far less than the disk).',
   reviewNetworks: 'Networks',
   reviewFirewalls: 'Firewalls',
   reviewBackups: 'Backups',
@@ -20,6 +22,7 @@ export const enWizard = {
   reviewBackupsOff: 'off',
   reviewBackupsEvery: 'every {hours} h',
   reviewBackupsKeepDaily: '{n} daily copies kept',
+  reviewBackupsPrice: '{price} per GiB stored and month',
   wizardBackupFailed: 'The server was created, but its backup policy was not set:',
   openServer: 'Open the server',
   reason_unknown_network: 'A chosen network does not exist (any more) in the project.',
@@ -43,6 +46,8 @@ export const frWizard: typeof enWizard = {
   wizardBackupsEveryHelp: 'De 1 à 168 heures, par demi-heure (par défaut 5,5 : toutes les 5 h 30).',
   wizardBackupsKeepDaily: 'Copies quotidiennes gardées',
   wizardBackupsKeepDailyHelp: 'Laisser vide pour la valeur par défaut.',
+  wizardBackupsPrice:
+    'Facturées selon la place qu’elles occupent : {price} par Gio et par mois (dédupliquées et compressées, en général bien moins que le disque).',
   reviewNetworks: 'Réseaux',
   reviewFirewalls: 'Pare-feux',
   reviewBackups: 'Sauvegardes',
@@ -50,6 +55,7 @@ export const frWizard: typeof enWizard = {
   reviewBackupsOff: 'désactivées',
   reviewBackupsEvery: 'toutes les {hours} h',
   reviewBackupsKeepDaily: '{n} copies quotidiennes gardées',
+  reviewBackupsPrice: '{price} par Gio stocké et par mois',
   wizardBackupFailed: 'Le serveur a été créé, mais sa politique de sauvegarde n’a pas été enregistrée :',
   openServer: 'Ouvrir le serveur',
   reason_unknown_network: 'Un réseau choisi n’existe pas (ou plus) dans le projet.',

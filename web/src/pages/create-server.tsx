@@ -15,7 +15,9 @@ import {
   listSshKeys,
   listNetworks,
   listFirewalls,
+  listPrices,
   setServerBackupPolicy,
+  type Price,
   type Network,
   type Firewall,
   type CurrentPrincipal,
@@ -37,6 +39,16 @@ const validHours = (text: string) => {
   const hours = Number(text.replace(',', '.'));
   return text.trim() !== '' && Number.isFinite(hours) && hours >= 1 && hours <= 168 && Number.isInteger(hours * 2);
 };
+
+/** The backup storage price in force in `region` now: the region's own version wins over `*`. */
+function backupGibPrice(prices: readonly Price[], region: string, nowMs: number): Price | null {
+  const inForce = (p: Price) => Date.parse(p.valid_from) <= nowMs;
+  const newest = (list: Price[]) => list.sort((a, b) => Date.parse(b.valid_from) - Date.parse(a.valid_from))[0] ?? null;
+  return (
+    newest(prices.filter((p) => p.region === region && inForce(p))) ??
+    newest(prices.filter((p) => p.region === '*' && inForce(p)))
+  );
+}
 
 export function CreateServer({ me }: { me: CurrentPrincipal }) {
   const { t, lang } = useT();
@@ -60,6 +72,7 @@ export function CreateServer({ me }: { me: CurrentPrincipal }) {
   const [backupsOn, setBackupsOn] = useState(true);
   const [backupHours, setBackupHours] = useState(defaultBackupHours);
   const [keepDaily, setKeepDaily] = useState('');
+  const [backupPrices, setBackupPrices] = useState<Price[]>([]);
   const [createdId, setCreatedId] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -85,6 +98,11 @@ export function CreateServer({ me }: { me: CurrentPrincipal }) {
       .call(listFirewalls, { query: { limit: '500' } })
       .then((f) => setFirewalls(f.firewalls))
       .catch(() => setFirewalls([]));
+    // What backups cost: billed by the GiB they store (docs/billing.md), not as a share of the server's price.
+    api
+      .call(listPrices, { query: { item: 'backup_gib' } })
+      .then((p) => setBackupPrices(p.prices))
+      .catch(() => setBackupPrices([]));
     // Availability changes while one chooses: refreshed every 15 s.
     const timer = setInterval(() => {
       api
@@ -170,6 +188,9 @@ export function CreateServer({ me }: { me: CurrentPrincipal }) {
     }
   };
 
+  const backupPrice = backupGibPrice(backupPrices, region, Date.now());
+  const backupPriceText =
+    backupPrice?.monthly_cap_micros != null ? formatEuros(backupPrice.monthly_cap_micros / 10_000, lang) : null;
   const price = chosen
     ? t('priceSummary', {
         hour: formatEuros(chosen.price.hourly_cents, lang),
@@ -401,6 +422,11 @@ export function CreateServer({ me }: { me: CurrentPrincipal }) {
                       onChange={(e) => setKeepDaily(e.target.value)}
                     />
                   </Field>
+                  {backupPriceText && (
+                    <p className="help" data-testid="wizard-backup-price">
+                      {t('wizardBackupsPrice', { price: backupPriceText })}
+                    </p>
+                  )}
                 </>
               )}
             </fieldset>
@@ -437,6 +463,7 @@ export function CreateServer({ me }: { me: CurrentPrincipal }) {
                 ? [
                     t('reviewBackupsEvery', { hours: backupHours.replace('.', lang === 'fr' ? ',' : '.') }),
                     ...(keepDaily.trim() !== '' ? [t('reviewBackupsKeepDaily', { n: keepDaily.trim() })] : []),
+                    ...(backupPriceText ? [t('reviewBackupsPrice', { price: backupPriceText })] : []),
                   ].join(' · ')
                 : t('reviewBackupsOff')}
             </dd>
