@@ -1105,6 +1105,7 @@ export async function createControlPlane(config: ControlPlaneConfig) {
       addresses,
       billing,
       firewalls,
+      sshKeys,
       scheduler,
       events: { list: (filter) => listEvents(db, filter), follow },
     },

@@ -9,18 +9,8 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { startTestControlPlane, testDialects, until, type TestControlPlane } from './helpers.ts';
+import { ed25519Key, wire } from './ssh-key-lines.ts';
 
-const wire = (b: Buffer | string) => {
-  const bytes = typeof b === 'string' ? Buffer.from(b) : b;
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(bytes.length);
-  return Buffer.concat([length, bytes]);
-};
-/** A fresh Ed25519 public key line. */
-export function ed25519Key(comment = 'me@laptop'): string {
-  const raw = Buffer.from(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!, 'base64url');
-  return `ssh-ed25519 ${Buffer.concat([wire('ssh-ed25519'), wire(raw)]).toString('base64')} ${comment}`;
-}
 function rsaKey(bits: number): string {
   const jwk = generateKeyPairSync('rsa', { modulusLength: bits }).publicKey.export({ format: 'jwk' });
   const mpint = (b: Buffer) => wire(b[0] & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b);

@@ -7,14 +7,8 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { generateKeyPairSync } from 'node:crypto';
 import { startTestControlPlane, testDialects, type TestControlPlane, runCliAgainst } from './helpers.ts';
-
-function ed25519Key(comment: string): string {
-  const wire = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
-  const raw = Buffer.from(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!, 'base64url');
-  return `ssh-ed25519 ${Buffer.concat([wire(Buffer.from('ssh-ed25519')), wire(raw)]).toString('base64')} ${comment}`;
-}
+import { ed25519Key } from './ssh-key-lines.ts';
 
 for (const dialect of testDialects()) {
   describe(`vmcloud ssh-key (${dialect})`, () => {

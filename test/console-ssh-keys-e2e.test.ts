@@ -6,7 +6,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import { fastSimDelays, startTestControlPlane, until } from './helpers.ts';
 import {
@@ -20,12 +19,7 @@ import {
   signInWithLink,
   testPasswordCost,
 } from './console-browser.ts';
-
-function ed25519Key(comment: string): string {
-  const wire = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
-  const raw = Buffer.from(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!, 'base64url');
-  return `ssh-ed25519 ${Buffer.concat([wire(Buffer.from('ssh-ed25519')), wire(raw)]).toString('base64')} ${comment}`;
-}
+import { ed25519Key } from './ssh-key-lines.ts';
 
 test('the console’s SSH keys in Chromium', { skip: noBrowser }, async (t) => {
   const consoleDir = await ensureBuilt();

@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestControlPlane, testDialects } from './helpers.ts';
+import { ed25519Key } from './ssh-key-lines.ts';
 
 type Outcome = 'ok' | 'forbidden' | 'not_found' | 'unauthenticated';
 type Caller = 'owner' | 'member' | 'viewer' | 'stranger' | 'operator' | 'none';
@@ -46,6 +47,8 @@ for (const dialect of testDialects()) {
     const firewall = (await cp.call('POST', '/v1/firewalls', { body: { name: 'm-fw' } })).body.firewall.id as string;
     const fip = (await cp.call('POST', '/v1/floating-ips', { body: { region: 'fra1', name: 'm-vip' } })).body
       .floating_ip.id as string;
+    const sshKey = (await cp.call('POST', '/v1/ssh-keys', { body: { name: 'm-key', public_key: ed25519Key() } })).body
+      .ssh_key.id as string;
 
     let serial = 0;
     const operations: { name: string; query: () => string; reads: boolean }[] = [
@@ -55,6 +58,17 @@ for (const dialect of testDialects()) {
       { name: 'network', reads: true, query: () => `{ network(id: "${network}") { id } }` },
       { name: 'firewall', reads: true, query: () => `{ firewall(id: "${firewall}") { id } }` },
       { name: 'floating_ip', reads: true, query: () => `{ floating_ip(id: "${fip}") { id } }` },
+      { name: 'ssh_key', reads: true, query: () => `{ ssh_key(id: "${sshKey}") { id } }` },
+      {
+        name: 'resizeOptions',
+        reads: true,
+        query: () => `{ resizeOptions(server: "${serverId}") { server_id } }`,
+      },
+      {
+        name: 'serverNetworks',
+        reads: true,
+        query: () => `{ server(id: "${serverId}") { id networks { network_id } } }`,
+      },
       { name: 'usage', reads: true, query: () => `{ usage { month } }` },
       { name: 'invoices', reads: true, query: () => `{ invoices { invoices { id } } }` },
       {
@@ -79,6 +93,12 @@ for (const dialect of testDialects()) {
         reads: false,
         query: () => `mutation { createFirewall(input: { name: "fw-${++serial}" }) { id } }`,
       },
+      {
+        name: 'createSshKey',
+        reads: false,
+        query: () =>
+          `mutation { createSshKey(input: { name: "k-${++serial}", public_key: "${ed25519Key()}" }) { id } }`,
+      },
     ];
 
     /** What REST answers: the matrix's rules for a project resource. */
@@ -87,7 +107,7 @@ for (const dialect of testDialects()) {
       if (caller === 'operator') return op.name === 'invoices' ? 'ok' : 'forbidden'; // operators list every invoice
       if (caller === 'stranger') {
         if (op.name === 'servers' || op.name === 'usage' || op.name === 'invoices') return 'ok'; // their own, empty
-        if (op.name === 'createNetwork' || op.name === 'createFirewall') return 'ok'; // in their own project
+        if (['createNetwork', 'createFirewall', 'createSshKey'].includes(op.name)) return 'ok'; // in their own project
         return 'not_found';
       }
       if (caller === 'viewer' && !op.reads) return 'forbidden';

@@ -26,6 +26,7 @@ import type {
   Network,
   NetworkList,
   NetworkRoute,
+  ServerNetwork,
   ServerNetworkList,
   UpdateNetworkBody,
 } from '../contract/index.ts';
@@ -338,6 +339,29 @@ export function createNetworkService(deps: NetworksDeps) {
       const ids = [...new Set(attachments.map((a) => a.networkId))];
       const [networks, subnets] = await Promise.all([store.byIds(db, ids), store.subnets(db, ids)]);
       return { networks: serverNetworksView(attachments, networks, subnets) };
+    },
+
+    /**
+     * The private networks of several servers of the caller's project, in one read for all of them (GraphQL's
+     * `Server.networks`, whose parents are already the caller's servers): another project's attachments never show.
+     */
+    async networksOfServers(principal: Principal, serverIds: readonly string[]): Promise<Map<string, ServerNetwork[]>> {
+      const caller = requireProject(principal, 'viewer');
+      const attachments = (await store.attachmentsOfServers(db, [...serverIds])).filter(
+        (a) => a.projectId === caller.projectId,
+      );
+      const ids = [...new Set(attachments.map((a) => a.networkId))];
+      const [networks, subnets] = await Promise.all([store.byIds(db, ids), store.subnets(db, ids)]);
+      return new Map(
+        serverIds.map((id) => [
+          id,
+          serverNetworksView(
+            attachments.filter((a) => a.serverId === id),
+            networks,
+            subnets,
+          ),
+        ]),
+      );
     },
 
     async getNetwork(principal: Principal, ref: string): Promise<{ network: Network }> {

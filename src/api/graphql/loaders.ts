@@ -5,7 +5,7 @@
  */
 import DataLoader from 'dataloader';
 import type { Principal } from '../../identity/index.ts';
-import type { Action, Server, Volume } from '../../contract/index.ts';
+import type { Action, Server, ServerNetwork, Volume } from '../../contract/index.ts';
 import { customerCapacity } from '../../inventory/index.ts';
 import type { GraphqlContext } from './module.ts';
 import type { GraphqlServices } from './services.ts';
@@ -38,6 +38,10 @@ export function createLoaders(principal: Principal, services: GraphqlServices): 
     }),
     actionsOfServer: new DataLoader<string, Action[]>(async (serverIds) => {
       const byServer = await services.compute.recentActionsOf(principal, serverIds, 20);
+      return serverIds.map((id) => byServer.get(id) ?? []);
+    }),
+    networksOfServer: new DataLoader<string, ServerNetwork[]>(async (serverIds) => {
+      const byServer = await services.networks.networksOfServers(principal, serverIds);
       return serverIds.map((id) => byServer.get(id) ?? []);
     }),
     volumesOfServer: new DataLoader<string, Volume[]>(async (serverIds) => {

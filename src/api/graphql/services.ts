@@ -9,6 +9,7 @@ import type { NetworkService } from '../../networks/index.ts';
 import type { AddressService } from '../../addresses/index.ts';
 import type { BillingService } from '../../billing/index.ts';
 import type { FirewallService } from '../../firewalls/index.ts';
+import type { SshKeyService } from '../../sshkeys/index.ts';
 import type { PlacementScheduler } from '../../scheduler/index.ts';
 import type { EventStream } from '../rest/routes/events.ts';
 
@@ -23,6 +24,7 @@ export interface GraphqlServices {
   addresses: AddressService;
   billing: BillingService;
   firewalls: FirewallService;
+  sshKeys: SshKeyService;
   /** Capacity, for the availability customers see (`Product.availability`). */
   scheduler: Pick<PlacementScheduler, 'capacity'>;
   events: EventStream;

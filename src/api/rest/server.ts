@@ -22,6 +22,7 @@ import { rateLimitPlugin } from './plugins/rate-limit.ts';
 import { idempotencyPlugin } from './plugins/idempotency.ts';
 import { auditPlugin } from './plugins/audit.ts';
 import { createRouter, type Route } from './route.ts';
+import { requestValidatorOptions } from '../input-check.ts';
 
 export interface ApiOptions {
   clock: Clock;
@@ -101,10 +102,8 @@ export async function createApi(options: ApiOptions): Promise<ApiWithRoutes> {
     genReqId: () => newId('request', options.clock.nowMs()),
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
-    ajv: {
-      // verbose: a failed pattern names its schema, whose description the problem says instead of the regex.
-      customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: true, verbose: true },
-    },
+    // The options GraphQL checks its inputs with too (input-check.ts).
+    ajv: { customOptions: { ...requestValidatorOptions } },
     trustProxy: false,
     // Errors the router raises before any route runs (bad URL encoding, over-long ids) are problems too.
     frameworkErrors: (error, request, reply) => sendProblem(reply, request, toVmcError(error)),

@@ -1,5 +1,5 @@
-import type { GraphqlContext, GraphqlModule } from '../module.ts';
-import type { StreamEvent } from '../../../contract/index.ts';
+import { restQuery, type GraphqlContext, type GraphqlModule } from '../module.ts';
+import { listEvents, type StreamEvent } from '../../../contract/index.ts';
 import { requireProject } from '../../../identity/index.ts';
 
 /**
@@ -8,7 +8,7 @@ import { requireProject } from '../../../identity/index.ts';
  */
 function live<T>(
   context: GraphqlContext,
-  filter: { types?: string[]; resourceId?: string },
+  filter: { types?: string[]; resourceId?: string; resourceType?: string },
   map: (event: StreamEvent) => T | null,
 ): AsyncIterableIterator<T> {
   const controller = new AbortController();
@@ -18,6 +18,8 @@ function live<T>(
     after: null,
     projectId,
     types: filter.types,
+    resourceId: filter.resourceId,
+    resourceType: filter.resourceType,
     signal: controller.signal,
   });
   const iterator = source[Symbol.asyncIterator]();
@@ -70,12 +72,12 @@ export const eventsModule: GraphqlModule = {
       at: String!
     }
     extend type Query {
-      "The event stream in order (poll with after = last)."
-      events(after: Float, limit: Int, types: [String!]): EventPage!
+      "The event stream in order (poll with after = last); resource_type/resource_id keep one resource's events."
+      events(after: Float, limit: Int, types: [String!], resource_type: String, resource_id: String): EventPage!
     }
     extend type Subscription {
-      "The project's events as they happen (operators: every event)."
-      projectEvents(types: [String!]): Event!
+      "The project's events as they happen (operators: every event); optionally one resource's only."
+      projectEvents(types: [String!], resource_type: String, resource_id: String): Event!
       "A server's status changes as its host reports them."
       serverStatus(id: ID!): ServerStatusChange!
     }
@@ -84,18 +86,33 @@ export const eventsModule: GraphqlModule = {
     Query: {
       events: (_p, args, { principal, services }) => {
         const projectId = principal.kind === 'operator' ? null : requireProject(principal, 'viewer').projectId;
+        // The bounds of GET /v1/events: a cursor and a limit of digits, a resource type of one word.
+        const query = restQuery(listEvents, {
+          after: args.after,
+          limit: args.limit,
+          resource_type: args.resource_type,
+          resource_id: args.resource_id,
+        });
         return services.events.list({
           projectId,
-          after: args.after ?? 0,
-          limit: args.limit ?? 100,
+          after: Number(query.after ?? 0),
+          limit: Number(query.limit ?? 100),
           types: args.types ?? undefined,
+          resourceId: query.resource_id,
+          resourceType: query.resource_type,
         });
       },
     },
     Subscription: {
       projectEvents: {
-        subscribe: (_p, args, context) =>
-          live(context, { types: args.types ?? undefined }, (event) => ({ projectEvents: event })),
+        subscribe: (_p, args, context) => {
+          const query = restQuery(listEvents, { resource_type: args.resource_type, resource_id: args.resource_id });
+          return live(
+            context,
+            { types: args.types ?? undefined, resourceId: query.resource_id, resourceType: query.resource_type },
+            (event) => ({ projectEvents: event }),
+          );
+        },
       },
       serverStatus: {
         subscribe: async (_p, { id }, context) => {

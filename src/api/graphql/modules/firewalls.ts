@@ -1,4 +1,5 @@
-import type { GraphqlModule } from '../module.ts';
+import { applyFirewall, createFirewall, removeFirewall, setFirewallRules } from '../../../contract/index.ts';
+import { restBody, type GraphqlModule } from '../module.ts';
 
 /** `server:NAME|ID` or `label:SELECTOR` (as the CLI spells targets) → the contract's target. */
 const targetOf = (spec: { server?: string | null; label_selector?: string | null }) =>
@@ -86,19 +87,40 @@ export const firewallsModule: GraphqlModule = {
     Mutation: {
       createFirewall: async (_p, { input }, { principal, services }) =>
         (
-          await services.firewalls.createFirewall(principal, {
-            name: input.name,
-            ...(input.labels != null && { labels: input.labels }),
-            ...(input.rules != null && { rules: input.rules.map(ruleOf) }),
-            ...(input.apply_to != null && { apply_to: input.apply_to.map(targetOf) }),
-          })
+          await services.firewalls.createFirewall(
+            principal,
+            restBody(createFirewall, {
+              name: input.name,
+              labels: input.labels,
+              rules: input.rules?.map(ruleOf),
+              apply_to: input.apply_to?.map(targetOf),
+            }),
+          )
         ).firewall,
       setFirewallRules: async (_p, { id, rules }, { principal, services }) =>
-        (await services.firewalls.setRules(principal, id, rules.map(ruleOf))).firewall,
+        (
+          await services.firewalls.setRules(
+            principal,
+            id,
+            restBody(setFirewallRules, { rules: rules.map(ruleOf) }).rules,
+          )
+        ).firewall,
       applyFirewall: async (_p, { id, apply_to }, { principal, services }) =>
-        (await services.firewalls.applyToResources(principal, id, apply_to.map(targetOf))).firewall,
+        (
+          await services.firewalls.applyToResources(
+            principal,
+            id,
+            restBody(applyFirewall, { apply_to: apply_to.map(targetOf) }).apply_to,
+          )
+        ).firewall,
       removeFirewall: async (_p, { id, remove_from }, { principal, services }) =>
-        (await services.firewalls.removeFromResources(principal, id, remove_from.map(targetOf))).firewall,
+        (
+          await services.firewalls.removeFromResources(
+            principal,
+            id,
+            restBody(removeFirewall, { remove_from: remove_from.map(targetOf) }).remove_from,
+          )
+        ).firewall,
       deleteFirewall: async (_p, { id }, { principal, services }) => {
         await services.firewalls.deleteFirewall(principal, id);
         return true;

@@ -10,6 +10,7 @@ import { projectModule } from './project.ts';
 import { networksModule } from './networks.ts';
 import { billingModule } from './billing.ts';
 import { firewallsModule } from './firewalls.ts';
+import { sshKeysModule } from './ssh-keys.ts';
 
 export const graphqlModules: GraphqlModule[] = [
   baseModule,
@@ -22,4 +23,5 @@ export const graphqlModules: GraphqlModule[] = [
   networksModule,
   billingModule,
   firewallsModule,
+  sshKeysModule,
 ];

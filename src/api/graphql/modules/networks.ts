@@ -1,4 +1,5 @@
-import type { GraphqlModule } from '../module.ts';
+import { assignFloatingIp, attachServerToNetwork, createFloatingIp, createNetwork } from '../../../contract/index.ts';
+import { restBody, type GraphqlModule } from '../module.ts';
 
 const page = (args: { limit?: number | null; cursor?: string | null }) => ({
   limit: args.limit == null ? undefined : String(args.limit),
@@ -126,24 +127,22 @@ export const networksModule: GraphqlModule = {
       server: (fip, _a, { loaders }) => (fip.server_id ? loaders.server.load(fip.server_id) : null),
     },
     Mutation: {
-      createNetwork: async (_p, { input }, { principal, services }) => {
-        const body = Object.fromEntries(Object.entries(input).filter(([, v]) => v != null));
-        return (await services.networks.createNetwork(principal, body as never)).network;
-      },
+      createNetwork: async (_p, { input }, { principal, services }) =>
+        (await services.networks.createNetwork(principal, restBody(createNetwork, input))).network,
       deleteNetwork: async (_p, { id }, { principal, services }) => {
         await services.networks.deleteNetwork(principal, id);
         return true;
       },
       attachServerToNetwork: async (_p, { server, network, ip }, { principal, services }) =>
-        (await services.networks.attachServer(principal, server, { network, ...(ip ? { ip } : {}) })).action,
+        (await services.networks.attachServer(principal, server, restBody(attachServerToNetwork, { network, ip })))
+          .action,
       detachServerFromNetwork: async (_p, { server, network }, { principal, services }) =>
         (await services.networks.detachServer(principal, server, network)).action,
-      createFloatingIp: (_p, { input }, { principal, services }) => {
-        const body = Object.fromEntries(Object.entries(input).filter(([, v]) => v != null));
-        return services.addresses.createFloatingIp(principal, body as never);
-      },
+      createFloatingIp: (_p, { input }, { principal, services }) =>
+        services.addresses.createFloatingIp(principal, restBody(createFloatingIp, input)),
       assignFloatingIp: async (_p, { id, server }, { principal, services }) =>
-        (await services.addresses.assignFloatingIp(principal, id, server)).action,
+        (await services.addresses.assignFloatingIp(principal, id, restBody(assignFloatingIp, { server }).server))
+          .action,
       unassignFloatingIp: async (_p, { id }, { principal, services }) =>
         (await services.addresses.unassignFloatingIp(principal, id)).action,
       deleteFloatingIp: async (_p, { id }, { principal, services }) => {

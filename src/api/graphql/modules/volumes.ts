@@ -1,4 +1,5 @@
-import type { GraphqlModule } from '../module.ts';
+import { attachVolume, createVolume, resizeVolume } from '../../../contract/index.ts';
+import { restBody, type GraphqlModule } from '../module.ts';
 
 export const volumesModule: GraphqlModule = {
   typeDefs: /* GraphQL */ `
@@ -43,6 +44,10 @@ export const volumesModule: GraphqlModule = {
       from_backup: String
       "fill it with this disk snapshot of a server"
       from_snapshot: VolumeSnapshotSourceInput
+      "with from_backup: one of the backup's volumes (the volume_id of one of its volumes) instead of the server's disk"
+      backup_volume_id: String
+      "with from_backup: made on this server's host and attached to it once filled (id or name)"
+      server: String
     }
     extend type Query {
       volumes(limit: Int, cursor: String, region: String, server_id: String): VolumePage!
@@ -71,16 +76,14 @@ export const volumesModule: GraphqlModule = {
       server: (volume, _a, { loaders }) => (volume.server_id ? loaders.server.load(volume.server_id) : null),
     },
     Mutation: {
-      createVolume: (_p, { input }, { principal, services }) => {
-        const body = Object.fromEntries(Object.entries(input).filter(([, v]) => v != null));
-        return services.volumes.createVolume(principal, body as never);
-      },
+      createVolume: (_p, { input }, { principal, services }) =>
+        services.volumes.createVolume(principal, restBody(createVolume, input)),
       attachVolume: async (_p, { id, server }, { principal, services }) =>
-        (await services.volumes.attach(principal, id, server)).action,
+        (await services.volumes.attach(principal, id, restBody(attachVolume, { server }).server)).action,
       detachVolume: async (_p, { id }, { principal, services }) =>
         (await services.volumes.detach(principal, id)).action,
       resizeVolume: async (_p, { id, size_gib }, { principal, services }) =>
-        (await services.volumes.resize(principal, id, size_gib)).action,
+        (await services.volumes.resize(principal, id, restBody(resizeVolume, { size_gib }).size_gib)).action,
       deleteVolume: async (_p, { id }, { principal, services }) =>
         (await services.volumes.delete(principal, id)).action,
     },
