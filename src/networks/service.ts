@@ -121,6 +121,23 @@ export function createNetworkService(deps: NetworksDeps) {
   }
   const viewOne = async (q: Tx | Db, network: NetworkRecord) => (await views(q, [network]))[0];
 
+  /** The private networks of servers of one project, in one read for all of them (each server's list, maybe empty). */
+  async function networksOfServers(projectId: string, serverIds: readonly string[]) {
+    const attachments = (await store.attachmentsOfServers(db, [...serverIds])).filter((a) => a.projectId === projectId);
+    const ids = [...new Set(attachments.map((a) => a.networkId))];
+    const [networks, subnets] = await Promise.all([store.byIds(db, ids), store.subnets(db, ids)]);
+    return new Map<string, ServerNetwork[]>(
+      serverIds.map((id) => [
+        id,
+        serverNetworksView(
+          attachments.filter((a) => a.serverId === id),
+          networks,
+          subnets,
+        ),
+      ]),
+    );
+  }
+
   async function liveOrNotFound(q: Tx | Db, projectId: string, ref: string, lock = false) {
     const network = await store.liveNetwork(q, projectId, ref, { lock });
     if (!network) throw notFound('network', ref);
@@ -335,10 +352,7 @@ export function createNetworkService(deps: NetworksDeps) {
       const caller = requireProject(principal, 'viewer');
       const server = await deps.servers.findServer(db, caller.projectId, serverRef);
       if (!server || server.deleted) throw notFound('server', serverRef);
-      const attachments = await store.attachmentsOfServers(db, [server.id]);
-      const ids = [...new Set(attachments.map((a) => a.networkId))];
-      const [networks, subnets] = await Promise.all([store.byIds(db, ids), store.subnets(db, ids)]);
-      return { networks: serverNetworksView(attachments, networks, subnets) };
+      return { networks: (await networksOfServers(caller.projectId, [server.id])).get(server.id)! };
     },
 
     /**
@@ -346,22 +360,7 @@ export function createNetworkService(deps: NetworksDeps) {
      * `Server.networks`, whose parents are already the caller's servers): another project's attachments never show.
      */
     async networksOfServers(principal: Principal, serverIds: readonly string[]): Promise<Map<string, ServerNetwork[]>> {
-      const caller = requireProject(principal, 'viewer');
-      const attachments = (await store.attachmentsOfServers(db, [...serverIds])).filter(
-        (a) => a.projectId === caller.projectId,
-      );
-      const ids = [...new Set(attachments.map((a) => a.networkId))];
-      const [networks, subnets] = await Promise.all([store.byIds(db, ids), store.subnets(db, ids)]);
-      return new Map(
-        serverIds.map((id) => [
-          id,
-          serverNetworksView(
-            attachments.filter((a) => a.serverId === id),
-            networks,
-            subnets,
-          ),
-        ]),
-      );
+      return networksOfServers(requireProject(principal, 'viewer').projectId, serverIds);
     },
 
     async getNetwork(principal: Principal, ref: string): Promise<{ network: Network }> {
