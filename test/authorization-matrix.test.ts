@@ -366,6 +366,8 @@ const rules: Record<string, Rule> = {
   getCapacity: { role: 'viewer' },
   // operators
   createProject: {},
+  listProjects: {},
+  getOperatorProject: { params: { id: 'projectA' } },
   setProjectQuotas: { params: { id: 'projectA' } },
   verifyAuditLog: {},
   exportAuditLog: {},

@@ -154,6 +154,8 @@ test('an operator of no project, SLA credits and operator sessions in Chromium',
     assert.match(text, /180 min/);
     assert.ok(text.includes(euros(credit.credit_cents, 'en-GB')), text);
     assert.match(text, /accruing/);
+    // The project by its name (the operators' project list), not its id.
+    await row.locator('[data-testid="credit-project"]', { hasText: /^default · / }).waitFor();
     assert.ok((await page.getByTestId('sla-credits-total').innerText()).includes(euros(credit.credit_cents, 'en-GB')));
     await assertAccessible(page, 'the SLA credits tab');
     await screenshot(page, 'operator-sla-credits');

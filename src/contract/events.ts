@@ -222,6 +222,14 @@ export const eventPayloadSchemas = {
   ),
   'host.quarantined': Type.Object({ reason: Type.String() }, { additionalProperties: false }),
   'region.status_changed': Type.Object({ from: Type.String(), to: Type.String() }, { additionalProperties: false }),
+  'project.created': Type.Object({ name: Type.String(), owner_email: Type.String() }, { additionalProperties: false }),
+  'project.quotas_changed': Type.Object(
+    {
+      quotas: Type.Record(Type.String(), Type.Integer(), { description: 'every quota after the change' }),
+      changed: Type.Array(Type.String(), { description: 'the quotas the change named' }),
+    },
+    { additionalProperties: false },
+  ),
   'token.created': Type.Object(
     { kind: Type.String(), role: Type.String(), name: Type.String() },
     { additionalProperties: false },

@@ -1,6 +1,6 @@
 /** Projects: the tenant unit; quotas and their usage. */
 import { Type, type Static } from 'typebox';
-import { IdParams, Timestamp, plainTextPattern } from './common.ts';
+import { CursorQuery, IdParams, LimitQuery, NextCursor, Timestamp, plainTextPattern } from './common.ts';
 import { Token } from './tokens.ts';
 import { defineOperation } from './operation.ts';
 
@@ -51,6 +51,35 @@ export const CreateProjectBody = Type.Object(
 );
 export type CreateProjectBody = Static<typeof CreateProjectBody>;
 
+/** A project as operators see it: its owners and member count beside its quotas and usage. */
+export const OperatorProject = Type.Object({
+  id: Type.String({ description: 'prj_…' }),
+  name: Type.String(),
+  owners: Type.Array(Type.Object({ user_id: Type.String(), email: Type.String() }), {
+    description: 'its owners, oldest first',
+  }),
+  members: Type.Integer({ description: 'its members of every role' }),
+  quotas: ProjectCounts,
+  usage: ProjectCounts,
+  created_at: Timestamp,
+});
+export type OperatorProject = Static<typeof OperatorProject>;
+
+export const OperatorProjectList = Type.Object({ projects: Type.Array(OperatorProject), next_cursor: NextCursor });
+export type OperatorProjectList = Static<typeof OperatorProjectList>;
+
+export const ListProjectsQuery = Type.Object(
+  {
+    limit: Type.Optional(LimitQuery),
+    cursor: Type.Optional(CursorQuery),
+    name: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 100, description: 'projects whose name contains this (any case)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ListProjectsQuery = Static<typeof ListProjectsQuery>;
+
 export const ProjectCreated = Type.Object({ project_id: Type.String(), token: Token, secret: Type.String() });
 export type ProjectCreated = Static<typeof ProjectCreated>;
 
@@ -71,11 +100,38 @@ export const createProject = defineOperation({
   path: '/v1/projects',
   tags: ['operators'],
   summary: 'Create a project with its owner token (operators)',
+  description:
+    'The owner is the user of `owner_email` (created when new). The answer holds the owner token’s secret, shown once. Event `project.created`.',
   auth: 'operator',
   body: CreateProjectBody,
   status: 201,
   response: ProjectCreated,
   resource: 'project',
+});
+
+export const listProjects = defineOperation({
+  operationId: 'listProjects',
+  method: 'GET',
+  path: '/v1/projects',
+  tags: ['operators'],
+  summary: 'Every project with its owners, quotas and usage, oldest first (operators)',
+  description: '`name` keeps the projects whose name contains it, in any case; keyset pages (`next_cursor`).',
+  auth: 'operator',
+  query: ListProjectsQuery,
+  status: 200,
+  response: OperatorProjectList,
+});
+
+export const getOperatorProject = defineOperation({
+  operationId: 'getOperatorProject',
+  method: 'GET',
+  path: '/v1/projects/:id',
+  tags: ['operators'],
+  summary: 'One project with its owners, quotas and usage (operators)',
+  auth: 'operator',
+  params: IdParams,
+  status: 200,
+  response: Type.Object({ project: OperatorProject }),
 });
 
 export const setProjectQuotas = defineOperation({
@@ -84,6 +140,8 @@ export const setProjectQuotas = defineOperation({
   path: '/v1/projects/:id/quotas',
   tags: ['operators'],
   summary: 'Set project quotas (operators)',
+  description:
+    'Only the quotas given change; a quota below the current usage is allowed (nothing is taken away, new resources are refused). Event `project.quotas_changed`.',
   auth: 'operator',
   params: IdParams,
   body: QuotasPatch,
@@ -92,4 +150,4 @@ export const setProjectQuotas = defineOperation({
   resource: 'project',
 });
 
-export const projectOperations = { getProject, createProject, setProjectQuotas };
+export const projectOperations = { getProject, createProject, listProjects, getOperatorProject, setProjectQuotas };

@@ -1,4 +1,18 @@
 import { invalid } from './errors.ts';
+import { idPrefixes } from './ids.ts';
+
+/** A keyset list's cursor: the last id of the page, base64url (opaque to clients). */
+export const encodeIdCursor = (id: string): string => Buffer.from(id).toString('base64url');
+
+/** The id inside a cursor of a list of `kind` (its id prefix), or a 400 naming the field. */
+export function decodeIdCursor(cursor: string, kind: keyof typeof idPrefixes): string {
+  const id = Buffer.from(cursor, 'base64url').toString();
+  if (!new RegExp(`^${idPrefixes[kind]}_[0-9a-z]{1,60}$`).test(id))
+    throw invalid('cursor is not valid', {
+      fields: [{ field: 'cursor', message: 'not a cursor returned by this API' }],
+    });
+  return id;
+}
 
 /** The page size a list query asks for (`?limit=`): 50 when absent, else an integer from 1 to 500. */
 export function pageLimitOf(limit: string | number | undefined): number {

@@ -6,12 +6,33 @@
  */
 import type { Db, DialectName, Notifier, Tx, TxHooks } from '../db/index.ts';
 import { inTransaction } from '../db/index.ts';
-import { conflict, forbidden, invalid, newId, notFound, VmcError, type Clock } from '../core/index.ts';
+import {
+  conflict,
+  decodeIdCursor,
+  encodeIdCursor,
+  filteredKeysetPage,
+  forbidden,
+  invalid,
+  newId,
+  notFound,
+  pageLimitOf,
+  VmcError,
+  type Clock,
+} from '../core/index.ts';
 import type { EventRecorder } from '../events/index.ts';
-import type { ProjectCounts, Project, Token, TokenCreated, TokenKind } from '../contract/index.ts';
+import type {
+  ListProjectsQuery,
+  OperatorProject,
+  OperatorProjectList,
+  ProjectCounts,
+  Project,
+  Token,
+  TokenCreated,
+  TokenKind,
+} from '../contract/index.ts';
 import { generateTokenSecret, hashToken, isWellFormedToken, displayPrefix } from './token-format.ts';
 import { isProjectRole, projectRoles, roleAllows, type Principal, type ProjectRole } from './roles.ts';
-import { createIdentityStore, tokenView, type TokenRecord } from './store.ts';
+import { createIdentityStore, tokenView, type ProjectRecord, type TokenRecord } from './store.ts';
 
 export const defaultQuotas: ProjectCounts = {
   servers: 50,
@@ -107,6 +128,22 @@ export function createIdentityService(deps: {
     hooks.afterCommit(() => forgetCached(tokenId));
     await deps.notifier?.publishInTx(tx, tokensChannel, tokenId);
   };
+
+  async function operatorProjectViews(projects: readonly ProjectRecord[]): Promise<OperatorProject[]> {
+    const summaries = await store.memberSummaries(projects.map((p) => p.id));
+    return projects.map((p) => {
+      const summary = summaries.get(p.id)!;
+      return {
+        id: p.id,
+        name: p.name,
+        owners: summary.owners.map((o) => ({ user_id: o.userId, email: o.email })),
+        members: summary.members,
+        quotas: p.quotas,
+        usage: p.usage,
+        created_at: p.createdAt,
+      };
+    });
+  }
 
   async function insertToken(
     tx: Tx,
@@ -243,6 +280,13 @@ export function createIdentityService(deps: {
           nowIso,
         });
         await store.insertMembership(tx, { projectId, userId, role: 'owner', nowIso });
+        await deps.events.record(tx, hooks, {
+          type: 'project.created',
+          projectId,
+          resourceType: 'project',
+          resourceId: projectId,
+          data: { name, owner_email: input.ownerEmail },
+        });
         const created = await insertToken(tx, hooks, {
           kind: 'project',
           projectId,
@@ -490,11 +534,42 @@ export function createIdentityService(deps: {
     },
 
     async setQuotas(projectId: string, quotas: Partial<ProjectCounts>): Promise<ProjectCounts> {
-      if (Object.keys(quotas).length > 0 && !(await store.setQuotas(projectId, quotas)))
-        throw notFound('project', projectId);
+      const changed = Object.keys(quotas).filter((k) => quotas[k as keyof ProjectCounts] !== undefined);
+      return inTransaction(db, async (tx, hooks) => {
+        if (changed.length > 0 && !(await store.setQuotas(tx, projectId, quotas))) throw notFound('project', projectId);
+        const project = await store.project(tx, projectId);
+        if (!project) throw notFound('project', projectId);
+        if (changed.length > 0)
+          await deps.events.record(tx, hooks, {
+            type: 'project.quotas_changed',
+            projectId,
+            resourceType: 'project',
+            resourceId: projectId,
+            data: { quotas: { ...project.quotas }, changed },
+          });
+        return project.quotas;
+      });
+    },
+
+    /** Every project, oldest first, with its owners and member count (operators). */
+    async listProjects(principal: Principal, query: ListProjectsQuery): Promise<OperatorProjectList> {
+      requireOperator(principal);
+      const { page, nextAfterId } = await filteredKeysetPage({
+        limit: pageLimitOf(query.limit),
+        afterId: query.cursor ? decodeIdCursor(query.cursor, 'project') : null,
+        read: (afterId, batch) => store.projects({ afterId, limit: batch, nameContains: query.name }),
+      });
+      return {
+        projects: await operatorProjectViews(page),
+        next_cursor: nextAfterId ? encodeIdCursor(nextAfterId) : null,
+      };
+    },
+
+    async getOperatorProject(principal: Principal, projectId: string): Promise<OperatorProject> {
+      requireOperator(principal);
       const project = await store.project(db, projectId);
       if (!project) throw notFound('project', projectId);
-      return project.quotas;
+      return (await operatorProjectViews([project]))[0];
     },
 
     /**

@@ -1,6 +1,6 @@
 /** The only code that names identity's tables: `projects`, `users`, `memberships`, `tokens`. */
-import type { Db, DialectName, Tx, TokensTable } from '../db/index.ts';
-import type { Selectable } from 'kysely';
+import type { Db, DialectName, Tx, TokensTable, ProjectsTable } from '../db/index.ts';
+import { sql, type Selectable } from 'kysely';
 import type { ProjectCounts, Token, TokenKind } from '../contract/index.ts';
 
 export interface TokenRecord {
@@ -27,6 +27,28 @@ export interface ProjectRecord {
 }
 
 type TokenRow = Pick<Selectable<TokensTable>, (typeof tokenColumns)[number]>;
+
+const projectOf = (row: Selectable<ProjectsTable>): ProjectRecord => ({
+  id: row.id,
+  name: row.name,
+  quotas: {
+    servers: row.quota_servers,
+    vcpus: row.quota_vcpus,
+    gpus: row.quota_gpus,
+    volumes: Number(row.quota_volumes),
+    volume_gib: Number(row.quota_volume_gib),
+    custom_images: Number(row.quota_custom_images),
+  },
+  usage: {
+    servers: row.used_servers,
+    vcpus: row.used_vcpus,
+    gpus: row.used_gpus,
+    volumes: Number(row.used_volumes),
+    volume_gib: Number(row.used_volume_gib),
+    custom_images: Number(row.used_custom_images),
+  },
+  createdAt: row.created_at,
+});
 
 const tokenOf = (row: TokenRow): TokenRecord => ({
   id: row.id,
@@ -269,28 +291,42 @@ export function createIdentityStore(db: Db, dialect: DialectName) {
       let query = q.selectFrom('projects').selectAll().where('id', '=', id);
       if (options.lock && dialect === 'postgres') query = query.forUpdate();
       const row = await query.executeTakeFirst();
-      if (!row) return null;
-      return {
-        id: row.id,
-        name: row.name,
-        quotas: {
-          servers: row.quota_servers,
-          vcpus: row.quota_vcpus,
-          gpus: row.quota_gpus,
-          volumes: Number(row.quota_volumes),
-          volume_gib: Number(row.quota_volume_gib),
-          custom_images: Number(row.quota_custom_images),
-        },
-        usage: {
-          servers: row.used_servers,
-          vcpus: row.used_vcpus,
-          gpus: row.used_gpus,
-          volumes: Number(row.used_volumes),
-          volume_gib: Number(row.used_volume_gib),
-          custom_images: Number(row.used_custom_images),
-        },
-        createdAt: row.created_at,
-      };
+      return row ? projectOf(row) : null;
+    },
+
+    /** Projects in id order (oldest first) after `afterId`; `nameContains` matches any case. */
+    async projects(filter: { afterId: string | null; limit: number; nameContains?: string }): Promise<ProjectRecord[]> {
+      let query = db.selectFrom('projects').selectAll().orderBy('id').limit(filter.limit);
+      if (filter.afterId) query = query.where('id', '>', filter.afterId);
+      if (filter.nameContains) {
+        const pattern = `%${filter.nameContains.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        query = query.where(sql<boolean>`lower(name) like ${pattern} escape '\\'`);
+      }
+      return (await query.execute()).map(projectOf);
+    },
+
+    /** Per project: its owners (oldest membership first) and how many members it has. */
+    async memberSummaries(
+      projectIds: readonly string[],
+    ): Promise<Map<string, { owners: Array<{ userId: string; email: string }>; members: number }>> {
+      const out = new Map(
+        projectIds.map((id) => [id, { owners: [] as Array<{ userId: string; email: string }>, members: 0 }]),
+      );
+      if (projectIds.length === 0) return out;
+      const rows = await db
+        .selectFrom('memberships')
+        .innerJoin('users', 'users.id', 'memberships.user_id')
+        .select(['memberships.project_id', 'memberships.role', 'users.id', 'users.email'])
+        .where('memberships.project_id', 'in', [...projectIds])
+        .orderBy('memberships.created_at')
+        .orderBy('users.id')
+        .execute();
+      for (const row of rows) {
+        const summary = out.get(row.project_id)!;
+        summary.members++;
+        if (row.role === 'owner') summary.owners.push({ userId: row.id, email: row.email });
+      }
+      return out;
     },
 
     /**
@@ -345,8 +381,8 @@ export function createIdentityStore(db: Db, dialect: DialectName) {
         .execute();
     },
 
-    async setQuotas(id: string, quotas: Partial<ProjectCounts>): Promise<boolean> {
-      const result = await db
+    async setQuotas(q: Tx | Db, id: string, quotas: Partial<ProjectCounts>): Promise<boolean> {
+      const result = await q
         .updateTable('projects')
         .set({
           ...(quotas.servers !== undefined && { quota_servers: quotas.servers }),

@@ -4,6 +4,7 @@ import { enExtras, frExtras } from './i18n-server-extras.ts';
 import { enOperator, frOperator } from './i18n-operator.ts';
 import { enSshKeys, frSshKeys } from './i18n-ssh-keys.ts';
 import { enOperatorPeople, frOperatorPeople } from './i18n-operator-people.ts';
+import { enOperatorProjects, frOperatorProjects } from './i18n-operator-projects.ts';
 import { enWizard, frWizard } from './i18n-wizard.ts';
 
 export const enResources = {
@@ -12,6 +13,7 @@ export const enResources = {
   ...enOperator,
   ...enSshKeys,
   ...enOperatorPeople,
+  ...enOperatorProjects,
   ...enWizard,
   serialConsole: 'Serial console',
   openSerialConsole: 'Open the serial console',
@@ -298,6 +300,7 @@ export const frResources: typeof enResources = {
   ...frOperator,
   ...frSshKeys,
   ...frOperatorPeople,
+  ...frOperatorProjects,
   ...frWizard,
   serialConsole: 'Console série',
   openSerialConsole: 'Ouvrir la console série',

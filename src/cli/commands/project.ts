@@ -17,16 +17,12 @@ import {
 import { VmcError } from '../../core/errors.ts';
 import type { ApiClient } from '../../client/index.ts';
 import { choiceOf, requiredString, stringOf, type Command, type Context, type Group, type Values } from '../command.ts';
-import { formatAge, renderData, renderDetail, renderList, renderTable, type Column } from '../output.ts';
+import { formatAge, renderData, renderDetail, renderList, type Column } from '../output.ts';
+import { projectCreate, projectList, projectQuotas, quotaTable, showOperatorProject } from './project-operator.ts';
 
 const roles = ['owner', 'member', 'viewer'] as const;
 
 export function projectDetail(project: Project): string {
-  const rows = (['servers', 'vcpus', 'gpus', 'volumes', 'volume_gib', 'custom_images'] as const).map((resource) => ({
-    resource,
-    used: project.usage[resource],
-    quota: project.quotas[resource],
-  }));
   return (
     renderDetail([
       ['Project', project.name],
@@ -34,23 +30,18 @@ export function projectDetail(project: Project): string {
       ['Your role', project.role],
     ]) +
     '\n' +
-    renderTable(
-      [
-        { header: 'resource', value: (r) => r.resource },
-        { header: 'used', value: (r) => r.used, align: 'right' },
-        { header: 'quota', value: (r) => r.quota, align: 'right' },
-      ],
-      rows,
-    )
+    quotaTable(project.quotas, project.usage)
   );
 }
 
 const show: Command = {
   name: 'show',
-  summary: 'show the project of the token with quotas and usage',
-  usage: '',
-  examples: ['vmcloud project show'],
-  async run(ctx) {
+  summary: 'show the project of the token with quotas and usage; operators: any project by id',
+  usage: '[ID]',
+  args: [{ name: 'ID', required: false }],
+  examples: ['vmcloud project show', 'vmcloud --profile operator project show prj_…'],
+  async run(ctx, { positionals }) {
+    if (positionals[0]) return showOperatorProject(ctx, positionals[0]);
     const client = await ctx.client();
     const { project } = await client.call(getProject);
     ctx.out(ctx.output === 'table' ? projectDetail(project) : renderData(ctx.output, project));
@@ -228,6 +219,16 @@ const revokeInvitationCommand: Command = {
 
 export const projectGroup: Group = {
   name: 'project',
-  summary: 'your project: quotas and usage, members and invitations',
-  commands: [show, members, member, invite, invitations, revokeInvitationCommand],
+  summary: 'your project: quotas and usage, members and invitations; operators: every project',
+  commands: [
+    show,
+    members,
+    member,
+    invite,
+    invitations,
+    revokeInvitationCommand,
+    projectList,
+    projectCreate,
+    projectQuotas,
+  ],
 };

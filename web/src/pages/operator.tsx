@@ -28,6 +28,7 @@ import {
   listOperatorSessions,
   listRegions,
   listSlaCredits,
+  listProjects,
   operatorLogin,
   operatorLogout,
   regionStatuses,
@@ -50,6 +51,7 @@ import { ErrorNotice, Field, Link, ResourceTable, StatusBadge } from '../compone
 import { useAction, useConfirm, useFormat, useLoad } from '../hooks.tsx';
 import type { MessageKey } from '../i18n.tsx';
 import { OperatorPeople } from './operator-people.tsx';
+import { OperatorProjects } from './operator-projects.tsx';
 
 /** The CSRF token of the operator session (its cookie is readable; the session cookie is not). */
 function operatorCsrfToken(): string | null {
@@ -109,6 +111,7 @@ export function OperatorArea({ path }: { path: string }) {
     ['/operator/capacity', 'capacity'],
     ['/operator/placement', 'placementAudit'],
     ['/operator/regions', 'regionsTab'],
+    ['/operator/projects', 'operatorProjectsTab'],
     ['/operator/incidents', 'incidentsAndMaintenances'],
     ['/operator/revenue', 'revenue'],
     ['/operator/sla-credits', 'slaCreditsTab'],
@@ -119,6 +122,7 @@ export function OperatorArea({ path }: { path: string }) {
   if (path === '/operator/capacity') body = <CapacityHeatMap client={client} />;
   else if (path === '/operator/placement') body = <PlacementAudit client={client} />;
   else if (path === '/operator/regions') body = <Regions client={client} />;
+  else if (path === '/operator/projects') body = <OperatorProjects client={client} />;
   else if (path === '/operator/incidents') body = <Incidents client={client} />;
   else if (path === '/operator/revenue') body = <Revenue client={client} />;
   else if (path === '/operator/sla-credits') body = <SlaCredits client={client} />;
@@ -782,6 +786,14 @@ function SlaCredits({ client }: { client: OperatorClient }) {
   const [month, setMonth] = useState('');
   const [draft, setDraft] = useState('');
   const credits = useLoad(() => client.call(listSlaCredits, { query: month ? { month } : {} }), [client, month]);
+  // The projects' names, for the customer column (a project beyond the first page shows its id alone).
+  const projectNames = useLoad(
+    async () =>
+      new Map(
+        (await client.call(listProjects, { query: { limit: '500' } })).projects.map((p) => [p.id, p.name] as const),
+      ),
+    [client],
+  );
   const data = credits.data;
   const show = (event: FormEvent) => {
     event.preventDefault();
@@ -822,8 +834,8 @@ function SlaCredits({ client }: { client: OperatorClient }) {
               cell: (c) => (
                 <>
                   {c.customer ?? <span className="muted">{t('noBillingDetails')}</span>}
-                  <div className="muted">
-                    {c.project_id} · {c.tier}
+                  <div className="muted" data-testid="credit-project">
+                    {projectNames.data?.get(c.project_id) ?? c.project_id} · {c.tier}
                   </div>
                 </>
               ),

@@ -9,8 +9,10 @@ import {
   createToken,
   exportAuditLog,
   verifyAuditLog,
+  getOperatorProject,
   getProject,
   listAuditLog,
+  listProjects,
   listOperatorTokens,
   listTokens,
   revokeOperatorToken,
@@ -41,6 +43,10 @@ export function registerIdentityRoutes(
   route(createProject, ({ body }) =>
     identity.createProject({ name: body.name, ownerEmail: body.owner_email, quotas: body.quotas }),
   );
+  route(listProjects, ({ principal, query }) => identity.listProjects(principal, query));
+  route(getOperatorProject, async ({ principal, params }) => ({
+    project: await identity.getOperatorProject(principal, params.id),
+  }));
   route(setProjectQuotas, async ({ params, body }) => ({ quotas: await identity.setQuotas(params.id, body) }));
 
   route(listAuditLog, async ({ principal, query }) => {
