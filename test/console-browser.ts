@@ -9,7 +9,12 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
-import type { TestControlPlane } from './helpers.ts';
+import { startTestControlPlane, type TestControlPlane } from './helpers.ts';
+import { createManualClock } from '../src/core/index.ts';
+
+type ManualClock = ReturnType<typeof createManualClock>;
+import { base32Decode, totpAt } from '../src/identity/index.ts';
+import type { ControlPlaneConfig } from '../src/app.ts';
 
 const root = join(import.meta.dirname, '..');
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -86,4 +91,60 @@ export async function signInNewMember(
 export async function open(page: Page, link: string, heading = link) {
   await page.getByRole('navigation').getByRole('link', { name: link, exact: true }).click();
   await page.getByRole('heading', { level: 1, name: heading, exact: true }).waitFor();
+}
+
+/**
+ * The control plane of the operator area's browser tests: SQLite, no fleet, background loops idle, on a
+ * manual clock from 2026-04-01 (TOTP codes step with it). Disposed when the test ends.
+ */
+export async function startOperatorAreaPlane(
+  t: { after: (fn: () => Promise<void>) => void },
+  overrides: Partial<ControlPlaneConfig> = {},
+): Promise<{ tcp: TestControlPlane; clock: ManualClock }> {
+  const clock = createManualClock(Date.UTC(2026, 3, 1, 0, 0, 0));
+  const tcp = await startTestControlPlane('sqlite', {
+    consoleDir: await ensureBuilt(),
+    clock,
+    passwordHashCost: testPasswordCost,
+    fleet: 'none',
+    loopIntervalMs: 3_600_000,
+    ...overrides,
+  });
+  t.after(() => tcp.dispose());
+  return { tcp, clock };
+}
+
+/**
+ * The first start's operator (operator@vmcloud.local, in no project) given `password` and TOTP through a
+ * one-time link, as the API does it; `code()` moves the clock to the next 30 s step and answers its code;
+ * `cookie` is the operator session the link opened.
+ */
+export async function enrolFirstOperator(tcp: TestControlPlane, clock: ManualClock) {
+  const email = 'operator@vmcloud.local';
+  const link = await tcp.call('POST', '/v1/users/reset-link', { token: tcp.secrets.operatorToken, body: { email } });
+  assert.equal(link.status, 201, JSON.stringify(link.body));
+  const token = link.body.link.path.split('#token=')[1];
+  const post = async (path: string, body: unknown) => {
+    const response = await fetch(tcp.url + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { response, status: response.status, body: (await response.json()) as { secret: string } };
+  };
+  const enrolment = await post('/v1/auth/links/totp', { token });
+  assert.equal(enrolment.status, 200, JSON.stringify(enrolment.body));
+  const secret = base32Decode(enrolment.body.secret);
+  const code = () => {
+    clock.advanceMs(30_000);
+    return totpAt(secret, clock.nowMs());
+  };
+  const redeemed = await post('/v1/auth/links/operator-redeem', { token, password, new_totp_code: code() });
+  assert.equal(redeemed.status, 200, JSON.stringify(redeemed.body));
+  /** The operator session the link opened, as a Cookie header. */
+  const cookie = redeemed.response.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+  return { email, code, cookie };
 }

@@ -9,33 +9,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { createManualClock } from '../src/core/index.ts';
 import { base32Decode, totpAt } from '../src/identity/index.ts';
-import { startTestControlPlane } from './helpers.ts';
 import {
   assertAccessible,
-  ensureBuilt,
+  enrolFirstOperator,
   launch,
   noBrowser,
   password,
   screenshot,
-  testPasswordCost,
+  startOperatorAreaPlane,
 } from './console-browser.ts';
 
 test('the People tab resets another operator’s two-factor authentication', { skip: noBrowser }, async (t) => {
-  const consoleDir = await ensureBuilt();
-  const clock = createManualClock(Date.UTC(2026, 3, 1, 0, 0, 0));
-  const tcp = await startTestControlPlane('sqlite', {
-    consoleDir,
-    clock,
-    passwordHashCost: testPasswordCost,
-    fleet: 'none',
-    loopIntervalMs: 3_600_000,
-  });
+  const { tcp, clock } = await startOperatorAreaPlane(t);
   let browser: Browser | null = null;
   t.after(async () => {
     await browser?.close();
-    await tcp.dispose();
   });
   const operatorToken = tcp.secrets.operatorToken;
   const post = async (path: string, body: unknown, cookie?: string) => {
@@ -59,18 +48,7 @@ test('the People tab resets another operator’s two-factor authentication', { s
   };
 
   // The first start's operator: a password and TOTP through a one-time link.
-  const me = 'operator@vmcloud.local';
-  const myLink = await tcp.call('POST', '/v1/users/reset-link', { token: operatorToken, body: { email: me } });
-  const myToken = myLink.body.link.path.split('#token=')[1];
-  const myEnrolment = await post('/v1/auth/links/totp', { token: myToken });
-  assert.equal(myEnrolment.status, 200, JSON.stringify(myEnrolment.body));
-  const mySecret = base32Decode(myEnrolment.body.secret);
-  const mine = await post('/v1/auth/links/operator-redeem', {
-    token: myToken,
-    password,
-    new_totp_code: codeOf(mySecret),
-  });
-  assert.equal(mine.status, 200, JSON.stringify(mine.body));
+  const { email: me, code: myCode, cookie: myCookie } = await enrolFirstOperator(tcp, clock);
 
   // owner@vmcloud.local: a project member with TOTP, linked as an operator, with a session of each kind.
   const other = 'owner@vmcloud.local';
@@ -124,7 +102,7 @@ test('the People tab resets another operator’s two-factor authentication', { s
     await page.goto(`${tcp.url}/operator`);
     await page.getByLabel('Email').fill(me);
     await page.getByLabel('Password').fill(password);
-    await page.getByLabel('Authentication code').fill(codeOf(mySecret));
+    await page.getByLabel('Authentication code').fill(myCode());
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByTestId('hosts').or(page.getByText('Nothing here yet.')).first().waitFor();
     await page.getByRole('link', { name: 'People' }).click();
@@ -162,7 +140,7 @@ test('the People tab resets another operator’s two-factor authentication', { s
     assert.deepEqual(await statuses(), [401, 401], 'both of their sessions ended');
     assert.equal(await totpOf(other), false);
     assert.equal(
-      (await fetch(`${tcp.url}/v1/hosts`, { headers: { cookie: cookiesOf(mine.response) } })).status,
+      (await fetch(`${tcp.url}/v1/hosts`, { headers: { cookie: myCookie } })).status,
       200,
       'the acting operator’s own sessions go on',
     );

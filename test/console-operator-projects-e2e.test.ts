@@ -7,33 +7,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { createManualClock } from '../src/core/index.ts';
-import { base32Decode, totpAt } from '../src/identity/index.ts';
-import { startTestControlPlane } from './helpers.ts';
 import {
   assertAccessible,
-  ensureBuilt,
+  enrolFirstOperator,
   launch,
   noBrowser,
   password,
   screenshot,
-  testPasswordCost,
+  startOperatorAreaPlane,
 } from './console-browser.ts';
 
 test('the Projects tab of the operator area in Chromium', { skip: noBrowser }, async (t) => {
-  const consoleDir = await ensureBuilt();
-  const clock = createManualClock(Date.UTC(2026, 3, 1, 0, 0, 0));
-  const tcp = await startTestControlPlane('sqlite', {
-    consoleDir,
-    clock,
-    passwordHashCost: testPasswordCost,
-    fleet: 'none',
-    loopIntervalMs: 3_600_000,
-  });
+  const { tcp, clock } = await startOperatorAreaPlane(t);
   let browser: Browser | null = null;
   t.after(async () => {
     await browser?.close();
-    await tcp.dispose();
   });
   const operatorToken = tcp.secrets.operatorToken;
   for (const [name, owner] of [
@@ -49,28 +37,7 @@ test('the Projects tab of the operator area in Chromium', { skip: noBrowser }, a
     (
       await tcp.call('GET', `/v1/projects?name=${encodeURIComponent(name)}`, { token: operatorToken })
     ).body.projects.find((p: { name: string }) => p.name === name);
-
-  // The first start's operator: a password and TOTP through a one-time link.
-  const me = 'operator@vmcloud.local';
-  const link = await tcp.call('POST', '/v1/users/reset-link', { token: operatorToken, body: { email: me } });
-  const linkToken = link.body.link.path.split('#token=')[1];
-  const post = async (path: string, body: unknown) => {
-    const response = await fetch(tcp.url + path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as { secret: string } };
-  };
-  const enrolment = await post('/v1/auth/links/totp', { token: linkToken });
-  assert.equal(enrolment.status, 200, JSON.stringify(enrolment.body));
-  const secret = base32Decode(enrolment.body.secret);
-  const code = () => {
-    clock.advanceMs(30_000);
-    return totpAt(secret, clock.nowMs());
-  };
-  const redeemed = await post('/v1/auth/links/operator-redeem', { token: linkToken, password, new_totp_code: code() });
-  assert.equal(redeemed.status, 200, JSON.stringify(redeemed.body));
+  const { email: me, code } = await enrolFirstOperator(tcp, clock);
 
   browser = await launch();
   for (const locale of ['en-GB', 'fr-FR'] as const) {
