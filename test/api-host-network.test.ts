@@ -6,33 +6,16 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { runCli, type CliIo } from '../src/cli/main.ts';
 import type { HostNetworkView } from '../src/contract/index.ts';
 import { segmentBridgeName, tapName, vxlanDeviceName } from '../src/network/index.ts';
-import { startTestControlPlane, testDialects, until, type TestControlPlane } from './helpers.ts';
+import { startTestControlPlane, testDialects, until, type TestControlPlane, runCliAgainst } from './helpers.ts';
 
 for (const dialect of testDialects()) {
   describe(`host network view (${dialect})`, () => {
     let t: TestControlPlane;
     let serverId = '';
     let hostId = '';
-    const cli = async (argv: string[]) => {
-      const stdout: string[] = [];
-      const stderr: string[] = [];
-      const io: CliIo = {
-        stdout: { write: (chunk: string) => stdout.push(chunk) },
-        stderr: { write: (chunk: string) => stderr.push(chunk) },
-        env: {
-          VMCLOUD_CONFIG: join(t.dataDir, 'no-cli-config.json'),
-          VMCLOUD_URL: t.url,
-          VMCLOUD_TOKEN: t.secrets.operatorToken,
-        },
-        isTTY: false,
-      };
-      const code = await runCli(argv, io);
-      return { code, stdout: stdout.join(''), stderr: stderr.join('') };
-    };
+    const cli = (argv: string[]) => runCliAgainst(t, argv, { token: t.secrets.operatorToken });
     const view = async (): Promise<HostNetworkView> => {
       const r = await t.call('GET', `/v1/hosts/${hostId}/network`, { token: t.secrets.operatorToken });
       assert.equal(r.status, 200, JSON.stringify(r.body));

@@ -4,25 +4,12 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { runCli, type CliIo } from '../src/cli/main.ts';
-import { startTestControlPlane, testDialects, type TestControlPlane } from './helpers.ts';
+import { startTestControlPlane, testDialects, type TestControlPlane, runCliAgainst } from './helpers.ts';
 
 for (const dialect of testDialects()) {
   describe(`vmcloud project invitations (${dialect})`, () => {
     let t: TestControlPlane;
-    const cli = async (argv: string[], token = t.secrets.projectToken) => {
-      const stdout: string[] = [];
-      const stderr: string[] = [];
-      const io: CliIo = {
-        stdout: { write: (chunk: string) => stdout.push(chunk) },
-        stderr: { write: (chunk: string) => stderr.push(chunk) },
-        env: { VMCLOUD_CONFIG: join(t.dataDir, 'no-cli-config.json'), VMCLOUD_URL: t.url, VMCLOUD_TOKEN: token },
-        isTTY: false,
-      };
-      const code = await runCli(argv, io);
-      return { code, stdout: stdout.join(''), stderr: stderr.join('') };
-    };
+    const cli = (argv: string[], token = t.secrets.projectToken) => runCliAgainst(t, argv, { token: token });
     before(async () => {
       t = await startTestControlPlane(dialect, { passwordHashCost: { ln: 10, r: 8, p: 1 } });
     });

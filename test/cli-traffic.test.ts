@@ -1,10 +1,8 @@
 /** `vmcloud server traffic`, `traffic summary`, `flow-logs`, `ddos` against the real control plane (SQLite). */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { runCli, type CliIo } from '../src/cli/main.ts';
 import { sparkline } from '../src/cli/commands/traffic.ts';
-import { startTestControlPlane, type TestControlPlane } from './helpers.ts';
+import { startTestControlPlane, type TestControlPlane, runCliAgainst } from './helpers.ts';
 
 test('sparkline: one column per value up to the width, scaled to the maximum', () => {
   assert.equal(sparkline([0, 1, 2, 3, 4, 5, 6, 7]), '▁▂▃▄▅▆▇█');
@@ -21,18 +19,7 @@ test('sparkline: one column per value up to the width, scaled to the maximum', (
 
 describe('vmcloud traffic commands (sqlite)', () => {
   let t: TestControlPlane;
-  const cli = async (argv: string[]) => {
-    const stdout: string[] = [];
-    const stderr: string[] = [];
-    const io: CliIo = {
-      stdout: { write: (chunk: string) => stdout.push(chunk) },
-      stderr: { write: (chunk: string) => stderr.push(chunk) },
-      env: { VMCLOUD_CONFIG: join(t.dataDir, 'none.json'), VMCLOUD_URL: t.url, VMCLOUD_TOKEN: t.secrets.projectToken },
-      isTTY: false,
-    };
-    const code = await runCli(argv, io);
-    return { code, stdout: stdout.join(''), stderr: stderr.join('') };
-  };
+  const cli = (argv: string[]) => runCliAgainst(t, argv, { token: t.secrets.projectToken });
   before(async () => {
     t = await startTestControlPlane('sqlite', { trafficLoopIntervalMs: 3_600_000 });
   });

@@ -14,8 +14,7 @@ import { join } from 'node:path';
 import { startMetricsListener, silentLogger } from '../src/core/index.ts';
 import { createSimDriver } from '../src/compute/index.ts';
 import { createAgentMetrics } from '../src/metrics/index.ts';
-import { runCli, type CliIo } from '../src/cli/main.ts';
-import { startTestControlPlane, type TestControlPlane } from './helpers.ts';
+import { startTestControlPlane, type TestControlPlane, runCliAgainst } from './helpers.ts';
 
 const promtool = '/usr/bin/promtool';
 const hasPromtool = existsSync(promtool);
@@ -263,22 +262,7 @@ describe('observability', () => {
   });
 
   test('vmcloud server metrics: a table per series; bad flags exit 2', async () => {
-    const cli = async (argv: string[]) => {
-      const stdout: string[] = [];
-      const stderr: string[] = [];
-      const io: CliIo = {
-        stdout: { write: (chunk: string) => stdout.push(chunk) },
-        stderr: { write: (chunk: string) => stderr.push(chunk) },
-        env: {
-          VMCLOUD_CONFIG: join(t.dataDir, 'none.json'),
-          VMCLOUD_URL: t.url,
-          VMCLOUD_TOKEN: t.secrets.projectToken,
-        },
-        isTTY: false,
-      };
-      const code = await runCli(argv, io);
-      return { code, stdout: stdout.join(''), stderr: stderr.join('') };
-    };
+    const cli = (argv: string[]) => runCliAgainst(t, argv, { token: t.secrets.projectToken });
     const table = await cli(['server', 'metrics', 'observed', '--type', 'cpu,disk', '--since', '30m']);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^SERIES\s+SOURCE\s+LAST\s+AVERAGE\s+PEAK\s+CHART$/m);
