@@ -148,3 +148,18 @@ export async function enrolFirstOperator(tcp: TestControlPlane, clock: ManualClo
     .join('; ');
   return { email, code, cookie };
 }
+
+/**
+ * Opens the create-server wizard and goes through region (FRA1), size (vps-nano) and image (Debian 12) to
+ * the details step, where the test fills the name and what else it checks.
+ */
+export async function wizardToDetails(page: Page) {
+  await page.getByRole('link', { name: 'Create a server' }).first().click();
+  await page.getByRole('heading', { name: 'Create a server' }).waitFor();
+  await page.getByLabel(/^FRA1/).check();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.locator('[data-product="vps-nano"] input').check();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByLabel('Debian 12 (bookworm)', { exact: true }).check();
+  await page.getByRole('button', { name: 'Next' }).click();
+}

@@ -18,6 +18,7 @@ import {
   signInNewMember,
   signInWithLink,
   testPasswordCost,
+  wizardToDetails,
 } from './console-browser.ts';
 import { ed25519Key } from './ssh-key-lines.ts';
 
@@ -61,14 +62,7 @@ test('the console’s SSH keys in Chromium', { skip: noBrowser }, async (t) => {
   });
 
   await t.test('the wizard offers the saved key as a checkbox; the server gets it and the inline key', async () => {
-    await page.getByRole('link', { name: 'Create a server' }).first().click();
-    await page.getByRole('heading', { name: 'Create a server' }).waitFor();
-    await page.getByLabel(/^FRA1/).check();
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.locator('[data-product="vps-nano"] input').check();
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByLabel('Debian 12 (bookworm)', { exact: true }).check();
-    await page.getByRole('button', { name: 'Next' }).click();
+    await wizardToDetails(page);
     await page.getByLabel('Server name').fill('keyed-console-1');
     const box = page.getByRole('checkbox', { name: /laptop/ });
     assert.equal(await box.isChecked(), false, 'no key is picked by default');

@@ -18,6 +18,7 @@ import {
   screenshot,
   signInWithLink,
   testPasswordCost,
+  wizardToDetails,
 } from './console-browser.ts';
 
 test('the wizard’s networks, firewalls and backups in Chromium', { skip: noBrowser }, async (t) => {
@@ -59,14 +60,7 @@ test('the wizard’s networks, firewalls and backups in Chromium', { skip: noBro
 
   browser = await launch();
   const { page } = await signInWithLink(browser, tcp, tcp.secrets.ownerSignIn.path);
-  await page.getByRole('link', { name: 'Create a server' }).first().click();
-  await page.getByRole('heading', { name: 'Create a server' }).waitFor();
-  await page.getByLabel(/^FRA1/).check();
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.locator('[data-product="vps-nano"] input').check();
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByLabel('Debian 12 (bookworm)', { exact: true }).check();
-  await page.getByRole('button', { name: 'Next' }).click();
+  await wizardToDetails(page);
   await page.getByLabel('Server name').fill('wizard-extras-1');
   await page.getByRole('button', { name: 'Next' }).click();
 
@@ -119,14 +113,7 @@ test('the wizard’s networks, firewalls and backups in Chromium', { skip: noBro
   // without it, the server is created with its backups every 12 h keeping 3 daily copies.
   const tmp = await tcp.call('POST', '/v1/firewalls', { body: { name: 'tmp-fw' } });
   assert.equal(tmp.status, 201, JSON.stringify(tmp.body));
-  await page.getByRole('link', { name: 'Create a server' }).first().click();
-  await page.getByRole('heading', { name: 'Create a server' }).waitFor();
-  await page.getByLabel(/^FRA1/).check();
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.locator('[data-product="vps-nano"] input').check();
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByLabel('Debian 12 (bookworm)', { exact: true }).check();
-  await page.getByRole('button', { name: 'Next' }).click();
+  await wizardToDetails(page);
   await page.getByLabel('Server name').fill('wizard-extras-2');
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('checkbox', { name: /tmp-fw/ }).check();
